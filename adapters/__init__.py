@@ -1,0 +1,1 @@
+"""Chat and terminal adapters: render Briefings, Alerts and command answers for one platform."""

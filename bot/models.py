@@ -1,0 +1,311 @@
+"""Every message that crosses Kafka: frozen pydantic models with a schema version and a deterministic id.
+
+Ids are derived from content (an item's id is a hash of its canonical URL, an edition's of channel and date),
+so producing the same message twice yields the same id and consumers can make their effects idempotent.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from datetime import UTC, date, datetime
+from typing import Annotated, Any, Literal
+from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
+
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    Field,
+    computed_field,
+    field_validator,
+    model_validator,
+)
+
+SCHEMA_VERSION = 1
+
+# Query parameters that only track where a click came from; they never change what a URL points at.
+TRACKING_PARAMS = frozenset(
+    {"fbclid", "gclid", "dclid", "msclkid", "yclid", "mc_cid", "mc_eid", "igshid", "ref", "ref_src",
+     "_hsenc", "_hsmi", "mkt_tok"}
+)
+DEFAULT_PORTS = {"http": 80, "https": 443}
+
+CHANNEL_PATTERN = r"^(slack|discord|console):[A-Za-z0-9._:-]+$"
+
+
+def stable_id(*parts: str, length: int = 24) -> str:
+    """A short, deterministic hex id of the given parts."""
+    digest = hashlib.sha256("\x1f".join(parts).encode("utf-8")).hexdigest()
+    return digest[:length]
+
+
+def canonical_url(url: str) -> str:
+    """The one spelling of a URL that two copies of the same link share.
+
+    Lower-case scheme and host, no default port, no fragment, no tracking parameters (utm_*, fbclid, gclid,
+    ref, ...), no trailing slash. Path, remaining query parameters and their order are kept.
+    """
+    raw = url.strip()
+    if not raw:
+        raise ValueError("URL is empty")
+    parts = urlsplit(raw)
+    scheme = parts.scheme.lower()
+    if scheme not in ("http", "https"):
+        raise ValueError(f"not an http(s) URL: {url!r}")
+    host = (parts.hostname or "").rstrip(".")
+    if not host:
+        raise ValueError(f"URL has no host: {url!r}")
+    try:
+        port = parts.port
+    except ValueError:
+        raise ValueError(f"URL has an invalid port: {url!r}") from None
+    netloc = f"[{host}]" if ":" in host else host
+    if port is not None and port != DEFAULT_PORTS[scheme]:
+        netloc = f"{netloc}:{port}"
+    if parts.username is not None:
+        userinfo = parts.username + (f":{parts.password}" if parts.password is not None else "")
+        netloc = f"{userinfo}@{netloc}"
+    query = urlencode(
+        [
+            (key, value)
+            for key, value in parse_qsl(parts.query, keep_blank_values=True)
+            if not key.lower().startswith("utm_") and key.lower() not in TRACKING_PARAMS
+        ],
+        doseq=True,
+    )
+    path = parts.path.rstrip("/")
+    return urlunsplit((scheme, netloc, path, query, ""))
+
+
+def _aware(value: datetime) -> datetime:
+    if value.tzinfo is None:
+        raise ValueError("datetime must carry a time zone")
+    return value.astimezone(UTC)
+
+
+AwareDatetime = Annotated[datetime, AfterValidator(_aware)]
+CanonicalUrl = Annotated[str, AfterValidator(canonical_url)]
+
+
+class Message(BaseModel):
+    """Base of every Kafka message: frozen, versioned, JSON on the wire."""
+
+    model_config = ConfigDict(frozen=True, extra="ignore", str_strip_whitespace=True)
+
+    schema_version: int = SCHEMA_VERSION
+
+    @field_validator("schema_version")
+    @classmethod
+    def _known_version(cls, value: int) -> int:
+        if value < 1 or value > SCHEMA_VERSION:
+            raise ValueError(
+                f"schema_version {value} is not supported (this build reads 1..{SCHEMA_VERSION});"
+                " upgrade ai-news"
+            )
+        return value
+
+    @property
+    def message_id(self) -> str:
+        raise NotImplementedError
+
+    def to_bytes(self) -> bytes:
+        return self.model_dump_json().encode("utf-8")
+
+
+SourceKind = Literal["feed", "jsonfeed", "arxiv", "hackernews", "github"]
+
+
+class FetchJob(Message):
+    """Poll one source now. Keyed by source id on `ainews.fetch`."""
+
+    source_id: str = Field(min_length=1)
+    url: str = Field(min_length=1)
+    kind: SourceKind = "feed"
+    due_at: AwareDatetime
+
+    @computed_field  # type: ignore[prop-decorator]
+    @property
+    def id(self) -> str:
+        return stable_id("fetch", self.source_id, self.due_at.isoformat())
+
+    @property
+    def message_id(self) -> str:
+        return self.id
+
+
+class Item(Message):
+    """A normalized entry from a source. Its id is the hash of its canonical URL."""
+
+    url: CanonicalUrl
+    title: str = Field(min_length=1, max_length=1000)
+    source: str = Field(min_length=1, description="source id")
+    source_name: str = ""
+    published: AwareDatetime
+    summary: str = Field(default="", max_length=20_000)
+    authors: tuple[str, ...] = ()
+    language: str | None = None
+    categories: tuple[str, ...] = ()
+    backfill: bool = Field(default=False, description="archived from a first poll; never alerts")
+
+    @computed_field  # type: ignore[prop-decorator]
+    @property
+    def id(self) -> str:
+        return stable_id("item", self.url)
+
+    @property
+    def message_id(self) -> str:
+        return self.id
+
+
+class Entities(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="ignore")
+
+    organizations: tuple[str, ...] = ()
+    models: tuple[str, ...] = ()
+    amounts: tuple[str, ...] = ()
+    metrics: tuple[str, ...] = ()
+    laws: tuple[str, ...] = ()
+
+
+class ClassifiedItem(Item):
+    """An Item with its topics (first is primary), importance, entities and story."""
+
+    topics: tuple[str, ...] = Field(min_length=1)
+    topic_scores: dict[str, float] = Field(default_factory=dict)
+    importance: float = Field(default=0.0, ge=0.0, le=1.0)
+    entities: Entities = Field(default_factory=Entities)
+    story_id: str = ""
+
+    @model_validator(mode="after")
+    def _default_story(self) -> ClassifiedItem:
+        if not self.story_id:
+            object.__setattr__(self, "story_id", self.id)
+        return self
+
+    @property
+    def primary_topic(self) -> str:
+        return self.topics[0]
+
+    @classmethod
+    def from_item(cls, item: Item, **enrichment: Any) -> ClassifiedItem:
+        data = item.model_dump(exclude={"id"})
+        data.update(enrichment)
+        return cls.model_validate(data)
+
+
+class SourceLink(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="ignore")
+
+    title: str
+    url: str
+    source: str = ""
+
+
+class Table(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="ignore")
+
+    columns: tuple[str, ...]
+    rows: tuple[tuple[str, ...], ...]
+
+    @model_validator(mode="after")
+    def _rectangular(self) -> Table:
+        for row in self.rows:
+            if len(row) != len(self.columns):
+                raise ValueError(f"row has {len(row)} cells, table has {len(self.columns)} columns")
+        return self
+
+
+class Story(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="ignore")
+
+    story_id: str = ""
+    title: str
+    summary: str = ""
+    why_it_matters: tuple[str, ...] = ()
+    sources: tuple[SourceLink, ...] = ()
+    importance: float = Field(default=0.0, ge=0.0, le=1.0)
+
+
+class Section(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="ignore")
+
+    topic: str
+    heading: str
+    stories: tuple[Story, ...] = ()
+    table: Table | None = None
+
+
+class KeyDevelopment(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="ignore")
+
+    title: str
+    text: str
+    url: str
+
+
+class Briefing(Message):
+    """One channel's edition for one date. Its id is a hash of channel and date."""
+
+    channel: str = Field(pattern=CHANNEL_PATTERN, description="platform:channel-id")
+    date: date
+    timezone: str = "UTC"
+    title: str
+    executive_summary: str = ""
+    key_developments: tuple[KeyDevelopment, ...] = ()
+    sections: tuple[Section, ...] = ()
+    outlook: tuple[str, ...] = ()
+    sources: tuple[SourceLink, ...] = ()
+
+    @computed_field  # type: ignore[prop-decorator]
+    @property
+    def edition_id(self) -> str:
+        return edition_id(self.channel, self.date)
+
+    @property
+    def message_id(self) -> str:
+        return self.edition_id
+
+
+def edition_id(channel: str, day: date) -> str:
+    return stable_id("edition", channel, day.isoformat())
+
+
+class Alert(Message):
+    """One important item for one subscribed channel. Its id is a hash of channel and story."""
+
+    channel: str = Field(pattern=CHANNEL_PATTERN)
+    topic: str
+    item: ClassifiedItem
+
+    @computed_field  # type: ignore[prop-decorator]
+    @property
+    def alert_id(self) -> str:
+        return stable_id("alert", self.channel, self.item.story_id)
+
+    @property
+    def message_id(self) -> str:
+        return self.alert_id
+
+
+class DeadLetter(Message):
+    """A message that failed validation or kept failing, with the error and where it came from."""
+
+    topic: str
+    partition: int
+    offset: int
+    group: str
+    key: str | None = None
+    value: str = Field(description="the original value, decoded as UTF-8 with replacement")
+    error_type: str
+    error: str
+    attempts: int = Field(ge=0)
+    failed_at: AwareDatetime
+
+    @computed_field  # type: ignore[prop-decorator]
+    @property
+    def id(self) -> str:
+        return stable_id("dlq", self.group, self.topic, str(self.partition), str(self.offset))
+
+    @property
+    def message_id(self) -> str:
+        return self.id

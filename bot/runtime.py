@@ -1,0 +1,261 @@
+"""The composition root: opens the services (Kafka, Redis; embedded when not configured), wires roles and
+adapters together, and runs them until SIGTERM or SIGINT. The only module of bot/ (with cli) that imports
+workers/ and adapters/.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import signal
+from collections.abc import AsyncIterator, Callable, Coroutine, Sequence
+from contextlib import AsyncExitStack, asynccontextmanager
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from importlib import resources
+from typing import Any, Protocol
+from urllib.parse import urlsplit, urlunsplit
+
+from redis.asyncio import Redis
+
+from adapters.console import render_markdown
+from bot.bus import Bus
+from bot.classify import KeywordClassifier
+from bot.compose import compose
+from bot.embedded import EmbeddedKafka, EmbeddedRedis, redis_reachable
+from bot.models import ClassifiedItem, Item
+from bot.settings import ConfigError, Settings
+from bot.store import Keys, Store
+from bot.taxonomy import Taxonomy, load_taxonomy
+from workers.indexer import Indexer
+from workers.ingest.parse import FeedError, parse_feed
+
+log = logging.getLogger(__name__)
+
+ROLE_NAMES = ("scheduler", "ingest", "indexer", "alerter", "composer", "slack", "discord")
+
+
+class ServiceError(Exception):
+    """Kafka or Redis is not available and may not be embedded."""
+
+
+@dataclass
+class Services:
+    settings: Settings
+    taxonomy: Taxonomy
+    bus: Bus
+    redis: Redis
+    store: Store
+    kafka_description: str
+    redis_description: str
+
+
+def redact_url(url: str) -> str:
+    parts = urlsplit(url)
+    if parts.password:
+        netloc = f"{parts.username or ''}:***@{parts.hostname}" + (f":{parts.port}" if parts.port else "")
+        return urlunsplit(parts._replace(netloc=netloc))
+    return url
+
+
+@asynccontextmanager
+async def open_services(settings: Settings, taxonomy: Taxonomy | None = None) -> AsyncIterator[Services]:
+    """Kafka (topics created) and Redis, embedded where not configured; everything closed at exit."""
+    taxonomy = taxonomy or load_taxonomy(settings.config_file("topics.yaml"))
+    async with AsyncExitStack() as stack:
+        bootstrap = settings.kafka_bootstrap_servers
+        if bootstrap is None:
+            if settings.ainews_embedded == "never":
+                raise ServiceError("KAFKA_BOOTSTRAP_SERVERS is not set and AINEWS_EMBEDDED=never forbids the "
+                                   "embedded broker: set KAFKA_BOOTSTRAP_SERVERS=host:9092")
+            kafka = EmbeddedKafka()
+            await asyncio.to_thread(kafka.start)
+            stack.callback(kafka.stop)
+            bootstrap = kafka.bootstrap_servers
+            kafka_description = f"embedded broker on {bootstrap} (KAFKA_BOOTSTRAP_SERVERS not set)"
+        else:
+            kafka_description = f"Kafka at {bootstrap}"
+        log.info("Kafka: %s", kafka_description)
+
+        redis_url = settings.redis_url
+        problem = await asyncio.to_thread(redis_reachable, redis_url)
+        if problem is None:
+            redis_description = f"Redis at {redact_url(redis_url)}"
+        elif settings.ainews_embedded == "never":
+            raise ServiceError(f"Redis at {redact_url(redis_url)} is not reachable ({problem}); "
+                               "check REDIS_URL, or allow the embedded Redis with AINEWS_EMBEDDED=auto")
+        else:
+            embedded_redis = EmbeddedRedis()
+            await asyncio.to_thread(embedded_redis.start)
+            stack.callback(embedded_redis.stop)
+            redis_url = embedded_redis.url
+            redis_description = (f"embedded Redis on {redis_url} "
+                                 f"(REDIS_URL {redact_url(settings.redis_url)} not reachable: {problem})")
+        log.info("Redis: %s", redis_description)
+
+        bus = Bus.from_settings(settings, bootstrap, taxonomy.slugs)
+        await bus.start()
+        stack.push_async_callback(bus.stop)
+        await bus.ensure_topics()
+        redis = Redis.from_url(redis_url)
+        stack.push_async_callback(redis.aclose)
+        store = Store(redis, Keys(settings.redis_key_prefix))
+        yield Services(settings, taxonomy, bus, redis, store, kafka_description, redis_description)
+
+
+# --- roles -------------------------------------------------------------------------------------------------
+
+RoleRunner = Callable[[asyncio.Event], Coroutine[Any, Any, None]]
+
+
+def _indexer(services: Services) -> RoleRunner:
+    return Indexer(services.bus, services.store).consumer().run
+
+
+ROLES: dict[str, Callable[[Services], RoleRunner]] = {
+    "indexer": _indexer,
+}
+
+
+def default_roles(settings: Settings) -> list[str]:
+    """Every available role whose settings are present (chat roles need their tokens)."""
+    wanted = [name for name in ROLE_NAMES if name in ROLES]
+    if not settings.slack_configured:
+        wanted = [r for r in wanted if r != "slack"]
+    if not settings.discord_configured:
+        wanted = [r for r in wanted if r != "discord"]
+    return wanted
+
+
+def check_roles(roles: Sequence[str]) -> None:
+    for role in roles:
+        if role not in ROLE_NAMES:
+            raise ConfigError(f"unknown role {role!r}; roles: {', '.join(ROLE_NAMES)}")
+        if role not in ROLES:
+            raise ConfigError(f"role {role!r} is not part of this release yet; available: {', '.join(ROLES)}")
+
+
+def install_signal_handlers(stop: asyncio.Event) -> None:
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(sig, stop.set)
+
+
+async def run_roles(services: Services, roles: Sequence[str], stop: asyncio.Event) -> None:
+    """Run the roles as tasks until stop is set; if one fails, stop the others and re-raise its error."""
+    check_roles(roles)
+    tasks = {name: asyncio.create_task(ROLES[name](services)(stop), name=name) for name in roles}
+    log.info("running roles: %s", ", ".join(roles))
+    stopper = asyncio.create_task(stop.wait())
+    try:
+        await asyncio.wait([*tasks.values(), stopper], return_when=asyncio.FIRST_COMPLETED)
+        stop.set()
+        await asyncio.gather(*tasks.values(), return_exceptions=True)
+    finally:
+        stopper.cancel()
+    for name, task in tasks.items():
+        error = task.exception() if not task.cancelled() else None
+        if error is not None:
+            raise RuntimeError(f"role {name} failed: {type(error).__name__}: {error}") from error
+
+
+async def run(settings: Settings, roles: Sequence[str]) -> None:
+    check_roles(roles)
+    stop = asyncio.Event()
+    install_signal_handlers(stop)
+    async with open_services(settings) as services:
+        await run_roles(services, roles, stop)
+    log.info("stopped")
+
+
+# --- demo --------------------------------------------------------------------------------------------------
+
+class Progress(Protocol):
+    def step(self, text: str) -> None: ...
+    def note(self, text: str) -> None: ...
+    def advance(self, done: int, total: int) -> None: ...
+
+
+def sample_feeds() -> list[tuple[str, bytes]]:
+    """The feeds bundled in the package for the demo, as (source id, document)."""
+    folder = resources.files("bot") / "samples"
+    return sorted(
+        (entry.name.removesuffix(".xml").replace("_", "-"), entry.read_bytes())
+        for entry in folder.iterdir()
+        if entry.name.endswith(".xml")
+    )
+
+
+async def demo(settings: Settings, progress: Progress, *, days: int = 7, index_timeout: float = 60.0) -> str:
+    """Ingest the bundled feeds through Kafka into the Redis archive, then compose a Markdown briefing."""
+    progress.step("Starting Kafka and Redis")
+    async with open_services(settings) as services:
+        progress.note(f"Kafka: {services.kafka_description}")
+        progress.note(f"Redis: {services.redis_description}")
+        await _clear_keys(services)
+        indexer = Indexer(services.bus, services.store)
+        consumer = indexer.consumer()
+        stop = asyncio.Event()
+        task = asyncio.create_task(consumer.run(stop), name="indexer")
+        try:
+            progress.step("Parsing and classifying the sample feeds")
+            items = await asyncio.to_thread(_load_samples, services.taxonomy)
+            progress.note(f"{len(items)} items from {len({i.source for i in items})} sample feeds")
+
+            progress.step("Publishing items to Kafka")
+            await services.bus.publish_many(
+                (services.bus.topics.items(item.primary_topic), item, item.story_id) for item in items
+            )
+            progress.step("Indexing into Redis (consumer group index)")
+            await _wait_archived(services.store, [i.id for i in items], progress, index_timeout, task)
+        finally:
+            stop.set()
+            await asyncio.gather(task, return_exceptions=True)
+
+        progress.step("Composing the briefing from the archive")
+        newest = max(i.published for i in items)
+        until = newest + timedelta(seconds=1)
+        window = await services.store.recent(since=until - timedelta(days=days), until=until)
+        briefing = compose(window, services.taxonomy, channel="console:demo", day=newest.date(), timezone="UTC")
+        await _clear_keys(services)
+        return render_markdown(briefing)
+
+
+def _load_samples(taxonomy: Taxonomy) -> list[ClassifiedItem]:
+    classifier = KeywordClassifier(taxonomy)
+    now = datetime.now(UTC)
+    items: dict[str, Item] = {}
+    for source_id, document in sample_feeds():
+        try:
+            parsed = parse_feed(document, source_id=source_id, now=now)
+        except FeedError as exc:
+            log.warning("sample feed skipped: %s", exc)
+            continue
+        for item in parsed.items:
+            items.setdefault(item.id, item)
+    return [classifier.classify(item) for item in items.values()]
+
+
+async def _wait_archived(
+    store: Store, ids: list[str], progress: Progress, limit: float, consumer_task: asyncio.Task[None]
+) -> None:
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + limit
+    while True:
+        present = sum(await store.has_items(ids))
+        progress.advance(present, len(ids))
+        if present == len(ids):
+            return
+        if consumer_task.done():
+            consumer_task.result()
+            raise RuntimeError("the indexer stopped before archiving every item")
+        if loop.time() > deadline:
+            raise RuntimeError(f"only {present} of {len(ids)} items were archived within {limit:.0f}s")
+        await asyncio.sleep(0.1)
+
+
+async def _clear_keys(services: Services) -> None:
+    """The demo runs under its own key prefix; it leaves nothing behind in a shared Redis."""
+    keys = [key async for key in services.redis.scan_iter(match=services.store.keys.pattern, count=500)]
+    if keys:
+        await services.redis.delete(*keys)

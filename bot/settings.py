@@ -1,0 +1,157 @@
+"""Settings from the environment (and `.env`), and loading of the YAML files in `config/`.
+
+Settings are read once, in the entry point, and passed down. Every failure here is a `ConfigError` whose
+message names where the bad value came from (the variable, or the file and field) and what is wrong.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any, Literal, TypeVar
+
+import yaml
+from pydantic import BaseModel, Field, SecretStr, ValidationError, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+M = TypeVar("M", bound=BaseModel)
+
+
+class ConfigError(Exception):
+    """A setting or a configuration file is wrong; the message says where and why."""
+
+
+class Settings(BaseSettings):
+    """Every setting of every role. Variable names are the field names in upper case."""
+
+    model_config = SettingsConfigDict(
+        env_file=".env",
+        env_file_encoding="utf-8",
+        extra="ignore",
+        case_sensitive=False,
+    )
+
+    # Kafka
+    kafka_bootstrap_servers: str | None = Field(
+        default=None, description="host:port[,host:port]; unset starts the embedded broker"
+    )
+    kafka_topic_prefix: str = Field(default="ainews", pattern=r"^[A-Za-z0-9._-]+$")
+    kafka_partitions: int = Field(default=3, ge=1, le=1000)
+    kafka_replication_factor: int = Field(default=1, ge=1, le=10)
+    kafka_client_id: str = "ai-news"
+    kafka_connect_timeout: float = Field(default=30.0, gt=0)
+    consumer_max_attempts: int = Field(default=3, ge=1, le=100)
+    consumer_retry_backoff: float = Field(default=0.5, ge=0)
+
+    # Redis
+    redis_url: str = "redis://127.0.0.1:6379/0"
+    redis_key_prefix: str = Field(default="ainews:", min_length=1)
+
+    # Embedded services: "auto" starts them when not configured or not reachable, "never" fails instead.
+    ainews_embedded: Literal["auto", "never"] = "auto"
+    ainews_config_dir: Path = Path("config")
+
+    # Slack
+    slack_bot_token: SecretStr | None = None
+    slack_signing_secret: SecretStr | None = None
+    slack_app_token: SecretStr | None = None
+    slack_client_id: str | None = None
+    slack_client_secret: SecretStr | None = None
+    slack_api_base_url: str | None = None
+    slack_http_port: int = Field(default=3000, ge=1, le=65535)
+
+    # Discord
+    discord_bot_token: SecretStr | None = None
+    discord_api_base_url: str | None = None
+    discord_gateway_url: str | None = None
+
+    # Optional OpenAI-compatible summariser
+    llm_base_url: str | None = None
+    llm_model: str | None = None
+    llm_api_key: SecretStr | None = None
+
+    ops_channel: str | None = Field(default=None, pattern=r"^(slack|discord):\S+$")
+    log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"] = "INFO"
+
+    @field_validator("log_level", mode="before")
+    @classmethod
+    def _upper_level(cls, value: Any) -> Any:
+        return value.upper() if isinstance(value, str) else value
+
+    @field_validator(
+        "kafka_bootstrap_servers", "slack_api_base_url", "discord_api_base_url", "discord_gateway_url",
+        "llm_base_url", "llm_model", "slack_client_id", "ops_channel",
+        mode="before",
+    )
+    @classmethod
+    def _blank_is_unset(cls, value: Any) -> Any:
+        return None if isinstance(value, str) and not value.strip() else value
+
+    @field_validator("slack_api_base_url", "discord_api_base_url", "llm_base_url")
+    @classmethod
+    def _http_url(cls, value: str | None) -> str | None:
+        if value is not None and not value.startswith(("http://", "https://")):
+            raise ValueError("must start with http:// or https://")
+        return value
+
+    def config_file(self, name: str) -> Path:
+        return self.ainews_config_dir / name
+
+    @property
+    def slack_configured(self) -> bool:
+        return self.slack_bot_token is not None or self.slack_client_id is not None
+
+    @property
+    def discord_configured(self) -> bool:
+        return self.discord_bot_token is not None
+
+
+def load_settings(**overrides: Any) -> Settings:
+    """Read the settings once; a bad value raises ConfigError naming the variable."""
+    try:
+        return Settings(**overrides)
+    except ValidationError as exc:
+        lines = []
+        for err in exc.errors():
+            name = "_".join(str(part) for part in err["loc"]).upper() or "settings"
+            given = err.get("input")
+            shown = "" if _is_secret_name(name) or isinstance(given, dict) else f" (got {given!r})"
+            lines.append(f"setting {name}: {err['msg']}{shown}")
+        raise ConfigError("invalid settings (environment or .env):\n  " + "\n  ".join(lines)) from None
+
+
+def _is_secret_name(name: str) -> bool:
+    return any(word in name for word in ("TOKEN", "SECRET", "KEY"))
+
+
+def format_location(loc: tuple[int | str, ...]) -> str:
+    """('topics', 3, 'slug') -> 'topics[3].slug'."""
+    out = ""
+    for part in loc:
+        out += f"[{part}]" if isinstance(part, int) else (f".{part}" if out else str(part))
+    return out or "(top level)"
+
+
+def load_yaml_model(path: Path, model: type[M]) -> M:
+    """Load a YAML file into a pydantic model; errors name the file, the field and the reason."""
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise ConfigError(
+            f"{path}: file not found (set AINEWS_CONFIG_DIR to the folder that holds it)"
+        ) from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ConfigError(f"{path}: cannot read: {exc}") from None
+    try:
+        data = yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f" line {mark.line + 1}, column {mark.column + 1}" if mark is not None else ""
+        problem = getattr(exc, "problem", None) or str(exc)
+        raise ConfigError(f"{path}:{where}: not valid YAML: {problem}") from None
+    if data is None:
+        data = {}
+    try:
+        return model.model_validate(data)
+    except ValidationError as exc:
+        lines = [f"{path}: {format_location(err['loc'])}: {err['msg']}" for err in exc.errors()]
+        raise ConfigError("\n".join(lines)) from None

@@ -1,0 +1,1 @@
+"""Long-running roles: scheduler, ingest, indexer, alerter, composer."""

@@ -1,0 +1,1 @@
+"""The ingest role: fetch, parse and normalize source documents into Items."""
