@@ -124,6 +124,7 @@ class Bus:
         connect_timeout: float = 30.0,
         max_attempts: int = 3,
         retry_backoff: float = 0.5,
+        session_timeout_ms: int = 10_000,
     ) -> None:
         self.bootstrap_servers = bootstrap_servers
         self.topics = topics
@@ -133,6 +134,7 @@ class Bus:
         self.connect_timeout = connect_timeout
         self.max_attempts = max_attempts
         self.retry_backoff = retry_backoff
+        self.session_timeout_ms = session_timeout_ms
         self._producer: AIOKafkaProducer[bytes, bytes] | None = None
 
     @classmethod
@@ -146,6 +148,7 @@ class Bus:
             connect_timeout=settings.kafka_connect_timeout,
             max_attempts=settings.consumer_max_attempts,
             retry_backoff=settings.consumer_retry_backoff,
+            session_timeout_ms=settings.kafka_session_timeout_ms,
         )
 
     async def start(self) -> None:
@@ -332,6 +335,8 @@ class Consumer:
             client_id=f"{self.bus.client_id}-{self.group}",
             enable_auto_commit=False,
             auto_offset_reset=self.auto_offset_reset,
+            session_timeout_ms=self.bus.session_timeout_ms,
+            heartbeat_interval_ms=max(100, self.bus.session_timeout_ms // 5),
         )
         consumer.subscribe(list(self.topics), listener=_RebalanceLogger(self))
         try:

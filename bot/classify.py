@@ -2,7 +2,8 @@
 
 This is the baseline: it needs nothing but config/topics.yaml, so a topic that a user adds there works at
 once. A keyword counts as a whole word or phrase, case-insensitively; a hit in the title counts double; a
-negative keyword takes a hit away. Topics are ranked by score; with no hit at all the item goes to the
+negative keyword takes a hit away; a topic with no keywords is
+matched by its slug and title. Topics are ranked by score; with no hit at all the item goes to the
 taxonomy's fallback topic.
 """
 
@@ -32,7 +33,8 @@ class _CompiledTopic:
 
     @classmethod
     def of(cls, topic: Topic) -> _CompiledTopic:
-        return cls(topic.slug, _pattern((*topic.keywords, topic.slug)), _pattern(topic.negative_keywords))
+        words = topic.keywords or (topic.slug.replace("-", " "), topic.title.lower())
+        return cls(topic.slug, _pattern(words), _pattern(topic.negative_keywords))
 
     def score(self, title: str, body: str) -> float:
         score = 0.0

@@ -39,6 +39,7 @@ class Settings(BaseSettings):
     kafka_replication_factor: int = Field(default=1, ge=1, le=10)
     kafka_client_id: str = "ai-news"
     kafka_connect_timeout: float = Field(default=30.0, gt=0)
+    kafka_session_timeout_ms: int = Field(default=10_000, ge=1000, le=300_000)
     consumer_max_attempts: int = Field(default=3, ge=1, le=100)
     consumer_retry_backoff: float = Field(default=0.5, ge=0)
 
@@ -80,6 +81,8 @@ class Settings(BaseSettings):
     @field_validator(
         "kafka_bootstrap_servers", "slack_api_base_url", "discord_api_base_url", "discord_gateway_url",
         "llm_base_url", "llm_model", "slack_client_id", "ops_channel",
+        "slack_bot_token", "slack_signing_secret", "slack_app_token", "slack_client_secret",
+        "discord_bot_token", "llm_api_key",
         mode="before",
     )
     @classmethod
