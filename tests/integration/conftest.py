@@ -1,0 +1,45 @@
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable
+
+import pytest
+
+pytestmark = pytest.mark.integration
+
+
+async def eventually(condition: Callable[[], bool], limit: float = 30.0, what: str = "condition") -> None:
+    """Wait for a condition that another task brings about (no fixed sleeps)."""
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + limit
+    while not condition():
+        if loop.time() > deadline:
+            raise AssertionError(f"timed out after {limit}s waiting for {what}")
+        await asyncio.sleep(0.02)
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    for item in items:
+        if "integration" in str(item.path):
+            item.add_marker(pytest.mark.integration)
+
+
+async def group_lag(bootstrap: str, group: str, topics: tuple[str, ...]) -> int:
+    """Records on the topics that the group has not committed yet."""
+    from aiokafka import AIOKafkaConsumer, TopicPartition
+
+    # A group member that never subscribes does not join: it only reads the group's committed offsets.
+    reader: AIOKafkaConsumer[bytes, bytes] = AIOKafkaConsumer(
+        bootstrap_servers=bootstrap, group_id=group, enable_auto_commit=False
+    )
+    await reader.start()
+    try:
+        partitions = [TopicPartition(t, p) for t in topics for p in (reader.partitions_for_topic(t) or set())]
+        ends = await reader.end_offsets(partitions)
+        lag = 0
+        for tp, end in ends.items():
+            committed = await reader.committed(tp)
+            lag += end - (committed or 0)
+        return lag
+    finally:
+        await reader.stop()

@@ -1,0 +1,123 @@
+"""The `ai-news` command as a user runs it: the README's demo, topics, run, and its errors."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import signal
+import subprocess
+import sys
+from pathlib import Path
+
+from bot.bus import Bus
+from bot.models import ClassifiedItem, Item
+from bot.settings import Settings
+from bot.store import Store
+from tests.conftest import CONFIG, ROOT
+
+AI_NEWS = str(Path(sys.executable).parent / "ai-news")
+
+
+def _env(tmp_path: Path, **extra: str) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("KAFKA_", "REDIS_", "AINEWS_", "SLACK_"))}
+    env.update({"AINEWS_CONFIG_DIR": str(CONFIG), "HOME": os.environ.get("HOME", str(tmp_path))})
+    env.update(extra)
+    return env
+
+
+def _run(args: list[str], env: dict[str, str], cwd: Path, timeout: float = 120) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([AI_NEWS, *args], env=env, cwd=cwd, capture_output=True, text=True, timeout=timeout)
+
+
+def test_readme_demo_command_prints_a_briefing(tmp_path: Path, redis_url: str) -> None:
+    readme = (ROOT / "README.md").read_text()
+    assert "ai-news demo" in readme
+    # Kafka as the README runs it: the embedded broker, unless the suite is pointed at a real Kafka.
+    extra = {"REDIS_URL": redis_url}
+    if os.environ.get("KAFKA_BOOTSTRAP_SERVERS"):
+        extra["KAFKA_BOOTSTRAP_SERVERS"] = os.environ["KAFKA_BOOTSTRAP_SERVERS"]
+    result = _run(["demo"], _env(tmp_path, **extra), tmp_path)
+    assert result.returncode == 0, result.stderr
+    out = result.stdout
+    assert out.startswith("# ")
+    assert "## Key developments" in out and "## Sources" in out
+    assert out.count("\n## ") >= 5  # key developments, several topic sections, sources
+    assert "](https://" in out
+    assert "Traceback" not in result.stderr
+    if not os.environ.get("KAFKA_BOOTSTRAP_SERVERS"):
+        assert "embedded broker" in result.stderr
+    assert "Indexing into Redis" in result.stderr
+
+
+def test_topics_lists_every_topic_with_its_kafka_topic(tmp_path: Path) -> None:
+    result = _run(["topics"], _env(tmp_path), tmp_path)
+    assert result.returncode == 0, result.stderr
+    lines = result.stdout.splitlines()
+    assert len(lines) == 9
+    assert lines[0].split()[:2] == ["models", "ainews.items.models"]
+
+
+def test_bad_setting_is_a_clear_error_without_traceback(tmp_path: Path) -> None:
+    result = _run(["topics"], _env(tmp_path, KAFKA_PARTITIONS="lots"), tmp_path)
+    assert result.returncode == 2
+    assert "KAFKA_PARTITIONS" in result.stderr and "Traceback" not in result.stderr
+
+
+def test_bad_config_file_names_file_and_field(tmp_path: Path) -> None:
+    (tmp_path / "topics.yaml").write_text("topics:\n  - {slug: ok, title: OK}\n")
+    result = _run(["topics"], _env(tmp_path, AINEWS_CONFIG_DIR=str(tmp_path)), tmp_path)
+    assert result.returncode == 2
+    assert f"{tmp_path / 'topics.yaml'}: topics[0].description: Field required" in result.stderr
+
+
+def test_run_refuses_unknown_and_unreleased_roles(tmp_path: Path) -> None:
+    result = _run(["run", "--role", "nope"], _env(tmp_path), tmp_path)
+    assert result.returncode == 2 and "invalid choice" in result.stderr
+    result = _run(["run", "--role", "slack"], _env(tmp_path), tmp_path)
+    assert result.returncode == 2 and "not part of this release yet" in result.stderr
+
+
+def test_run_without_kafka_when_embedding_is_forbidden(tmp_path: Path) -> None:
+    result = _run(["run", "--role", "indexer"], _env(tmp_path, AINEWS_EMBEDDED="never"), tmp_path)
+    assert result.returncode == 1
+    assert "KAFKA_BOOTSTRAP_SERVERS is not set" in result.stderr and "Traceback" not in result.stderr
+
+
+async def test_run_indexer_archives_and_stops_cleanly_on_sigterm(
+    tmp_path: Path, settings: Settings, bus: Bus, store: Store
+) -> None:
+    env = _env(
+        tmp_path,
+        KAFKA_BOOTSTRAP_SERVERS=settings.kafka_bootstrap_servers or "",
+        KAFKA_TOPIC_PREFIX=settings.kafka_topic_prefix,
+        KAFKA_SESSION_TIMEOUT_MS="6000",
+        REDIS_URL=settings.redis_url,
+        REDIS_KEY_PREFIX=settings.redis_key_prefix,
+        AINEWS_EMBEDDED="never",
+        LOG_LEVEL="INFO",
+    )
+    proc = await asyncio.create_subprocess_exec(
+        AI_NEWS, "run", "--role", "indexer", env=env, cwd=tmp_path,
+        stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
+    )
+    try:
+        item = ClassifiedItem.from_item(
+            Item(url="https://example.com/sigterm", title="Signal", source="ex",
+                 published="2026-04-30T00:00:00Z"),  # type: ignore[arg-type]
+            topics=["safety"],
+        )
+        await bus.publish(bus.topics.items("safety"), item)
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + 60
+        while not await store.get_item(item.id):
+            assert loop.time() < deadline and proc.returncode is None, "the indexer did not archive the item"
+            await asyncio.sleep(0.1)
+        proc.send_signal(signal.SIGTERM)
+        _, stderr = await asyncio.wait_for(proc.communicate(), timeout=30)
+    finally:
+        if proc.returncode is None:
+            proc.kill()
+            await proc.wait()
+    log = stderr.decode()
+    assert proc.returncode == 0, log
+    assert "running roles: indexer" in log and "stopped" in log and "Traceback" not in log

@@ -1,0 +1,86 @@
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+import pytest
+
+from bot.models import canonical_url
+from tests.conftest import FIXTURES
+from workers.ingest.parse import FeedError, parse_feed
+
+NOW = datetime(2026, 5, 1, tzinfo=UTC)
+REAL = FIXTURES / "real-ai"
+EDGE = FIXTURES / "parser-edge"
+
+
+def _parse(path: str) -> list:  # type: ignore[type-arg]
+    file = FIXTURES / path
+    return parse_feed(file.read_bytes(), source_id=file.stem, now=NOW).items
+
+
+@pytest.mark.parametrize(
+    ("name", "count"),
+    [("anthropic_news.xml", 13), ("hackernews_best_stories.xml", 50), ("huggingface_daily_papers.xml", 12),
+     ("meta_ai_news.xml", 5), ("deepseek_news.xml", 14), ("aibase_daily.xml", 20)],
+)
+def test_real_feeds_yield_every_entry(name: str, count: int) -> None:
+    items = _parse(f"real-ai/{name}")
+    assert len(items) == count
+    for item in items:
+        assert item.url == canonical_url(item.url)
+        assert item.title and "<" not in item.title
+        assert "<" not in item.summary and "&amp;" not in item.summary
+        assert item.published <= NOW
+
+
+def test_html_summary_becomes_plain_text() -> None:
+    items = _parse("real-ai/hackernews_best_stories.xml")
+    first = items[0]
+    assert first.title == "Ghostty is leaving GitHub"
+    assert first.summary.startswith("Score: 3421 Comments: 1022")
+    assert "<br" not in first.summary
+
+
+def test_chinese_titles_survive() -> None:
+    titles = [i.title for i in _parse("real-ai/deepseek_news.xml")]
+    assert any("发布" in t for t in titles)
+
+
+def test_earlier_snapshot_is_a_subset_by_id() -> None:
+    earlier = {i.id for i in _parse("real-ai/anthropic_news.earlier.xml")}
+    later = {i.id for i in _parse("real-ai/anthropic_news.xml")}
+    assert later - earlier and earlier - later is not None
+    assert len(later & earlier) >= 10
+
+
+@pytest.mark.parametrize("name", ["guardian.rss", "heise.atom", "feedburner.atom", "reddit-atom.rss", "rss-1.rss",
+                                  "content-encoded.rss", "encoding.rss"])
+def test_parser_edge_feeds_parse(name: str) -> None:
+    items = _parse(f"parser-edge/{name}")
+    assert items, name
+    assert all(i.title for i in items)
+
+
+def test_not_a_feed_is_a_clear_error() -> None:
+    with pytest.raises(FeedError, match="unrecognized: not a readable feed"):
+        parse_feed((EDGE / "unrecognized.rss").read_bytes(), source_id="unrecognized", now=NOW)
+    with pytest.raises(FeedError):
+        parse_feed(b"<html><body><p>Hello</p></body></html>", source_id="page", now=NOW)
+
+
+def test_incomplete_entries_are_skipped_and_reported() -> None:
+    parsed = parse_feed((EDGE / "missing-fields.atom").read_bytes(), source_id="missing", now=NOW)
+    assert all(i.title for i in parsed.items)
+    parsed = parse_feed((EDGE / "incomplete-fields.atom").read_bytes(), source_id="incomplete", now=NOW)
+    assert all(i.title for i in parsed.items)
+
+
+def test_duplicates_inside_one_document_collapse() -> None:
+    doc = b"""<?xml version="1.0"?><rss version="2.0"><channel><title>T</title>
+    <item><title>One</title><link>https://example.com/a?utm_source=rss</link></item>
+    <item><title>One again</title><link>https://example.com/a/</link></item>
+    <item><title>Two</title><link>https://example.com/b</link><pubDate>Fri, 01 Jan 2100 00:00:00 GMT</pubDate></item>
+    </channel></rss>"""
+    parsed = parse_feed(doc, source_id="dup", now=NOW)
+    assert [i.title for i in parsed.items] == ["One", "Two"]
+    assert parsed.items[1].published == NOW  # never in the future
