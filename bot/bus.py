@@ -22,7 +22,7 @@ from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 from aiokafka.errors import CommitFailedError, KafkaConnectionError, KafkaError, for_code
 from pydantic import ValidationError
 
-from bot.models import Alert, Briefing, ClassifiedItem, DeadLetter, FetchJob, Message
+from bot.models import Alert, Briefing, ClassifiedItem, DeadLetter, FetchJob, HealthEvent, Message
 from bot.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -62,6 +62,10 @@ class TopicTable:
         return f"{self.prefix}.alerts"
 
     @property
+    def health(self) -> str:
+        return f"{self.prefix}.health"
+
+    @property
     def dlq(self) -> str:
         return f"{self.prefix}.dlq"
 
@@ -73,7 +77,7 @@ class TopicTable:
         return tuple(self.items(slug) for slug in self.topic_slugs)
 
     def all(self) -> tuple[str, ...]:
-        return (self.fetch, *self.item_topics, self.briefings, self.alerts, self.dlq)
+        return (self.fetch, *self.item_topics, self.briefings, self.alerts, self.health, self.dlq)
 
     def group(self, name: str) -> str:
         """Consumer group ids share the prefix, so two deployments on one cluster never share a group."""
@@ -89,6 +93,8 @@ class TopicTable:
             return Briefing
         if topic == self.alerts:
             return Alert
+        if topic == self.health:
+            return HealthEvent
         if topic == self.dlq:
             return DeadLetter
         raise KeyError(f"{topic!r} is not one of this deployment's topics")

@@ -7,10 +7,11 @@ import asyncio
 import logging
 import sys
 from collections.abc import Sequence
+from datetime import UTC, datetime
 
 from bot import __version__
 from bot.bus import BusError
-from bot.embedded import EmbeddedError
+from bot.embedded import ServiceError
 from bot.settings import ConfigError, Settings, load_settings
 from bot.taxonomy import load_taxonomy
 
@@ -39,6 +40,16 @@ def _parser() -> argparse.ArgumentParser:
     demo.add_argument("--days", type=int, default=7, help="window of the briefing, in days (default 7)")
 
     sub.add_parser("topics", help="list the topics of config/topics.yaml and their Kafka topics")
+
+    ingest = sub.add_parser("ingest", help="fetch sources now and print each newly seen item as a JSON line")
+    ingest.add_argument("--once", action="store_true", required=True,
+                        help="fetch each SOURCE once, publish, index, print (the only mode for now)")
+    ingest.add_argument("source", nargs="+", metavar="SOURCE",
+                        help="a source id from sources.yaml, a feed URL, or a local file")
+
+    sources = sub.add_parser("sources", help="list every source with its status, last success and last error")
+    sources.add_argument("--enable", action="append", default=[], metavar="ID",
+                         help="re-enable a source that was disabled after failing (repeatable)")
     return parser
 
 
@@ -60,10 +71,14 @@ def main(argv: Sequence[str] | None = None) -> int:
             return _topics(settings)
         if args.command == "run":
             return _run(settings, args.role)
+        if args.command == "ingest":
+            return _ingest(settings, args.source)
+        if args.command == "sources":
+            return _sources(settings, args.enable)
     except ConfigError as exc:
         print(f"ai-news: configuration error: {exc}", file=sys.stderr)
         return 2
-    except (BusError, EmbeddedError) as exc:
+    except (BusError, ServiceError) as exc:
         print(f"ai-news: {exc}", file=sys.stderr)
         return 1
     except KeyboardInterrupt:
@@ -72,18 +87,67 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 def _run(settings: Settings, roles: list[str] | None) -> int:
-    from bot.runtime import ServiceError, check_roles, default_roles, run
+    from bot.runtime import check_roles, default_roles, run
 
     chosen = roles or default_roles(settings)
     check_roles(chosen)
     try:
         asyncio.run(run(settings, chosen))
-    except ServiceError as exc:
-        print(f"ai-news: {exc}", file=sys.stderr)
-        return 1
     except RuntimeError as exc:
         log.error("%s", exc)
         return 1
+    return 0
+
+
+def _ingest(settings: Settings, sources: list[str]) -> int:
+    from bot.runtime import ingest_once
+
+    result = asyncio.run(ingest_once(settings, sources))
+    for item in result.items:
+        sys.stdout.write(item.model_dump_json() + "\n")
+    for error in result.errors:
+        print(f"ai-news: source {error}", file=sys.stderr)
+    print(f"ai-news: {len(result.items)} new item(s) from {len(sources)} source(s), {len(result.errors)} failed",
+          file=sys.stderr)
+    return 1 if result.errors else 0
+
+
+def _age(when: datetime | None, now: datetime) -> str:
+    if when is None:
+        return "-"
+    seconds = (now - when).total_seconds()
+    future = seconds < 0
+    seconds = abs(seconds)
+    if seconds < 90:
+        text = f"{seconds:.0f}s"
+    elif seconds < 5400:
+        text = f"{seconds / 60:.0f}m"
+    elif seconds < 2 * 86400:
+        text = f"{seconds / 3600:.0f}h"
+    else:
+        text = f"{seconds / 86400:.0f}d"
+    return f"in {text}" if future else f"{text} ago"
+
+
+def _sources(settings: Settings, enable: list[str]) -> int:
+    from bot.runtime import source_rows
+
+    rows = asyncio.run(source_rows(settings, enable))
+    now = datetime.now(UTC)
+    table = [("SOURCE", "KIND", "STATUS", "LAST SUCCESS", "FAILURES", "NEXT POLL", "NEW", "LAST ERROR")]
+    for row in rows:
+        state = row.state
+        error = state.last_error or "" if state.failures or state.disabled else ""
+        table.append((row.source.id, row.source.kind, row.status, _age(state.last_success, now),
+                      str(state.failures), _age(state.next_due, now) if row.source.enabled else "-",
+                      str(state.items_total), error[:80]))
+    widths = [max(len(r[i]) for r in table) for i in range(len(table[0]) - 1)]
+    for r in table:
+        print("  ".join(cell.ljust(width) for cell, width in zip(r, widths, strict=False)) + "  " + r[-1])
+    counts: dict[str, int] = {}
+    for row in rows:
+        counts[row.status] = counts.get(row.status, 0) + 1
+    print(", ".join(f"{n} {status}" for status, n in sorted(counts.items())), file=sys.stderr)
     return 0
 
 
@@ -103,7 +167,7 @@ def _demo(args: argparse.Namespace, overrides: dict[str, str]) -> int:
     from rich.logging import RichHandler
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, SpinnerColumn, TaskID, TextColumn
 
-    from bot.runtime import ServiceError, demo
+    from bot.runtime import demo
 
     settings = load_settings(**overrides)
     # The demo keeps its topics and keys apart from any real deployment on the same Kafka and Redis.

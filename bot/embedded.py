@@ -23,7 +23,11 @@ log = logging.getLogger(__name__)
 START_TIMEOUT = 20.0
 
 
-class EmbeddedError(Exception):
+class ServiceError(Exception):
+    """Kafka or Redis is not available (and may not, or cannot, be embedded); the message says what to do."""
+
+
+class EmbeddedError(ServiceError):
     """An embedded service could not start; the message says why and what to do."""
 
 

@@ -145,6 +145,7 @@ class Item(Message):
     authors: tuple[str, ...] = ()
     language: str | None = None
     categories: tuple[str, ...] = ()
+    points: int | None = Field(default=None, ge=0, description="votes at the source (Hacker News points)")
     backfill: bool = Field(default=False, description="archived from a first poll; never alerts")
 
     @computed_field  # type: ignore[prop-decorator]
@@ -309,3 +310,27 @@ class DeadLetter(Message):
     @property
     def message_id(self) -> str:
         return self.id
+
+
+HealthStatus = Literal["failing", "disabled", "recovered"]
+
+
+class HealthEvent(Message):
+    """A source's health changed: it keeps failing, was disabled, or works again. For the operations channel."""
+
+    source_id: str
+    source_name: str = ""
+    status: HealthStatus
+    error: str = ""
+    failing_since: AwareDatetime | None = None
+    at: AwareDatetime
+
+    @computed_field  # type: ignore[prop-decorator]
+    @property
+    def id(self) -> str:
+        return stable_id("health", self.source_id, self.status, self.at.isoformat())
+
+    @property
+    def message_id(self) -> str:
+        return self.id
+

@@ -13,6 +13,7 @@ from contextlib import AsyncExitStack, asynccontextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from importlib import resources
+from pathlib import Path
 from typing import Any, Protocol
 from urllib.parse import urlsplit, urlunsplit
 
@@ -22,21 +23,22 @@ from adapters.console import render_markdown
 from bot.bus import Bus
 from bot.classify import KeywordClassifier
 from bot.compose import compose
-from bot.embedded import EmbeddedKafka, EmbeddedRedis, redis_reachable
-from bot.models import ClassifiedItem, Item
+from bot.embedded import EmbeddedKafka, EmbeddedRedis, ServiceError, redis_reachable
+from bot.models import ClassifiedItem, FetchJob, Item
 from bot.settings import ConfigError, Settings
-from bot.store import Keys, Store
+from bot.sources import Source, SourcesConfig, load_sources
+from bot.store import Keys, SourceState, Store
 from bot.taxonomy import Taxonomy, load_taxonomy
 from workers.indexer import Indexer
+from workers.ingest.detect import kind_from_document, kind_from_url, source_id_for
+from workers.ingest.fetch import Fetcher
 from workers.ingest.parse import FeedError, parse_feed
+from workers.ingest.worker import Ingestor
+from workers.scheduler import Scheduler
 
 log = logging.getLogger(__name__)
 
 ROLE_NAMES = ("scheduler", "ingest", "indexer", "alerter", "composer", "slack", "discord")
-
-
-class ServiceError(Exception):
-    """Kafka or Redis is not available and may not be embedded."""
 
 
 @dataclass
@@ -59,6 +61,30 @@ def redact_url(url: str) -> str:
 
 
 @asynccontextmanager
+async def open_redis(settings: Settings) -> AsyncIterator[tuple[Redis, str]]:
+    """The Redis of REDIS_URL, or an embedded one when it does not answer (AINEWS_EMBEDDED=auto)."""
+    async with AsyncExitStack() as stack:
+        redis_url = settings.redis_url
+        problem = await asyncio.to_thread(redis_reachable, redis_url)
+        if problem is None:
+            description = f"Redis at {redact_url(redis_url)}"
+        elif settings.ainews_embedded == "never":
+            raise ServiceError(f"Redis at {redact_url(redis_url)} is not reachable ({problem}); "
+                               "check REDIS_URL, or allow the embedded Redis with AINEWS_EMBEDDED=auto")
+        else:
+            embedded_redis = EmbeddedRedis()
+            await asyncio.to_thread(embedded_redis.start)
+            stack.callback(embedded_redis.stop)
+            redis_url = embedded_redis.url
+            description = (f"embedded Redis on {redis_url} "
+                           f"(REDIS_URL {redact_url(settings.redis_url)} not reachable: {problem})")
+        log.info("Redis: %s", description)
+        redis = Redis.from_url(redis_url)
+        stack.push_async_callback(redis.aclose)
+        yield redis, description
+
+
+@asynccontextmanager
 async def open_services(settings: Settings, taxonomy: Taxonomy | None = None) -> AsyncIterator[Services]:
     """Kafka (topics created) and Redis, embedded where not configured; everything closed at exit."""
     taxonomy = taxonomy or load_taxonomy(settings.config_file("topics.yaml"))
@@ -77,28 +103,11 @@ async def open_services(settings: Settings, taxonomy: Taxonomy | None = None) ->
             kafka_description = f"Kafka at {bootstrap}"
         log.info("Kafka: %s", kafka_description)
 
-        redis_url = settings.redis_url
-        problem = await asyncio.to_thread(redis_reachable, redis_url)
-        if problem is None:
-            redis_description = f"Redis at {redact_url(redis_url)}"
-        elif settings.ainews_embedded == "never":
-            raise ServiceError(f"Redis at {redact_url(redis_url)} is not reachable ({problem}); "
-                               "check REDIS_URL, or allow the embedded Redis with AINEWS_EMBEDDED=auto")
-        else:
-            embedded_redis = EmbeddedRedis()
-            await asyncio.to_thread(embedded_redis.start)
-            stack.callback(embedded_redis.stop)
-            redis_url = embedded_redis.url
-            redis_description = (f"embedded Redis on {redis_url} "
-                                 f"(REDIS_URL {redact_url(settings.redis_url)} not reachable: {problem})")
-        log.info("Redis: %s", redis_description)
-
+        redis, redis_description = await stack.enter_async_context(open_redis(settings))
         bus = Bus.from_settings(settings, bootstrap, taxonomy.slugs)
         await bus.start()
         stack.push_async_callback(bus.stop)
         await bus.ensure_topics()
-        redis = Redis.from_url(redis_url)
-        stack.push_async_callback(redis.aclose)
         store = Store(redis, Keys(settings.redis_key_prefix))
         yield Services(settings, taxonomy, bus, redis, store, kafka_description, redis_description)
 
@@ -112,7 +121,50 @@ def _indexer(services: Services) -> RoleRunner:
     return Indexer(services.bus, services.store).consumer().run
 
 
+def make_fetcher(settings: Settings) -> Fetcher:
+    return Fetcher(timeout=settings.ingest_timeout, max_bytes=settings.ingest_max_bytes,
+                   max_redirects=settings.ingest_max_redirects, per_host=settings.ingest_per_host)
+
+
+def make_ingestor(services: Services, fetcher: Fetcher, sources: SourcesConfig | None = None) -> Ingestor:
+    settings = services.settings
+    return Ingestor(
+        services.bus, services.store, fetcher, KeywordClassifier(services.taxonomy),
+        sources if sources is not None else load_sources_config(settings, services.taxonomy),
+        window=timedelta(hours=settings.briefing_window_hours),
+        disable_after=timedelta(hours=settings.source_disable_after_hours),
+    )
+
+
+def load_sources_config(settings: Settings, taxonomy: Taxonomy) -> SourcesConfig:
+    return load_sources(settings.config_file("sources.yaml"), taxonomy.slugs)
+
+
+def _ingest(services: Services) -> RoleRunner:
+    fetcher = make_fetcher(services.settings)
+    consumer = make_ingestor(services, fetcher).consumer()
+
+    async def run(stop: asyncio.Event) -> None:
+        try:
+            await consumer.run(stop)
+        finally:
+            await fetcher.close()
+
+    return run
+
+
+def _scheduler(services: Services) -> RoleRunner:
+    settings = services.settings
+    return Scheduler(
+        services.bus, services.store, load_sources_config(settings, services.taxonomy),
+        tick_seconds=settings.scheduler_tick_seconds, jitter=settings.scheduler_jitter,
+        lock_ttl=settings.scheduler_lock_ttl_seconds,
+    ).run
+
+
 ROLES: dict[str, Callable[[Services], RoleRunner]] = {
+    "scheduler": _scheduler,
+    "ingest": _ingest,
     "indexer": _indexer,
 }
 
@@ -237,13 +289,14 @@ def _load_samples(taxonomy: Taxonomy) -> list[ClassifiedItem]:
 
 
 async def _wait_archived(
-    store: Store, ids: list[str], progress: Progress, limit: float, consumer_task: asyncio.Task[None]
+    store: Store, ids: list[str], progress: Progress | None, limit: float, consumer_task: asyncio.Task[None]
 ) -> None:
     loop = asyncio.get_running_loop()
     deadline = loop.time() + limit
     while True:
         present = sum(await store.has_items(ids))
-        progress.advance(present, len(ids))
+        if progress is not None:
+            progress.advance(present, len(ids))
         if present == len(ids):
             return
         if consumer_task.done():
@@ -259,3 +312,97 @@ async def _clear_keys(services: Services) -> None:
     keys = [key async for key in services.redis.scan_iter(match=services.store.keys.pattern, count=500)]
     if keys:
         await services.redis.delete(*keys)
+
+
+# --- ingest --once and sources ----------------------------------------------------------------------------
+
+@dataclass
+class OnceResult:
+    items: list[ClassifiedItem]
+    errors: list[str]
+
+
+def resolve_source(arg: str, config: SourcesConfig) -> tuple[Source, bytes | None]:
+    """A configured source id, a URL (configured or not) or a local file, as a Source (and the file's bytes)."""
+    known = config.get(arg)
+    if known is not None:
+        return known, None
+    if arg.startswith(("http://", "https://")):
+        by_url = config.by_url(arg)
+        if by_url is not None:
+            return by_url, None
+        return Source(id=source_id_for(arg), name=urlsplit(arg).hostname or arg, kind=kind_from_url(arg), url=arg), None
+    path = Path(arg)
+    try:
+        data = path.read_bytes()
+    except OSError as exc:
+        reason = exc.strerror or type(exc).__name__
+        raise ValueError(f"{arg}: not a configured source id, an http(s) URL or a readable file ({reason})") from None
+    source = Source.model_construct(id=source_id_for(path.stem), name=path.name, kind=kind_from_document(data),
+                                    url=path.resolve().as_uri(), interval_minutes=0, weight=1.0, topics=(),
+                                    enabled=True, min_points=0)
+    return source, data
+
+
+async def ingest_once(settings: Settings, args: Sequence[str], index_timeout: float = 60.0) -> OnceResult:
+    """Fetch each source now, publish what is new, and wait until the archive holds it."""
+    async with open_services(settings) as services:
+        config = load_sources_config(settings, services.taxonomy)
+        errors: list[str] = []
+        resolved: list[tuple[Source, bytes | None]] = []
+        for arg in args:
+            try:
+                resolved.append(resolve_source(arg, config))
+            except ValueError as exc:
+                errors.append(str(exc))
+        fetcher = make_fetcher(settings)
+        ingestor = make_ingestor(services, fetcher, config)
+        indexer = Indexer(services.bus, services.store).consumer()
+        stop = asyncio.Event()
+        task = asyncio.create_task(indexer.run(stop), name="indexer")
+        try:
+            now = datetime.now(UTC)
+            outcomes = await asyncio.gather(*(
+                ingestor.ingest_document(source, data, source.kind) if data is not None
+                else ingestor.ingest(FetchJob(source_id=source.id, url=source.url, kind=source.kind, due_at=now),
+                                     source)
+                for source, data in resolved
+            ))
+            items = [item for outcome in outcomes for item in outcome.new_items]
+            errors += [outcome.error for outcome in outcomes if outcome.error]
+            if items:
+                await _wait_archived(services.store, [i.id for i in items], None, index_timeout, task)
+        finally:
+            stop.set()
+            await asyncio.gather(task, return_exceptions=True)
+            await fetcher.close()
+        return OnceResult(items, errors)
+
+
+@dataclass
+class SourceRow:
+    source: Source
+    state: SourceState
+
+    @property
+    def status(self) -> str:
+        return self.state.status if self.source.enabled else "off"
+
+
+async def source_rows(settings: Settings, enable: Sequence[str] = ()) -> list[SourceRow]:
+    """Every configured source with its state; `enable` re-enables disabled sources first."""
+    taxonomy = load_taxonomy(settings.config_file("topics.yaml"))
+    config = load_sources_config(settings, taxonomy)
+    unknown = [source_id for source_id in enable if config.get(source_id) is None]
+    if unknown:
+        names = ", ".join(map(repr, unknown))
+        raise ConfigError(f"no source with id {names} in {settings.config_file('sources.yaml')}")
+    async with open_redis(settings) as (redis, _):
+        store = Store(redis, Keys(settings.redis_key_prefix))
+        for source_id in enable:
+            await store.update_source(source_id, {"disabled": False, "disabled_at": None, "failures": 0,
+                                                  "failing_since": None, "next_due": None})
+            log.info("source %s enabled", source_id)
+        states = await store.source_states([s.id for s in config.sources])
+    return [SourceRow(source, states[source.id]) for source in config.sources]
+

@@ -43,6 +43,17 @@ class Settings(BaseSettings):
     consumer_max_attempts: int = Field(default=3, ge=1, le=100)
     consumer_retry_backoff: float = Field(default=0.5, ge=0)
 
+    # Ingest and scheduling
+    ingest_timeout: float = Field(default=20.0, gt=0, le=600, description="seconds for a whole fetch")
+    ingest_max_bytes: int = Field(default=10_000_000, ge=1024)
+    ingest_max_redirects: int = Field(default=5, ge=0, le=30)
+    ingest_per_host: int = Field(default=2, ge=1, le=50)
+    briefing_window_hours: float = Field(default=24.0, gt=0, description="older items of a first poll are backfill")
+    source_disable_after_hours: float = Field(default=48.0, gt=0)
+    scheduler_tick_seconds: float = Field(default=5.0, gt=0)
+    scheduler_jitter: float = Field(default=0.1, ge=0, lt=1)
+    scheduler_lock_ttl_seconds: float = Field(default=30.0, gt=0)
+
     # Redis
     redis_url: str = "redis://127.0.0.1:6379/0"
     redis_key_prefix: str = Field(default="ainews:", min_length=1)

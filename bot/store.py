@@ -8,11 +8,11 @@ it too). Writing the same item twice changes nothing, which is what makes redeli
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from pydantic import ValidationError
+from pydantic import BaseModel, ConfigDict, ValidationError
 from redis.asyncio import Redis
 
 from bot.models import ClassifiedItem
@@ -24,7 +24,12 @@ class TTL:
     """How long each kind of key lives, in seconds."""
 
     ITEM = int(timedelta(days=90).total_seconds())
-    # Index entries older than this are trimmed whenever the index is written.
+    # A canonical URL seen within this time is not emitted again.
+    SEEN = int(timedelta(days=30).total_seconds())
+    # A FetchJob id claimed by a scheduler; long enough that no other scheduler can emit it again.
+    JOB_CLAIM = int(timedelta(days=2).total_seconds())
+    # A time index keeps the items published within this span before the item being written (so replaying
+    # old feeds never evicts recent news); older entries are trimmed, but stay readable by id until ITEM.
     INDEX_RETENTION = timedelta(days=90)
 
 
@@ -44,10 +49,61 @@ class Keys:
     def topic_by_time(self, topic: str) -> str:
         return f"{self.prefix}idx:topic:{topic}"
 
+    def seen(self, item_id: str) -> str:
+        return f"{self.prefix}seen:{item_id}"
+
+    def source(self, source_id: str) -> str:
+        return f"{self.prefix}source:{source_id}"
+
+    def lock(self, name: str) -> str:
+        return f"{self.prefix}lock:{name}"
+
+    def job(self, job_id: str) -> str:
+        return f"{self.prefix}job:{job_id}"
+
     @property
     def pattern(self) -> str:
         """Matches every key of this prefix (for maintenance and tests)."""
         return f"{self.prefix}*"
+
+
+_RENEW_LOCK = """
+if redis.call('get', KEYS[1]) == ARGV[1] then return redis.call('pexpire', KEYS[1], ARGV[2]) end
+if redis.call('set', KEYS[1], ARGV[1], 'NX', 'PX', ARGV[2]) then return 1 end
+return 0
+"""
+_RELEASE_LOCK = """
+if redis.call('get', KEYS[1]) == ARGV[1] then return redis.call('del', KEYS[1]) end
+return 0
+"""
+
+
+class SourceState(BaseModel):
+    """What the scheduler and ingest know of one source, kept in a Redis hash (one field each)."""
+
+    model_config = ConfigDict(extra="ignore")
+
+    etag: str | None = None
+    last_modified: str | None = None
+    next_due: datetime | None = None
+    polls: int = 0
+    failures: int = 0
+    failing_since: datetime | None = None
+    last_success: datetime | None = None
+    last_error: str | None = None
+    last_error_at: datetime | None = None
+    disabled: bool = False
+    disabled_at: datetime | None = None
+    items_total: int = 0
+    last_new: int = 0
+
+    @property
+    def status(self) -> str:
+        if self.disabled:
+            return "disabled"
+        if self.failures:
+            return "failing"
+        return "ok" if self.last_success else "new"
 
 
 class Store:
@@ -122,3 +178,86 @@ class Store:
     async def count(self, topic: str | None = None) -> int:
         index = self.keys.topic_by_time(topic) if topic else self.keys.items_by_time
         return int(await self.redis.zcard(index))
+
+    # --- dedupe ledger -------------------------------------------------------------------------------------
+
+    async def unseen(self, item_ids: Sequence[str]) -> list[str]:
+        """The ids not seen within TTL.SEEN, in order."""
+        if not item_ids:
+            return []
+        async with self.redis.pipeline(transaction=False) as pipe:
+            for item_id in item_ids:
+                pipe.exists(self.keys.seen(item_id))
+            found = await pipe.execute()
+        return [item_id for item_id, exists in zip(item_ids, found, strict=True) if not exists]
+
+    async def mark_seen(self, item_ids: Iterable[str]) -> None:
+        async with self.redis.pipeline(transaction=False) as pipe:
+            for item_id in item_ids:
+                pipe.set(self.keys.seen(item_id), 1, ex=TTL.SEEN)
+            await pipe.execute()
+
+    # --- source state --------------------------------------------------------------------------------------
+
+    async def source_state(self, source_id: str) -> SourceState:
+        return (await self.source_states([source_id]))[source_id]
+
+    async def source_states(self, source_ids: Sequence[str]) -> dict[str, SourceState]:
+        async with self.redis.pipeline(transaction=False) as pipe:
+            for source_id in source_ids:
+                pipe.hgetall(self.keys.source(source_id))
+            raw = await pipe.execute()
+        states = {}
+        for source_id, fields in zip(source_ids, raw, strict=True):
+            data = {(k.decode() if isinstance(k, bytes) else k): (v.decode() if isinstance(v, bytes) else v)
+                    for k, v in fields.items()}
+            try:
+                states[source_id] = SourceState.model_validate(data)
+            except ValidationError as exc:
+                log.warning("state of source %s is unreadable, starting afresh: %s", source_id, exc.errors()[0])
+                states[source_id] = SourceState()
+        return states
+
+    async def update_source(self, source_id: str, changes: Mapping[str, object]) -> None:
+        """Set some fields of a source's state; None removes a field."""
+        key = self.keys.source(source_id)
+        present: dict[str, str] = {}
+        absent = []
+        for name, value in changes.items():
+            if name not in SourceState.model_fields:
+                raise KeyError(f"no source state field {name!r}")
+            if value is None:
+                absent.append(name)
+            elif isinstance(value, datetime):
+                present[name] = value.isoformat()
+            elif isinstance(value, bool):
+                present[name] = "true" if value else "false"
+            else:
+                present[name] = str(value)
+        async with self.redis.pipeline(transaction=True) as pipe:
+            for name, text in present.items():
+                pipe.hset(key, name, text)
+            if absent:
+                pipe.hdel(key, *absent)
+            await pipe.execute()
+
+    async def reset_source(self, source_id: str) -> None:
+        await self.redis.delete(self.keys.source(source_id))
+
+    # --- coordination --------------------------------------------------------------------------------------
+
+    async def hold_lock(self, name: str, owner: str, ttl_ms: int) -> bool:
+        """Take the lock, or extend it if `owner` holds it; False while someone else holds it."""
+        result = await self.redis.eval(_RENEW_LOCK, 1, self.keys.lock(name), owner, ttl_ms)
+        return bool(result)
+
+    async def release_lock(self, name: str, owner: str) -> None:
+        await self.redis.eval(_RELEASE_LOCK, 1, self.keys.lock(name), owner)
+
+    async def claim_job(self, job_id: str) -> bool:
+        """True for the first claim of a job id: whoever gets it emits the job, nobody else."""
+        return bool(await self.redis.set(self.keys.job(job_id), 1, nx=True, ex=TTL.JOB_CLAIM))
+
+    async def release_job(self, job_id: str) -> None:
+        await self.redis.delete(self.keys.job(job_id))
+

@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import calendar
+import codecs
 import logging
+import re
 import time
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
@@ -32,12 +35,34 @@ class ParsedFeed:
     skipped: list[str] = field(default_factory=list)
 
 
-def _time(entry: Any, now: datetime) -> datetime:
-    for key in ("published_parsed", "updated_parsed", "created_parsed"):
+_ENTITY_DECL = re.compile(r"<!ENTITY", re.IGNORECASE)
+_BOMS = ((codecs.BOM_UTF32_LE, "utf-32"), (codecs.BOM_UTF32_BE, "utf-32"), (codecs.BOM_UTF16_LE, "utf-16"),
+         (codecs.BOM_UTF16_BE, "utf-16"))
+
+
+def refuse_entity_declarations(data: bytes, source_id: str) -> None:
+    """A feed never needs its own XML entities; a document that declares any could be an expansion bomb."""
+    head = data
+    for bom, encoding in _BOMS:
+        if data.startswith(bom):
+            head = data.decode(encoding, "replace").encode("utf-8", "replace")
+            break
+    if _ENTITY_DECL.search(head.decode("utf-8", "replace") if head is not data else head.decode("latin-1")):
+        raise FeedError(f"{source_id}: refused: the document declares XML entities (possible entity-expansion bomb)")
+
+
+TIME_FIELDS = ("published_parsed", "updated_parsed", "created_parsed")
+
+
+def entry_time(entry: Mapping[str, Any], now: datetime, keys: tuple[str, ...] = TIME_FIELDS) -> datetime:
+    """The first of the given feedparser time fields that is set, never after now; now when none is."""
+    for key in keys:
         parsed = entry.get(key)
         if parsed:
-            when = datetime.fromtimestamp(calendar.timegm(parsed), UTC)
-            return min(when, now)
+            try:
+                return min(datetime.fromtimestamp(calendar.timegm(parsed), UTC), now)
+            except (ValueError, OverflowError, OSError, TypeError):
+                continue
     return now
 
 
@@ -45,7 +70,11 @@ def parse_feed(data: bytes, *, source_id: str, source_name: str = "", now: datet
     """Parse one feed document. Entries without a usable link or title are skipped and reported."""
     now = now or datetime.now(UTC)
     started = time.perf_counter()
-    doc = feedparser.parse(data)
+    refuse_entity_declarations(data, source_id)
+    try:
+        doc = feedparser.parse(data)
+    except Exception as exc:  # feedparser is lenient, but nothing but FeedError may leave a parser
+        raise FeedError(f"{source_id}: the document could not be parsed: {type(exc).__name__}: {exc}") from None
     if not doc.entries and (doc.bozo or not doc.get("version")):
         reason = doc.get("bozo_exception") or "no entries and no feed markup"
         raise FeedError(f"{source_id}: not a readable feed: {reason}")
@@ -76,14 +105,15 @@ def parse_feed(data: bytes, *, source_id: str, source_name: str = "", now: datet
                 title=title,
                 source=source_id,
                 source_name=source_name or feed_title,
-                published=_time(entry, now),
+                published=entry_time(entry, now),
                 summary=plain_text(summary_html, MAX_SUMMARY),
                 authors=authors,
                 language=language,
                 categories=tuple(dict.fromkeys(t.get("term") for t in entry.get("tags", []) if t.get("term"))),
             )
         except ValidationError as exc:
-            skipped.append(f"entry {index}: {exc.errors()[0]['msg']}")
+            error = exc.errors()[0]
+            skipped.append(f"entry {index}: {'.'.join(map(str, error['loc']))}: {error['msg']}")
             continue
         items.setdefault(item.id, item)
     if skipped:

@@ -1,0 +1,124 @@
+"""`ai-news ingest --once`, `ai-news sources` and `ai-news run` with the ingest roles, as a user runs them."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import shutil
+import signal
+from pathlib import Path
+
+from bot.settings import Settings
+from bot.store import Store
+from tests.conftest import CONFIG, FIXTURES
+from tests.feedserver import feed_server, fixture
+from tests.integration.test_cli import AI_NEWS, _env
+
+
+def _cli_env(tmp_path: Path, settings: Settings, config: Path = CONFIG) -> dict[str, str]:
+    return _env(
+        tmp_path,
+        KAFKA_BOOTSTRAP_SERVERS=settings.kafka_bootstrap_servers or "",
+        KAFKA_TOPIC_PREFIX=settings.kafka_topic_prefix,
+        KAFKA_SESSION_TIMEOUT_MS="6000",
+        REDIS_URL=settings.redis_url,
+        REDIS_KEY_PREFIX=settings.redis_key_prefix,
+        AINEWS_EMBEDDED="never",
+        AINEWS_CONFIG_DIR=str(config),
+        INGEST_TIMEOUT="2",
+        SCHEDULER_TICK_SECONDS="0.2",
+        LOG_LEVEL="INFO",
+    )
+
+
+async def _cli(env: dict[str, str], cwd: Path, *args: str) -> tuple[int, str, str]:
+    proc = await asyncio.create_subprocess_exec(AI_NEWS, *args, env=env, cwd=cwd, stdout=asyncio.subprocess.PIPE,
+                                                stderr=asyncio.subprocess.PIPE)
+    out, err = await asyncio.wait_for(proc.communicate(), timeout=120)
+    return proc.returncode or 0, out.decode(), err.decode()
+
+
+async def test_ingest_once_prints_new_items_and_reports_failures(
+    tmp_path: Path, settings: Settings, store: Store
+) -> None:
+    env = _cli_env(tmp_path, settings)
+    async with feed_server() as server:
+        server.documents["/meta.xml"] = fixture("real-ai/meta_ai_news.xml")
+        code, out, err = await _cli(env, tmp_path, "ingest", "--once", str(FIXTURES / "real-ai/deepseek_news.xml"),
+                                    server.url("/meta.xml"), server.url("/status/404"), server.url("/page.html"))
+        assert code == 1
+        lines = [json.loads(line) for line in out.splitlines()]
+        assert len(lines) == 14 + 5
+        assert {"id", "url", "title", "topics", "importance", "story_id", "published"} <= set(lines[0])
+        assert "127-0-0-1-status-404: HTTP 404 Not Found" in err
+        assert "127-0-0-1-page-html: " in err and "not a readable feed" in err
+        assert "Traceback" not in err
+        assert all(await store.has_items([line["id"] for line in lines]))  # archived before the command returned
+
+        code, out, err = await _cli(env, tmp_path, "ingest", "--once", server.url("/meta.xml"))
+        assert code == 0 and out == ""  # unchanged: a conditional GET, nothing new
+        assert server.conditional_hits == 1
+
+    code, out, err = await _cli(env, tmp_path, "ingest", "--once", str(tmp_path / "missing.xml"))
+    assert code == 1 and "missing.xml: not a configured source id" in err
+
+
+async def test_sources_lists_health_and_reenables(tmp_path: Path, settings: Settings, store: Store) -> None:
+    env = _cli_env(tmp_path, settings)
+    await store.update_source("openai-news", {"disabled": True, "failures": 9, "last_error": "openai-news: HTTP 503"})
+    await store.update_source("arxiv-cs-ai", {"failures": 0, "polls": 3,
+                                              "last_success": "2026-05-01T00:00:00+00:00"})
+    code, out, err = await _cli(env, tmp_path, "sources")
+    assert code == 0, err
+    rows = {line.split()[0]: line for line in out.splitlines()[1:]}
+    assert out.splitlines()[0].split()[:3] == ["SOURCE", "KIND", "STATUS"]
+    assert len(rows) == 49
+    assert rows["openai-news"].split()[2] == "disabled" and "HTTP 503" in rows["openai-news"]
+    assert rows["arxiv-cs-ai"].split()[1:3] == ["arxiv", "ok"]
+    assert "disabled" in err and "new" in err
+
+    code, out, err = await _cli(env, tmp_path, "sources", "--enable", "openai-news")
+    assert code == 0
+    assert out.splitlines()[1:] and next(r for r in out.splitlines() if r.startswith("openai-news")).split()[2] == "new"
+    code, _, err = await _cli(env, tmp_path, "sources", "--enable", "nope")
+    assert code == 2 and "no source with id 'nope'" in err
+
+
+async def test_run_scheduler_ingest_and_indexer_fill_the_archive(
+    tmp_path: Path, settings: Settings, store: Store
+) -> None:
+    config = tmp_path / "config"
+    config.mkdir()
+    shutil.copy(CONFIG / "topics.yaml", config / "topics.yaml")
+    async with feed_server() as server:
+        server.documents["/anthropic.xml"] = fixture("real-ai/anthropic_news.xml")
+        server.documents["/papers.xml"] = fixture("real-ai/huggingface_daily_papers.xml")
+        (config / "sources.yaml").write_text(
+            "sources:\n"
+            f"  - {{id: anthropic, name: Anthropic, url: '{server.url('/anthropic.xml')}', topics: [models]}}\n"
+            f"  - {{id: papers, name: Papers, url: '{server.url('/papers.xml')}', interval_minutes: 60}}\n"
+            f"  - {{id: broken, name: Broken, url: '{server.url('/status/500')}'}}\n"
+        )
+        env = _cli_env(tmp_path, settings, config)
+        proc = await asyncio.create_subprocess_exec(
+            AI_NEWS, "run", "--role", "scheduler", "--role", "ingest", "--role", "indexer", env=env, cwd=tmp_path,
+            stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE)
+        try:
+            loop = asyncio.get_running_loop()
+            deadline = loop.time() + 90
+            while await store.count() < 25 or (await store.source_state("broken")).failures < 1:
+                assert proc.returncode is None, "ai-news run exited early"
+                assert loop.time() < deadline, "the roles did not fill the archive"
+                await asyncio.sleep(0.2)
+            proc.send_signal(signal.SIGTERM)
+            _, err_bytes = await asyncio.wait_for(proc.communicate(), timeout=30)
+        finally:
+            if proc.returncode is None:
+                proc.kill()
+                await proc.wait()
+    err = err_bytes.decode()
+    assert proc.returncode == 0, err
+    assert await store.count() == 25  # 13 + 12, each once
+    assert "source broken failed" in err and "HTTP 500" in err
+    assert (await store.source_state("anthropic")).status == "ok"
+    assert "Traceback" not in err

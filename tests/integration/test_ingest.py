@@ -1,0 +1,230 @@
+"""The ingest role against a local feed server, the real broker and Redis."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+from datetime import UTC, datetime, timedelta
+
+import pytest
+import pytest_asyncio
+from aiokafka import AIOKafkaConsumer
+
+from bot.bus import Bus
+from bot.classify import KeywordClassifier
+from bot.models import FetchJob, HealthEvent
+from bot.sources import Source, SourcesConfig
+from bot.store import Store
+from bot.taxonomy import Taxonomy
+from tests.feedserver import FeedServer, feed_server, fixture
+from workers.indexer import Indexer
+from workers.ingest.fetch import Fetcher
+from workers.ingest.parse import parse_feed
+from workers.ingest.worker import Ingestor
+
+
+class Clock:
+    def __init__(self, now: datetime) -> None:
+        self.now = now
+
+    def __call__(self) -> datetime:
+        return self.now
+
+    def advance(self, **delta: float) -> None:
+        self.now += timedelta(**delta)
+
+
+@pytest_asyncio.fixture
+async def server() -> AsyncIterator[FeedServer]:
+    async with feed_server(delay=3.0) as running:
+        yield running
+
+
+@pytest_asyncio.fixture
+async def fetcher() -> AsyncIterator[Fetcher]:
+    fetcher = Fetcher(timeout=1.0, max_bytes=2_000_000)
+    yield fetcher
+    await fetcher.close()
+
+
+def _source(server: FeedServer, source_id: str, path: str, **extra: object) -> Source:
+    return Source.model_validate({"id": source_id, "name": source_id.title(), "url": server.url(path), **extra})
+
+
+def _job(source: Source, clock: Clock) -> FetchJob:
+    return FetchJob(source_id=source.id, url=source.url, kind=source.kind, due_at=clock())
+
+
+def _ingestor(bus: Bus, store: Store, fetcher: Fetcher, taxonomy: Taxonomy, sources: list[Source],
+              clock: Clock) -> Ingestor:
+    return Ingestor(bus, store, fetcher, KeywordClassifier(taxonomy), SourcesConfig(sources=tuple(sources)),
+                    clock=clock, window=timedelta(hours=24), disable_after=timedelta(hours=48))
+
+
+async def _health_events(bus: Bus, count: int) -> list[HealthEvent]:
+    consumer: AIOKafkaConsumer[bytes, bytes] = AIOKafkaConsumer(
+        bus.topics.health, bootstrap_servers=bus.bootstrap_servers, auto_offset_reset="earliest", group_id=None)
+    await consumer.start()
+    events: list[HealthEvent] = []
+    try:
+        for _ in range(50):
+            batch = await consumer.getmany(timeout_ms=200)
+            events += [HealthEvent.model_validate_json(r.value) for rs in batch.values() for r in rs if r.value]
+            if len(events) >= count:
+                break
+    finally:
+        await consumer.stop()
+    return events
+
+
+async def test_polls_emit_only_what_is_new(bus: Bus, store: Store, fetcher: Fetcher, taxonomy: Taxonomy,
+                                           server: FeedServer) -> None:
+    clock = Clock(datetime(2026, 4, 27, 12, tzinfo=UTC))
+    server.documents["/anthropic.xml"] = fixture("real-ai/anthropic_news.earlier.xml")
+    source = _source(server, "anthropic-news", "/anthropic.xml", topics=["models"])
+    ingestor = _ingestor(bus, store, fetcher, taxonomy, [source], clock)
+
+    first = await ingestor.ingest(_job(source, clock))
+    assert first.error is None and len(first.new_items) == 13
+    # First poll: everything is archived, but what is older than the briefing window is backfill.
+    fresh = [i for i in first.new_items if not i.backfill]
+    assert all(i.published >= clock() - timedelta(hours=24) for i in fresh)
+    assert sum(i.backfill for i in first.new_items) >= 10
+    assert all(i.source == "anthropic-news" and i.source_name == "Anthropic-News" for i in first.new_items)
+
+    again = await ingestor.ingest(_job(source, clock))
+    assert again.not_modified and again.new_items == [] and server.conditional_hits == 1
+
+    server.documents["/anthropic.xml"] = fixture("real-ai/anthropic_news.xml")
+    clock.advance(days=3)
+    later = await ingestor.ingest(_job(source, clock))
+    earlier_ids = {i.id for i in parse_feed(fixture("real-ai/anthropic_news.earlier.xml"), source_id="x").items}
+    later_ids = {i.id for i in parse_feed(fixture("real-ai/anthropic_news.xml"), source_id="x").items}
+    assert {i.id for i in later.new_items} == later_ids - earlier_ids
+    assert later.new_items and not any(i.backfill for i in later.new_items)
+
+    state = await store.source_state("anthropic-news")
+    assert state.polls == 3 and state.failures == 0 and state.items_total == 13 + len(later.new_items)
+    assert state.etag and state.last_success == clock()
+
+
+async def test_duplicates_across_sources_are_emitted_once(bus: Bus, store: Store, fetcher: Fetcher,
+                                                          taxonomy: Taxonomy, server: FeedServer) -> None:
+    clock = Clock(datetime(2026, 5, 1, tzinfo=UTC))
+    server.documents["/a.xml"] = fixture("real-ai/anthropic_news.xml")
+    server.documents["/mirror.xml"] = fixture("real-ai/anthropic_news.earlier.xml")
+    a, mirror = _source(server, "a", "/a.xml"), _source(server, "mirror", "/mirror.xml")
+    ingestor = _ingestor(bus, store, fetcher, taxonomy, [a, mirror], clock)
+    first = await ingestor.ingest(_job(a, clock))
+    second = await ingestor.ingest(_job(mirror, clock))
+    assert len(first.new_items) == 13
+    assert {i.id for i in second.new_items}.isdisjoint({i.id for i in first.new_items})
+
+
+async def test_broken_sources_fail_clearly_and_the_others_go_on(
+    bus: Bus, store: Store, fetcher: Fetcher, taxonomy: Taxonomy, server: FeedServer
+) -> None:
+    clock = Clock(datetime(2026, 5, 1, tzinfo=UTC))
+    server.documents["/good.xml"] = fixture("real-ai/meta_ai_news.xml")
+    server.documents["/unrecognized.rss"] = fixture("parser-edge/unrecognized.rss")
+    cases = {
+        "gone": ("/status/404", "HTTP 404"),
+        "down": ("/status/500", "HTTP 500"),
+        "page": ("/page.html", "not a readable feed"),
+        "bomb": ("/bomb.xml", "declares XML entities"),
+        "slow": ("/hang", "no complete answer within 1s"),
+        "loop": ("/loop", "redirects"),
+        "junk": ("/unrecognized.rss", "not a readable feed"),
+    }
+    sources = [_source(server, sid, path) for sid, (path, _) in cases.items()]
+    good = _source(server, "good", "/good.xml")
+    ingestor = _ingestor(bus, store, fetcher, taxonomy, [*sources, good], clock)
+    outcomes = await asyncio.gather(*(ingestor.ingest(_job(s, clock)) for s in [*sources, good]))
+    by_id = {o.source_id: o for o in outcomes}
+    assert len(by_id["good"].new_items) == 5 and by_id["good"].error is None
+    for sid, (_, message) in cases.items():
+        error = by_id[sid].error
+        assert error is not None and error.startswith(f"{sid}: ") and message in error, (sid, error)
+        state = await store.source_state(sid)
+        assert state.failures == 1 and state.status == "failing" and message in (state.last_error or "")
+
+
+async def test_a_source_failing_for_48_hours_is_disabled_with_a_health_event(
+    bus: Bus, store: Store, fetcher: Fetcher, taxonomy: Taxonomy, server: FeedServer
+) -> None:
+    clock = Clock(datetime(2026, 5, 1, tzinfo=UTC))
+    source = _source(server, "flaky", "/flaky.xml")
+    ingestor = _ingestor(bus, store, fetcher, taxonomy, [source], clock)
+    for _ in range(4):  # 404 for 36 hours: failing, not yet disabled
+        outcome = await ingestor.ingest(_job(source, clock))
+        assert outcome.error and "HTTP 404" in outcome.error
+        clock.advance(hours=12)
+    state = await store.source_state("flaky")
+    assert state.failures == 4 and not state.disabled
+    assert state.failing_since == datetime(2026, 5, 1, tzinfo=UTC)
+
+    await ingestor.ingest(_job(source, clock))  # 48 h after the first failure
+    state = await store.source_state("flaky")
+    assert state.disabled and state.status == "disabled"
+    assert (await ingestor.ingest(_job(source, clock))).error == "disabled"  # no more fetching
+    assert server.hits["/flaky.xml"] == 5
+
+    events = await _health_events(bus, 2)
+    assert [(e.source_id, e.status) for e in events] == [("flaky", "failing"), ("flaky", "disabled")]
+    assert "HTTP 404" in events[1].error and events[1].failing_since == datetime(2026, 5, 1, tzinfo=UTC)
+
+
+async def test_recovery_after_failures_is_announced(
+    bus: Bus, store: Store, fetcher: Fetcher, taxonomy: Taxonomy, server: FeedServer
+) -> None:
+    clock = Clock(datetime(2026, 5, 1, tzinfo=UTC))
+    source = _source(server, "back", "/back.xml")
+    ingestor = _ingestor(bus, store, fetcher, taxonomy, [source], clock)
+    for _ in range(3):
+        await ingestor.ingest(_job(source, clock))
+        clock.advance(hours=1)
+    server.documents["/back.xml"] = fixture("real-ai/meta_ai_news.xml")
+    outcome = await ingestor.ingest(_job(source, clock))
+    assert outcome.error is None and len(outcome.new_items) == 5
+    assert (await store.source_state("back")).status == "ok"
+    events = await _health_events(bus, 2)
+    assert [e.status for e in events] == ["failing", "recovered"]
+
+
+async def test_fetch_jobs_flow_through_ingest_into_the_archive(
+    bus: Bus, store: Store, fetcher: Fetcher, taxonomy: Taxonomy, server: FeedServer
+) -> None:
+    clock = Clock(datetime(2026, 5, 1, tzinfo=UTC))
+    server.documents["/hn.xml"] = fixture("real-ai/hackernews_best_stories.xml")
+    source = _source(server, "hn-best", "/hn.xml", kind="feed")
+    ingestor = _ingestor(bus, store, fetcher, taxonomy, [source], clock)
+    ingest = ingestor.consumer()
+    index = Indexer(bus, store).consumer()
+    tasks = [asyncio.create_task(ingest.run()), asyncio.create_task(index.run())]
+    try:
+        await bus.publish(bus.topics.fetch, _job(source, clock), key=source.id)
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + 60
+        while await store.count() < 50:
+            assert loop.time() < deadline, "items did not reach the archive"
+            await asyncio.sleep(0.1)
+    finally:
+        ingest.stop()
+        index.stop()
+        await asyncio.gather(*tasks)
+    assert ingest.stats.processed == 1 and ingest.stats.dead_lettered == 0
+    items = await store.recent(limit=100)
+    assert len(items) == 50
+    assert all(bus.topics.items(i.primary_topic) in bus.topics.item_topics for i in items)
+
+
+@pytest.mark.parametrize("fixture_name", ["encoding.rss", "guardian.rss", "rss-1.rss"])
+async def test_encodings_and_formats_of_real_feeds(
+    bus: Bus, store: Store, fetcher: Fetcher, taxonomy: Taxonomy, server: FeedServer, fixture_name: str
+) -> None:
+    clock = Clock(datetime(2026, 5, 1, tzinfo=UTC))
+    server.documents["/f"] = fixture(f"parser-edge/{fixture_name}")
+    source = _source(server, "edge", "/f")
+    outcome = await _ingestor(bus, store, fetcher, taxonomy, [source], clock).ingest(_job(source, clock))
+    assert outcome.error is None and outcome.new_items
+    assert all("\ufffd" not in i.title for i in outcome.new_items)

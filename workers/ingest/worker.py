@@ -1,0 +1,185 @@
+"""The ingest role (consumer group "ingest"): FetchJob in, new ClassifiedItems out.
+
+fetch (conditional GET) -> parse off the event loop -> normalize -> dedupe (30 days, Redis) -> classify ->
+publish to `ainews.items.<primary topic>`; then mark the items seen and record the source's health. The job is
+committed only after all of that, so a crash repeats the poll, never skips it. A broken source is recorded in
+its health (and, when it stays broken, disabled with a health event); it never stops the other sources.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+
+from aiokafka import ConsumerRecord
+
+from bot.bus import Bus, Consumer
+from bot.classify import KeywordClassifier
+from bot.models import ClassifiedItem, FetchJob, HealthEvent, HealthStatus, Item, SourceKind
+from bot.sources import Source, SourcesConfig
+from bot.store import SourceState, Store
+from workers.ingest.fetch import Fetcher, FetchError
+from workers.ingest.formats import parse_document
+from workers.ingest.parse import FeedError, ParsedFeed
+
+log = logging.getLogger(__name__)
+
+GROUP = "ingest"
+# Consecutive failures after which a "failing" health event goes out (once per failing spell).
+FAILING_EVENT_AFTER = 3
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+@dataclass
+class IngestOutcome:
+    source_id: str
+    new_items: list[ClassifiedItem] = field(default_factory=list)
+    not_modified: bool = False
+    error: str | None = None
+    skipped: list[str] = field(default_factory=list)
+
+
+class Ingestor:
+    def __init__(
+        self,
+        bus: Bus,
+        store: Store,
+        fetcher: Fetcher,
+        classifier: KeywordClassifier,
+        sources: SourcesConfig,
+        *,
+        clock: Callable[[], datetime] = utcnow,
+        window: timedelta = timedelta(hours=24),
+        disable_after: timedelta = timedelta(hours=48),
+    ) -> None:
+        self.bus = bus
+        self.store = store
+        self.fetcher = fetcher
+        self.classifier = classifier
+        self.sources = sources
+        self.clock = clock
+        self.window = window
+        self.disable_after = disable_after
+
+    def consumer(self) -> Consumer:
+        return self.bus.consumer(self.bus.topics.group(GROUP), [self.bus.topics.fetch], self.handle)
+
+    async def handle(self, job: FetchJob, record: ConsumerRecord[bytes, bytes]) -> None:
+        await self.ingest(job)
+
+    def source_for(self, job: FetchJob) -> Source:
+        known = self.sources.get(job.source_id)
+        if known is not None:
+            return known
+        return Source(id=job.source_id, name=job.source_id, kind=job.kind, url=job.url)
+
+    async def ingest(self, job: FetchJob, source: Source | None = None) -> IngestOutcome:
+        """Poll one source now."""
+        source = source or self.source_for(job)
+        state = await self.store.source_state(source.id)
+        if state.disabled:
+            log.info("source %s is disabled; skipping the fetch job (ai-news sources --enable %s)", source.id,
+                     source.id)
+            return IngestOutcome(source.id, error="disabled")
+        try:
+            result = await self.fetcher.fetch(job.url, etag=state.etag, last_modified=state.last_modified)
+            if result.not_modified or result.body is None:
+                await self._succeeded(source, state, [], result.etag, result.last_modified)
+                log.info("source %s not modified (%.2fs)", source.id, result.elapsed)
+                return IngestOutcome(source.id, not_modified=True)
+            parsed = await self._parse(source, job.kind, result.body)
+        except (FetchError, FeedError) as exc:
+            message = str(exc) if str(exc).startswith(source.id) else f"{source.id}: {exc}"
+            await self._failed(source, state, message)
+            return IngestOutcome(source.id, error=message)
+        return await self._emit(source, state, parsed, result.etag, result.last_modified)
+
+    async def ingest_document(self, source: Source, data: bytes, kind: SourceKind) -> IngestOutcome:
+        """Ingest a document already in hand (a local file): the same path without the fetch."""
+        state = await self.store.source_state(source.id)
+        try:
+            parsed = await self._parse(source, kind, data)
+        except FeedError as exc:
+            await self._failed(source, state, str(exc))
+            return IngestOutcome(source.id, error=str(exc))
+        return await self._emit(source, state, parsed, None, None)
+
+    async def _parse(self, source: Source, kind: SourceKind, data: bytes) -> ParsedFeed:
+        return await asyncio.to_thread(
+            parse_document, kind, data, source_id=source.id, source_name=source.name, now=self.clock(),
+            min_points=source.min_points,
+        )
+
+    def _classify(self, item: Item, source: Source) -> ClassifiedItem:
+        classified = self.classifier.classify(item)
+        if not classified.topic_scores and source.topics:
+            # Nothing in the text matched a topic: the source's own hint beats the global fallback.
+            classified = ClassifiedItem.from_item(item, topics=list(source.topics), importance=classified.importance)
+        return classified
+
+    async def _emit(
+        self, source: Source, state: SourceState, parsed: ParsedFeed, etag: str | None, last_modified: str | None
+    ) -> IngestOutcome:
+        now = self.clock()
+        fresh_ids = set(await self.store.unseen([item.id for item in parsed.items]))
+        fresh = [item for item in parsed.items if item.id in fresh_ids]
+        first_poll = state.polls == 0 and state.last_success is None
+        if first_poll:
+            cutoff = now - self.window
+            fresh = [item.model_copy(update={"backfill": True}) if item.published < cutoff else item
+                     for item in fresh]
+        classified = [self._classify(item, source) for item in fresh]
+        if classified:
+            await self.bus.publish_many(
+                (self.bus.topics.items(item.primary_topic), item, item.story_id) for item in classified
+            )
+            await self.store.mark_seen(item.id for item in classified)
+        await self._succeeded(source, state, classified, etag, last_modified)
+        backfill = sum(item.backfill for item in classified)
+        log.info("source %s: %d entries, %d new%s", source.id, len(parsed.items), len(classified),
+                 f" ({backfill} backfill)" if backfill else "")
+        return IngestOutcome(source.id, new_items=classified, skipped=parsed.skipped)
+
+    async def _succeeded(
+        self, source: Source, state: SourceState, new: list[ClassifiedItem], etag: str | None,
+        last_modified: str | None,
+    ) -> None:
+        now = self.clock()
+        await self.store.update_source(source.id, {
+            "etag": etag, "last_modified": last_modified, "polls": state.polls + 1, "failures": 0,
+            "failing_since": None, "last_success": now, "last_new": len(new),
+            "items_total": state.items_total + len(new),
+        })
+        if state.failures >= FAILING_EVENT_AFTER:
+            log.warning("source %s works again after %d failures", source.id, state.failures)
+            await self._health(source, "recovered", "", state.failing_since)
+
+    async def _failed(self, source: Source, state: SourceState, error: str) -> None:
+        now = self.clock()
+        failures = state.failures + 1
+        since = state.failing_since or now
+        changes: dict[str, object] = {
+            "polls": state.polls + 1, "failures": failures, "failing_since": since, "last_error": error,
+            "last_error_at": now,
+        }
+        log.warning("source %s failed (%d in a row, since %s): %s", source.id, failures, since.isoformat(), error)
+        if now - since >= self.disable_after:
+            changes.update(disabled=True, disabled_at=now)
+            log.error("source %s disabled after failing for %s: %s", source.id, now - since, error)
+        # The event goes out before the state is saved: a crash in between repeats it rather than loses it.
+        if changes.get("disabled"):
+            await self._health(source, "disabled", error, since)
+        elif failures == FAILING_EVENT_AFTER:
+            await self._health(source, "failing", error, since)
+        await self.store.update_source(source.id, changes)
+
+    async def _health(self, source: Source, status: HealthStatus, error: str, since: datetime | None) -> None:
+        event = HealthEvent(source_id=source.id, source_name=source.name, status=status, error=error,
+                            failing_since=since, at=self.clock())
+        await self.bus.publish(self.bus.topics.health, event, key=source.id)
