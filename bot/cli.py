@@ -8,6 +8,7 @@ import logging
 import sys
 from collections.abc import Sequence
 from datetime import UTC, datetime
+from pathlib import Path
 
 from bot import __version__
 from bot.bus import BusError
@@ -50,6 +51,10 @@ def _parser() -> argparse.ArgumentParser:
     sources = sub.add_parser("sources", help="list every source with its status, last success and last error")
     sources.add_argument("--enable", action="append", default=[], metavar="ID",
                          help="re-enable a source that was disabled after failing (repeatable)")
+    bench = sub.add_parser("bench", help="measure a hot path against the raw library it builds on")
+    bench.add_argument("what", choices=["ingest"], help="ingest: parse+normalize+dedupe vs feedparser.parse")
+    bench.add_argument("--rounds", type=int, default=20, help="passes over the corpus (default 20)")
+    bench.add_argument("--corpus", type=Path, help="a feed file or a folder of them (default: the bundled samples)")
     return parser
 
 
@@ -75,6 +80,11 @@ def main(argv: Sequence[str] | None = None) -> int:
             return _ingest(settings, args.source)
         if args.command == "sources":
             return _sources(settings, args.enable)
+        if args.command == "bench":
+            from bot.runtime import bench
+
+            print(asyncio.run(bench(settings, args.what, max(1, args.rounds), args.corpus)))
+            return 0
     except ConfigError as exc:
         print(f"ai-news: configuration error: {exc}", file=sys.stderr)
         return 2

@@ -30,6 +30,7 @@ from bot.sources import Source, SourcesConfig, load_sources
 from bot.store import Keys, SourceState, Store
 from bot.taxonomy import Taxonomy, load_taxonomy
 from workers.indexer import Indexer
+from workers.ingest.bench import bench_ingest
 from workers.ingest.detect import kind_from_document, kind_from_url, source_id_for
 from workers.ingest.fetch import Fetcher
 from workers.ingest.parse import FeedError, parse_feed
@@ -405,4 +406,24 @@ async def source_rows(settings: Settings, enable: Sequence[str] = ()) -> list[So
             log.info("source %s enabled", source_id)
         states = await store.source_states([s.id for s in config.sources])
     return [SourceRow(source, states[source.id]) for source in config.sources]
+
+
+def _read_corpus(corpus: Path) -> list[tuple[str, bytes]]:
+    try:
+        files = sorted(p for p in corpus.iterdir() if p.is_file()) if corpus.is_dir() else [corpus]
+        return [(source_id_for(p.stem), p.read_bytes()) for p in files]
+    except OSError as exc:
+        raise ConfigError(f"{corpus}: cannot read the corpus: {exc.strerror or exc}") from None
+
+
+async def bench(settings: Settings, what: str, rounds: int, corpus: Path | None) -> str:
+    """Run one benchmark and return its report."""
+    if what != "ingest":
+        raise ConfigError(f"unknown benchmark {what!r}; benchmarks: ingest")
+    documents = await asyncio.to_thread(_read_corpus, corpus) if corpus is not None else sample_feeds()
+    if not documents:
+        raise ConfigError(f"no documents to benchmark in {corpus}")
+    async with open_redis(settings) as (redis, _):
+        result = await bench_ingest(redis, settings.redis_key_prefix, documents, rounds)
+    return result.report()
 

@@ -122,3 +122,13 @@ async def test_run_scheduler_ingest_and_indexer_fill_the_archive(
     assert "source broken failed" in err and "HTTP 500" in err
     assert (await store.source_state("anthropic")).status == "ok"
     assert "Traceback" not in err
+
+
+async def test_bench_ingest_reports_a_ratio_against_feedparser(tmp_path: Path, settings: Settings) -> None:
+    code, out, err = await _cli(_cli_env(tmp_path, settings), tmp_path, "bench", "ingest", "--rounds", "2")
+    assert code == 0, err
+    assert "corpus: 7 documents" in out and "entries/s" in out and "items/s" in out
+    assert "ratio: " in out and "x the speed of bare feedparser.parse" in out
+    code, out, err = await _cli(_cli_env(tmp_path, settings), tmp_path, "bench", "ingest", "--corpus",
+                                str(tmp_path / "none"))
+    assert code == 2 and "cannot read the corpus" in err

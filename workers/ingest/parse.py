@@ -15,7 +15,7 @@ from typing import Any
 import feedparser
 from pydantic import ValidationError
 
-from bot.models import Item, canonical_url
+from bot.models import Item
 from bot.text import fold_space, plain_text
 
 log = logging.getLogger(__name__)
@@ -85,11 +85,6 @@ def parse_feed(data: bytes, *, source_id: str, source_name: str = "", now: datet
     for index, entry in enumerate(doc.entries):
         link = entry.get("link") or entry.get("id") or ""
         title = plain_text(entry.get("title"), MAX_TITLE)
-        try:
-            url = canonical_url(link)
-        except ValueError as exc:
-            skipped.append(f"entry {index}: {exc}")
-            continue
         if not title:
             skipped.append(f"entry {index}: no title")
             continue
@@ -101,7 +96,7 @@ def parse_feed(data: bytes, *, source_id: str, source_name: str = "", now: datet
         )
         try:
             item = Item(
-                url=url,
+                url=link,  # canonicalized (and checked) by the model
                 title=title,
                 source=source_id,
                 source_name=source_name or feed_title,
