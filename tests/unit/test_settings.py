@@ -116,3 +116,37 @@ def test_duplicate_topics_and_unknown_fallback(tmp_path: Path) -> None:
     path.write_text("fallback_topic: nope\ntopics:\n  - {slug: a, title: A, description: x}\n")
     with pytest.raises(ConfigError, match="fallback_topic 'nope'"):
         load_taxonomy(path)
+
+
+def test_shipped_sources_config_loads() -> None:
+    from bot.sources import load_sources
+
+    config = load_sources(CONFIG / "sources.yaml", load_taxonomy(CONFIG / "topics.yaml").slugs)
+    assert len(config.sources) >= 25
+    kinds = {s.kind for s in config.sources}
+    assert kinds == {"feed", "arxiv", "hackernews", "github"}
+    assert {"arxiv-cs-ai", "arxiv-cs-cl", "arxiv-cs-lg", "arxiv-cs-ro"} <= {s.id for s in config.sources}
+
+
+def test_bad_sources_name_file_entry_and_field(tmp_path: Path) -> None:
+    from bot.sources import load_sources
+
+    path = tmp_path / "sources.yaml"
+    path.write_text(
+        "sources:\n"
+        "  - {id: ok, name: OK, url: 'https://example.com/feed.xml'}\n"
+        "  - {id: bad, name: Bad, url: 'ftp://example.com/feed.xml', kind: gopher, weight: 9}\n"
+        "  - {id: ok2, name: OK2, url: 'https://example.com/2.xml', topics: [models, cooking]}\n"
+    )
+    with pytest.raises(ConfigError) as caught:
+        load_sources(path, ("models",))
+    message = str(caught.value)
+    assert f"{path}: sources[1].url: Value error, must be an http:// or https:// URL" in message
+    assert f"{path}: sources[1].kind: Input should be" in message
+    assert f"{path}: sources[1].weight: Input should be less than or equal to 3" in message
+    path.write_text("sources:\n  - {id: ok2, name: OK2, url: 'https://example.com/2.xml', topics: [models, cooking]}\n")
+    with pytest.raises(ConfigError, match=r"sources\[0\]\.topics: unknown topic 'cooking'"):
+        load_sources(path, ("models",))
+    path.write_text("sources:\n  - {id: a, name: A, url: 'https://a.example'}\n  - {id: a, name: B, url: 'https://b.example'}\n")
+    with pytest.raises(ConfigError, match="source id 'a' appears twice"):
+        load_sources(path)
