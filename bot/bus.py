@@ -23,14 +23,14 @@ from aiokafka.errors import CommitFailedError, KafkaConnectionError, KafkaError,
 from pydantic import ValidationError
 
 from bot.models import Alert, Briefing, ClassifiedItem, DeadLetter, FetchJob, HealthEvent, Message
-from bot.settings import Settings
+from bot.settings import ServiceError, Settings
 
 log = logging.getLogger(__name__)
 
 TOPIC_ALREADY_EXISTS = 36
 
 
-class BusError(Exception):
+class BusError(ServiceError):
     """The broker cannot be reached or refused an operation; the message says which and why."""
 
 

@@ -10,39 +10,52 @@ taxonomy's fallback topic.
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
+from importlib import resources
+
+import numpy as np
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from bot.models import ClassifiedItem, Item
-from bot.taxonomy import Taxonomy, Topic
+from bot.settings import ConfigError
+from bot.taxonomy import Taxonomy
+from bot.textmodel import TextModel, train_text_model
 
 TITLE_WEIGHT = 2.0
 
 
-def _pattern(words: tuple[str, ...]) -> re.Pattern[str] | None:
-    if not words:
-        return None
-    alternatives = sorted((re.escape(w).replace(r"\ ", r"[\s-]+") for w in words), key=len, reverse=True)
-    return re.compile(r"(?<![\w])(?:" + "|".join(alternatives) + r")(?![\w])", re.IGNORECASE)
+_TOKEN = re.compile(r"[\w+#]+")
 
 
-@dataclass(frozen=True)
-class _CompiledTopic:
-    slug: str
-    positive: re.Pattern[str] | None
-    negative: re.Pattern[str] | None
+def tokens(text: str) -> list[str]:
+    return _TOKEN.findall(text.lower())
 
-    @classmethod
-    def of(cls, topic: Topic) -> _CompiledTopic:
-        words = topic.keywords or (topic.slug.replace("-", " "), topic.title.lower())
-        return cls(topic.slug, _pattern(words), _pattern(topic.negative_keywords))
 
-    def score(self, title: str, body: str) -> float:
-        score = 0.0
-        if self.positive is not None:
-            score += TITLE_WEIGHT * len(self.positive.findall(title)) + len(self.positive.findall(body))
-        if self.negative is not None:
-            score -= TITLE_WEIGHT * len(self.negative.findall(title)) + len(self.negative.findall(body))
-        return score
+class _PhraseTable:
+    """Keyword phrases by their first token, so a text is matched in one pass over its tokens."""
+
+    def __init__(self) -> None:
+        self._by_first: dict[str, list[tuple[tuple[str, ...], int, float]]] = {}
+
+    def add(self, phrase: str, topic: int, sign: float) -> None:
+        words = tuple(tokens(phrase))
+        if words:
+            self._by_first.setdefault(words[0], []).append((words, topic, sign))
+
+    def score(self, words: list[str], weight: float, into: list[float]) -> None:
+        table = self._by_first
+        positions: dict[str, list[int]] = {}
+        for i, word in enumerate(words):
+            if word in table:
+                positions.setdefault(word, []).append(i)
+        for first, found in positions.items():
+            for phrase, topic, sign in table[first]:
+                if len(phrase) == 1:
+                    into[topic] += sign * weight * len(found)
+                else:
+                    hits = sum(1 for i in found if tuple(words[i:i + len(phrase)]) == phrase)
+                    into[topic] += sign * weight * hits
 
 
 class KeywordClassifier:
@@ -50,15 +63,22 @@ class KeywordClassifier:
 
     def __init__(self, taxonomy: Taxonomy) -> None:
         self.taxonomy = taxonomy
-        self._topics = [_CompiledTopic.of(t) for t in taxonomy.topics]
+        self._table = _PhraseTable()
+        for index, topic in enumerate(taxonomy.topics):
+            for phrase in topic.keywords or (topic.slug.replace("-", " "), topic.title):
+                self._table.add(phrase, index, 1.0)
+            for phrase in topic.negative_keywords:
+                self._table.add(phrase, index, -1.0)
 
     def scores(self, title: str, body: str = "") -> dict[str, float]:
         """Scores in 0..1 (relative to the best topic) for every topic with a positive score."""
-        raw = {t.slug: t.score(title, body) for t in self._topics}
-        best = max(raw.values(), default=0.0)
+        raw = [0.0] * len(self.taxonomy.topics)
+        self._table.score(tokens(title), TITLE_WEIGHT, raw)
+        self._table.score(tokens(body), 1.0, raw)
+        best = max(raw, default=0.0)
         if best <= 0:
             return {}
-        return {slug: round(s / best, 3) for slug, s in raw.items() if s > 0}
+        return {t.slug: round(v / best, 3) for t, v in zip(self.taxonomy.topics, raw, strict=True) if v > 0}
 
     def classify(self, item: Item) -> ClassifiedItem:
         scores = self.scores(item.title, f"{item.summary} {' '.join(item.categories)}")
@@ -67,3 +87,226 @@ class KeywordClassifier:
         hits = len(ranked)
         importance = round(min(1.0, 0.2 + 0.1 * hits), 3)
         return ClassifiedItem.from_item(item, topics=topics, topic_scores=scores, importance=importance)
+
+
+# --- the supervised classifier ------------------------------------------------------------------------------
+
+class LabeledExample(BaseModel):
+    """One line of the labeled set: a real headline, a one-sentence summary, its topics, where it came from."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    title: str = Field(min_length=3)
+    summary: str = ""
+    topics: tuple[str, ...] = Field(min_length=1)
+    source: str = Field(min_length=3)
+
+
+def load_examples(files: Iterable[tuple[str, str]]) -> list[LabeledExample]:
+    """Parse labeled JSON lines from (name, text) pairs; a bad line is a ConfigError naming file and line."""
+    examples = []
+    problems = []
+    for name, text in files:
+        for number, line in enumerate(text.splitlines(), start=1):
+            if not line.strip():
+                continue
+            try:
+                examples.append(LabeledExample.model_validate_json(line))
+            except ValidationError as exc:
+                error = exc.errors()[0]
+                where = ".".join(map(str, error["loc"])) or "line"
+                problems.append(f"{name}:{number}: {where}: {error['msg']}")
+    if problems:
+        raise ConfigError("invalid labeled examples:\n  " + "\n  ".join(problems[:20]))
+    return examples
+
+
+def bundled_examples() -> list[LabeledExample]:
+    """The labeled set shipped with the package (bot/data/labeled/*.jsonl)."""
+    folder = resources.files("bot") / "data" / "labeled"
+    files = sorted((entry.name, entry.read_text(encoding="utf-8")) for entry in folder.iterdir()
+                   if entry.name.endswith(".jsonl"))
+    return load_examples(files)
+
+
+def example_text(title: str, summary: str) -> str:
+    # The title is what every source has and what readers see: it counts twice.
+    return f"{title}. {title}. {summary}"
+
+
+# Minimum labeled examples for a topic to be learned; with fewer it is found by its keywords alone.
+MIN_EXAMPLES = 8
+KEYWORD_WEIGHT = 0.15   # share of the keyword score in a learned topic's score
+NEW_TOPIC_WEIGHT = 0.6  # how far keywords alone can take a topic that has no examples
+SECONDARY_MIN = 0.3     # a further topic needs at least this score ...
+SECONDARY_RATIO = 0.45  # ... and this fraction of the primary's
+MAX_TOPICS = 3
+# Decision values of the linear SVM become probability-like scores through a softmax at this temperature.
+SOFTMAX_SCALE = 5.0
+MODEL_FILE = "topic-model.npz"
+
+
+def softmax(values: np.ndarray) -> np.ndarray:
+    shifted = values * SOFTMAX_SCALE
+    shifted -= shifted.max(axis=1, keepdims=True)
+    exp = np.exp(shifted)
+    result: np.ndarray = exp / exp.sum(axis=1, keepdims=True)
+    return result
+
+
+def training_data(examples: Sequence[LabeledExample], topics: Sequence[str] | None = None) -> tuple[
+        list[str], list[str]]:
+    """Texts and primary labels of the examples whose primary topic has at least MIN_EXAMPLES examples
+    (and, when given, is one of `topics`)."""
+    allowed = set(topics) if topics is not None else None
+    labelled = [(e, next((t for t in e.topics if allowed is None or t in allowed), None)) for e in examples]
+    counts: dict[str, int] = {}
+    for _, label in labelled:
+        if label is not None:
+            counts[label] = counts.get(label, 0) + 1
+    keep = [(e, label) for e, label in labelled if label is not None and counts[label] >= MIN_EXAMPLES]
+    return [example_text(e.title, e.summary) for e, _ in keep], [label for _, label in keep]
+
+
+def train(examples: Sequence[LabeledExample], topics: Sequence[str] | None = None) -> TextModel:
+    texts, labels = training_data(examples, topics)
+    if len(set(labels)) < 2:
+        raise ConfigError("the labeled set needs at least two topics with "
+                          f"{MIN_EXAMPLES} or more examples each to train a model")
+    return train_text_model(texts, labels)
+
+
+def bundled_model() -> TextModel:
+    """The model artifact shipped with the package, built by `ai-news train` from the bundled labeled set."""
+    with (resources.files("bot") / "data" / MODEL_FILE).open("rb") as handle:
+        return TextModel.load(handle)
+
+
+class TopicClassifier:
+    """The learned text model blended with the taxonomy's keywords. A topic the model does not know (one a
+    user just added or renamed in topics.yaml) is found by its keywords alone; a model class that is not in
+    the taxonomy is ignored."""
+
+    def __init__(self, taxonomy: Taxonomy, model: TextModel | None) -> None:
+        self.taxonomy = taxonomy
+        self.keywords = KeywordClassifier(taxonomy)
+        self.model = model
+        self._columns = {slug: i for i, slug in enumerate(taxonomy.slugs)}
+        self.learned = tuple(c for c in (model.classes if model else ()) if c in self._columns)
+
+    def score_matrix(self, texts: Sequence[tuple[str, str]]) -> np.ndarray:
+        """Scores (rows: texts, columns: taxonomy topics in order), each in 0..1."""
+        scores = np.zeros((len(texts), len(self.taxonomy.slugs)))
+        learned = set(self.learned)
+        if self.model is not None and learned and texts:
+            probabilities = softmax(self.model.decision([example_text(title, body) for title, body in texts]))
+            for j, slug in enumerate(self.model.classes):
+                if slug in learned:
+                    scores[:, self._columns[slug]] = (1 - KEYWORD_WEIGHT) * probabilities[:, j]
+        for i, (title, body) in enumerate(texts):
+            for slug, value in self.keywords.scores(title, body).items():
+                scores[i, self._columns[slug]] += (KEYWORD_WEIGHT if slug in learned else NEW_TOPIC_WEIGHT) * value
+        return scores
+
+    def rank(self, scores: np.ndarray) -> list[tuple[tuple[str, ...], dict[str, float]]]:
+        """Ranked topics and rounded topic scores for each row of a score matrix."""
+        slugs = self.taxonomy.slugs
+        results: list[tuple[tuple[str, ...], dict[str, float]]] = []
+        orders = np.argsort(-scores, axis=1, kind="stable")  # ties keep the taxonomy's order
+        for row, order in zip(scores.tolist(), orders.tolist(), strict=True):
+            top = row[order[0]]
+            if top <= 0:
+                results.append(((self.taxonomy.fallback,), {}))
+                continue
+            topics = [slugs[order[0]]] + [
+                slugs[j] for j in order[1:MAX_TOPICS] if row[j] >= SECONDARY_MIN and row[j] >= SECONDARY_RATIO * top
+            ]
+            results.append((tuple(topics), {slugs[j]: round(row[j], 3) for j in order if row[j] >= 0.01}))
+        return results
+
+    def topics(self, texts: Sequence[tuple[str, str]]) -> list[tuple[tuple[str, ...], dict[str, float]]]:
+        return self.rank(self.score_matrix(texts))
+
+
+@dataclass(frozen=True)
+class TopicMetrics:
+    precision: float
+    recall: float
+    f1: float
+    support: int
+
+
+@dataclass(frozen=True)
+class Evaluation:
+    topics: tuple[str, ...]
+    per_topic: dict[str, TopicMetrics]
+    macro_f1: float
+    accuracy: float
+    confusion: list[list[int]]
+    examples: int
+    folds: int
+    title: str = ""
+
+    def report(self) -> str:
+        width = max(len(t) for t in self.topics)
+        lines = [self.title, "",
+                 f"{'topic':<{width}}  precision  recall     f1  support"]
+        for topic in self.topics:
+            m = self.per_topic[topic]
+            lines.append(f"{topic:<{width}}  {m.precision:9.3f}  {m.recall:6.3f}  {m.f1:5.3f}  {m.support:7d}")
+        lines += ["", f"macro-F1: {self.macro_f1:.3f}   accuracy: {self.accuracy:.3f}", "",
+                  "confusion matrix (rows: true topic, columns: predicted, same order):"]
+        short = [t[:5] for t in self.topics]
+        lines.append(" " * (width + 2) + " ".join(f"{s:>5}" for s in short))
+        for topic, row in zip(self.topics, self.confusion, strict=True):
+            lines.append(f"{topic:<{width}}  " + " ".join(f"{n:5d}" for n in row))
+        return "\n".join(lines)
+
+
+def _scores(topics: Sequence[str], labels: list[str], predicted: list[str], examples: int, folds: int,
+            title: str) -> Evaluation:
+    from sklearn.metrics import confusion_matrix, precision_recall_fscore_support
+
+    present = [s for s in topics if s in set(labels)]
+    precision, recall, f1, support = precision_recall_fscore_support(
+        labels, predicted, labels=present, zero_division=0)
+    matrix = confusion_matrix(labels, predicted, labels=present)
+    return Evaluation(
+        topics=tuple(present),
+        per_topic={t: TopicMetrics(float(p), float(r), float(f), int(n))
+                   for t, p, r, f, n in zip(present, precision, recall, f1, support, strict=True)},
+        macro_f1=float(np.mean(f1)),
+        accuracy=float(np.mean([a == b for a, b in zip(labels, predicted, strict=True)])),
+        confusion=[[int(n) for n in row] for row in matrix],
+        examples=examples,
+        folds=folds,
+        title=title,
+    )
+
+
+def evaluate_holdout(
+    taxonomy: Taxonomy, training: Sequence[LabeledExample], unseen: Sequence[LabeledExample]
+) -> Evaluation:
+    """Train on the whole labeled set, score headlines it never saw (primary topic)."""
+    usable = [e for e in unseen if e.topics[0] in taxonomy.slugs]
+    ranked = TopicClassifier(taxonomy, train(training, taxonomy.slugs)).topics([(e.title, e.summary) for e in usable])
+    return _scores(taxonomy.slugs, [e.topics[0] for e in usable], [topics[0] for topics, _ in ranked],
+                   len(usable), 0, f"held-out set: {len(usable)} headlines never trained on (primary topic)")
+
+
+def evaluate(taxonomy: Taxonomy, examples: Sequence[LabeledExample], folds: int = 5, seed: int = 0) -> Evaluation:
+    """Stratified k-fold cross-validation of the whole classifier (model and keywords) on the primary topic."""
+    from sklearn.model_selection import StratifiedKFold
+
+    slugs = taxonomy.slugs
+    usable = [e for e in examples if e.topics[0] in slugs]
+    labels = [e.topics[0] for e in usable]
+    predicted = [""] * len(usable)
+    splitter = StratifiedKFold(n_splits=folds, shuffle=True, random_state=seed)
+    for train_index, test_index in splitter.split(np.zeros(len(usable)), labels):
+        classifier = TopicClassifier(taxonomy, train([usable[i] for i in train_index], slugs))
+        ranked = classifier.topics([(usable[i].title, usable[i].summary) for i in test_index])
+        for i, (topics, _) in zip(test_index, ranked, strict=True):
+            predicted[i] = topics[0]
+    return _scores(slugs, labels, predicted, len(usable), folds,
+                   f"{folds}-fold cross-validation on {len(usable)} labeled examples (primary topic)")

@@ -11,9 +11,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from bot import __version__
-from bot.bus import BusError
-from bot.embedded import ServiceError
-from bot.settings import ConfigError, Settings, load_settings
+from bot.settings import ROLE_NAMES, ConfigError, ServiceError, Settings, load_settings
 from bot.taxonomy import load_taxonomy
 
 log = logging.getLogger("ai-news")
@@ -22,8 +20,6 @@ DEMO_PREFIX = "ainews-demo"
 
 
 def _parser() -> argparse.ArgumentParser:
-    from bot.runtime import ROLE_NAMES
-
     parser = argparse.ArgumentParser(
         prog="ai-news",
         description="Keeps teams current on AI in Slack and Discord.",
@@ -51,8 +47,24 @@ def _parser() -> argparse.ArgumentParser:
     sources = sub.add_parser("sources", help="list every source with its status, last success and last error")
     sources.add_argument("--enable", action="append", default=[], metavar="ID",
                          help="re-enable a source that was disabled after failing (repeatable)")
+    classify = sub.add_parser("classify", help="enrich JSON lines (title, summary, url, source, published) offline")
+    classify.add_argument("file", nargs="?", default="-", help="a JSON-lines file, or - for standard input")
+
+    training = sub.add_parser("train", help="fit the topic model on the labeled set and save it")
+    training.add_argument("--out", type=Path, help="where to write the model (default: the one ai-news ships)")
+    training.add_argument("--examples", type=Path, action="append", default=[], metavar="FILE",
+                          help="more labeled JSON lines to train on (repeatable); use with CLASSIFIER_MODEL")
+
+    evaluation = sub.add_parser("eval", help="cross-validate the topic classifier on the bundled labeled set")
+    evaluation.add_argument("--folds", type=int, default=5, help="number of folds (default 5)")
+    evaluation.add_argument("--holdout", type=Path, metavar="FILE",
+                            help="also score a JSON-lines file of labeled headlines never used in training")
+
     bench = sub.add_parser("bench", help="measure a hot path against the raw library it builds on")
-    bench.add_argument("what", choices=["ingest"], help="ingest: parse+normalize+dedupe vs feedparser.parse")
+    bench.add_argument("what", choices=["ingest", "classify"],
+                       help="ingest: parse+normalize+dedupe vs feedparser.parse; "
+                            "classify: the whole `ai-news classify` process vs the bare vectorizer and model")
+    bench.add_argument("--lines", type=int, default=10_000, help="classify: lines to classify (default 10000)")
     bench.add_argument("--rounds", type=int, default=20, help="passes over the corpus (default 20)")
     bench.add_argument("--corpus", type=Path, help="a feed file or a folder of them (default: the bundled samples)")
     return parser
@@ -81,14 +93,31 @@ def main(argv: Sequence[str] | None = None) -> int:
         if args.command == "sources":
             return _sources(settings, args.enable)
         if args.command == "bench":
-            from bot.runtime import bench
+            if args.what == "classify":
+                from bot.offline import bench_classify
 
-            print(asyncio.run(bench(settings, args.what, max(1, args.rounds), args.corpus)))
+                print(bench_classify(settings, max(100, args.lines)))
+            else:
+                from bot.runtime import bench
+
+                print(asyncio.run(bench(settings, args.what, max(1, args.rounds), args.corpus)))
+            return 0
+        if args.command == "classify":
+            return _classify(settings, args.file)
+        if args.command == "train":
+            from bot.offline import train_model
+
+            print(train_model(settings, args.out, args.examples))
+            return 0
+        if args.command == "eval":
+            from bot.offline import evaluation_report
+
+            print(evaluation_report(settings, max(2, args.folds), args.holdout))
             return 0
     except ConfigError as exc:
         print(f"ai-news: configuration error: {exc}", file=sys.stderr)
         return 2
-    except (BusError, ServiceError) as exc:
+    except ServiceError as exc:
         print(f"ai-news: {exc}", file=sys.stderr)
         return 1
     except KeyboardInterrupt:
@@ -119,6 +148,23 @@ def _ingest(settings: Settings, sources: list[str]) -> int:
         print(f"ai-news: source {error}", file=sys.stderr)
     print(f"ai-news: {len(result.items)} new item(s) from {len(sources)} source(s), {len(result.errors)} failed",
           file=sys.stderr)
+    return 1 if result.errors else 0
+
+
+def _classify(settings: Settings, file: str) -> int:
+    from bot.offline import classify_offline
+
+    try:
+        text = sys.stdin.read() if file == "-" else Path(file).read_text(encoding="utf-8")
+        lines = text.splitlines()
+    except (OSError, UnicodeDecodeError) as exc:
+        print(f"ai-news: cannot read {file}: {exc}", file=sys.stderr)
+        return 2
+    result = classify_offline(settings, lines)
+    if result.outputs:
+        sys.stdout.write("\n".join(result.outputs) + "\n")
+    for error in result.errors:
+        print(f"ai-news: {error}", file=sys.stderr)
     return 1 if result.errors else 0
 
 

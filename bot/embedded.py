@@ -18,13 +18,11 @@ import time
 from pathlib import Path
 from types import TracebackType
 
+from bot.settings import ServiceError
+
 log = logging.getLogger(__name__)
 
 START_TIMEOUT = 20.0
-
-
-class ServiceError(Exception):
-    """Kafka or Redis is not available (and may not, or cannot, be embedded); the message says what to do."""
 
 
 class EmbeddedError(ServiceError):

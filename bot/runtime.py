@@ -21,13 +21,15 @@ from redis.asyncio import Redis
 
 from adapters.console import render_markdown
 from bot.bus import Bus
-from bot.classify import KeywordClassifier
 from bot.compose import compose
-from bot.embedded import EmbeddedKafka, EmbeddedRedis, ServiceError, redis_reachable
+from bot.embedded import EmbeddedKafka, EmbeddedRedis, redis_reachable
+from bot.enrich import Enricher
 from bot.models import ClassifiedItem, FetchJob, Item
-from bot.settings import ConfigError, Settings
+from bot.offline import build_enricher
+from bot.settings import ROLE_NAMES, ConfigError, ServiceError, Settings
 from bot.sources import Source, SourcesConfig, load_sources
 from bot.store import Keys, SourceState, Store
+from bot.stories import MemoryStoryIndex, RedisStoryIndex
 from bot.taxonomy import Taxonomy, load_taxonomy
 from workers.indexer import Indexer
 from workers.ingest.bench import bench_ingest
@@ -39,7 +41,6 @@ from workers.scheduler import Scheduler
 
 log = logging.getLogger(__name__)
 
-ROLE_NAMES = ("scheduler", "ingest", "indexer", "alerter", "composer", "slack", "discord")
 
 
 @dataclass
@@ -127,10 +128,15 @@ def make_fetcher(settings: Settings) -> Fetcher:
                    max_redirects=settings.ingest_max_redirects, per_host=settings.ingest_per_host)
 
 
+def make_enricher(settings: Settings, taxonomy: Taxonomy) -> Enricher:
+    return build_enricher(settings, taxonomy)
+
+
 def make_ingestor(services: Services, fetcher: Fetcher, sources: SourcesConfig | None = None) -> Ingestor:
     settings = services.settings
     return Ingestor(
-        services.bus, services.store, fetcher, KeywordClassifier(services.taxonomy),
+        services.bus, services.store, fetcher, make_enricher(settings, services.taxonomy),
+        RedisStoryIndex(services.redis, settings.redis_key_prefix),
         sources if sources is not None else load_sources_config(settings, services.taxonomy),
         window=timedelta(hours=settings.briefing_window_hours),
         disable_after=timedelta(hours=settings.source_disable_after_hours),
@@ -252,7 +258,10 @@ async def demo(settings: Settings, progress: Progress, *, days: int = 7, index_t
         task = asyncio.create_task(consumer.run(stop), name="indexer")
         try:
             progress.step("Parsing and classifying the sample feeds")
-            items = await asyncio.to_thread(_load_samples, services.taxonomy)
+            enricher = await asyncio.to_thread(make_enricher, settings, services.taxonomy)
+            parsed = await asyncio.to_thread(_load_samples)
+            items = await enricher.classify_items(parsed, MemoryStoryIndex(),
+                                                  now=max((i.published for i in parsed), default=None))
             progress.note(f"{len(items)} items from {len({i.source for i in items})} sample feeds")
 
             progress.step("Publishing items to Kafka")
@@ -274,8 +283,7 @@ async def demo(settings: Settings, progress: Progress, *, days: int = 7, index_t
         return render_markdown(briefing)
 
 
-def _load_samples(taxonomy: Taxonomy) -> list[ClassifiedItem]:
-    classifier = KeywordClassifier(taxonomy)
+def _load_samples() -> list[Item]:
     now = datetime.now(UTC)
     items: dict[str, Item] = {}
     for source_id, document in sample_feeds():
@@ -286,7 +294,7 @@ def _load_samples(taxonomy: Taxonomy) -> list[ClassifiedItem]:
             continue
         for item in parsed.items:
             items.setdefault(item.id, item)
-    return [classifier.classify(item) for item in items.values()]
+    return list(items.values())
 
 
 async def _wait_archived(
@@ -426,4 +434,3 @@ async def bench(settings: Settings, what: str, rounds: int, corpus: Path | None)
     async with open_redis(settings) as (redis, _):
         result = await bench_ingest(redis, settings.redis_key_prefix, documents, rounds)
     return result.report()
-

@@ -16,8 +16,15 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 M = TypeVar("M", bound=BaseModel)
 
 
+ROLE_NAMES = ("scheduler", "ingest", "indexer", "alerter", "composer", "slack", "discord")
+
+
 class ConfigError(Exception):
     """A setting or a configuration file is wrong; the message says where and why."""
+
+
+class ServiceError(Exception):
+    """Kafka or Redis is not available (and may not, or cannot, be embedded); the message says what to do."""
 
 
 class Settings(BaseSettings):
@@ -80,6 +87,9 @@ class Settings(BaseSettings):
     llm_base_url: str | None = None
     llm_model: str | None = None
     llm_api_key: SecretStr | None = None
+
+    classifier_model: Path | None = Field(
+        default=None, description="a model built by `ai-news train --out`; unset: the one shipped with ai-news")
 
     ops_channel: str | None = Field(default=None, pattern=r"^(slack|discord):\S+$")
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"] = "INFO"

@@ -15,7 +15,10 @@ from aiokafka.admin import AIOKafkaAdminClient
 from redis.asyncio import Redis
 
 from bot.bus import Bus
+from bot.classify import TopicClassifier, bundled_model
 from bot.embedded import EmbeddedKafka, EmbeddedRedis, redis_reachable
+from bot.enrich import Enricher
+from bot.entities import EntityExtractor, load_gazetteer
 from bot.settings import Settings
 from bot.store import Keys, Store
 from bot.taxonomy import Taxonomy, load_taxonomy
@@ -106,3 +109,10 @@ async def _delete_topics(bootstrap: str, names: list[str]) -> None:
         pass
     finally:
         await admin.close()
+
+
+@pytest.fixture(scope="session")
+def enricher(taxonomy: Taxonomy) -> Enricher:
+    """The production enricher: the shipped model with the taxonomy's keywords, the shipped gazetteer."""
+    return Enricher(TopicClassifier(taxonomy, bundled_model()),
+                    EntityExtractor(load_gazetteer(CONFIG / "entities.yaml")))

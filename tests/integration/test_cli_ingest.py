@@ -89,7 +89,8 @@ async def test_run_scheduler_ingest_and_indexer_fill_the_archive(
 ) -> None:
     config = tmp_path / "config"
     config.mkdir()
-    shutil.copy(CONFIG / "topics.yaml", config / "topics.yaml")
+    for name in ("topics.yaml", "entities.yaml"):
+        shutil.copy(CONFIG / name, config / name)
     async with feed_server() as server:
         server.documents["/anthropic.xml"] = fixture("real-ai/anthropic_news.xml")
         server.documents["/papers.xml"] = fixture("real-ai/huggingface_daily_papers.xml")

@@ -11,11 +11,11 @@ import pytest_asyncio
 from aiokafka import AIOKafkaConsumer
 
 from bot.bus import Bus
-from bot.classify import KeywordClassifier
+from bot.enrich import Enricher
 from bot.models import FetchJob, HealthEvent
 from bot.sources import Source, SourcesConfig
 from bot.store import Store
-from bot.taxonomy import Taxonomy
+from bot.stories import RedisStoryIndex
 from tests.feedserver import FeedServer, feed_server, fixture
 from workers.indexer import Indexer
 from workers.ingest.fetch import Fetcher
@@ -55,10 +55,11 @@ def _job(source: Source, clock: Clock) -> FetchJob:
     return FetchJob(source_id=source.id, url=source.url, kind=source.kind, due_at=clock())
 
 
-def _ingestor(bus: Bus, store: Store, fetcher: Fetcher, taxonomy: Taxonomy, sources: list[Source],
+def _ingestor(bus: Bus, store: Store, fetcher: Fetcher, enricher: Enricher, sources: list[Source],
               clock: Clock) -> Ingestor:
-    return Ingestor(bus, store, fetcher, KeywordClassifier(taxonomy), SourcesConfig(sources=tuple(sources)),
-                    clock=clock, window=timedelta(hours=24), disable_after=timedelta(hours=48))
+    return Ingestor(bus, store, fetcher, enricher, RedisStoryIndex(store.redis, store.keys.prefix),
+                    SourcesConfig(sources=tuple(sources)), clock=clock, window=timedelta(hours=24),
+                    disable_after=timedelta(hours=48))
 
 
 async def _health_events(bus: Bus, count: int) -> list[HealthEvent]:
@@ -77,12 +78,12 @@ async def _health_events(bus: Bus, count: int) -> list[HealthEvent]:
     return events
 
 
-async def test_polls_emit_only_what_is_new(bus: Bus, store: Store, fetcher: Fetcher, taxonomy: Taxonomy,
+async def test_polls_emit_only_what_is_new(bus: Bus, store: Store, fetcher: Fetcher, enricher: Enricher,
                                            server: FeedServer) -> None:
     clock = Clock(datetime(2026, 4, 27, 12, tzinfo=UTC))
     server.documents["/anthropic.xml"] = fixture("real-ai/anthropic_news.earlier.xml")
     source = _source(server, "anthropic-news", "/anthropic.xml", topics=["models"])
-    ingestor = _ingestor(bus, store, fetcher, taxonomy, [source], clock)
+    ingestor = _ingestor(bus, store, fetcher, enricher, [source], clock)
 
     first = await ingestor.ingest(_job(source, clock))
     assert first.error is None and len(first.new_items) == 13
@@ -109,12 +110,12 @@ async def test_polls_emit_only_what_is_new(bus: Bus, store: Store, fetcher: Fetc
 
 
 async def test_duplicates_across_sources_are_emitted_once(bus: Bus, store: Store, fetcher: Fetcher,
-                                                          taxonomy: Taxonomy, server: FeedServer) -> None:
+                                                          enricher: Enricher, server: FeedServer) -> None:
     clock = Clock(datetime(2026, 5, 1, tzinfo=UTC))
     server.documents["/a.xml"] = fixture("real-ai/anthropic_news.xml")
     server.documents["/mirror.xml"] = fixture("real-ai/anthropic_news.earlier.xml")
     a, mirror = _source(server, "a", "/a.xml"), _source(server, "mirror", "/mirror.xml")
-    ingestor = _ingestor(bus, store, fetcher, taxonomy, [a, mirror], clock)
+    ingestor = _ingestor(bus, store, fetcher, enricher, [a, mirror], clock)
     first = await ingestor.ingest(_job(a, clock))
     second = await ingestor.ingest(_job(mirror, clock))
     assert len(first.new_items) == 13
@@ -122,7 +123,7 @@ async def test_duplicates_across_sources_are_emitted_once(bus: Bus, store: Store
 
 
 async def test_broken_sources_fail_clearly_and_the_others_go_on(
-    bus: Bus, store: Store, fetcher: Fetcher, taxonomy: Taxonomy, server: FeedServer
+    bus: Bus, store: Store, fetcher: Fetcher, enricher: Enricher, server: FeedServer
 ) -> None:
     clock = Clock(datetime(2026, 5, 1, tzinfo=UTC))
     server.documents["/good.xml"] = fixture("real-ai/meta_ai_news.xml")
@@ -138,7 +139,7 @@ async def test_broken_sources_fail_clearly_and_the_others_go_on(
     }
     sources = [_source(server, sid, path) for sid, (path, _) in cases.items()]
     good = _source(server, "good", "/good.xml")
-    ingestor = _ingestor(bus, store, fetcher, taxonomy, [*sources, good], clock)
+    ingestor = _ingestor(bus, store, fetcher, enricher, [*sources, good], clock)
     outcomes = await asyncio.gather(*(ingestor.ingest(_job(s, clock)) for s in [*sources, good]))
     by_id = {o.source_id: o for o in outcomes}
     assert len(by_id["good"].new_items) == 5 and by_id["good"].error is None
@@ -150,11 +151,11 @@ async def test_broken_sources_fail_clearly_and_the_others_go_on(
 
 
 async def test_a_source_failing_for_48_hours_is_disabled_with_a_health_event(
-    bus: Bus, store: Store, fetcher: Fetcher, taxonomy: Taxonomy, server: FeedServer
+    bus: Bus, store: Store, fetcher: Fetcher, enricher: Enricher, server: FeedServer
 ) -> None:
     clock = Clock(datetime(2026, 5, 1, tzinfo=UTC))
     source = _source(server, "flaky", "/flaky.xml")
-    ingestor = _ingestor(bus, store, fetcher, taxonomy, [source], clock)
+    ingestor = _ingestor(bus, store, fetcher, enricher, [source], clock)
     for _ in range(4):  # 404 for 36 hours: failing, not yet disabled
         outcome = await ingestor.ingest(_job(source, clock))
         assert outcome.error and "HTTP 404" in outcome.error
@@ -175,11 +176,11 @@ async def test_a_source_failing_for_48_hours_is_disabled_with_a_health_event(
 
 
 async def test_recovery_after_failures_is_announced(
-    bus: Bus, store: Store, fetcher: Fetcher, taxonomy: Taxonomy, server: FeedServer
+    bus: Bus, store: Store, fetcher: Fetcher, enricher: Enricher, server: FeedServer
 ) -> None:
     clock = Clock(datetime(2026, 5, 1, tzinfo=UTC))
     source = _source(server, "back", "/back.xml")
-    ingestor = _ingestor(bus, store, fetcher, taxonomy, [source], clock)
+    ingestor = _ingestor(bus, store, fetcher, enricher, [source], clock)
     for _ in range(3):
         await ingestor.ingest(_job(source, clock))
         clock.advance(hours=1)
@@ -192,12 +193,12 @@ async def test_recovery_after_failures_is_announced(
 
 
 async def test_fetch_jobs_flow_through_ingest_into_the_archive(
-    bus: Bus, store: Store, fetcher: Fetcher, taxonomy: Taxonomy, server: FeedServer
+    bus: Bus, store: Store, fetcher: Fetcher, enricher: Enricher, server: FeedServer
 ) -> None:
     clock = Clock(datetime(2026, 5, 1, tzinfo=UTC))
     server.documents["/hn.xml"] = fixture("real-ai/hackernews_best_stories.xml")
     source = _source(server, "hn-best", "/hn.xml", kind="feed")
-    ingestor = _ingestor(bus, store, fetcher, taxonomy, [source], clock)
+    ingestor = _ingestor(bus, store, fetcher, enricher, [source], clock)
     ingest = ingestor.consumer()
     index = Indexer(bus, store).consumer()
     tasks = [asyncio.create_task(ingest.run()), asyncio.create_task(index.run())]
@@ -220,11 +221,11 @@ async def test_fetch_jobs_flow_through_ingest_into_the_archive(
 
 @pytest.mark.parametrize("fixture_name", ["encoding.rss", "guardian.rss", "rss-1.rss"])
 async def test_encodings_and_formats_of_real_feeds(
-    bus: Bus, store: Store, fetcher: Fetcher, taxonomy: Taxonomy, server: FeedServer, fixture_name: str
+    bus: Bus, store: Store, fetcher: Fetcher, enricher: Enricher, server: FeedServer, fixture_name: str
 ) -> None:
     clock = Clock(datetime(2026, 5, 1, tzinfo=UTC))
     server.documents["/f"] = fixture(f"parser-edge/{fixture_name}")
     source = _source(server, "edge", "/f")
-    outcome = await _ingestor(bus, store, fetcher, taxonomy, [source], clock).ingest(_job(source, clock))
+    outcome = await _ingestor(bus, store, fetcher, enricher, [source], clock).ingest(_job(source, clock))
     assert outcome.error is None and outcome.new_items
     assert all("\ufffd" not in i.title for i in outcome.new_items)

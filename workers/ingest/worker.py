@@ -1,6 +1,7 @@
 """The ingest role (consumer group "ingest"): FetchJob in, new ClassifiedItems out.
 
-fetch (conditional GET) -> parse off the event loop -> normalize -> dedupe (30 days, Redis) -> classify ->
+fetch (conditional GET) -> parse off the event loop -> normalize -> dedupe (30 days, Redis) -> enrich (topics,
+entities, importance, story) ->
 publish to `ainews.items.<primary topic>`; then mark the items seen and record the source's health. The job is
 committed only after all of that, so a crash repeats the poll, never skips it. A broken source is recorded in
 its health (and, when it stays broken, disabled with a health event); it never stops the other sources.
@@ -17,10 +18,11 @@ from datetime import UTC, datetime, timedelta
 from aiokafka import ConsumerRecord
 
 from bot.bus import Bus, Consumer
-from bot.classify import KeywordClassifier
-from bot.models import ClassifiedItem, FetchJob, HealthEvent, HealthStatus, Item, SourceKind
+from bot.enrich import Enricher
+from bot.models import ClassifiedItem, FetchJob, HealthEvent, HealthStatus, SourceKind
 from bot.sources import Source, SourcesConfig
 from bot.store import SourceState, Store
+from bot.stories import StoryIndex
 from workers.ingest.fetch import Fetcher, FetchError
 from workers.ingest.formats import parse_document
 from workers.ingest.parse import FeedError, ParsedFeed
@@ -51,7 +53,8 @@ class Ingestor:
         bus: Bus,
         store: Store,
         fetcher: Fetcher,
-        classifier: KeywordClassifier,
+        enricher: Enricher,
+        stories: StoryIndex,
         sources: SourcesConfig,
         *,
         clock: Callable[[], datetime] = utcnow,
@@ -61,7 +64,8 @@ class Ingestor:
         self.bus = bus
         self.store = store
         self.fetcher = fetcher
-        self.classifier = classifier
+        self.enricher = enricher
+        self.stories = stories
         self.sources = sources
         self.clock = clock
         self.window = window
@@ -116,13 +120,6 @@ class Ingestor:
             min_points=source.min_points,
         )
 
-    def _classify(self, item: Item, source: Source) -> ClassifiedItem:
-        classified = self.classifier.classify(item)
-        if not classified.topic_scores and source.topics:
-            # Nothing in the text matched a topic: the source's own hint beats the global fallback.
-            classified = ClassifiedItem.from_item(item, topics=list(source.topics), importance=classified.importance)
-        return classified
-
     async def _emit(
         self, source: Source, state: SourceState, parsed: ParsedFeed, etag: str | None, last_modified: str | None
     ) -> IngestOutcome:
@@ -134,7 +131,10 @@ class Ingestor:
             cutoff = now - self.window
             fresh = [item.model_copy(update={"backfill": True}) if item.published < cutoff else item
                      for item in fresh]
-        classified = [self._classify(item, source) for item in fresh]
+        classified = await self.enricher.classify_items(
+            fresh, self.stories, now=self.clock, source_weights={source.id: source.weight},
+            topic_hints={source.id: source.topics},
+        )
         if classified:
             await self.bus.publish_many(
                 (self.bus.topics.items(item.primary_topic), item, item.story_id) for item in classified

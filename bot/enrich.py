@@ -1,0 +1,268 @@
+"""Enrichment of items: topics (ranked, with scores), entities, importance and story.
+
+Used by the ingest role (stories shared through Redis) and by `ai-news classify` (stories matched within
+the input, no services). Classification runs on a whole batch at once, which is where its speed comes from.
+"""
+
+from __future__ import annotations
+
+import json
+import multiprocessing
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+
+import numpy as np
+
+from bot.classify import TopicClassifier
+from bot.entities import EntityExtractor
+from bot.importance import Signals, age_hours, importance
+from bot.models import ClassifiedItem, Entities, Item, canonical_url, stable_id
+from bot.stories import MemoryStoryIndex, StoryIndex, StorySignature, assign_story
+
+STORY_TEXT_LIMIT = 400
+
+
+@dataclass(frozen=True)
+class Entry:
+    """What enrichment needs of an item."""
+
+    id: str
+    title: str
+    summary: str = ""
+    source: str = ""
+    published: datetime = field(default_factory=lambda: datetime.now(UTC))
+    points: int | None = None
+    categories: tuple[str, ...] = ()
+
+    @classmethod
+    def of(cls, item: Item) -> Entry:
+        return cls(item.id, item.title, item.summary, item.source, item.published, item.points, item.categories)
+
+
+Wire = tuple[tuple[str, str, str, str, float, int | None], tuple[str, ...], dict[str, float],
+             tuple[tuple[str, ...], ...], bytes, tuple[str, ...]]
+
+
+@dataclass(frozen=True)
+class Prepared:
+    entry: Entry
+    topics: tuple[str, ...]
+    scores: dict[str, float]
+    entities: Entities
+    signature: StorySignature
+
+    def to_wire(self) -> Wire:
+        """Plain tuples, strings and bytes: cheap to send between processes (pickled models are not)."""
+        e, ents = self.entry, self.entities
+        return ((e.id, e.title, e.summary, e.source, e.published.timestamp(), e.points), self.topics, self.scores,
+                (ents.organizations, ents.models, ents.amounts, ents.metrics, ents.laws),
+                self.signature.hashes.tobytes(), tuple(sorted(self.signature.sources)))
+
+    @classmethod
+    def from_wire(cls, wire: Wire) -> Prepared:
+        (item_id, title, summary, source, published, points), topics, scores, ents, hashes, sources = wire
+        entry = Entry(item_id, title, summary, source, datetime.fromtimestamp(published, UTC), points)
+        entities = Entities.model_construct(organizations=ents[0], models=ents[1], amounts=ents[2],
+                                            metrics=ents[3], laws=ents[4])
+        signature = StorySignature.from_parts(item_id, entry.published, np.frombuffer(hashes, dtype=np.uint64),
+                                              entities, set(sources))
+        return cls(entry, topics, scores, entities, signature)
+
+
+@dataclass(frozen=True)
+class Enrichment:
+    topics: tuple[str, ...]
+    topic_scores: dict[str, float]
+    importance: float
+    entities: Entities
+    story_id: str
+    story_sources: int
+
+
+class Enricher:
+    def __init__(self, classifier: TopicClassifier, extractor: EntityExtractor) -> None:
+        self.classifier = classifier
+        self.extractor = extractor
+
+    def prepare(self, entries: Sequence[Entry]) -> list[Prepared]:
+        """What each entry yields on its own (topics, entities, story signature): independent per entry."""
+        ranked = self.classifier.topics([(e.title, f"{e.summary} {' '.join(e.categories)}") for e in entries])
+        prepared = []
+        for entry, (topics, scores) in zip(entries, ranked, strict=True):
+            entities = self.extractor.extract(f"{entry.title}. {entry.summary}")
+            signature = StorySignature.of(
+                entry.id, f"{entry.title} {entry.summary[:STORY_TEXT_LIMIT]}", entities, entry.published,
+                entry.source or entry.id,
+            )
+            prepared.append(Prepared(entry, topics, scores, entities, signature))
+        return prepared
+
+    async def finish(
+        self,
+        prepared: Sequence[Prepared],
+        stories: StoryIndex,
+        *,
+        now: datetime | Callable[[], datetime] | None = None,
+        source_weights: Mapping[str, float] | None = None,
+        topic_hints: Mapping[str, Sequence[str]] | None = None,
+    ) -> list[Enrichment]:
+        """Stories (in order: each entry sees the ones before it) and importance, which depends on them."""
+        moment = now() if callable(now) else (now or datetime.now(UTC))
+        weights = source_weights or {}
+        hints = topic_hints or {}
+        results = []
+        for p in prepared:
+            entry, topics = p.entry, p.topics
+            hint = tuple(hints.get(entry.source, ()))
+            if not p.scores and hint:
+                topics = hint  # nothing matched at all: the source's own topic beats the global fallback
+            story = await assign_story(stories, p.signature)
+            signals = Signals(
+                source_weight=weights.get(entry.source, 1.0),
+                story_sources=len(story.sources),
+                age_hours=age_hours(entry.published, moment),
+                points=entry.points,
+            )
+            score = importance(f"{entry.title}. {entry.summary}", p.entities, signals)
+            results.append(Enrichment(topics, p.scores, score, p.entities, story.story_id, len(story.sources)))
+        return results
+
+    async def enrich(
+        self,
+        entries: Sequence[Entry],
+        stories: StoryIndex,
+        *,
+        now: datetime | Callable[[], datetime] | None = None,
+        source_weights: Mapping[str, float] | None = None,
+        topic_hints: Mapping[str, Sequence[str]] | None = None,
+    ) -> list[Enrichment]:
+        """Enrich a batch, in order. Stories are matched against the index and, in order, within the batch."""
+        return await self.finish(self.prepare(entries), stories, now=now, source_weights=source_weights,
+                                 topic_hints=topic_hints)
+
+    async def classify_items(
+        self,
+        items: Sequence[Item],
+        stories: StoryIndex,
+        *,
+        now: datetime | Callable[[], datetime] | None = None,
+        source_weights: Mapping[str, float] | None = None,
+        topic_hints: Mapping[str, Sequence[str]] | None = None,
+    ) -> list[ClassifiedItem]:
+        enrichments = await self.enrich([Entry.of(i) for i in items], stories, now=now,
+                                        source_weights=source_weights, topic_hints=topic_hints)
+        return [
+            ClassifiedItem.from_item(item, topics=e.topics, topic_scores=e.topic_scores, importance=e.importance,
+                                     entities=e.entities, story_id=e.story_id)
+            for item, e in zip(items, enrichments, strict=True)
+        ]
+
+
+@dataclass
+class LineResults:
+    outputs: list[str]
+    errors: list[str]
+
+
+def _entry_from_line(number: int, line: str) -> tuple[Entry | None, dict[str, object] | None, str | None]:
+    try:
+        data = json.loads(line)
+    except ValueError as exc:
+        return None, None, f"line {number}: not JSON: {exc}"
+    if not isinstance(data, dict):
+        return None, None, f"line {number}: expected a JSON object, got {type(data).__name__}"
+    title = data.get("title")
+    if not isinstance(title, str) or not title.strip():
+        return None, None, f"line {number}: 'title' is required and must be a non-empty string"
+    for name in ("summary", "url", "source", "published"):
+        if name in data and data[name] is not None and not isinstance(data[name], str):
+            return None, None, f"line {number}: '{name}' must be a string"
+    published = datetime.now(UTC)
+    if data.get("published"):
+        try:
+            published = datetime.fromisoformat(str(data["published"]).replace("Z", "+00:00"))
+        except ValueError:
+            return None, None, f"line {number}: 'published' is not an ISO 8601 time: {data['published']!r}"
+        if published.tzinfo is None:
+            published = published.replace(tzinfo=UTC)
+    points = data.get("points")
+    item_id = None
+    if data.get("url"):
+        try:
+            item_id = stable_id("item", canonical_url(str(data["url"])))
+        except ValueError:
+            item_id = None
+    source = str(data.get("source") or "")
+    entry = Entry(
+        id=item_id or stable_id("line", title.strip(), source),
+        title=title.strip(),
+        summary=str(data.get("summary") or ""),
+        source=source,
+        published=published,
+        points=points if isinstance(points, int) and points >= 0 else None,
+    )
+    return entry, data, None
+
+
+def prepare_lines(enricher: Enricher, lines: Sequence[str], first: int = 1) -> tuple[
+        list[tuple[Prepared, dict[str, object]]], list[str]]:
+    """Parse and prepare JSON lines (numbered from `first`); invalid lines become errors."""
+    parsed: list[tuple[Entry, dict[str, object]]] = []
+    errors = []
+    for number, line in enumerate(lines, start=first):
+        if not line.strip():
+            continue
+        entry, data, error = _entry_from_line(number, line)
+        if error is not None:
+            errors.append(error)
+        elif entry is not None and data is not None:
+            parsed.append((entry, data))
+    prepared = enricher.prepare([entry for entry, _ in parsed])
+    return [(p, data) for p, (_, data) in zip(prepared, parsed, strict=True)], errors
+
+
+# Below this many lines, one process is faster than starting workers.
+PARALLEL_MIN_LINES = 2000
+_FORKED: Enricher | None = None  # what forked workers inherit
+
+
+def _prepare_chunk(chunk: tuple[int, list[str]]) -> tuple[list[tuple[Wire, dict[str, object]]], list[str]]:
+    assert _FORKED is not None
+    prepared, errors = prepare_lines(_FORKED, chunk[1], chunk[0])
+    return [(p.to_wire(), data) for p, data in prepared], errors
+
+
+def prepare_parallel(enricher: Enricher, lines: Sequence[str], workers: int) -> tuple[
+        list[tuple[Prepared, dict[str, object]]], list[str]]:
+    """prepare_lines over `workers` forked processes (which inherit the loaded model), results in order."""
+    global _FORKED
+    if workers <= 1 or len(lines) < PARALLEL_MIN_LINES or "fork" not in multiprocessing.get_all_start_methods():
+        return prepare_lines(enricher, lines)
+    size = -(-len(lines) // workers)
+    chunks = [(start + 1, list(lines[start:start + size])) for start in range(0, len(lines), size)]
+    _FORKED = enricher
+    try:
+        with multiprocessing.get_context("fork").Pool(workers) as pool:
+            parts = pool.map(_prepare_chunk, chunks)
+    finally:
+        _FORKED = None
+    prepared = [(Prepared.from_wire(wire), data) for part, _ in parts for wire, data in part]
+    errors = [error for _, part_errors in parts for error in part_errors]
+    return prepared, errors
+
+
+async def classify_lines(
+    enricher: Enricher, lines: Sequence[str], now: datetime | None = None, workers: int = 1
+) -> LineResults:
+    """`ai-news classify`: JSON lines in, the same lines enriched out (in order); invalid lines reported."""
+    prepared, errors = prepare_parallel(enricher, lines, workers)
+    # Offline, the batch is its own clock: recency is measured from its newest item.
+    moment = now or max((p.entry.published for p, _ in prepared), default=datetime.now(UTC))
+    enrichments = await enricher.finish([p for p, _ in prepared], MemoryStoryIndex(), now=moment)
+    outputs = []
+    for (_, data), e in zip(prepared, enrichments, strict=True):
+        data.update(topics=list(e.topics), topic_scores=e.topic_scores, importance=e.importance,
+                    entities=e.entities.model_dump(mode="json"), story_id=e.story_id)
+        outputs.append(json.dumps(data, ensure_ascii=False))
+    return LineResults(outputs, errors)

@@ -1,0 +1,130 @@
+"""Entities in a headline and summary: organizations, model names, money amounts, figures, laws and bills.
+
+Organizations and laws come from a gazetteer (`config/entities.yaml`), model names start with a known family
+and take the versions, sizes and variants that follow them, amounts and figures are patterns. Pure: build
+one `EntityExtractor` per gazetteer and call it.
+"""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from bot.models import Entities
+from bot.settings import load_yaml_model
+
+
+class Organization(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    name: str = Field(min_length=1)
+    aliases: tuple[str, ...] = ()
+
+
+class Gazetteer(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    version: int = 1
+    organizations: tuple[Organization, ...] = ()
+    model_families: tuple[str, ...] = ()
+    model_suffixes: tuple[str, ...] = ()
+    laws: tuple[str, ...] = ()
+
+
+def load_gazetteer(path: Path) -> Gazetteer:
+    return load_yaml_model(path, Gazetteer)
+
+
+def _alternation(words: list[str]) -> str:
+    return "|".join(re.escape(w).replace(r"\ ", r"\s+") for w in sorted(set(words), key=len, reverse=True))
+
+
+_SCALE = r"(?:trillion|billion|million|thousand|tn|bn|mn|[kKmMbBtT](?![a-z]))"
+_CURRENCY_WORD = r"(?:USD|EUR|GBP|RMB|CNY|JPY|INR|dollars?|euros?|pounds?|yuan|yen)"
+_NUMBER = r"\d{1,3}(?:,\d{3})+(?:\.\d+)?|\d+(?:\.\d+)?"
+_AMOUNT = re.compile(
+    rf"(?:(?:[$€£¥]|US\$|(?:USD|EUR|GBP|RMB|CNY|JPY)\s?)(?:{_NUMBER})(?:\s?{_SCALE})?"
+    rf"|(?<![\w.])(?:{_NUMBER})\s?(?:{_SCALE}\s?)?{_CURRENCY_WORD}\b)"
+)
+_METRIC = re.compile(
+    rf"(?<![\w.$€£¥])(?:"
+    rf"(?:{_NUMBER})\s?[x×](?![\w])"  # 10x
+    rf"|(?:{_NUMBER})\s?%"  # 12%
+    rf"|(?:{_NUMBER})\s?[KMB]?\s(?:tokens|parameters|params|GPUs|chips|users|downloads|stars|GW|MW|TWh|"
+    rf"petaflops|exaflops|FLOPs|tokens per second|languages|robots|vehicles)\b"
+    rf"|(?:{_NUMBER})[KMB]\s(?:context|context window)\b"
+    rf"|(?:{_NUMBER})\s?(?:GW|MW)\b"
+    rf")"
+)
+_HAS_DIGIT = re.compile(r"\d")
+_ALPHA = re.compile(r"[a-z]+")
+_HAS_MONEY = re.compile(r"[$€£¥]|USD|EUR|GBP|RMB|CNY|JPY|INR|dollar|euro|pound|yuan|yen")
+_HAS_BILL = re.compile(r"\b(?:SB|AB|HB|SF|HF|LD|H\.\s?R|S)[\s.]")
+_BILL = re.compile(r"\b(?:SB|AB|HB|SF|HF|LD)\s?\d{1,5}\b|\bH\.\s?R\.\s?\d{1,5}\b|\bS\.\s?\d{1,5}\b")
+
+
+class EntityExtractor:
+    def __init__(self, gazetteer: Gazetteer) -> None:
+        self.gazetteer = gazetteer
+        names: dict[str, str] = {}
+        for org in gazetteer.organizations:
+            for spelling in (org.name, *org.aliases):
+                names[spelling] = org.name
+        self._org_names = names
+        self._orgs = re.compile(rf"(?<![\w.])(?:{_alternation(list(names))})(?![\w])") if names else None
+        part = (rf"(?:\d+(?:\.\d+)*[a-zA-Z]{{0,2}}|[A-Z]\d+[A-Za-z0-9]*|{_alternation(list(gazetteer.model_suffixes))}"
+                rf"|[A-Z]{{1,3}}\d*)") if gazetteer.model_suffixes else r"(?:\d+(?:\.\d+)*[a-zA-Z]{0,2})"
+        families = _alternation(list(gazetteer.model_families))
+        # A family, then up to five parts joined by "-", "." or a space; at least one part must carry a digit
+        # or be a known variant (checked after matching), so "Gemini" alone is not a model name but
+        # "Gemini 2.5 Pro" and "Qwen3-Next-80B-A3B" are.
+        self._models = re.compile(rf"(?<![\w-])(?:{families})(?:(?:[-. ]|(?<=[A-Za-z])(?=\d)){part}){{0,5}}(?![\w-])")
+        self._suffixes = {s.lower() for s in gazetteer.model_suffixes}
+        # Every law name contains one of its capitalised words: a cheap test before the full pattern.
+        hints = {w for law in gazetteer.laws for w in law.split() if len(w) > 2 and w[0].isupper()}
+        self._law_hint = re.compile("|".join(sorted(map(re.escape, hints)))).search if hints else (
+            lambda _text: None)
+        self._families = {f.lower() for f in gazetteer.model_families}
+        # The leading letters of every family ("qwen" of Qwen, "dall" of DALL-E): a text without any of them
+        # as a word start names no model, and skips the model pattern.
+        self._family_starts = {m.group(0) for f in self._families if (m := _ALPHA.match(f))}
+        laws = _alternation(list(gazetteer.laws))
+        self._laws = re.compile(rf"(?<![\w])(?:{laws})(?![\w])") if gazetteer.laws else None
+
+    def _is_model(self, text: str) -> bool:
+        if text.lower() in self._families:
+            return any(ch.isdigit() for ch in text)  # "o1" is a model, "Gemini" alone is a family
+        return any(ch.isdigit() for ch in text) or any(
+            word.lower() in self._suffixes for word in re.split(r"[-. ]", text)[1:]
+        )
+
+    def extract(self, text: str) -> Entities:
+        org_matches = self._orgs.finditer(text) if self._orgs else iter(())
+        orgs = [self._org_names[re.sub(r"\s+", " ", m.group(0))] for m in org_matches]
+        models: list[str] = []
+        if not self._family_starts.isdisjoint(_ALPHA.findall(text.lower())):
+            found = (m.group(0).rstrip(".-") for m in self._models.finditer(text))
+            models = [name for name in found if self._is_model(name)]
+        amounts: list[str] = []
+        metrics: list[str] = []
+        if _HAS_DIGIT.search(text):  # amounts and figures all carry a digit
+            spans = []
+            if _HAS_MONEY.search(text):
+                for m in _AMOUNT.finditer(text):
+                    amounts.append(re.sub(r"\s+", " ", m.group(0)).strip())
+                    spans.append(m.span())
+            metrics = [re.sub(r"\s+", " ", m.group(0)).strip() for m in _METRIC.finditer(text)
+                       if not any(a <= m.start() < b for a, b in spans)]
+        laws = [m.group(0) for m in self._laws.finditer(text)] if self._laws and self._law_hint(text) else []
+        if _HAS_BILL.search(text):
+            laws += [re.sub(r"\s+", " ", m.group(0)) for m in _BILL.finditer(text)]
+        # The values are plain strings found above: no validation needed to build the model.
+        return Entities.model_construct(
+            organizations=tuple(dict.fromkeys(orgs)),
+            models=tuple(dict.fromkeys(models)),
+            amounts=tuple(dict.fromkeys(amounts)),
+            metrics=tuple(dict.fromkeys(metrics)),
+            laws=tuple(dict.fromkeys(laws)),
+        )

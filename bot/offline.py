@@ -1,0 +1,136 @@
+"""The commands that need no services: classify, train, eval, bench classify. Kept apart from the runtime so
+that a process which only classifies imports neither Kafka, Redis nor scikit-learn."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import subprocess
+import sys
+import tempfile
+import time
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+from bot.classify import (
+    MODEL_FILE,
+    TopicClassifier,
+    bundled_examples,
+    bundled_model,
+    evaluate,
+    evaluate_holdout,
+    example_text,
+    load_examples,
+    train,
+)
+from bot.enrich import Enricher, LineResults, classify_lines
+from bot.entities import EntityExtractor, load_gazetteer
+from bot.settings import ConfigError, Settings
+from bot.taxonomy import Taxonomy, load_taxonomy
+from bot.textmodel import TextModel
+
+
+def load_model(settings: Settings) -> TextModel:
+    path = settings.classifier_model
+    if path is None:
+        return bundled_model()
+    try:
+        return TextModel.load(path)
+    except (OSError, ValueError, KeyError) as exc:
+        raise ConfigError(f"CLASSIFIER_MODEL {path}: not a usable model file ({exc}); build one with "
+                          "`ai-news train --out FILE`") from None
+
+
+def build_enricher(settings: Settings, taxonomy: Taxonomy) -> Enricher:
+    """The shipped (or configured) model with the taxonomy's keywords, and the gazetteer."""
+    classifier = TopicClassifier(taxonomy, load_model(settings))
+    return Enricher(classifier, EntityExtractor(load_gazetteer(settings.config_file("entities.yaml"))))
+
+
+def classify_offline(settings: Settings, lines: list[str]) -> LineResults:
+    """`ai-news classify`: no services; stories are matched within the input."""
+    taxonomy = load_taxonomy(settings.config_file("topics.yaml"))
+    enricher = build_enricher(settings, taxonomy)
+    return asyncio.run(classify_lines(enricher, lines, workers=min(os.cpu_count() or 1, 4)))
+
+
+def train_model(settings: Settings, out: Path | None, extra: list[Path]) -> str:
+    """`ai-news train`: fit the model on the bundled labeled set (plus any extra files) and save it."""
+    taxonomy = load_taxonomy(settings.config_file("topics.yaml"))
+    examples = bundled_examples() + _read_examples(extra)
+    started = time.perf_counter()
+    model = train(examples, taxonomy.slugs)
+    seconds = time.perf_counter() - started
+    target = out or Path(__file__).resolve().parent / "data" / MODEL_FILE
+    model.save(target)
+    return (f"trained on {len(examples)} examples, {len(model.classes)} topics, {len(model.terms)} terms "
+            f"in {seconds:.2f} s; data digest {model.digest}; saved to {target}")
+
+
+def _read_examples(paths: list[Path]) -> list:  # type: ignore[type-arg]
+    files = []
+    for path in paths:
+        try:
+            files.append((str(path), path.read_text(encoding="utf-8")))
+        except (OSError, UnicodeDecodeError) as exc:
+            raise ConfigError(f"{path}: cannot read labeled examples: {exc}") from None
+    return load_examples(files)
+
+
+def evaluation_report(settings: Settings, folds: int, holdout: Path | None = None) -> str:
+    """Cross-validation on the labeled set; with `holdout`, also the scores on headlines it never saw."""
+    taxonomy = load_taxonomy(settings.config_file("topics.yaml"))
+    examples = bundled_examples()
+    report = evaluate(taxonomy, examples, folds=folds).report()
+    if holdout is not None:
+        unseen = _read_examples([holdout])
+        report += "\n\n" + evaluate_holdout(taxonomy, examples, unseen).report()
+    return report
+
+
+def bench_classify(settings: Settings, count: int) -> str:
+    """The whole `ai-news classify` process on `count` lines, against the bare vectorizer and model predict
+    (scikit-learn's TfidfVectorizer.transform and LinearSVC.predict) on the same texts, in the same run."""
+    from sklearn.feature_extraction.text import TfidfVectorizer
+    from sklearn.svm import LinearSVC
+
+    from bot.classify import training_data
+
+    taxonomy = load_taxonomy(settings.config_file("topics.yaml"))
+    examples = bundled_examples()
+    start = datetime(2026, 1, 1, tzinfo=UTC)
+    lines = []
+    for n in range(count):
+        example = examples[n % len(examples)]
+        lines.append(json.dumps({
+            "title": example.title, "summary": example.summary, "source": f"source-{n % 40}",
+            "url": f"https://news.example.com/{n}", "published": (start + timedelta(minutes=n)).isoformat(),
+        }))
+    with tempfile.TemporaryDirectory(prefix="ai-news-bench-") as folder:
+        path = Path(folder) / "lines.jsonl"
+        path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+        env = {**os.environ, "AINEWS_CONFIG_DIR": str(settings.ainews_config_dir.resolve())}
+        started = time.perf_counter()
+        done = subprocess.run([sys.executable, "-m", "bot.cli", "classify", str(path)], env=env,
+                              stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, check=False)
+        whole = time.perf_counter() - started
+    if done.returncode != 0:
+        raise RuntimeError(f"ai-news classify failed: {done.stderr.decode(errors='replace')[-500:]}")
+
+    texts, labels = training_data(examples, taxonomy.slugs)
+    vectorizer = TfidfVectorizer(ngram_range=(1, 1), sublinear_tf=True, strip_accents="unicode")
+    model = LinearSVC(C=1.0, class_weight="balanced", random_state=0).fit(vectorizer.fit_transform(texts), labels)
+    same = [example_text(examples[n % len(examples)].title, examples[n % len(examples)].summary)
+            for n in range(count)]
+    started = time.perf_counter()
+    model.predict(vectorizer.transform(same))
+    bare = time.perf_counter() - started
+    return "\n".join([
+        f"{count} lines from the labeled set ({len(examples)} distinct), this machine, one run",
+        f"ai-news classify, whole process (start, model, topics, entities, importance, stories, JSON in and out): "
+        f"{whole:.2f} s = {count / whole:,.0f} items/s",
+        f"bare TfidfVectorizer.transform + LinearSVC.predict on the same texts (in-process, after import and fit): "
+        f"{bare:.2f} s = {count / bare:,.0f} items/s",
+        f"ratio: {bare / whole:.2f} (whole process / bare predict, in items/s)",
+    ])

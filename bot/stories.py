@@ -1,0 +1,240 @@
+"""Stories: items about the same event, from different sources and worded differently, share a story_id.
+
+Two items are one story when they were published within 72 hours of each other and either
+- they share a distinctive entity (a model name, a law or bill, or an amount together with an organization)
+  and their wording overlaps at least a little (MinHash Jaccard >= LINKED_SIMILARITY), or
+- their wording overlaps a lot (>= SIMILAR), whatever their entities;
+and never when each names a model, or a law, that the other does not (two Qwen releases compared with the
+same rival, two bills: different events).
+
+Candidates come from an index: MinHash LSH bands and the distinctive entities. `MemoryStoryIndex` serves
+one process (`ai-news classify`); `RedisStoryIndex` keeps recent signatures in Redis with a TTL, so every
+ingest worker sees the same stories.
+"""
+
+from __future__ import annotations
+
+import itertools
+import json
+import re
+import zlib
+from collections import defaultdict
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Protocol
+
+import numpy as np
+from redis.asyncio import Redis
+
+from bot.models import Entities
+
+WINDOW = timedelta(hours=72)
+NUM_PERM = 64
+BANDS = 16
+ROWS = NUM_PERM // BANDS
+LINKED_SIMILARITY = 0.08
+SIMILAR = 0.5
+
+_WORD = re.compile(r"\w(?:[\w.+-]*\w)?")
+_STOPWORD_TEXT = """
+a an the and or of to in on for with at by from as is are was were be been its it this that these those new now
+into over after about than how why what who will can could has have had not no but up out more most first
+launches launch releases release announces unveils introduces says said report reports ai s
+"""
+STOPWORDS = frozenset(_STOPWORD_TEXT.split())
+
+
+def words(text: str) -> list[str]:
+    """Lower-case words without possessive 's and without stop words, in order."""
+    lowered = text.lower().replace("'s ", " ").replace("’s ", " ")
+    return [t for t in _WORD.findall(lowered) if t not in STOPWORDS]
+
+
+def shingles(text: str) -> set[str]:
+    tokens = words(text)
+    return set(tokens) | {f"{a} {b}" for a, b in itertools.pairwise(tokens)}
+
+
+# MinHash with NUM_PERM hash functions from the multiply-shift family h(x) = ((a*x + b) mod 2^64) >> 32,
+# a a random odd 64-bit number (the product must wrap, or h would keep the order of x), over CRC-32 values
+# of the shingles. The same technique as datasketch's MinHash in a few numpy operations: datasketch takes
+# over a second to import (it pulls in SciPy), too slow for a process that classifies a file and exits.
+# The constants are fixed, so every process computes the same signatures.
+_RANDOM = np.random.default_rng(20260422)
+_A = _RANDOM.integers(0, 2**64, NUM_PERM, dtype=np.uint64, endpoint=False) | np.uint64(1)  # 64-bit, odd
+_B = _RANDOM.integers(0, 2**64, NUM_PERM, dtype=np.uint64, endpoint=False)
+_BAND_MIX = _RANDOM.integers(0, 2**64, ROWS, dtype=np.uint64, endpoint=False) | np.uint64(1)
+_BAND_NAMES = tuple(f"b{band}" for band in range(BANDS))
+_EMPTY = np.full(NUM_PERM, 2**32 - 1, dtype=np.uint64)
+_SHIFT = np.uint64(32)
+
+
+def _minhash(text: str) -> np.ndarray:
+    grams = shingles(text)
+    if not grams:
+        return _EMPTY.copy()
+    hashed = np.fromiter(map(zlib.crc32, map(str.encode, grams)), dtype=np.uint64, count=len(grams))
+    values: np.ndarray = ((np.outer(_A, hashed) + _B[:, None]) >> _SHIFT).min(axis=1)
+    return values
+
+
+def _norm(value: str) -> str:
+    return re.sub(r"[\s-]+", " ", value.lower()).strip()
+
+
+@dataclass
+class StorySignature:
+    story_id: str
+    published: datetime
+    hashes: np.ndarray
+    models: frozenset[str] = frozenset()
+    laws: frozenset[str] = frozenset()
+    orgs: frozenset[str] = frozenset()
+    amounts: frozenset[str] = frozenset()
+    sources: set[str] = field(default_factory=set)
+    _keys: list[tuple[str, str | int]] | None = field(default=None, repr=False, compare=False)
+
+    @classmethod
+    def of(cls, story_id: str, text: str, entities: Entities, published: datetime, source: str) -> StorySignature:
+        return cls.from_parts(story_id, published, _minhash(text), entities, {source})
+
+    @classmethod
+    def from_parts(cls, story_id: str, published: datetime, hashes: np.ndarray, entities: Entities,
+                   sources: set[str]) -> StorySignature:
+        return cls(
+            story_id=story_id,
+            published=published,
+            hashes=hashes,
+            models=frozenset(map(_norm, entities.models)),
+            laws=frozenset(map(_norm, entities.laws)),
+            orgs=frozenset(map(_norm, entities.organizations)),
+            amounts=frozenset(map(_norm, entities.amounts)),
+            sources=sources,
+        )
+
+    @property
+    def keys(self) -> list[tuple[str, str | int]]:
+        """Index keys: one per LSH band ("b0".."b15", value), then the distinctive entities."""
+        if self._keys is None:
+            self._keys = self._make_keys()
+        return self._keys
+
+    def _make_keys(self) -> list[tuple[str, str | int]]:
+        # One key per LSH band: the band's ROWS values combined into one number (same band values, same key).
+        combined = (self.hashes.reshape(BANDS, ROWS) * _BAND_MIX).sum(axis=1).tolist()
+        keys: list[tuple[str, str | int]] = list(zip(_BAND_NAMES, combined, strict=True))
+        keys += [("m", m) for m in self.models]
+        keys += [("l", law) for law in self.laws]
+        keys += [("a", a) for a in self.amounts]
+        return keys
+
+    def similarity(self, other: StorySignature) -> float:
+        return int(np.count_nonzero(self.hashes == other.hashes)) / NUM_PERM
+
+    def to_json(self) -> str:
+        return json.dumps({
+            "story_id": self.story_id, "published": self.published.isoformat(),
+            "hashes": [int(h) for h in self.hashes], "models": sorted(self.models), "laws": sorted(self.laws),
+            "orgs": sorted(self.orgs), "amounts": sorted(self.amounts), "sources": sorted(self.sources),
+        })
+
+    @classmethod
+    def from_json(cls, raw: str | bytes) -> StorySignature:
+        data = json.loads(raw)
+        return cls(
+            story_id=data["story_id"], published=datetime.fromisoformat(data["published"]),
+            hashes=np.asarray(data["hashes"], dtype=np.uint64), models=frozenset(data["models"]),
+            laws=frozenset(data["laws"]), orgs=frozenset(data["orgs"]), amounts=frozenset(data["amounts"]),
+            sources=set(data["sources"]),
+        )
+
+
+def _conflict(a: frozenset[str], b: frozenset[str]) -> bool:
+    """Each side names one the other does not: two releases, two bills (a shared rival does not make them one)."""
+    return bool(a - b) and bool(b - a)
+
+
+def same_story(a: StorySignature, b: StorySignature) -> float:
+    """The strength of the match (0 when a and b are different events)."""
+    if abs(a.published - b.published) > WINDOW:
+        return 0.0
+    if _conflict(a.models, b.models) or _conflict(a.laws, b.laws):
+        return 0.0
+    similarity = a.similarity(b)
+    linked = bool(a.models & b.models or a.laws & b.laws or (a.amounts & b.amounts and a.orgs & b.orgs))
+    if similarity >= SIMILAR or (linked and similarity >= LINKED_SIMILARITY):
+        return similarity + (1.0 if linked else 0.0)
+    return 0.0
+
+
+class StoryIndex(Protocol):
+    async def candidates(self, signature: StorySignature) -> list[StorySignature]: ...
+    async def save(self, signature: StorySignature) -> None: ...
+
+
+async def assign_story(index: StoryIndex, signature: StorySignature) -> StorySignature:
+    """The story this signature belongs to (updated with its source), or the signature as a new story."""
+    best: StorySignature | None = None
+    best_score = 0.0
+    for candidate in await index.candidates(signature):
+        score = same_story(signature, candidate)
+        if score > best_score or (score == best_score and best is not None and score > 0
+                                  and candidate.story_id < best.story_id):
+            best, best_score = candidate, score
+    if best is None:
+        await index.save(signature)
+        return signature
+    best.sources |= signature.sources
+    await index.save(best)
+    return best
+
+
+class MemoryStoryIndex:
+    """Stories of one process (for `ai-news classify`, which works offline)."""
+
+    def __init__(self) -> None:
+        self._stories: dict[str, StorySignature] = {}
+        self._buckets: defaultdict[tuple[str, str | int], set[str]] = defaultdict(set)
+
+    async def candidates(self, signature: StorySignature) -> list[StorySignature]:
+        ids = set().union(*(self._buckets.get(key, set()) for key in signature.keys))
+        return [self._stories[i] for i in sorted(ids)]
+
+    async def save(self, signature: StorySignature) -> None:
+        self._stories[signature.story_id] = signature
+        for key in signature.keys:
+            self._buckets[key].add(signature.story_id)
+
+
+class RedisStoryIndex:
+    """Recent story signatures in Redis, expiring after the story window, shared by every ingest worker."""
+
+    def __init__(self, redis: Redis, prefix: str) -> None:
+        self.redis = redis
+        self.prefix = prefix
+        self.ttl = int(WINDOW.total_seconds()) + 3600
+
+    def _story_key(self, story_id: str) -> str:
+        return f"{self.prefix}story:{story_id}"
+
+    def _bucket_key(self, key: tuple[str, str | int]) -> str:
+        return f"{self.prefix}storykey:{key[0]}:{key[1]}"
+
+    async def candidates(self, signature: StorySignature) -> list[StorySignature]:
+        async with self.redis.pipeline(transaction=False) as pipe:
+            for key in signature.keys:
+                pipe.smembers(self._bucket_key(key))
+            buckets = await pipe.execute()
+        ids = sorted({(m.decode() if isinstance(m, bytes) else str(m)) for bucket in buckets for m in bucket})
+        if not ids:
+            return []
+        raw = await self.redis.mget([self._story_key(i) for i in ids])
+        return [StorySignature.from_json(value) for value in raw if value is not None]
+
+    async def save(self, signature: StorySignature) -> None:
+        async with self.redis.pipeline(transaction=True) as pipe:
+            pipe.set(self._story_key(signature.story_id), signature.to_json(), ex=self.ttl)
+            for key in signature.keys:
+                pipe.sadd(self._bucket_key(key), signature.story_id)
+                pipe.expire(self._bucket_key(key), self.ttl)
+            await pipe.execute()

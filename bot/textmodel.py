@@ -1,0 +1,115 @@
+"""The learned part of topic classification: TF-IDF word features and a linear SVM, as plain arrays.
+
+`train_text_model` fits scikit-learn's TfidfVectorizer and LinearSVC (deterministic) and keeps only what
+prediction needs: the vocabulary, the idf weights and the decision function's coefficients. `TextModel`
+predicts with numpy alone, exactly as scikit-learn would (a test holds them equal), so a process that only
+classifies never imports scikit-learn. Saved as an .npz loaded with allow_pickle=False: a model file can
+hold arrays and strings, never code.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+import unicodedata
+from collections import Counter
+from collections.abc import Sequence
+from pathlib import Path
+from typing import IO
+
+import numpy as np
+
+TOKEN = re.compile(r"(?u)\b\w\w+\b")
+FORMAT = 1
+
+
+def analyze(text: str) -> list[str]:
+    """scikit-learn's default word analyzer with strip_accents='unicode': lower-case, strip accents, tokens."""
+    text = text.lower()
+    try:
+        text.encode("ascii")
+    except UnicodeEncodeError:
+        text = "".join(c for c in unicodedata.normalize("NFKD", text) if not unicodedata.combining(c))
+    return TOKEN.findall(text)
+
+
+def data_digest(texts: Sequence[str], labels: Sequence[str]) -> str:
+    """Identifies the training data a model was built from."""
+    digest = hashlib.sha256()
+    for text, label in zip(texts, labels, strict=True):
+        digest.update(f"{label}\x1f{text}\x1e".encode())
+    return digest.hexdigest()[:16]
+
+
+class TextModel:
+    def __init__(self, vocabulary: Sequence[str], idf: np.ndarray, coef: np.ndarray, intercept: np.ndarray,
+                 classes: Sequence[str], digest: str = "") -> None:
+        self.vocabulary = {term: i for i, term in enumerate(vocabulary)}
+        self.terms = list(vocabulary)
+        self.idf = np.asarray(idf, dtype=np.float64)
+        self.coef = np.asarray(coef, dtype=np.float64)  # (classes, terms)
+        self.intercept = np.asarray(intercept, dtype=np.float64)
+        self.classes = tuple(classes)
+        self.digest = digest
+        self._weights = self.coef.T.copy()  # (terms, classes): one row per term, for fast sums
+
+    def decision(self, texts: Sequence[str]) -> np.ndarray:
+        """Decision values (rows: texts, columns: classes), as LinearSVC.decision_function gives them."""
+        vocabulary = self.vocabulary
+        rows: list[int] = []
+        terms: list[int] = []
+        counts: list[int] = []
+        for row, text in enumerate(texts):
+            for term, n in Counter(analyze(text)).items():
+                index = vocabulary.get(term)
+                if index is not None:
+                    rows.append(row)
+                    terms.append(index)
+                    counts.append(n)
+        out = np.tile(self.intercept, (len(texts), 1))
+        if not terms:
+            return out
+        row_of = np.asarray(rows, dtype=np.int64)
+        term_of = np.asarray(terms, dtype=np.int64)
+        weights = (1.0 + np.log(np.asarray(counts, dtype=np.float64))) * self.idf[term_of]  # sublinear tf-idf
+        norms = np.sqrt(np.bincount(row_of, weights=weights * weights, minlength=len(texts)))
+        weights /= norms[row_of]  # l2 per text
+        contributions = self._weights[term_of] * weights[:, None]
+        starts = np.flatnonzero(np.r_[True, row_of[1:] != row_of[:-1]])
+        out[row_of[starts]] += np.add.reduceat(contributions, starts, axis=0)
+        return out
+
+    def save(self, target: Path | IO[bytes]) -> None:
+        np.savez_compressed(
+            target, format=np.array(FORMAT), vocabulary=np.array(self.terms, dtype=np.str_), idf=self.idf,
+            coef=self.coef, intercept=self.intercept, classes=np.array(self.classes, dtype=np.str_),
+            digest=np.array(self.digest, dtype=np.str_),
+        )
+
+    @classmethod
+    def load(cls, source: Path | IO[bytes]) -> TextModel:
+        with np.load(source, allow_pickle=False) as data:
+            if int(data["format"]) != FORMAT:
+                raise ValueError(f"model format {int(data['format'])} is not supported (expected {FORMAT})")
+            return cls([str(t) for t in data["vocabulary"]], data["idf"], data["coef"], data["intercept"],
+                       [str(c) for c in data["classes"]], str(data["digest"]))
+
+
+def train_text_model(texts: Sequence[str], labels: Sequence[str], c: float = 1.0) -> TextModel:
+    """Fit TF-IDF unigrams and a linear SVM with scikit-learn; deterministic for the same data."""
+    from sklearn.feature_extraction.text import TfidfVectorizer
+    from sklearn.svm import LinearSVC
+
+    vectorizer = TfidfVectorizer(ngram_range=(1, 1), sublinear_tf=True, strip_accents="unicode")
+    features = vectorizer.fit_transform(texts)
+    model = LinearSVC(C=c, class_weight="balanced", random_state=0)
+    model.fit(features, labels)
+    vocabulary = vectorizer.get_feature_names_out()
+    coef = model.coef_
+    intercept = model.intercept_
+    classes = [str(c) for c in model.classes_]
+    if len(classes) == 2:  # a binary SVM keeps one row: the second class's; spell out both
+        coef = np.vstack([-coef[0], coef[0]])
+        intercept = np.array([-intercept[0], intercept[0]])
+    return TextModel([str(t) for t in vocabulary], vectorizer.idf_, coef, intercept, classes,
+                     data_digest(texts, labels))

@@ -1,0 +1,54 @@
+from __future__ import annotations
+
+import pytest
+
+from bot.entities import EntityExtractor, load_gazetteer
+from tests.conftest import CONFIG
+
+EXTRACT = EntityExtractor(load_gazetteer(CONFIG / "entities.yaml")).extract
+
+
+@pytest.mark.parametrize(
+    ("text", "models"),
+    [
+        ("OpenAI launches GPT-4o to all ChatGPT users", ("GPT-4o",)),
+        ("Meta releases Llama 3.1 405B, the largest open-weight model", ("Llama 3.1 405B",)),
+        ("Alibaba's Qwen3-Next-80B-A3B activates 3B parameters per token", ("Qwen3-Next-80B-A3B",)),
+        ("Mistral releases Pixtral 12B, its first multimodal model", ("Pixtral 12B",)),
+        ("Gemini 2.5 Pro tops the leaderboard ahead of Claude 3.5 Sonnet", ("Gemini 2.5 Pro", "Claude 3.5 Sonnet")),
+        ("DeepSeek-R1 matches o1 on math benchmarks", ("DeepSeek-R1", "o1")),
+        ("Google unveils Gemini, its most capable model", ()),
+        ("The Llama herd grows", ()),
+    ],
+)
+def test_model_names(text: str, models: tuple[str, ...]) -> None:
+    assert EXTRACT(text).models == models
+
+
+@pytest.mark.parametrize(
+    ("text", "amounts"),
+    [
+        ("OpenAI, Oracle and SoftBank pledge $100 billion, rising to $500 billion", ("$100 billion", "$500 billion")),
+        ("A state fund commits RMB 380 billion to chips", ("RMB 380 billion",)),
+        ("Mistral valued at 1.7B EUR after the round", ("1.7B EUR",)),
+        ("Anthropic raises $4B from Amazon", ("$4B",)),
+        ("The startup raised €105 million", ("€105 million",)),
+        ("Nvidia sells 3 million GPUs", ()),
+    ],
+)
+def test_money_amounts(text: str, amounts: tuple[str, ...]) -> None:
+    assert EXTRACT(text).amounts == amounts
+
+
+def test_figures_laws_and_organizations() -> None:
+    entities = EXTRACT("Qwen runs 10x faster with a 256K tokens window, 12% cheaper; Microsoft buys 835 MW; "
+                       "California signs SB 53 while the EU AI Act and H.R. 1 advance; DeepMind and Google DeepMind")
+    assert entities.metrics == ("10x", "256K tokens", "12%", "835 MW")
+    assert entities.laws == ("EU AI Act", "SB 53", "H.R. 1")
+    assert entities.organizations == ("Microsoft", "Google DeepMind")  # aliases report the canonical name
+
+
+def test_money_is_not_also_a_figure() -> None:
+    entities = EXTRACT("xAI raises $6 billion at a $24 billion valuation, up 20%")
+    assert entities.amounts == ("$6 billion", "$24 billion")
+    assert entities.metrics == ("20%",)

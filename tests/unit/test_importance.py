@@ -1,0 +1,54 @@
+from __future__ import annotations
+
+from bot.importance import Signals, event_strength, importance
+from bot.models import Entities
+
+
+def test_event_words() -> None:
+    assert event_strength("Governor signs SB 53 into law") == 1.0
+    assert event_strength("Microsoft acquires Inflection's team") == 1.0
+    assert event_strength("Anthropic raises $4 billion") == 0.9
+    assert event_strength("Meta releases Llama 3.1") == 0.7
+    assert event_strength("Some thoughts on prompting") == 0.0
+
+
+def test_each_signal_raises_importance() -> None:
+    text, none = "A model", Entities()
+    base = importance(text, none, Signals())
+    assert importance(text, none, Signals(source_weight=1.5)) > base
+    assert importance(text, none, Signals(story_sources=3)) > base
+    assert importance(text, none, Signals(age_hours=48)) < base
+    assert importance(text, none, Signals(points=800)) > base
+    assert importance("OpenAI launches a model", none, Signals()) > base
+    assert importance(text, Entities(amounts=("$40 billion",)), Signals()) > base
+    assert 0.0 <= importance("x", none, Signals(age_hours=10_000)) <= importance(
+        "signs into law, acquires, raises $40 billion", Entities(amounts=("$40 billion",)),
+        Signals(source_weight=3.0, story_sources=9, points=10_000)) <= 1.0
+
+
+def test_an_analysts_lead_stories_rank_first() -> None:
+    def score(text: str, entities: Entities, **signals: float) -> float:
+        return importance(text, entities, Signals(**signals))  # type: ignore[arg-type]
+
+    day = {
+        "OpenAI raises $40 billion at a $300 billion valuation": score(
+            "OpenAI raises $40 billion at a $300 billion valuation",
+            Entities(organizations=("OpenAI",), amounts=("$40 billion", "$300 billion")),
+            source_weight=1.3, story_sources=4, age_hours=3),
+        "EU AI Act obligations for general-purpose models take effect": score(
+            "EU AI Act obligations for general-purpose models take effect; the law bans some uses",
+            Entities(laws=("EU AI Act",)), source_weight=1.2, story_sources=3, age_hours=5),
+        "Google releases Gemini 2.5 Pro": score(
+            "Google releases Gemini 2.5 Pro, topping benchmarks by 12%",
+            Entities(organizations=("Google",), models=("Gemini 2.5 Pro",), metrics=("12%",)),
+            source_weight=1.5, story_sources=3, age_hours=2),
+        "A trending GitHub repository of prompts": score(
+            "A trending GitHub repository of prompts", Entities(), source_weight=0.8, age_hours=1),
+        "How I use LLMs to write tests": score("How I use LLMs to write tests", Entities(), points=150, age_hours=6),
+        "Startup adds dark mode to its AI note app": score(
+            "Startup adds dark mode to its AI note app", Entities(), source_weight=0.8, age_hours=8),
+    }
+    top3 = sorted(day, key=lambda k: -day[k])[:3]
+    assert set(top3) == {"OpenAI raises $40 billion at a $300 billion valuation",
+                         "EU AI Act obligations for general-purpose models take effect",
+                         "Google releases Gemini 2.5 Pro"}

@@ -1,0 +1,68 @@
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+import pytest
+
+from bot.entities import EntityExtractor, load_gazetteer
+from bot.stories import MemoryStoryIndex, StorySignature, assign_story, same_story
+from tests.conftest import CONFIG
+
+EXTRACT = EntityExtractor(load_gazetteer(CONFIG / "entities.yaml")).extract
+T0 = datetime(2026, 4, 30, 8, tzinfo=UTC)
+
+
+def _sig(story_id: str, text: str, hours: float = 0, source: str = "a") -> StorySignature:
+    return StorySignature.of(story_id, text, EXTRACT(text), T0 + timedelta(hours=hours), source)
+
+
+@pytest.mark.parametrize(
+    ("a", "b"),
+    [
+        ("Mistral releases Pixtral 12B, its first multimodal model",
+         "Pixtral 12B: Mistral's open-weight vision-language model arrives"),
+        ("Anthropic raises $4 billion from Amazon", "Amazon invests another $4 billion in Anthropic"),
+        ("California governor signs SB 53, the frontier AI transparency bill, into law",
+         "SB 53 signed: California becomes first state to require frontier AI safety disclosures"),
+        ("Nvidia's market value drops by $593 billion as DeepSeek rattles investors",
+         "DeepSeek sell-off wipes $593 billion off Nvidia, the largest one-day loss in history"),
+    ],
+)
+def test_same_event_merges(a: str, b: str) -> None:
+    assert same_story(_sig("1", a), _sig("2", b, hours=6, source="b")) > 0
+
+
+@pytest.mark.parametrize(
+    ("a", "b"),
+    [
+        ("Alibaba releases Qwen2.5-Max, claiming it beats DeepSeek-V3",
+         "Alibaba releases Qwen3-Next-80B-A3B, claiming it beats DeepSeek-V3"),
+        ("California governor signs SB 53 AI safety bill", "California governor vetoes SB 1047 AI safety bill"),
+        ("Nvidia unveils Blackwell B200 GPU at GTC", "Apple announces iPhone 16 with Apple Intelligence"),
+    ],
+)
+def test_different_events_never_merge(a: str, b: str) -> None:
+    assert same_story(_sig("1", a), _sig("2", b, hours=1, source="b")) == 0
+
+
+def test_window_is_72_hours() -> None:
+    text = "Mistral releases Pixtral 12B, its first multimodal model"
+    assert same_story(_sig("1", text), _sig("2", text, hours=71)) > 0
+    assert same_story(_sig("1", text), _sig("2", text, hours=73)) == 0
+
+
+async def test_assignment_collects_sources_and_keeps_the_first_id() -> None:
+    index = MemoryStoryIndex()
+    first = await assign_story(index, _sig("first", "Mistral releases Pixtral 12B, its first multimodal model"))
+    second = await assign_story(index, _sig("second", "Pixtral 12B: Mistral's open-weight vision model arrives",
+                                            hours=2, source="b"))
+    other = await assign_story(index, _sig("other", "Meta releases Llama 3.1 405B", hours=3, source="c"))
+    assert first.story_id == second.story_id == "first"
+    assert second.sources == {"a", "b"}
+    assert other.story_id == "other"
+
+
+def test_signature_json_round_trip() -> None:
+    sig = _sig("x", "Anthropic raises $4 billion from Amazon")
+    again = StorySignature.from_json(sig.to_json())
+    assert again.story_id == "x" and again.amounts == sig.amounts and again.similarity(sig) == 1.0
