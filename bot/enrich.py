@@ -16,7 +16,7 @@ import numpy as np
 
 from bot.classify import TopicClassifier
 from bot.entities import EntityExtractor
-from bot.importance import Signals, age_hours, importance
+from bot.importance import Signals, age_hours, combine, event_strength, figures_strength
 from bot.models import ClassifiedItem, Entities, Item, canonical_url, stable_id
 from bot.stories import MemoryStoryIndex, StoryIndex, StorySignature, assign_story
 
@@ -40,34 +40,17 @@ class Entry:
         return cls(item.id, item.title, item.summary, item.source, item.published, item.points, item.categories)
 
 
-Wire = tuple[tuple[str, str, str, str, float, int | None], tuple[str, ...], dict[str, float],
-             tuple[tuple[str, ...], ...], bytes, tuple[str, ...]]
-
-
 @dataclass(frozen=True)
 class Prepared:
+    """What an entry yields on its own, before stories: topics, entities, signature, importance terms."""
+
     entry: Entry
     topics: tuple[str, ...]
     scores: dict[str, float]
     entities: Entities
     signature: StorySignature
-
-    def to_wire(self) -> Wire:
-        """Plain tuples, strings and bytes: cheap to send between processes (pickled models are not)."""
-        e, ents = self.entry, self.entities
-        return ((e.id, e.title, e.summary, e.source, e.published.timestamp(), e.points), self.topics, self.scores,
-                (ents.organizations, ents.models, ents.amounts, ents.metrics, ents.laws),
-                self.signature.hashes.tobytes(), tuple(sorted(self.signature.sources)))
-
-    @classmethod
-    def from_wire(cls, wire: Wire) -> Prepared:
-        (item_id, title, summary, source, published, points), topics, scores, ents, hashes, sources = wire
-        entry = Entry(item_id, title, summary, source, datetime.fromtimestamp(published, UTC), points)
-        entities = Entities.model_construct(organizations=ents[0], models=ents[1], amounts=ents[2],
-                                            metrics=ents[3], laws=ents[4])
-        signature = StorySignature.from_parts(item_id, entry.published, np.frombuffer(hashes, dtype=np.uint64),
-                                              entities, set(sources))
-        return cls(entry, topics, scores, entities, signature)
+    event: float
+    figures: float
 
 
 @dataclass(frozen=True)
@@ -95,7 +78,8 @@ class Enricher:
                 entry.id, f"{entry.title} {entry.summary[:STORY_TEXT_LIMIT]}", entities, entry.published,
                 entry.source or entry.id,
             )
-            prepared.append(Prepared(entry, topics, scores, entities, signature))
+            prepared.append(Prepared(entry, topics, scores, entities, signature,
+                                     event_strength(f"{entry.title}. {entry.summary}"), figures_strength(entities)))
         return prepared
 
     async def finish(
@@ -124,7 +108,7 @@ class Enricher:
                 age_hours=age_hours(entry.published, moment),
                 points=entry.points,
             )
-            score = importance(f"{entry.title}. {entry.summary}", p.entities, signals)
+            score = combine(p.event, p.figures, signals)
             results.append(Enrichment(topics, p.scores, score, p.entities, story.story_id, len(story.sources)))
         return results
 
@@ -205,8 +189,20 @@ def _entry_from_line(number: int, line: str) -> tuple[Entry | None, dict[str, ob
     return entry, data, None
 
 
-def prepare_lines(enricher: Enricher, lines: Sequence[str], first: int = 1) -> tuple[
-        list[tuple[Prepared, dict[str, object]]], list[str]]:
+# A prepared input line, as plain values (cheap to send between processes): the output line so far (input
+# fields, topics, scores, entities; importance and story_id come last), the story signature's parts with its
+# index keys, and what importance needs besides the story.
+LineWire = tuple[str, str, float, bytes, tuple[tuple[str, ...], ...], list[tuple[str, str | int]], str,
+                 float, float, int | None]
+
+
+def _output_head(data: dict[str, object], p: Prepared) -> str:
+    fields = {k: v for k, v in data.items() if k not in ("importance", "story_id")}
+    fields.update(topics=list(p.topics), topic_scores=p.scores, entities=p.entities.model_dump(mode="json"))
+    return json.dumps(fields, ensure_ascii=False)[:-1]
+
+
+def prepare_lines(enricher: Enricher, lines: Sequence[str], first: int = 1) -> tuple[list[LineWire], list[str]]:
     """Parse and prepare JSON lines (numbered from `first`); invalid lines become errors."""
     parsed: list[tuple[Entry, dict[str, object]]] = []
     errors = []
@@ -218,8 +214,15 @@ def prepare_lines(enricher: Enricher, lines: Sequence[str], first: int = 1) -> t
             errors.append(error)
         elif entry is not None and data is not None:
             parsed.append((entry, data))
-    prepared = enricher.prepare([entry for entry, _ in parsed])
-    return [(p, data) for p, (_, data) in zip(prepared, parsed, strict=True)], errors
+    wires: list[LineWire] = []
+    for p, (_, data) in zip(enricher.prepare([entry for entry, _ in parsed]), parsed, strict=True):
+        sig = p.signature
+        wires.append((
+            _output_head(data, p), p.entry.id, p.entry.published.timestamp(), sig.hashes.tobytes(),
+            (tuple(sig.models), tuple(sig.laws), tuple(sig.orgs), tuple(sig.amounts)), sig.keys,
+            p.entry.source or p.entry.id, p.event, p.figures, p.entry.points,
+        ))
+    return wires, errors
 
 
 # Below this many lines, one process is faster than starting workers.
@@ -227,14 +230,12 @@ PARALLEL_MIN_LINES = 2000
 _FORKED: Enricher | None = None  # what forked workers inherit
 
 
-def _prepare_chunk(chunk: tuple[int, list[str]]) -> tuple[list[tuple[Wire, dict[str, object]]], list[str]]:
+def _prepare_chunk(chunk: tuple[int, list[str]]) -> tuple[list[LineWire], list[str]]:
     assert _FORKED is not None
-    prepared, errors = prepare_lines(_FORKED, chunk[1], chunk[0])
-    return [(p.to_wire(), data) for p, data in prepared], errors
+    return prepare_lines(_FORKED, chunk[1], chunk[0])
 
 
-def prepare_parallel(enricher: Enricher, lines: Sequence[str], workers: int) -> tuple[
-        list[tuple[Prepared, dict[str, object]]], list[str]]:
+def prepare_parallel(enricher: Enricher, lines: Sequence[str], workers: int) -> tuple[list[LineWire], list[str]]:
     """prepare_lines over `workers` forked processes (which inherit the loaded model), results in order."""
     global _FORKED
     if workers <= 1 or len(lines) < PARALLEL_MIN_LINES or "fork" not in multiprocessing.get_all_start_methods():
@@ -247,22 +248,27 @@ def prepare_parallel(enricher: Enricher, lines: Sequence[str], workers: int) -> 
             parts = pool.map(_prepare_chunk, chunks)
     finally:
         _FORKED = None
-    prepared = [(Prepared.from_wire(wire), data) for part, _ in parts for wire, data in part]
-    errors = [error for _, part_errors in parts for error in part_errors]
-    return prepared, errors
+    return [wire for part, _ in parts for wire in part], [error for _, errors in parts for error in errors]
 
 
 async def classify_lines(
     enricher: Enricher, lines: Sequence[str], now: datetime | None = None, workers: int = 1
 ) -> LineResults:
-    """`ai-news classify`: JSON lines in, the same lines enriched out (in order); invalid lines reported."""
-    prepared, errors = prepare_parallel(enricher, lines, workers)
+    """`ai-news classify`: JSON lines in, the same lines enriched out (in order); invalid lines reported.
+    Lines are prepared independently (in `workers` processes for large inputs); stories are then matched
+    in input order, and importance, which depends on them, computed last."""
+    wires, errors = prepare_parallel(enricher, lines, workers)
     # Offline, the batch is its own clock: recency is measured from its newest item.
-    moment = now or max((p.entry.published for p, _ in prepared), default=datetime.now(UTC))
-    enrichments = await enricher.finish([p for p, _ in prepared], MemoryStoryIndex(), now=moment)
+    moment = now.timestamp() if now else max((w[2] for w in wires), default=datetime.now(UTC).timestamp())
+    index = MemoryStoryIndex()
     outputs = []
-    for (_, data), e in zip(prepared, enrichments, strict=True):
-        data.update(topics=list(e.topics), topic_scores=e.topic_scores, importance=e.importance,
-                    entities=e.entities.model_dump(mode="json"), story_id=e.story_id)
-        outputs.append(json.dumps(data, ensure_ascii=False))
+    for head, item_id, published, hashes, (models, laws, orgs, amounts), keys, source, event, figures, points in wires:
+        signature = StorySignature(item_id, datetime.fromtimestamp(published, UTC),
+                                   np.frombuffer(hashes, dtype=np.uint64), frozenset(models), frozenset(laws),
+                                   frozenset(orgs), frozenset(amounts), {source}, keys)
+        story = await assign_story(index, signature)
+        signals = Signals(story_sources=len(story.sources), age_hours=max(0.0, (moment - published) / 3600),
+                          points=points)
+        outputs.append(f'{head}, "importance": {combine(event, figures, signals)}, '
+                       f'"story_id": {json.dumps(story.story_id)}}}')
     return LineResults(outputs, errors)

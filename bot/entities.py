@@ -38,7 +38,25 @@ def load_gazetteer(path: Path) -> Gazetteer:
 
 
 def _alternation(words: list[str]) -> str:
-    return "|".join(re.escape(w).replace(r"\ ", r"\s+") for w in sorted(set(words), key=len, reverse=True))
+    """A pattern matching any of the words (longest first), shaped as a trie: Python's re tries the
+    alternatives of a flat alternation one by one at every position, a trie only along shared prefixes."""
+    trie: dict[str, dict] = {}  # type: ignore[type-arg]
+    for word in set(words):
+        node = trie
+        for char in word:
+            node = node.setdefault(char, {})
+        node[""] = {}
+
+    def pattern(node: dict) -> str:  # type: ignore[type-arg]
+        ends = "" in node
+        branches = [(re.escape(char).replace(r"\ ", r"\s+") if char == " " else re.escape(char)) + pattern(child)
+                    for char, child in sorted(node.items()) if char]
+        if not branches:
+            return ""
+        body = branches[0] if len(branches) == 1 else "(?:" + "|".join(branches) + ")"
+        return f"(?:{body})?" if ends else body
+
+    return pattern(trie)
 
 
 _SCALE = r"(?:trillion|billion|million|thousand|tn|bn|mn|[kKmMbBtT](?![a-z]))"
@@ -59,6 +77,8 @@ _METRIC = re.compile(
     rf")"
 )
 _HAS_DIGIT = re.compile(r"\d")
+_FIGURE_CUE = re.compile(r"%|\d\s?[x×](?!\w)|token|param|GPU|chip|user|download|star|GW|MW|TWh|flop|FLOP|language|"
+                         r"robot|vehicle|context")
 _ALPHA = re.compile(r"[a-z]+")
 _HAS_MONEY = re.compile(r"[$€£¥]|USD|EUR|GBP|RMB|CNY|JPY|INR|dollar|euro|pound|yuan|yen")
 _HAS_BILL = re.compile(r"\b(?:SB|AB|HB|SF|HF|LD|H\.\s?R|S)[\s.]")
@@ -115,8 +135,9 @@ class EntityExtractor:
                 for m in _AMOUNT.finditer(text):
                     amounts.append(re.sub(r"\s+", " ", m.group(0)).strip())
                     spans.append(m.span())
-            metrics = [re.sub(r"\s+", " ", m.group(0)).strip() for m in _METRIC.finditer(text)
-                       if not any(a <= m.start() < b for a, b in spans)]
+            if _FIGURE_CUE.search(text):
+                metrics = [re.sub(r"\s+", " ", m.group(0)).strip() for m in _METRIC.finditer(text)
+                           if not any(a <= m.start() < b for a, b in spans)]
         laws = [m.group(0) for m in self._laws.finditer(text)] if self._laws and self._law_hint(text) else []
         if _HAS_BILL.search(text):
             laws += [re.sub(r"\s+", " ", m.group(0)) for m in _BILL.finditer(text)]

@@ -79,12 +79,17 @@ def figures_strength(entities: Entities) -> float:
 
 
 def importance(text: str, entities: Entities, signals: Signals) -> float:
+    return combine(event_strength(text), figures_strength(entities), signals)
+
+
+def combine(event: float, figures: float, signals: Signals) -> float:
+    """The weighted sum, from the text's terms (event, figures) and the item's signals."""
     terms: dict[str, float] = {
         "source": min(1.0, max(0.0, (signals.source_weight - 0.1) / 1.4)),
         "coverage": min(1.0, max(0, signals.story_sources - 1) / 2),
         "recency": math.pow(0.5, max(0.0, signals.age_hours) / 12),
-        "event": event_strength(text),
-        "figures": figures_strength(entities),
+        "event": event,
+        "figures": figures,
         "points": min(1.0, math.log10(signals.points + 1) / 3) if signals.points else 0.0,
     }
     score: float = WEIGHTS["base"] + sum(WEIGHTS[name] * value for name, value in terms.items())

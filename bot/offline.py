@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import json
 import os
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -89,9 +90,10 @@ def evaluation_report(settings: Settings, folds: int, holdout: Path | None = Non
     return report
 
 
-def bench_classify(settings: Settings, count: int) -> str:
+def bench_classify(settings: Settings, count: int, repeats: int = 3) -> str:
     """The whole `ai-news classify` process on `count` lines, against the bare vectorizer and model predict
-    (scikit-learn's TfidfVectorizer.transform and LinearSVC.predict) on the same texts, in the same run."""
+    (scikit-learn's TfidfVectorizer.transform and LinearSVC.predict) on the same texts, in the same run.
+    Both are repeated, interleaved, and the medians reported: this machine's speed varies from run to run."""
     from sklearn.feature_extraction.text import TfidfVectorizer
     from sklearn.svm import LinearSVC
 
@@ -107,29 +109,32 @@ def bench_classify(settings: Settings, count: int) -> str:
             "title": example.title, "summary": example.summary, "source": f"source-{n % 40}",
             "url": f"https://news.example.com/{n}", "published": (start + timedelta(minutes=n)).isoformat(),
         }))
-    with tempfile.TemporaryDirectory(prefix="ai-news-bench-") as folder:
-        path = Path(folder) / "lines.jsonl"
-        path.write_text("\n".join(lines) + "\n", encoding="utf-8")
-        env = {**os.environ, "AINEWS_CONFIG_DIR": str(settings.ainews_config_dir.resolve())}
-        started = time.perf_counter()
-        done = subprocess.run([sys.executable, "-m", "bot.cli", "classify", str(path)], env=env,
-                              stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, check=False)
-        whole = time.perf_counter() - started
-    if done.returncode != 0:
-        raise RuntimeError(f"ai-news classify failed: {done.stderr.decode(errors='replace')[-500:]}")
-
     texts, labels = training_data(examples, taxonomy.slugs)
     vectorizer = TfidfVectorizer(ngram_range=(1, 1), sublinear_tf=True, strip_accents="unicode")
     model = LinearSVC(C=1.0, class_weight="balanced", random_state=0).fit(vectorizer.fit_transform(texts), labels)
     same = [example_text(examples[n % len(examples)].title, examples[n % len(examples)].summary)
             for n in range(count)]
-    started = time.perf_counter()
-    model.predict(vectorizer.transform(same))
-    bare = time.perf_counter() - started
+    wholes, bares = [], []
+    with tempfile.TemporaryDirectory(prefix="ai-news-bench-") as folder:
+        path = Path(folder) / "lines.jsonl"
+        path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+        env = {**os.environ, "AINEWS_CONFIG_DIR": str(settings.ainews_config_dir.resolve())}
+        for _ in range(repeats):
+            started = time.perf_counter()
+            done = subprocess.run([sys.executable, "-m", "bot.cli", "classify", str(path)], env=env,
+                                  stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, check=False)
+            wholes.append(time.perf_counter() - started)
+            if done.returncode != 0:
+                raise RuntimeError(f"ai-news classify failed: {done.stderr.decode(errors='replace')[-500:]}")
+            started = time.perf_counter()
+            model.predict(vectorizer.transform(same))
+            bares.append(time.perf_counter() - started)
+    whole, bare = statistics.median(wholes), statistics.median(bares)
     return "\n".join([
-        f"{count} lines from the labeled set ({len(examples)} distinct), this machine, one run",
+        f"{count} lines from the labeled set ({len(examples)} distinct); medians of {repeats} interleaved runs "
+        f"on {os.cpu_count()} cores",
         f"ai-news classify, whole process (start, model, topics, entities, importance, stories, JSON in and out): "
-        f"{whole:.2f} s = {count / whole:,.0f} items/s",
+        f"{whole:.2f} s = {count / whole:,.0f} items/s (runs: {', '.join(f'{w:.2f}' for w in wholes)} s)",
         f"bare TfidfVectorizer.transform + LinearSVC.predict on the same texts (in-process, after import and fit): "
         f"{bare:.2f} s = {count / bare:,.0f} items/s",
         f"ratio: {bare / whole:.2f} (whole process / bare predict, in items/s)",

@@ -66,3 +66,24 @@ def test_signature_json_round_trip() -> None:
     sig = _sig("x", "Anthropic raises $4 billion from Amazon")
     again = StorySignature.from_json(sig.to_json())
     assert again.story_id == "x" and again.amounts == sig.amounts and again.similarity(sig) == 1.0
+
+
+def test_minhash_estimates_jaccard_without_bias() -> None:
+    import random
+
+    import numpy as np
+
+    from bot.stories import NUM_PERM, _minhash, shingles
+
+    rng = random.Random(3)
+    vocabulary = [f"w{i}" for i in range(400)]
+    errors = []
+    for _ in range(200):
+        a = rng.sample(vocabulary, 25)
+        b = rng.sample(a, rng.randint(0, 25)) + rng.sample(vocabulary, rng.randint(0, 25))
+        text_a, text_b = " ".join(sorted(a)), " ".join(sorted(b))
+        exact = len(shingles(text_a) & shingles(text_b)) / len(shingles(text_a) | shingles(text_b))
+        estimate = float(np.count_nonzero(_minhash(text_a) == _minhash(text_b))) / NUM_PERM
+        errors.append(estimate - exact)
+    assert abs(float(np.mean(errors))) < 0.02
+    assert float(np.std(errors)) < 0.07  # about sqrt(J(1-J)/64)

@@ -1,0 +1,128 @@
+"""The topic classifier: the shipped model, its reproducibility, and topics that only exist in config."""
+
+from __future__ import annotations
+
+import io
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from bot.classify import (
+    TopicClassifier,
+    bundled_examples,
+    bundled_model,
+    example_text,
+    train,
+    training_data,
+)
+from bot.taxonomy import Taxonomy, load_taxonomy
+from bot.textmodel import TextModel, data_digest
+
+CLEAR = {
+    "models": ("Meta releases Llama 4 Scout and Maverick, open-weight mixture-of-experts models",
+               "The new models use a mixture-of-experts architecture and support a 10M token context window."),
+    "research": ("Researchers show chain-of-thought monitoring catches reward hacking in a new arXiv paper",
+                 "The paper evaluates how well monitors detect misbehaviour in reasoning traces across benchmarks."),
+    "robotics": ("Figure's humanoid robot starts work on BMW's assembly line",
+                 "The humanoid robots move sheet-metal parts in the Spartanburg plant."),
+    "products": ("ChatGPT adds shopping features for all users",
+                 "Users can now compare products and see prices directly in ChatGPT conversations."),
+    "business": ("Mistral AI raises €600 million in a Series B round led by General Catalyst",
+                 "The funding values the Paris startup at about $6 billion."),
+    "infrastructure": ("Microsoft to spend $80 billion on AI data centers this fiscal year",
+                       "The company is building data centers to train models and run cloud services."),
+    "regulation": ("EU lawmakers approve the AI Act, the first comprehensive AI law",
+                   "The regulation bans some uses and sets obligations for high-risk systems."),
+    "safety": ("Criminals use voice-cloning AI to impersonate relatives in phone scams, police warn",
+               "Scammers clone a family member's voice from social media clips to demand urgent payments."),
+    "tools": ("LangChain releases LangGraph 0.2 with new checkpointing for agent workflows",
+              "Developers can persist and resume agent state with the library's new API."),
+}
+
+
+@pytest.fixture(scope="module")
+def classifier(taxonomy: Taxonomy) -> TopicClassifier:
+    return TopicClassifier(taxonomy, bundled_model())
+
+
+@pytest.mark.parametrize("topic", list(CLEAR))
+def test_every_topic_on_an_unseen_clear_headline(classifier: TopicClassifier, topic: str) -> None:
+    (topics, scores), = classifier.topics([CLEAR[topic]])
+    assert topics[0] == topic
+    assert scores[topic] == max(scores.values())
+
+
+def test_multi_label(classifier: TopicClassifier) -> None:
+    (topics, scores), = classifier.topics([(
+        "Nvidia invests $2 billion in xAI as the startup buys 100,000 more GPUs for its Colossus data center",
+        "The funding round values xAI at $50 billion; the chips go into its Memphis supercomputer.")])
+    assert set(topics[:2]) == {"business", "infrastructure"}
+    assert all(scores[t] > 0 for t in topics)
+
+
+def test_shipped_labeled_set_is_large_and_sourced() -> None:
+    examples = bundled_examples()
+    counts: dict[str, int] = {}
+    for e in examples:
+        counts[e.topics[0]] = counts.get(e.topics[0], 0) + 1
+        assert e.source.startswith(("fixture:", "event:")), e.source
+    assert len(counts) == 9 and min(counts.values()) >= 60
+
+
+def test_shipped_model_was_built_from_the_shipped_labeled_set(taxonomy: Taxonomy) -> None:
+    model = bundled_model()
+    texts, labels = training_data(bundled_examples(), taxonomy.slugs)
+    assert model.digest == data_digest(texts, labels), "labeled data changed: run `ai-news train` and commit"
+    assert set(model.classes) == set(taxonomy.slugs)
+
+
+def test_training_is_deterministic_and_numpy_prediction_equals_scikit_learn(taxonomy: Taxonomy) -> None:
+    from sklearn.feature_extraction.text import TfidfVectorizer
+    from sklearn.svm import LinearSVC
+
+    texts, labels = training_data(bundled_examples(), taxonomy.slugs)
+    retrained = train(bundled_examples(), taxonomy.slugs)
+    shipped = bundled_model()
+    probe = [example_text(*CLEAR[t]) for t in CLEAR] + ["Zürich café naïve résumé: accents", ""]
+    np.testing.assert_allclose(retrained.decision(probe), shipped.decision(probe), atol=1e-9)
+
+    vectorizer = TfidfVectorizer(ngram_range=(1, 1), sublinear_tf=True, strip_accents="unicode")
+    svm = LinearSVC(C=1.0, class_weight="balanced", random_state=0).fit(vectorizer.fit_transform(texts), labels)
+    np.testing.assert_allclose(shipped.decision(probe), svm.decision_function(vectorizer.transform(probe)),
+                               atol=1e-9)
+
+
+def test_model_files_hold_no_code() -> None:
+    buffer = io.BytesIO()
+    bundled_model().save(buffer)
+    buffer.seek(0)
+    with np.load(buffer, allow_pickle=False) as data:  # would raise on any pickled object
+        assert all(data[name].dtype != object for name in data.files)
+    buffer.seek(0)
+    assert TextModel.load(buffer).classes == bundled_model().classes
+
+
+def test_topic_added_in_config_works_on_keywords(tmp_path: Path) -> None:
+    text = (Path(__file__).resolve().parents[2] / "config" / "topics.yaml").read_text()
+    (tmp_path / "topics.yaml").write_text(text + (
+        "  - slug: climate\n    title: Climate\n    description: AI for weather and climate\n"
+        "    keywords: [weather forecasting, climate model, extreme weather, flood forecasting]\n"))
+    taxonomy = load_taxonomy(tmp_path / "topics.yaml")
+    classifier = TopicClassifier(taxonomy, bundled_model())
+    (topics, _), (other, _) = classifier.topics([
+        ("New AI weather forecasting system predicts extreme weather days earlier",
+         "The climate model improves flood forecasting and weather forecasting for ten-day horizons."),
+        CLEAR["regulation"]])
+    assert topics[0] == "climate"
+    assert other[0] == "regulation"
+    assert "climate" not in classifier.learned
+
+
+def test_renamed_topic_keeps_working_on_keywords(tmp_path: Path) -> None:
+    text = (Path(__file__).resolve().parents[2] / "config" / "topics.yaml").read_text()
+    (tmp_path / "topics.yaml").write_text(text.replace("slug: regulation", "slug: policy"))
+    classifier = TopicClassifier(load_taxonomy(tmp_path / "topics.yaml"), bundled_model())
+    (topics, _), = classifier.topics([CLEAR["regulation"]])
+    assert topics[0] == "policy"
+    assert "regulation" not in classifier.learned
