@@ -51,6 +51,7 @@ class Prepared:
     signature: StorySignature
     event: float
     figures: float
+    about_ai: bool
 
 
 @dataclass(frozen=True)
@@ -73,13 +74,14 @@ class Enricher:
         ranked = self.classifier.topics([(e.title, f"{e.summary} {' '.join(e.categories)}") for e in entries])
         prepared = []
         for entry, (topics, scores) in zip(entries, ranked, strict=True):
-            entities = self.extractor.extract(f"{entry.title}. {entry.summary}")
+            text = f"{entry.title}. {entry.summary}"
+            entities = self.extractor.extract(text)
             signature = StorySignature.of(
                 entry.id, f"{entry.title} {entry.summary[:STORY_TEXT_LIMIT]}", entities, entry.published,
                 entry.source or entry.id,
             )
-            prepared.append(Prepared(entry, topics, scores, entities, signature,
-                                     event_strength(f"{entry.title}. {entry.summary}"), figures_strength(entities)))
+            prepared.append(Prepared(entry, topics, scores, entities, signature, event_strength(text),
+                                     figures_strength(entities), self.extractor.about_ai(text, entities)))
         return prepared
 
     async def finish(
@@ -107,6 +109,7 @@ class Enricher:
                 story_sources=len(story.sources),
                 age_hours=age_hours(entry.published, moment),
                 points=entry.points,
+                about_ai=p.about_ai,
             )
             score = combine(p.event, p.figures, signals)
             results.append(Enrichment(topics, p.scores, score, p.entities, story.story_id, len(story.sources)))
@@ -193,7 +196,7 @@ def _entry_from_line(number: int, line: str) -> tuple[Entry | None, dict[str, ob
 # fields, topics, scores, entities; importance and story_id come last), the story signature's parts with its
 # index keys, and what importance needs besides the story.
 LineWire = tuple[str, str, float, bytes, tuple[tuple[str, ...], ...], list[tuple[str, str | int]], str,
-                 float, float, int | None]
+                 float, float, int | None, bool]
 
 
 def _output_head(data: dict[str, object], p: Prepared) -> str:
@@ -220,7 +223,7 @@ def prepare_lines(enricher: Enricher, lines: Sequence[str], first: int = 1) -> t
         wires.append((
             _output_head(data, p), p.entry.id, p.entry.published.timestamp(), sig.hashes.tobytes(),
             (tuple(sig.models), tuple(sig.laws), tuple(sig.orgs), tuple(sig.amounts)), sig.keys,
-            p.entry.source or p.entry.id, p.event, p.figures, p.entry.points,
+            p.entry.source or p.entry.id, p.event, p.figures, p.entry.points, p.about_ai,
         ))
     return wires, errors
 
@@ -262,13 +265,14 @@ async def classify_lines(
     moment = now.timestamp() if now else max((w[2] for w in wires), default=datetime.now(UTC).timestamp())
     index = MemoryStoryIndex()
     outputs = []
-    for head, item_id, published, hashes, (models, laws, orgs, amounts), keys, source, event, figures, points in wires:
+    for wire in wires:
+        head, item_id, published, hashes, (models, laws, orgs, amounts), keys, source, event, figures, points, ai = wire
         signature = StorySignature(item_id, datetime.fromtimestamp(published, UTC),
                                    np.frombuffer(hashes, dtype=np.uint64), frozenset(models), frozenset(laws),
                                    frozenset(orgs), frozenset(amounts), {source}, keys)
         story = await assign_story(index, signature)
         signals = Signals(story_sources=len(story.sources), age_hours=max(0.0, (moment - published) / 3600),
-                          points=points)
+                          points=points, about_ai=ai)
         outputs.append(f'{head}, "importance": {combine(event, figures, signals)}, '
                        f'"story_id": {json.dumps(story.story_id)}}}')
     return LineResults(outputs, errors)

@@ -31,6 +31,7 @@ class Gazetteer(BaseModel):
     model_families: tuple[str, ...] = ()
     model_suffixes: tuple[str, ...] = ()
     laws: tuple[str, ...] = ()
+    ai_terms: tuple[str, ...] = ()
 
 
 def load_gazetteer(path: Path) -> Gazetteer:
@@ -110,8 +111,21 @@ class EntityExtractor:
         # The leading letters of every family ("qwen" of Qwen, "dall" of DALL-E): a text without any of them
         # as a word start names no model, and skips the model pattern.
         self._family_starts = {m.group(0) for f in self._families if (m := _ALPHA.match(f))}
+        # Upper-case abbreviations (AI, ML, GPU) only as written; everything else in any case.
+        upper = [t for t in gazetteer.ai_terms if t.isupper() or t.rstrip("s").isupper()]
+        lower = [t.lower() for t in gazetteer.ai_terms if t not in upper]
+        self._ai_upper = re.compile(rf"(?<![\w.])(?:{_alternation(upper)})(?![\w])") if upper else None
+        self._ai_words = re.compile(rf"(?<![\w])(?:{_alternation(lower)})(?![\w])") if lower else None
         laws = _alternation(list(gazetteer.laws))
         self._laws = re.compile(rf"(?<![\w])(?:{laws})(?![\w])") if gazetteer.laws else None
+
+    def about_ai(self, text: str, entities: Entities) -> bool:
+        """Whether the text shows any sign of being about AI: an AI term, a model name."""
+        if entities.models:
+            return True
+        if self._ai_upper is not None and self._ai_upper.search(text):
+            return True
+        return self._ai_words is not None and self._ai_words.search(text.lower()) is not None
 
     def _is_model(self, text: str) -> bool:
         if text.lower() in self._families:

@@ -10,6 +10,8 @@
                + 0.10 * points    Hacker News points on a log scale, 1000+ counting fully
 
 Every term is in 0..1, so the weights say how much each can move an item; the sum is clipped to 0..1.
+A text that shows no sign of being about AI (no AI term, model name or AI lab from config/entities.yaml)
+keeps OFF_TOPIC_FACTOR of its score: general news from broad feeds never leads a briefing.
 """
 
 from __future__ import annotations
@@ -47,6 +49,7 @@ for _strength, _phrases in EVENTS.items():
 _SIGNS_INTO_LAW = re.compile(r"\bsigns?\b(?:\s+\S+){0,5}?\s+into law\b")
 _BILLIONS = re.compile(r"\b(?:billion|trillion|bn|tn)\b|\d\s?[BT]\b", re.IGNORECASE)
 
+OFF_TOPIC_FACTOR = 0.3
 WEIGHTS = {"base": 0.05, "source": 0.20, "coverage": 0.20, "recency": 0.10, "event": 0.25, "figures": 0.10,
            "points": 0.10}
 
@@ -57,6 +60,7 @@ class Signals:
     story_sources: int = 1
     age_hours: float = 0.0
     points: int | None = None
+    about_ai: bool = True
 
 
 def event_strength(text: str) -> float:
@@ -93,6 +97,8 @@ def combine(event: float, figures: float, signals: Signals) -> float:
         "points": min(1.0, math.log10(signals.points + 1) / 3) if signals.points else 0.0,
     }
     score: float = WEIGHTS["base"] + sum(WEIGHTS[name] * value for name, value in terms.items())
+    if not signals.about_ai:
+        score *= OFF_TOPIC_FACTOR
     return round(min(1.0, max(0.0, score)), 3)
 
 

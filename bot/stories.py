@@ -21,12 +21,14 @@ import zlib
 from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
 
 import numpy as np
-from redis.asyncio import Redis
 
 from bot.models import Entities
+
+if TYPE_CHECKING:  # only for the annotation: a process that classifies offline never loads Redis
+    from redis.asyncio import Redis
 
 WINDOW = timedelta(hours=72)
 NUM_PERM = 64

@@ -52,3 +52,22 @@ def test_an_analysts_lead_stories_rank_first() -> None:
     assert set(top3) == {"OpenAI raises $40 billion at a $300 billion valuation",
                          "EU AI Act obligations for general-purpose models take effect",
                          "Google releases Gemini 2.5 Pro"}
+
+
+def test_news_that_is_not_about_ai_never_leads() -> None:
+    from bot.entities import EntityExtractor, load_gazetteer
+    from tests.conftest import CONFIG
+
+    extractor = EntityExtractor(load_gazetteer(CONFIG / "entities.yaml"))
+
+    def score(text: str, **signals: float) -> float:
+        entities = extractor.extract(text)
+        return importance(text, entities, Signals(about_ai=extractor.about_ai(text, entities), **signals))  # type: ignore[arg-type]
+
+    general = score("Paramount completes $8 billion merger after FCC approval", points=900, source_weight=1.0)
+    ai = score("Mistral releases Mistral Medium 3.5", source_weight=1.0)
+    assert ai > general
+    assert not extractor.about_ai("UAE to leave OPEC", extractor.extract("UAE to leave OPEC"))
+    assert extractor.about_ai("Meta's new AI glasses", Entities())
+    assert extractor.about_ai("Qwen3-Next-80B-A3B is out", extractor.extract("Qwen3-Next-80B-A3B is out"))
+    assert not extractor.about_ai("Sai Baba temple reopens", Entities())  # "ai" inside words does not count
