@@ -7,6 +7,7 @@ so producing the same message twice yields the same id and consumers can make th
 from __future__ import annotations
 
 import hashlib
+import re
 from datetime import UTC, date, datetime
 from typing import Annotated, Any, Literal
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
@@ -30,6 +31,10 @@ TRACKING_PARAMS = frozenset(
 )
 DEFAULT_PORTS = {"http": 80, "https": 443}
 
+# Lower-case http(s), a lower-case host without port or user, a path not ending in "/", no query, no fragment:
+# nothing to change (most feed links look like this, so they skip the full parse).
+_ALREADY_CANONICAL = re.compile(r"https?://[a-z0-9.-]*[a-z0-9](?:/[^?#\s]*[^/?#\s])?\Z")
+
 CHANNEL_PATTERN = r"^(slack|discord|console):[A-Za-z0-9._:-]+$"
 
 
@@ -48,6 +53,8 @@ def canonical_url(url: str) -> str:
     raw = url.strip()
     if not raw:
         raise ValueError("URL is empty")
+    if _ALREADY_CANONICAL.match(raw):
+        return raw
     parts = urlsplit(raw)
     scheme = parts.scheme.lower()
     if scheme not in ("http", "https"):

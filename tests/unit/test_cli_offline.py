@@ -105,3 +105,10 @@ def test_eval_prints_per_topic_scores_macro_f1_and_confusion_matrix() -> None:
         assert f"\n{topic} " in out
     holdout_f1 = float(out.split("macro-F1: ")[2].split()[0])
     assert holdout_f1 >= 0.85
+
+
+def test_bench_classify_reports_whole_process_against_bare_predict() -> None:
+    result = _run(["bench", "classify", "--lines", "300"])
+    assert result.returncode == 0, result.stderr
+    assert "300 lines from the labeled set" in result.stdout
+    assert "whole process" in result.stdout and "items/s" in result.stdout and "ratio: " in result.stdout

@@ -159,3 +159,29 @@ def test_dead_letter_round_trip() -> None:
                         value="not json", error_type="ValidationError", error="bad", attempts=0, failed_at=NOW)
     assert DeadLetter.model_validate_json(letter.to_bytes()) == letter
     assert letter.id == DeadLetter.model_validate_json(letter.to_bytes()).id
+
+
+def test_canonical_fast_path_agrees_with_the_full_parse(monkeypatch: pytest.MonkeyPatch) -> None:
+    import random
+    import re
+
+    from bot import models
+
+    rng = random.Random(5)
+    hosts = ["example.com", "Example.COM", "a-b.example.org", "x.y", "127.0.0.1", "example.com:8080",
+             "example.com.", "user@example.com"]
+    paths = ["", "/", "/a", "/a/", "/A/b.html", "/a//b", "/%7Euser", "/a b", "/ä"]
+    tails = ["", "?x=1", "?utm_source=y", "#top", "?", "#"]
+    urls = [f"{rng.choice(['http', 'https', 'HTTPS'])}://{rng.choice(hosts)}{rng.choice(paths)}{rng.choice(tails)}"
+            for _ in range(500)]
+    fast = {url: models._ALREADY_CANONICAL.match(url) is not None for url in urls}
+    assert any(fast.values()) and not all(fast.values())
+    monkeypatch.setattr(models, "_ALREADY_CANONICAL", re.compile(r"(?!)"))  # the full parse only
+    for url in urls:
+        try:
+            full = canonical_url(url)
+        except ValueError:
+            assert not fast[url], url
+            continue
+        if fast[url]:
+            assert full == url, url
