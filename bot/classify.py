@@ -9,6 +9,7 @@ taxonomy's fallback topic.
 
 from __future__ import annotations
 
+import itertools
 import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
@@ -33,29 +34,34 @@ def tokens(text: str) -> list[str]:
 
 
 class _PhraseTable:
-    """Keyword phrases by their first token, so a text is matched in one pass over its tokens."""
+    """Keyword phrases, so a text is matched in one pass over its tokens: one-word phrases by their word,
+    longer ones by their first two words (one dictionary lookup per position)."""
 
     def __init__(self) -> None:
-        self._by_first: dict[str, list[tuple[tuple[str, ...], int, float]]] = {}
+        self._single: dict[str, list[tuple[int, float]]] = {}
+        self._pairs: dict[tuple[str, str], list[tuple[tuple[str, ...], int, float]]] = {}
 
     def add(self, phrase: str, topic: int, sign: float) -> None:
         words = tuple(tokens(phrase))
-        if words:
-            self._by_first.setdefault(words[0], []).append((words, topic, sign))
+        if len(words) == 1:
+            self._single.setdefault(words[0], []).append((topic, sign))
+        elif words:
+            self._pairs.setdefault((words[0], words[1]), []).append((words[2:], topic, sign))
 
     def score(self, words: list[str], weight: float, into: list[float]) -> None:
-        table = self._by_first
-        positions: dict[str, list[int]] = {}
-        for i, word in enumerate(words):
-            if word in table:
-                positions.setdefault(word, []).append(i)
-        for first, found in positions.items():
-            for phrase, topic, sign in table[first]:
-                if len(phrase) == 1:
-                    into[topic] += sign * weight * len(found)
-                else:
-                    hits = sum(1 for i in found if tuple(words[i:i + len(phrase)]) == phrase)
-                    into[topic] += sign * weight * hits
+        single = self._single
+        for word in words:
+            entries = single.get(word)
+            if entries is not None:
+                for topic, sign in entries:
+                    into[topic] += sign * weight
+        pairs = self._pairs
+        for i, pair in enumerate(itertools.pairwise(words)):
+            found = pairs.get(pair)
+            if found is not None:
+                for rest, topic, sign in found:
+                    if not rest or tuple(words[i + 2:i + 2 + len(rest)]) == rest:
+                        into[topic] += sign * weight
 
 
 class KeywordClassifier:
