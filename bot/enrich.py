@@ -15,9 +15,9 @@ from datetime import UTC, datetime
 import numpy as np
 
 from bot.classify import TopicClassifier
-from bot.entities import EntityExtractor
+from bot.entities import EntityExtractor, FoundEntities
 from bot.importance import Signals, age_hours, combine, event_strength, figures_strength
-from bot.models import ClassifiedItem, Entities, Item, canonical_url, stable_id
+from bot.models import ClassifiedItem, Item, canonical_url, stable_id
 from bot.stories import MemoryStoryIndex, StoryIndex, StorySignature, assign_story
 
 STORY_TEXT_LIMIT = 400
@@ -47,7 +47,7 @@ class Prepared:
     entry: Entry
     topics: tuple[str, ...]
     scores: dict[str, float]
-    entities: Entities
+    entities: FoundEntities
     signature: StorySignature
     event: float
     figures: float
@@ -59,7 +59,7 @@ class Enrichment:
     topics: tuple[str, ...]
     topic_scores: dict[str, float]
     importance: float
-    entities: Entities
+    entities: FoundEntities
     story_id: str
     story_sources: int
 
@@ -141,7 +141,7 @@ class Enricher:
                                         source_weights=source_weights, topic_hints=topic_hints)
         return [
             ClassifiedItem.from_item(item, topics=e.topics, topic_scores=e.topic_scores, importance=e.importance,
-                                     entities=e.entities, story_id=e.story_id)
+                                     entities=e.entities.to_model(), story_id=e.story_id)
             for item, e in zip(items, enrichments, strict=True)
         ]
 
@@ -201,7 +201,7 @@ LineWire = tuple[str, str, float, bytes, tuple[tuple[str, ...], ...], list[tuple
 
 def _output_head(data: dict[str, object], p: Prepared) -> str:
     fields = {k: v for k, v in data.items() if k not in ("importance", "story_id")}
-    fields.update(topics=list(p.topics), topic_scores=p.scores, entities=p.entities.model_dump(mode="json"))
+    fields.update(topics=list(p.topics), topic_scores=p.scores, entities=p.entities._asdict())
     return json.dumps(fields, ensure_ascii=False)[:-1]
 
 

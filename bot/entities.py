@@ -9,11 +9,29 @@ from __future__ import annotations
 
 import re
 from pathlib import Path
+from typing import NamedTuple
 
 from pydantic import BaseModel, ConfigDict, Field
 
 from bot.models import Entities
 from bot.settings import load_yaml_model
+
+
+class FoundEntities(NamedTuple):
+    """Entities found in a text, as plain tuples (cheap to make, compare and send between processes);
+    `to_model` gives the pydantic Entities that messages carry."""
+
+    organizations: tuple[str, ...] = ()
+    models: tuple[str, ...] = ()
+    amounts: tuple[str, ...] = ()
+    metrics: tuple[str, ...] = ()
+    laws: tuple[str, ...] = ()
+
+    def to_model(self) -> Entities:
+        return Entities.model_construct(**self._asdict())
+
+
+AnyEntities = Entities | FoundEntities
 
 
 class Organization(BaseModel):
@@ -119,7 +137,7 @@ class EntityExtractor:
         laws = _alternation(list(gazetteer.laws))
         self._laws = re.compile(rf"(?<![\w])(?:{laws})(?![\w])") if gazetteer.laws else None
 
-    def about_ai(self, text: str, entities: Entities) -> bool:
+    def about_ai(self, text: str, entities: AnyEntities) -> bool:
         """Whether the text shows any sign of being about AI: an AI term, a model name."""
         if entities.models:
             return True
@@ -134,7 +152,7 @@ class EntityExtractor:
             word.lower() in self._suffixes for word in re.split(r"[-. ]", text)[1:]
         )
 
-    def extract(self, text: str) -> Entities:
+    def extract(self, text: str) -> FoundEntities:
         org_matches = self._orgs.finditer(text) if self._orgs else iter(())
         orgs = [self._org_names[re.sub(r"\s+", " ", m.group(0))] for m in org_matches]
         models: list[str] = []
@@ -155,8 +173,7 @@ class EntityExtractor:
         laws = [m.group(0) for m in self._laws.finditer(text)] if self._laws and self._law_hint(text) else []
         if _HAS_BILL.search(text):
             laws += [re.sub(r"\s+", " ", m.group(0)) for m in _BILL.finditer(text)]
-        # The values are plain strings found above: no validation needed to build the model.
-        return Entities.model_construct(
+        return FoundEntities(
             organizations=tuple(dict.fromkeys(orgs)),
             models=tuple(dict.fromkeys(models)),
             amounts=tuple(dict.fromkeys(amounts)),

@@ -21,7 +21,7 @@ import re
 from dataclasses import dataclass
 from datetime import datetime
 
-from bot.models import Entities
+from bot.entities import AnyEntities
 
 # Event words and phrases by strength: the strongest one in title or summary gives the event term.
 EVENTS: dict[float, tuple[str, ...]] = {
@@ -76,13 +76,13 @@ def event_strength(text: str) -> float:
     return strongest
 
 
-def figures_strength(entities: Entities) -> float:
+def figures_strength(entities: AnyEntities) -> float:
     big_money = any(_BILLIONS.search(a) for a in entities.amounts)
     count = len(entities.amounts) + len(entities.metrics)
     return 1.0 if big_money else min(1.0, count / 3)
 
 
-def importance(text: str, entities: Entities, signals: Signals) -> float:
+def importance(text: str, entities: AnyEntities, signals: Signals) -> float:
     return combine(event_strength(text), figures_strength(entities), signals)
 
 

@@ -25,7 +25,7 @@ from typing import TYPE_CHECKING, Protocol
 
 import numpy as np
 
-from bot.models import Entities
+from bot.entities import AnyEntities
 
 if TYPE_CHECKING:  # only for the annotation: a process that classifies offline never loads Redis
     from redis.asyncio import Redis
@@ -97,11 +97,11 @@ class StorySignature:
     _keys: list[tuple[str, str | int]] | None = field(default=None, repr=False, compare=False)
 
     @classmethod
-    def of(cls, story_id: str, text: str, entities: Entities, published: datetime, source: str) -> StorySignature:
+    def of(cls, story_id: str, text: str, entities: AnyEntities, published: datetime, source: str) -> StorySignature:
         return cls.from_parts(story_id, published, _minhash(text), entities, {source})
 
     @classmethod
-    def from_parts(cls, story_id: str, published: datetime, hashes: np.ndarray, entities: Entities,
+    def from_parts(cls, story_id: str, published: datetime, hashes: np.ndarray, entities: AnyEntities,
                    sources: set[str]) -> StorySignature:
         return cls(
             story_id=story_id,
