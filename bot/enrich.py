@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import multiprocessing
+import sys
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -241,7 +242,8 @@ def _prepare_chunk(chunk: tuple[int, list[str]]) -> tuple[list[LineWire], list[s
 def prepare_parallel(enricher: Enricher, lines: Sequence[str], workers: int) -> tuple[list[LineWire], list[str]]:
     """prepare_lines over `workers` forked processes (which inherit the loaded model), results in order."""
     global _FORKED
-    if workers <= 1 or len(lines) < PARALLEL_MIN_LINES or "fork" not in multiprocessing.get_all_start_methods():
+    # Forked workers inherit the loaded model for free; fork is only safe on Linux (macOS frameworks are not).
+    if workers <= 1 or len(lines) < PARALLEL_MIN_LINES or not sys.platform.startswith("linux"):
         return prepare_lines(enricher, lines)
     size = -(-len(lines) // workers)
     chunks = [(start + 1, list(lines[start:start + size])) for start in range(0, len(lines), size)]
