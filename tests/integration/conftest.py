@@ -1,7 +1,7 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 
 import pytest
 
@@ -43,3 +43,34 @@ async def group_lag(bootstrap: str, group: str, topics: tuple[str, ...]) -> int:
         return lag
     finally:
         await reader.stop()
+
+
+async def run_until_sigterm(
+    args: list[str], env: dict[str, str], cwd: object, done: Callable[[], Awaitable[bool]], limit: float = 60.0,
+    start: Callable[[], Awaitable[None]] | None = None,
+) -> tuple[int, str]:
+    """Start `ai-news ARGS`, run `start`, wait until `done()` is true while it keeps running, then send
+    SIGTERM and return its exit status and stderr (the process is killed if anything goes wrong)."""
+    import signal
+    import sys
+    from pathlib import Path
+
+    proc = await asyncio.create_subprocess_exec(
+        str(Path(sys.executable).parent / "ai-news"), *args, env=env, cwd=str(cwd),
+        stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE)
+    try:
+        if start is not None:
+            await start()
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + limit
+        while not await done():
+            assert proc.returncode is None, "ai-news exited early"
+            assert loop.time() < deadline, f"condition not reached within {limit}s"
+            await asyncio.sleep(0.1)
+        proc.send_signal(signal.SIGTERM)
+        _, stderr = await asyncio.wait_for(proc.communicate(), timeout=30)
+    finally:
+        if proc.returncode is None:
+            proc.kill()
+            await proc.wait()
+    return proc.returncode or 0, stderr.decode()

@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-import asyncio
 import os
-import signal
 import subprocess
 import sys
 from pathlib import Path
@@ -14,6 +12,7 @@ from bot.models import ClassifiedItem, Item
 from bot.settings import Settings
 from bot.store import Store
 from tests.conftest import CONFIG, ROOT
+from tests.integration.conftest import run_until_sigterm
 
 AI_NEWS = str(Path(sys.executable).parent / "ai-news")
 
@@ -96,28 +95,18 @@ async def test_run_indexer_archives_and_stops_cleanly_on_sigterm(
         AINEWS_EMBEDDED="never",
         LOG_LEVEL="INFO",
     )
-    proc = await asyncio.create_subprocess_exec(
-        AI_NEWS, "run", "--role", "indexer", env=env, cwd=tmp_path,
-        stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
+    item = ClassifiedItem.from_item(
+        Item(url="https://example.com/sigterm", title="Signal", source="ex",
+             published="2026-04-30T00:00:00Z"),  # type: ignore[arg-type]
+        topics=["safety"],
     )
-    try:
-        item = ClassifiedItem.from_item(
-            Item(url="https://example.com/sigterm", title="Signal", source="ex",
-                 published="2026-04-30T00:00:00Z"),  # type: ignore[arg-type]
-            topics=["safety"],
-        )
+
+    async def publish() -> None:
         await bus.publish(bus.topics.items("safety"), item)
-        loop = asyncio.get_running_loop()
-        deadline = loop.time() + 60
-        while not await store.get_item(item.id):
-            assert loop.time() < deadline and proc.returncode is None, "the indexer did not archive the item"
-            await asyncio.sleep(0.1)
-        proc.send_signal(signal.SIGTERM)
-        _, stderr = await asyncio.wait_for(proc.communicate(), timeout=30)
-    finally:
-        if proc.returncode is None:
-            proc.kill()
-            await proc.wait()
-    log = stderr.decode()
-    assert proc.returncode == 0, log
+
+    async def archived() -> bool:
+        return await store.get_item(item.id) is not None
+
+    code, log = await run_until_sigterm(["run", "--role", "indexer"], env, tmp_path, archived, start=publish)
+    assert code == 0, log
     assert "running roles: indexer" in log and "stopped" in log and "Traceback" not in log

@@ -5,13 +5,13 @@ from __future__ import annotations
 import asyncio
 import json
 import shutil
-import signal
 from pathlib import Path
 
 from bot.settings import Settings
 from bot.store import Store
 from tests.conftest import CONFIG, FIXTURES
 from tests.feedserver import feed_server, fixture
+from tests.integration.conftest import run_until_sigterm
 from tests.integration.test_cli import AI_NEWS, _env
 
 
@@ -101,24 +101,13 @@ async def test_run_scheduler_ingest_and_indexer_fill_the_archive(
             f"  - {{id: broken, name: Broken, url: '{server.url('/status/500')}'}}\n"
         )
         env = _cli_env(tmp_path, settings, config)
-        proc = await asyncio.create_subprocess_exec(
-            AI_NEWS, "run", "--role", "scheduler", "--role", "ingest", "--role", "indexer", env=env, cwd=tmp_path,
-            stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE)
-        try:
-            loop = asyncio.get_running_loop()
-            deadline = loop.time() + 90
-            while await store.count() < 25 or (await store.source_state("broken")).failures < 1:
-                assert proc.returncode is None, "ai-news run exited early"
-                assert loop.time() < deadline, "the roles did not fill the archive"
-                await asyncio.sleep(0.2)
-            proc.send_signal(signal.SIGTERM)
-            _, err_bytes = await asyncio.wait_for(proc.communicate(), timeout=30)
-        finally:
-            if proc.returncode is None:
-                proc.kill()
-                await proc.wait()
-    err = err_bytes.decode()
-    assert proc.returncode == 0, err
+
+        async def filled() -> bool:
+            return await store.count() >= 25 and (await store.source_state("broken")).failures >= 1
+
+        code, err = await run_until_sigterm(["run", "--role", "scheduler", "--role", "ingest", "--role", "indexer"],
+                                            env, tmp_path, filled, limit=90)
+    assert code == 0, err
     assert await store.count() == 25  # 13 + 12, each once
     assert "source broken failed" in err and "HTTP 500" in err
     assert (await store.source_state("anthropic")).status == "ok"
