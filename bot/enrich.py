@@ -116,19 +116,6 @@ class Enricher:
             results.append(Enrichment(topics, p.scores, score, p.entities, story.story_id, len(story.sources)))
         return results
 
-    async def enrich(
-        self,
-        entries: Sequence[Entry],
-        stories: StoryIndex,
-        *,
-        now: datetime | Callable[[], datetime] | None = None,
-        source_weights: Mapping[str, float] | None = None,
-        topic_hints: Mapping[str, Sequence[str]] | None = None,
-    ) -> list[Enrichment]:
-        """Enrich a batch, in order. Stories are matched against the index and, in order, within the batch."""
-        return await self.finish(self.prepare(entries), stories, now=now, source_weights=source_weights,
-                                 topic_hints=topic_hints)
-
     async def classify_items(
         self,
         items: Sequence[Item],
@@ -138,7 +125,7 @@ class Enricher:
         source_weights: Mapping[str, float] | None = None,
         topic_hints: Mapping[str, Sequence[str]] | None = None,
     ) -> list[ClassifiedItem]:
-        enrichments = await self.enrich([Entry.of(i) for i in items], stories, now=now,
+        enrichments = await self.finish(self.prepare([Entry.of(i) for i in items]), stories, now=now,
                                         source_weights=source_weights, topic_hints=topic_hints)
         return [
             ClassifiedItem.from_item(item, topics=e.topics, topic_scores=e.topic_scores, importance=e.importance,

@@ -23,7 +23,6 @@ from adapters.console import render_markdown
 from bot.bus import Bus
 from bot.compose import compose
 from bot.embedded import EmbeddedKafka, EmbeddedRedis, redis_reachable
-from bot.enrich import Enricher
 from bot.models import ClassifiedItem, FetchJob, Item
 from bot.offline import build_enricher
 from bot.settings import ROLE_NAMES, ConfigError, ServiceError, Settings
@@ -128,14 +127,10 @@ def make_fetcher(settings: Settings) -> Fetcher:
                    max_redirects=settings.ingest_max_redirects, per_host=settings.ingest_per_host)
 
 
-def make_enricher(settings: Settings, taxonomy: Taxonomy) -> Enricher:
-    return build_enricher(settings, taxonomy)
-
-
 def make_ingestor(services: Services, fetcher: Fetcher, sources: SourcesConfig | None = None) -> Ingestor:
     settings = services.settings
     return Ingestor(
-        services.bus, services.store, fetcher, make_enricher(settings, services.taxonomy),
+        services.bus, services.store, fetcher, build_enricher(settings, services.taxonomy),
         RedisStoryIndex(services.redis, settings.redis_key_prefix),
         sources if sources is not None else load_sources_config(settings, services.taxonomy),
         window=timedelta(hours=settings.briefing_window_hours),
@@ -258,7 +253,7 @@ async def demo(settings: Settings, progress: Progress, *, days: int = 7, index_t
         task = asyncio.create_task(consumer.run(stop), name="indexer")
         try:
             progress.step("Parsing and classifying the sample feeds")
-            enricher = await asyncio.to_thread(make_enricher, settings, services.taxonomy)
+            enricher = await asyncio.to_thread(build_enricher, settings, services.taxonomy)
             parsed = await asyncio.to_thread(_load_samples)
             items = await enricher.classify_items(parsed, MemoryStoryIndex(),
                                                   now=max((i.published for i in parsed), default=None))

@@ -24,6 +24,21 @@ def _env(tmp_path: Path, **extra: str) -> dict[str, str]:
     return env
 
 
+def services_env(tmp_path: Path, settings: Settings, **extra: str) -> dict[str, str]:
+    """The environment of an `ai-news` process that uses this test's Kafka, Redis and prefixes."""
+    return _env(
+        tmp_path,
+        KAFKA_BOOTSTRAP_SERVERS=settings.kafka_bootstrap_servers or "",
+        KAFKA_TOPIC_PREFIX=settings.kafka_topic_prefix,
+        KAFKA_SESSION_TIMEOUT_MS="6000",
+        REDIS_URL=settings.redis_url,
+        REDIS_KEY_PREFIX=settings.redis_key_prefix,
+        AINEWS_EMBEDDED="never",
+        LOG_LEVEL="INFO",
+        **extra,
+    )
+
+
 def _run(args: list[str], env: dict[str, str], cwd: Path, timeout: float = 120) -> subprocess.CompletedProcess[str]:
     return subprocess.run([AI_NEWS, *args], env=env, cwd=cwd, capture_output=True, text=True, timeout=timeout)
 
@@ -85,16 +100,7 @@ def test_run_without_kafka_when_embedding_is_forbidden(tmp_path: Path) -> None:
 async def test_run_indexer_archives_and_stops_cleanly_on_sigterm(
     tmp_path: Path, settings: Settings, bus: Bus, store: Store
 ) -> None:
-    env = _env(
-        tmp_path,
-        KAFKA_BOOTSTRAP_SERVERS=settings.kafka_bootstrap_servers or "",
-        KAFKA_TOPIC_PREFIX=settings.kafka_topic_prefix,
-        KAFKA_SESSION_TIMEOUT_MS="6000",
-        REDIS_URL=settings.redis_url,
-        REDIS_KEY_PREFIX=settings.redis_key_prefix,
-        AINEWS_EMBEDDED="never",
-        LOG_LEVEL="INFO",
-    )
+    env = services_env(tmp_path, settings)
     item = ClassifiedItem.from_item(
         Item(url="https://example.com/sigterm", title="Signal", source="ex",
              published="2026-04-30T00:00:00Z"),  # type: ignore[arg-type]

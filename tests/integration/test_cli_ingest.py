@@ -12,23 +12,12 @@ from bot.store import Store
 from tests.conftest import CONFIG, FIXTURES
 from tests.feedserver import feed_server, fixture
 from tests.integration.conftest import run_until_sigterm
-from tests.integration.test_cli import AI_NEWS, _env
+from tests.integration.test_cli import AI_NEWS, services_env
 
 
 def _cli_env(tmp_path: Path, settings: Settings, config: Path = CONFIG) -> dict[str, str]:
-    return _env(
-        tmp_path,
-        KAFKA_BOOTSTRAP_SERVERS=settings.kafka_bootstrap_servers or "",
-        KAFKA_TOPIC_PREFIX=settings.kafka_topic_prefix,
-        KAFKA_SESSION_TIMEOUT_MS="6000",
-        REDIS_URL=settings.redis_url,
-        REDIS_KEY_PREFIX=settings.redis_key_prefix,
-        AINEWS_EMBEDDED="never",
-        AINEWS_CONFIG_DIR=str(config),
-        INGEST_TIMEOUT="2",
-        SCHEDULER_TICK_SECONDS="0.2",
-        LOG_LEVEL="INFO",
-    )
+    return services_env(tmp_path, settings, AINEWS_CONFIG_DIR=str(config), INGEST_TIMEOUT="2",
+                        SCHEDULER_TICK_SECONDS="0.2")
 
 
 async def _cli(env: dict[str, str], cwd: Path, *args: str) -> tuple[int, str, str]:
