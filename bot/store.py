@@ -7,7 +7,9 @@ it too). Writing the same item twice changes nothing, which is what makes redeli
 
 from __future__ import annotations
 
+import asyncio
 import logging
+import uuid
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -15,9 +17,14 @@ from datetime import datetime, timedelta
 from pydantic import BaseModel, ConfigDict, ValidationError
 from redis.asyncio import Redis
 
-from bot.models import ClassifiedItem
+from bot.editions import Edition, merge_editions
+from bot.models import Briefing, ClassifiedItem
+from bot.text import search_words
 
 log = logging.getLogger(__name__)
+
+# Full-text search indexes the first words of title and summary (a long summary's tail adds little but cost).
+MAX_WORDS_PER_ITEM = 80
 
 
 class TTL:
@@ -31,6 +38,12 @@ class TTL:
     # A time index keeps the items published within this span before the item being written (so replaying
     # old feeds never evicts recent news); older entries are trimmed, but stay readable by id until ITEM.
     INDEX_RETENTION = timedelta(days=90)
+    # An edition id claimed for publishing: longer than any catch-up, so no composer publishes it again.
+    EDITION_CLAIM = int(timedelta(days=14).total_seconds())
+    # The latest briefing of each channel (for `/ai-news briefing`).
+    LATEST_BRIEFING = int(timedelta(days=30).total_seconds())
+    # A chat platform's record of delivering one edition or alert (thread ids, parts posted).
+    DELIVERY = int(timedelta(days=14).total_seconds())
 
 
 @dataclass(frozen=True)
@@ -60,6 +73,37 @@ class Keys:
 
     def job(self, job_id: str) -> str:
         return f"{self.prefix}job:{job_id}"
+
+    def word(self, word: str) -> str:
+        """Items whose title or summary contains the word (full-text search), by published time."""
+        return f"{self.prefix}idx:word:{word}"
+
+    @property
+    def editions(self) -> str:
+        """Hash: channel -> Edition JSON (the editions in effect, config and chat)."""
+        return f"{self.prefix}editions"
+
+    def edition_claim(self, edition_id: str) -> str:
+        return f"{self.prefix}edition:claim:{edition_id}"
+
+    def last_edition(self, channel: str) -> str:
+        """The date of the channel's latest published edition (catch-up starts after it)."""
+        return f"{self.prefix}edition:last:{channel}"
+
+    def latest_briefing(self, channel: str) -> str:
+        return f"{self.prefix}edition:latest:{channel}"
+
+    def channel_subscriptions(self, channel: str) -> str:
+        """Hash: topic -> minimum importance, the topics a channel gets alerts for."""
+        return f"{self.prefix}subs:channel:{channel}"
+
+    def topic_subscribers(self, topic: str) -> str:
+        """Hash: channel -> minimum importance, the channels that get alerts for a topic."""
+        return f"{self.prefix}subs:topic:{topic}"
+
+    def delivery(self, platform: str, message_id: str) -> str:
+        """Hash: what a chat platform has delivered of one briefing or alert (its ledger)."""
+        return f"{self.prefix}delivery:{platform}:{message_id}"
 
     @property
     def pattern(self) -> str:
@@ -127,6 +171,9 @@ class Store:
                 pipe.zadd(self.keys.topic_by_time(topic), {item.id: score})
             for index in (self.keys.items_by_time, *map(self.keys.topic_by_time, item.topics)):
                 pipe.zremrangebyscore(index, "-inf", f"({cutoff}")
+            for word in search_words(f"{item.title} {item.summary}")[:MAX_WORDS_PER_ITEM]:
+                pipe.zadd(self.keys.word(word), {item.id: score})
+                pipe.expire(self.keys.word(word), TTL.ITEM)
             results = await pipe.execute()
         return bool(results[0])
 
@@ -178,6 +225,37 @@ class Store:
     async def count(self, topic: str | None = None) -> int:
         index = self.keys.topic_by_time(topic) if topic else self.keys.items_by_time
         return int(await self.redis.zcard(index))
+
+    async def count_between(self, topics: Sequence[str], since: datetime, until: datetime) -> dict[str, int]:
+        """How many archived items of each topic were published within [since, until)."""
+        async with self.redis.pipeline(transaction=False) as pipe:
+            for topic in topics:
+                pipe.zcount(self.keys.topic_by_time(topic), since.timestamp(), f"({until.timestamp()}")
+            counts = await pipe.execute()
+        return {topic: int(n) for topic, n in zip(topics, counts, strict=True)}
+
+    async def search(self, text: str, *, limit: int = 10, since: datetime | None = None) -> list[ClassifiedItem]:
+        """Archived items whose title or summary has every word of `text`, newest first."""
+        words = search_words(text)
+        if not words:
+            return []
+        keys = [self.keys.word(w) for w in words]
+        low = since.timestamp() if since else "-inf"
+        if len(keys) == 1:
+            ids = await self.redis.zrevrangebyscore(keys[0], "+inf", low, start=0, num=limit)
+        else:
+            # Intersect into a short-lived key (ZINTER cannot limit by score), rarest word first.
+            sizes = await asyncio.gather(*(self.redis.zcard(k) for k in keys))
+            if min(sizes) == 0:
+                return []
+            ordered = [k for _, k in sorted(zip(sizes, keys, strict=True))]
+            temp = f"{self.keys.prefix}tmp:search:{uuid.uuid4().hex}"
+            async with self.redis.pipeline(transaction=True) as pipe:
+                pipe.zinterstore(temp, ordered, aggregate="MAX")
+                pipe.zrevrangebyscore(temp, "+inf", low, start=0, num=limit)
+                pipe.delete(temp)
+                _, ids, _ = await pipe.execute()
+        return await self.get_items([i.decode() if isinstance(i, bytes) else str(i) for i in ids])
 
     # --- dedupe ledger -------------------------------------------------------------------------------------
 
@@ -261,3 +339,109 @@ class Store:
     async def release_job(self, job_id: str) -> None:
         await self.redis.delete(self.keys.job(job_id))
 
+
+    # --- editions ------------------------------------------------------------------------------------------
+
+    async def editions(self) -> list[Edition]:
+        """Every edition in effect, by channel; an unreadable entry is logged and skipped."""
+        raw = await self.redis.hgetall(self.keys.editions)
+        editions = []
+        for channel, value in sorted(raw.items()):
+            try:
+                editions.append(Edition.model_validate_json(value))
+            except ValidationError as exc:
+                log.warning("edition of %s is unreadable, skipped: %s", _text(channel), exc.errors()[0]["msg"])
+        return editions
+
+    async def edition(self, channel: str) -> Edition | None:
+        value = await self.redis.hget(self.keys.editions, channel)
+        return Edition.model_validate_json(value) if value is not None else None
+
+    async def put_edition(self, edition: Edition) -> None:
+        await self.redis.hset(self.keys.editions, edition.channel, edition.model_dump_json())
+
+    async def delete_edition(self, channel: str) -> bool:
+        return bool(await self.redis.hdel(self.keys.editions, channel))
+
+    async def sync_editions(self, configured: Sequence[Edition]) -> list[Edition]:
+        """Make the stored editions those of the config file, keeping the ones set from chat; returns them."""
+        stored = await self.editions()
+        merged = merge_editions(configured, stored)
+        wanted = {e.channel for e in merged}
+        async with self.redis.pipeline(transaction=True) as pipe:
+            for edition in merged:
+                pipe.hset(self.keys.editions, edition.channel, edition.model_dump_json())
+            stale = [e.channel for e in stored if e.channel not in wanted]
+            if stale:
+                pipe.hdel(self.keys.editions, *stale)
+            await pipe.execute()
+        return merged
+
+    async def claim_edition(self, edition_id: str, owner: str) -> bool:
+        """True for the first claim of an edition id: whoever gets it publishes that edition, nobody else."""
+        return bool(await self.redis.set(self.keys.edition_claim(edition_id), owner, nx=True, ex=TTL.EDITION_CLAIM))
+
+    async def release_edition(self, edition_id: str, owner: str) -> None:
+        """Give up a claim (publishing failed), so the next tick tries again."""
+        await self.redis.eval(_RELEASE_LOCK, 1, self.keys.edition_claim(edition_id), owner)
+
+    async def edition_claimed(self, edition_id: str) -> bool:
+        return bool(await self.redis.exists(self.keys.edition_claim(edition_id)))
+
+    async def last_edition(self, channel: str) -> str | None:
+        """ISO date of the channel's latest published edition."""
+        value = await self.redis.get(self.keys.last_edition(channel))
+        return _text(value) if value is not None else None
+
+    async def record_published(self, briefing: Briefing) -> None:
+        """After publishing: the channel's latest edition date and briefing (never moving backwards)."""
+        previous = await self.last_edition(briefing.channel)
+        if previous is not None and previous > briefing.date.isoformat():
+            return
+        async with self.redis.pipeline(transaction=True) as pipe:
+            pipe.set(self.keys.last_edition(briefing.channel), briefing.date.isoformat())
+            pipe.set(self.keys.latest_briefing(briefing.channel), briefing.model_dump_json(),
+                     ex=TTL.LATEST_BRIEFING)
+            await pipe.execute()
+
+    async def latest_briefing(self, channel: str) -> Briefing | None:
+        value = await self.redis.get(self.keys.latest_briefing(channel))
+        if value is None:
+            return None
+        try:
+            return Briefing.model_validate_json(value)
+        except ValidationError as exc:
+            log.warning("latest briefing of %s is unreadable: %s", channel, exc.errors()[0]["msg"])
+            return None
+
+    # --- alert subscriptions -------------------------------------------------------------------------------
+
+    async def subscribe(self, channel: str, topic: str, min_importance: float) -> bool:
+        """Subscribe a channel to a topic's alerts (or change its threshold); True if it is new."""
+        async with self.redis.pipeline(transaction=True) as pipe:
+            pipe.hset(self.keys.channel_subscriptions(channel), topic, str(min_importance))
+            pipe.hset(self.keys.topic_subscribers(topic), channel, str(min_importance))
+            added, _ = await pipe.execute()
+        return bool(added)
+
+    async def unsubscribe(self, channel: str, topic: str) -> bool:
+        """True if the channel was subscribed to the topic."""
+        async with self.redis.pipeline(transaction=True) as pipe:
+            pipe.hdel(self.keys.channel_subscriptions(channel), topic)
+            pipe.hdel(self.keys.topic_subscribers(topic), channel)
+            removed, _ = await pipe.execute()
+        return bool(removed)
+
+    async def subscriptions(self, channel: str) -> dict[str, float]:
+        """The channel's topics and their minimum importance."""
+        raw = await self.redis.hgetall(self.keys.channel_subscriptions(channel))
+        return {_text(topic): float(value) for topic, value in sorted(raw.items())}
+
+    async def subscribers(self, topic: str) -> dict[str, float]:
+        """The channels subscribed to a topic and their minimum importance."""
+        raw = await self.redis.hgetall(self.keys.topic_subscribers(topic))
+        return {_text(channel): float(value) for channel, value in sorted(raw.items())}
+
+
+def _text(value: bytes | str) -> str:
+    return value.decode() if isinstance(value, bytes) else value

@@ -69,3 +69,26 @@ def shorten(text: str, max_length: int) -> str:
 def sentences(text: str) -> list[str]:
     """Split plain text into sentences (good enough for news summaries)."""
     return [s.strip() for s in _SENTENCE_END.split(fold_space(text)) if s.strip()]
+
+
+_SEARCH_WORD = re.compile(r"\w(?:[\w.+-]*\w)?")
+_SEARCH_STOPWORD_TEXT = """
+a an the and or of to in on for with at by from as is are was were be been its it this that these those into
+over after about than how why what who will can could has have had not no but up out more most s
+"""
+SEARCH_STOPWORDS = frozenset(_SEARCH_STOPWORD_TEXT.split())
+
+
+def search_words(text: str) -> list[str]:
+    """The words a text is found by, in order, without repeats: lower-case, stop words dropped, a plural's
+    final s removed ("robots" finds "robot"), hyphenated names kept whole and also split ("gpt-4o", "gpt", "4o")."""
+    found: dict[str, None] = {}
+    for token in _SEARCH_WORD.findall(text.lower().replace("’", "'")):
+        parts = [token, *token.replace(".", "-").replace("+", "-").split("-")] if "-" in token else [token]
+        for word in parts:
+            if word in SEARCH_STOPWORDS or (len(word) < 2 and not word.isdigit()):
+                continue
+            if len(word) > 3 and word.endswith("s") and not word.endswith(("ss", "us", "is")):
+                word = word[:-1]
+            found[word] = None
+    return list(found)
