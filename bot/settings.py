@@ -77,6 +77,10 @@ class Settings(BaseSettings):
     slack_client_secret: SecretStr | None = None
     slack_api_base_url: str | None = None
     slack_http_port: int = Field(default=3000, ge=1, le=65535)
+    slack_post_interval: float = Field(default=1.0, ge=0, le=60, description="seconds between posts to one channel")
+
+    # Slash commands (every platform)
+    command_rate_limit: int = Field(default=10, ge=1, le=1000, description="commands per user per minute")
 
     # Discord
     discord_bot_token: SecretStr | None = None

@@ -97,6 +97,11 @@ class Keys:
         """Hash: topic -> minimum importance, the topics a channel gets alerts for."""
         return f"{self.prefix}subs:channel:{channel}"
 
+    @property
+    def subscribed_channels(self) -> str:
+        """Set: the channels with at least one subscription."""
+        return f"{self.prefix}subs:channels"
+
     def topic_subscribers(self, topic: str) -> str:
         """Hash: channel -> minimum importance, the channels that get alerts for a topic."""
         return f"{self.prefix}subs:topic:{topic}"
@@ -421,7 +426,8 @@ class Store:
         async with self.redis.pipeline(transaction=True) as pipe:
             pipe.hset(self.keys.channel_subscriptions(channel), topic, str(min_importance))
             pipe.hset(self.keys.topic_subscribers(topic), channel, str(min_importance))
-            added, _ = await pipe.execute()
+            pipe.sadd(self.keys.subscribed_channels, channel)
+            added, _, _ = await pipe.execute()
         return bool(added)
 
     async def unsubscribe(self, channel: str, topic: str) -> bool:
@@ -429,13 +435,19 @@ class Store:
         async with self.redis.pipeline(transaction=True) as pipe:
             pipe.hdel(self.keys.channel_subscriptions(channel), topic)
             pipe.hdel(self.keys.topic_subscribers(topic), channel)
-            removed, _ = await pipe.execute()
+            pipe.hlen(self.keys.channel_subscriptions(channel))
+            removed, _, left = await pipe.execute()
+        if not left:
+            await self.redis.srem(self.keys.subscribed_channels, channel)
         return bool(removed)
 
     async def subscriptions(self, channel: str) -> dict[str, float]:
         """The channel's topics and their minimum importance."""
         raw = await self.redis.hgetall(self.keys.channel_subscriptions(channel))
         return {_text(topic): float(value) for topic, value in sorted(raw.items())}
+
+    async def subscribed_channels(self) -> list[str]:
+        return sorted(_text(c) for c in await self.redis.smembers(self.keys.subscribed_channels))
 
     async def subscribers(self, topic: str) -> dict[str, float]:
         """The channels subscribed to a topic and their minimum importance."""
