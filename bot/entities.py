@@ -50,6 +50,7 @@ class Gazetteer(BaseModel):
     model_suffixes: tuple[str, ...] = ()
     laws: tuple[str, ...] = ()
     ai_terms: tuple[str, ...] = ()
+    makers: dict[str, str] = Field(default_factory=dict, description="model family -> the organization behind it")
 
 
 def load_gazetteer(path: Path) -> Gazetteer:

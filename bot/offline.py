@@ -12,8 +12,12 @@ import subprocess
 import sys
 import tempfile
 import time
-from datetime import UTC, datetime, timedelta
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
+
+from pydantic import ValidationError
 
 from bot.classify import (
     MODEL_FILE,
@@ -26,9 +30,13 @@ from bot.classify import (
     load_examples,
     train,
 )
+from bot.compose import ComposeOptions, baseline_of, compose, in_window
+from bot.editions import BriefingFormat, Edition
 from bot.enrich import Enricher, LineResults, classify_lines
 from bot.entities import EntityExtractor, load_gazetteer
+from bot.models import Briefing, ClassifiedItem, Item
 from bot.settings import ConfigError, Settings
+from bot.stories import MemoryStoryIndex
 from bot.taxonomy import Taxonomy, load_taxonomy
 from bot.textmodel import TextModel
 
@@ -55,6 +63,70 @@ def classify_offline(settings: Settings, lines: list[str]) -> LineResults:
     taxonomy = load_taxonomy(settings.config_file("topics.yaml"))
     enricher = build_enricher(settings, taxonomy)
     return asyncio.run(classify_lines(enricher, lines, workers=min(os.cpu_count() or 1, 4)))
+
+
+@dataclass
+class ComposeRequest:
+    day: date
+    timezone: str = "UTC"
+    at: str = "08:00"
+    topics: tuple[str, ...] = ()
+    format: BriefingFormat = "full"
+    channel: str = "console:compose"
+
+
+def read_compose_items(settings: Settings, taxonomy: Taxonomy, lines: Sequence[str], now: datetime) -> (
+        tuple[list[ClassifiedItem], list[str]]):
+    """JSON lines of items: classified ones as they are, the others (no `topics`) classified here; each invalid
+    line becomes an error naming its number."""
+    ready: list[ClassifiedItem] = []
+    raw: list[Item] = []
+    errors: list[str] = []
+    for number, line in enumerate(lines, start=1):
+        if not line.strip():
+            continue
+        try:
+            data = json.loads(line)
+            if not isinstance(data, dict):
+                raise ValueError(f"expected a JSON object, got {type(data).__name__}")
+            if data.get("topics"):
+                ready.append(ClassifiedItem.model_validate(data))
+            else:
+                data.setdefault("source", "file")
+                raw.append(Item.model_validate(data))
+        except ValidationError as exc:
+            first = exc.errors()[0]
+            where = ".".join(str(p) for p in first["loc"]) or "item"
+            errors.append(f"line {number}: {where}: {first['msg']}")
+        except ValueError as exc:
+            errors.append(f"line {number}: not a JSON item: {exc}")
+    if raw:
+        enricher = build_enricher(settings, taxonomy)
+        ready += asyncio.run(enricher.classify_items(raw, MemoryStoryIndex(), now=now))
+    return ready, errors
+
+
+def compose_offline(settings: Settings, lines: Sequence[str], request: ComposeRequest) -> tuple[Briefing, list[str]]:
+    """`ai-news compose`: no services. The window is the 24 h before the date's edition time; each topic's
+    7-day average comes from the file's items before the window."""
+    taxonomy = load_taxonomy(settings.config_file("topics.yaml"))
+    unknown = [t for t in request.topics if taxonomy.get(t) is None]
+    if unknown:
+        raise ConfigError(f"unknown topic {unknown[0]!r}; topics: {', '.join(taxonomy.slugs)}")
+    try:
+        edition = Edition(channel=request.channel, time=request.at, timezone=request.timezone,
+                          topics=request.topics, format=request.format)
+    except ValidationError as exc:
+        raise ConfigError("; ".join(f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in exc.errors())) from None
+    start, end = edition.window(request.day)
+    items, errors = read_compose_items(settings, taxonomy, lines, end)
+    gazetteer = load_gazetteer(settings.config_file("entities.yaml"))
+    options = ComposeOptions(format=edition.format, topics=edition.topics, makers=gazetteer.makers,
+                             baseline=baseline_of(items, start), history=in_window(items, start - timedelta(days=7),
+                                                                                   start))
+    briefing = compose(in_window(items, start, end), taxonomy, channel=edition.channel, day=request.day,
+                       timezone=edition.timezone, options=options)
+    return briefing, errors
 
 
 def train_model(settings: Settings, out: Path | None, extra: list[Path]) -> str:

@@ -1,8 +1,8 @@
 """Stories: items about the same event, from different sources and worded differently, share a story_id.
 
 Two items are one story when they were published within 72 hours of each other and either
-- they share a distinctive entity (a model name, a law or bill, or an amount together with an organization)
-  and their wording overlaps at least a little (MinHash Jaccard >= LINKED_SIMILARITY), or
+- they share a distinctive entity and their wording overlaps at least a little: a model name or a law or bill
+  with MinHash Jaccard >= NAMED_SIMILARITY, an amount together with an organization with >= LINKED_SIMILARITY; or
 - their wording overlaps a lot (>= SIMILAR), whatever their entities;
 and never when each names a model, or a law, that the other does not (two Qwen releases compared with the
 same rival, two bills: different events).
@@ -35,6 +35,8 @@ NUM_PERM = 64
 BANDS = 16
 ROWS = NUM_PERM // BANDS
 LINKED_SIMILARITY = 0.08
+# A shared model name or bill is more distinctive than a shared amount: a little shared wording is enough.
+NAMED_SIMILARITY = 0.04
 SIMILAR = 0.5
 
 _WORD = re.compile(r"\w(?:[\w.+-]*\w)?")
@@ -163,8 +165,9 @@ def same_story(a: StorySignature, b: StorySignature) -> float:
     if _conflict(a.models, b.models) or _conflict(a.laws, b.laws):
         return 0.0
     similarity = a.similarity(b)
-    linked = bool(a.models & b.models or a.laws & b.laws or (a.amounts & b.amounts and a.orgs & b.orgs))
-    if similarity >= SIMILAR or (linked and similarity >= LINKED_SIMILARITY):
+    named = bool(a.models & b.models or a.laws & b.laws)
+    linked = named or bool(a.amounts & b.amounts and a.orgs & b.orgs)
+    if similarity >= SIMILAR or (linked and similarity >= (NAMED_SIMILARITY if named else LINKED_SIMILARITY)):
         return similarity + (1.0 if linked else 0.0)
     return 0.0
 

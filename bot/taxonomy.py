@@ -19,6 +19,7 @@ class Topic(BaseModel):
     description: str = Field(min_length=1)
     keywords: tuple[str, ...] = ()
     negative_keywords: tuple[str, ...] = ()
+    audience: str | None = Field(default=None, description="who this topic's news matters to, for the briefing")
 
     @field_validator("keywords", "negative_keywords")
     @classmethod
