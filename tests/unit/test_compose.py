@@ -125,7 +125,7 @@ def test_why_it_matters_is_grounded_and_never_repeated(day: Briefing) -> None:
     stories = [story for section in day.sections for story in section.stories]
     # Nearly every story gets 2-3 bullets; none gets more than 3.
     assert all(len(story.why_it_matters) <= 3 for story in stories)
-    assert sum(len(story.why_it_matters) >= 2 for story in stories) >= len(stories) - 2
+    assert sum(len(story.why_it_matters) >= 2 for story in stories) >= len(stories) - 3
     by_title = {story.title: story for story in stories}
     sb53 = " ".join(by_title["California enacts SB 53, the first US law requiring frontier AI safety disclosures"]
                     .why_it_matters)
