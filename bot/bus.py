@@ -257,6 +257,59 @@ class Bus:
         await asyncio.gather(*futures)
         return len(futures)
 
+    def _reader(self) -> AIOKafkaConsumer[bytes, bytes]:
+        """A consumer outside any group, for reading positions and records directly."""
+        return AIOKafkaConsumer(bootstrap_servers=self.bootstrap_servers, client_id=f"{self.client_id}-reader",
+                                group_id=None, enable_auto_commit=False, auto_offset_reset="earliest")
+
+    async def end_offsets(self, topic: str) -> dict[int, int]:
+        """The offset the next record of each partition of `topic` will get."""
+        reader = self._reader()
+        await reader.start()
+        try:
+            partitions = [TopicPartition(topic, p) for p in sorted(reader.partitions_for_topic(topic) or ())]
+            if not partitions:
+                await reader.force_metadata_update()
+                partitions = [TopicPartition(topic, p) for p in sorted(reader.partitions_for_topic(topic) or ())]
+            ends = await reader.end_offsets(partitions)
+            return {tp.partition: offset for tp, offset in ends.items()}
+        finally:
+            await reader.stop()
+
+    async def find(self, topic: str, since: Mapping[int, int], match: Callable[[bytes], bool],
+                   limit_seconds: float = 30.0) -> bytes | None:
+        """The first record value on `topic` from the offsets `since` (partition -> offset; partitions not
+        named are read from their start) up to the current end that `match` accepts; None if none does."""
+        reader = self._reader()
+        await reader.start()
+        try:
+            partitions = [TopicPartition(topic, p) for p in sorted(reader.partitions_for_topic(topic) or ())]
+            ends = await reader.end_offsets(partitions)
+            wanted = [tp for tp in partitions if ends[tp] > since.get(tp.partition, 0)]
+            if not wanted:
+                return None
+            reader.assign(wanted)
+            for tp in wanted:
+                reader.seek(tp, since.get(tp.partition, 0))
+            loop = asyncio.get_running_loop()
+            deadline = loop.time() + limit_seconds
+            open_parts = set(wanted)
+            while open_parts:
+                if loop.time() > deadline:
+                    raise BusError(f"reading {topic} to find a record timed out after {limit_seconds:.0f}s")
+                batch = await reader.getmany(*open_parts, timeout_ms=500, max_records=500)
+                for records in batch.values():
+                    for record in records:
+                        value: bytes | None = record.value
+                        if value is not None and match(value):
+                            return value
+                for tp in list(open_parts):
+                    if await reader.position(tp) >= ends[tp]:
+                        open_parts.discard(tp)
+            return None
+        finally:
+            await reader.stop()
+
     def consumer(
         self,
         group: str,

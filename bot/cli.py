@@ -4,13 +4,15 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import json
 import logging
 import sys
 from collections.abc import Sequence
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from pathlib import Path
 
 from bot import __version__
+from bot.models import Briefing
 from bot.settings import ROLE_NAMES, ConfigError, ServiceError, Settings, load_settings
 from bot.taxonomy import load_taxonomy
 
@@ -60,14 +62,69 @@ def _parser() -> argparse.ArgumentParser:
     evaluation.add_argument("--holdout", type=Path, metavar="FILE",
                             help="also score a JSON-lines file of labeled headlines never used in training")
 
+    composing = sub.add_parser("compose", help="compose a briefing from a JSON-lines file of items, offline")
+    composing.add_argument("--items", required=True, metavar="FILE",
+                           help="JSON lines of items (classified or not: items without topics are classified), "
+                                "or - for standard input")
+    composing.add_argument("--date", required=True, type=_date, metavar="YYYY-MM-DD", help="the edition's date")
+    composing.add_argument("--tz", default="UTC", metavar="ZONE", help="IANA time zone (default UTC)")
+    composing.add_argument("--at", default="08:00", metavar="HH:MM", help="local edition time (default 08:00)")
+    composing.add_argument("--topics", type=_topics_arg, default=(), metavar="A,B", help="only these topics")
+    composing.add_argument("--compact", action="store_true", help="the compact edition: fewer, shorter stories")
+    composing.add_argument("--format", choices=FORMATS, default="markdown", help="output (default markdown)")
+
+    posting = sub.add_parser("post", help="compose a channel's edition from the archive and publish it now")
+    posting.add_argument("--channel", required=True, metavar="PLATFORM:ID", help="e.g. slack:C0123456789")
+    posting.add_argument("--date", type=_date, metavar="YYYY-MM-DD", help="default: today in the channel's zone")
+    posting.add_argument("--tz", metavar="ZONE", help="override the channel's time zone")
+    posting.add_argument("--at", metavar="HH:MM", help="override the channel's edition time")
+    posting.add_argument("--dry-run", action="store_true",
+                         help="print the edition instead of publishing it (needs only Redis)")
+    posting.add_argument("--format", choices=FORMATS, default="markdown", help="with --dry-run: output format")
+
     bench = sub.add_parser("bench", help="measure a hot path against the raw library it builds on")
-    bench.add_argument("what", choices=["ingest", "classify"],
+    bench.add_argument("what", choices=["ingest", "classify", "compose"],
                        help="ingest: parse+normalize+dedupe vs feedparser.parse; "
-                            "classify: the whole `ai-news classify` process vs the bare vectorizer and model")
-    bench.add_argument("--lines", type=int, default=10_000, help="classify: lines to classify (default 10000)")
+                            "classify: the whole `ai-news classify` process vs the bare vectorizer and model; "
+                            "compose: `ai-news post --dry-run` on 10,000 archived items vs loading them from Redis")
+    bench.add_argument("--lines", type=int, default=10_000,
+                       help="classify: lines to classify; compose: items in the window (default 10000)")
     bench.add_argument("--rounds", type=int, default=20, help="passes over the corpus (default 20)")
     bench.add_argument("--corpus", type=Path, help="a feed file or a folder of them (default: the bundled samples)")
     return parser
+
+
+FORMATS = ("markdown", "json", "slack", "discord")
+
+
+def _date(text: str) -> date:
+    try:
+        return date.fromisoformat(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a date as YYYY-MM-DD") from None
+
+
+def _topics_arg(text: str) -> tuple[str, ...]:
+    return tuple(t.strip() for t in text.split(",") if t.strip())
+
+
+def render(briefing: Briefing, fmt: str) -> str:
+    """A briefing as Markdown, JSON, or the Slack or Discord messages that would be posted (as JSON)."""
+    if fmt == "json":
+        return briefing.model_dump_json(indent=2) + "\n"
+    if fmt == "slack":
+        from adapters.slack.render import render_briefing as slack_messages
+
+        return json.dumps([m.payload() for m in slack_messages(briefing)], indent=2, ensure_ascii=False) + "\n"
+    if fmt == "discord":
+        from adapters.discord.render import render_briefing as discord_messages
+
+        rendered = discord_messages(briefing)
+        return json.dumps({"root": rendered.root.payload(), "thread_name": rendered.thread_name,
+                           "thread": [m.payload() for m in rendered.thread]}, indent=2, ensure_ascii=False) + "\n"
+    from adapters.console import render_markdown
+
+    return render_markdown(briefing)
 
 
 def _configure_logging(level: str, *, quiet_libraries: bool = True) -> None:
@@ -97,6 +154,10 @@ def main(argv: Sequence[str] | None = None) -> int:
                 from bot.offline import bench_classify
 
                 print(bench_classify(settings, max(100, args.lines)))
+            elif args.what == "compose":
+                from bot.runtime import bench_compose
+
+                print(asyncio.run(bench_compose(settings, max(100, args.lines))))
             else:
                 from bot.runtime import bench
 
@@ -104,6 +165,10 @@ def main(argv: Sequence[str] | None = None) -> int:
             return 0
         if args.command == "classify":
             return _classify(settings, args.file)
+        if args.command == "compose":
+            return _compose(settings, args)
+        if args.command == "post":
+            return _post(settings, args)
         if args.command == "train":
             from bot.offline import train_model
 
@@ -166,6 +231,44 @@ def _classify(settings: Settings, file: str) -> int:
     for error in result.errors:
         print(f"ai-news: {error}", file=sys.stderr)
     return 1 if result.errors else 0
+
+
+def _compose(settings: Settings, args: argparse.Namespace) -> int:
+    from bot.offline import ComposeRequest, compose_offline
+
+    try:
+        text = sys.stdin.read() if args.items == "-" else Path(args.items).read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        print(f"ai-news: cannot read {args.items}: {exc}", file=sys.stderr)
+        return 2
+    request = ComposeRequest(day=args.date, timezone=args.tz, at=args.at, topics=args.topics,
+                             format="compact" if args.compact else "full")
+    briefing, errors = compose_offline(settings, text.splitlines(), request)
+    for error in errors:
+        print(f"ai-news: {args.items}: {error} (skipped)", file=sys.stderr)
+    sys.stdout.write(render(briefing, args.format))
+    return 1 if errors else 0
+
+
+def _post(settings: Settings, args: argparse.Namespace) -> int:
+    from bot.runtime import post
+
+    result = asyncio.run(post(settings, args.channel, args.date, args.tz, args.at, dry_run=args.dry_run))
+    edition = result.edition
+    where = f"{edition.channel} for {result.day} ({edition.time} {edition.timezone})"
+    if args.dry_run:
+        assert result.briefing is not None
+        sys.stdout.write(render(result.briefing, args.format))
+        print(f"ai-news: edition of {where}: {result.items} items in the window; not published (--dry-run)",
+              file=sys.stderr)
+    elif result.briefing is None:
+        print(f"ai-news: the edition of {where} was published before; nothing sent", file=sys.stderr)
+    else:
+        stories = sum(len(s.stories) for s in result.briefing.sections)
+        print(f"ai-news: published edition {result.briefing.edition_id} of {where} to "
+              f"{settings.kafka_topic_prefix}.briefings: {stories} stories in {len(result.briefing.sections)} "
+              f"sections", file=sys.stderr)
+    return 0
 
 
 def _age(when: datetime | None, now: datetime) -> str:

@@ -4,6 +4,7 @@ that a process which only classifies imports neither Kafka, Redis nor scikit-lea
 from __future__ import annotations
 
 import asyncio
+import difflib
 import json
 import os
 import resource
@@ -112,7 +113,9 @@ def compose_offline(settings: Settings, lines: Sequence[str], request: ComposeRe
     taxonomy = load_taxonomy(settings.config_file("topics.yaml"))
     unknown = [t for t in request.topics if taxonomy.get(t) is None]
     if unknown:
-        raise ConfigError(f"unknown topic {unknown[0]!r}; topics: {', '.join(taxonomy.slugs)}")
+        close = difflib.get_close_matches(unknown[0], taxonomy.slugs, n=1)
+        hint = f" (did you mean {close[0]}?)" if close else ""
+        raise ConfigError(f"unknown topic {unknown[0]!r}{hint}; topics: {', '.join(taxonomy.slugs)}")
     try:
         edition = Edition(channel=request.channel, time=request.at, timezone=request.timezone,
                           topics=request.topics, format=request.format)

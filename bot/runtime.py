@@ -7,29 +7,35 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import os
 import signal
-from collections.abc import AsyncIterator, Callable, Coroutine, Sequence
+from collections.abc import AsyncIterator, Callable, Coroutine, Mapping, Sequence
 from contextlib import AsyncExitStack, asynccontextmanager
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from importlib import resources
 from pathlib import Path
 from typing import Any, Protocol
 from urllib.parse import urlsplit, urlunsplit
 
+from pydantic import ValidationError
 from redis.asyncio import Redis
 
 from adapters.console import render_markdown
 from bot.bus import Bus
-from bot.compose import compose
+from bot.compose import ComposeOptions, compose
+from bot.editions import Edition, load_channels
 from bot.embedded import EmbeddedKafka, EmbeddedRedis, redis_reachable
-from bot.models import ClassifiedItem, FetchJob, Item
+from bot.entities import load_gazetteer
+from bot.llm import Rewriter
+from bot.models import Briefing, ClassifiedItem, FetchJob, Item
 from bot.offline import build_enricher
 from bot.settings import ROLE_NAMES, ConfigError, ServiceError, Settings
 from bot.sources import Source, SourcesConfig, load_sources
 from bot.store import Keys, SourceState, Store
 from bot.stories import MemoryStoryIndex, RedisStoryIndex
 from bot.taxonomy import Taxonomy, load_taxonomy
+from workers.composer import Composer, Rewrite, compose_edition
 from workers.indexer import Indexer
 from workers.ingest.bench import bench_ingest
 from workers.ingest.detect import kind_from_document, kind_from_url, source_id_for
@@ -164,10 +170,41 @@ def _scheduler(services: Services) -> RoleRunner:
     ).run
 
 
+def make_rewrite(settings: Settings) -> Rewrite | None:
+    """The optional LLM rewrite of summaries, bullets and the executive summary (LLM_BASE_URL and LLM_MODEL)."""
+    rewriter = Rewriter.from_settings(settings)
+    if not rewriter.enabled:
+        return None
+    log.info("LLM rewrite on: %r", rewriter)
+
+    async def rewrite(briefing: Briefing, sources: Mapping[str, str]) -> Briefing:
+        rewritten, _ = await rewriter.rewrite(briefing, sources)
+        return rewritten
+
+    return rewrite
+
+
+def make_composer(services: Services, **overrides: Any) -> Composer:
+    settings = services.settings
+    channels = load_channels(settings.config_file("channels.yaml"), services.taxonomy.slugs)
+    makers = load_gazetteer(settings.config_file("entities.yaml")).makers
+    options: dict[str, Any] = {
+        "configured": channels.channels, "makers": makers, "tick_seconds": settings.composer_tick_seconds,
+        "lock_ttl": settings.composer_lock_ttl_seconds, "rewrite": make_rewrite(settings),
+    }
+    options.update(overrides)
+    return Composer(services.bus, services.store, services.taxonomy, **options)
+
+
+def _composer(services: Services) -> RoleRunner:
+    return make_composer(services).run
+
+
 ROLES: dict[str, Callable[[Services], RoleRunner]] = {
     "scheduler": _scheduler,
     "ingest": _ingest,
     "indexer": _indexer,
+    "composer": _composer,
 }
 
 
@@ -273,7 +310,9 @@ async def demo(settings: Settings, progress: Progress, *, days: int = 7, index_t
         newest = max(i.published for i in items)
         until = newest + timedelta(seconds=1)
         window = await services.store.recent(since=until - timedelta(days=days), until=until)
-        briefing = compose(window, services.taxonomy, channel="console:demo", day=newest.date(), timezone="UTC")
+        makers = load_gazetteer(settings.config_file("entities.yaml")).makers
+        briefing = compose(window, services.taxonomy, channel="console:demo", day=newest.date(), timezone="UTC",
+                           options=ComposeOptions(makers=makers))
         await _clear_keys(services)
         return render_markdown(briefing)
 
@@ -429,3 +468,125 @@ async def bench(settings: Settings, what: str, rounds: int, corpus: Path | None)
     async with open_redis(settings) as (redis, _):
         result = await bench_ingest(redis, settings.redis_key_prefix, documents, rounds)
     return result.report()
+
+
+# --- post ---------------------------------------------------------------------------------------------------
+
+@dataclass
+class PostResult:
+    edition: Edition
+    day: date
+    briefing: Briefing | None  # None: already published, nothing sent
+    items: int = 0
+
+
+async def _edition_for(store: Store, settings: Settings, taxonomy: Taxonomy, channel: str, timezone: str | None,
+                       at: str | None) -> Edition:
+    """The channel's edition in effect (chat, then channels.yaml), with --tz/--at applied; UTC 08:00 if none."""
+    configured = {e.channel: e for e in load_channels(settings.config_file("channels.yaml"), taxonomy.slugs).channels}
+    stored = await store.edition(channel)
+    base = stored if stored is not None and stored.origin == "chat" else configured.get(channel, stored)
+    data = base.model_dump() if base is not None else {"channel": channel}
+    if timezone is not None:
+        data["timezone"] = timezone
+    if at is not None:
+        data["time"] = at
+    try:
+        return Edition.model_validate(data)
+    except ValidationError as exc:
+        problems = "; ".join(f"{'.'.join(map(str, e['loc'])) or 'edition'}: {e['msg']}" for e in exc.errors())
+        raise ConfigError(f"edition of {channel}: {problems}") from None
+
+
+async def post(settings: Settings, channel: str, day: date | None, timezone: str | None, at: str | None,
+               dry_run: bool = False) -> PostResult:
+    """`ai-news post`: compose the channel's edition from the archive now and publish it to the briefings topic,
+    once per channel and date. With `dry_run`, compose it and publish nothing (needs only Redis)."""
+    taxonomy = load_taxonomy(settings.config_file("topics.yaml"))
+    if dry_run:
+        async with open_redis(settings) as (redis, _):
+            store = Store(redis, Keys(settings.redis_key_prefix))
+            edition = await _edition_for(store, settings, taxonomy, channel, timezone, at)
+            when = day or datetime.now(edition.zone).date()
+            makers = load_gazetteer(settings.config_file("entities.yaml")).makers
+            composed, window = await compose_edition(store, taxonomy, edition, when, makers)
+            return PostResult(edition, when, composed, len(window.items))
+    async with open_services(settings, taxonomy) as services:
+        edition = await _edition_for(services.store, settings, taxonomy, channel, timezone, at)
+        when = day or datetime.now(edition.zone).date()
+        composer = make_composer(services)
+        return PostResult(edition, when, await composer.publish(edition, when), 0)
+
+
+# --- bench compose ----------------------------------------------------------------------------------------
+
+def _redis_url_of(redis: Redis) -> str:
+    kwargs = redis.connection_pool.connection_kwargs
+    if "path" in kwargs:
+        return f"unix://{kwargs['path']}?db={kwargs.get('db', 0)}"
+    return f"redis://{kwargs.get('host', '127.0.0.1')}:{kwargs.get('port', 6379)}/{kwargs.get('db', 0)}"
+
+
+async def bench_compose(settings: Settings, count: int, repeats: int = 3) -> str:
+    """`ai-news post --dry-run` (a whole process: start, load the window from Redis, compose, render JSON) on
+    `count` archived items, against only loading those items from Redis in-process, in the same run."""
+    import statistics
+    import subprocess
+    import sys
+    import time
+    import uuid
+
+    from bot.classify import bundled_examples
+
+    taxonomy = load_taxonomy(settings.config_file("topics.yaml"))
+    prefix = f"ainews-bench-{uuid.uuid4().hex[:8]}:"
+    day = date(2026, 1, 15)
+    edition = Edition(channel="console:bench", time="08:00", timezone="UTC")
+    start, end = edition.window(day)
+    examples = bundled_examples()
+    items = [
+        Item(url=f"https://news.example.com/bench/{n}", title=examples[n % len(examples)].title,
+             summary=examples[n % len(examples)].summary, source=f"source-{n % 40}", source_name=f"Source {n % 40}",
+             published=end - timedelta(seconds=(n + 1) * 86_399 / count))
+        for n in range(count)
+    ]
+    enricher = await asyncio.to_thread(build_enricher, settings, taxonomy)
+    classified = await enricher.classify_items(items, MemoryStoryIndex(), now=end)
+    async with open_redis(settings) as (redis, _):
+        store = Store(redis, Keys(prefix))
+        try:
+            for first in range(0, len(classified), 50):
+                await asyncio.gather(*(store.archive(i) for i in classified[first:first + 50]))
+            env = {**os.environ, "REDIS_URL": _redis_url_of(redis), "REDIS_KEY_PREFIX": prefix,
+                   "AINEWS_EMBEDDED": "never", "AINEWS_CONFIG_DIR": str(settings.ainews_config_dir.resolve())}
+            command = [sys.executable, "-m", "bot.cli", "--log-level", "WARNING", "post", "--channel",
+                       edition.channel, "--date", day.isoformat(), "--at", edition.time, "--tz", edition.timezone,
+                       "--dry-run", "--format", "json"]
+            wholes, loads = [], []
+            for _ in range(repeats):
+                started = time.perf_counter()
+                done = await asyncio.to_thread(subprocess.run, command, env=env, stdout=subprocess.PIPE,
+                                               stderr=subprocess.PIPE, check=False)
+                wholes.append(time.perf_counter() - started)
+                if done.returncode != 0:
+                    raise RuntimeError(f"ai-news post --dry-run failed: {done.stderr.decode(errors='replace')[-500:]}")
+                started = time.perf_counter()
+                loaded = await store.recent(since=start, until=end)
+                loads.append(time.perf_counter() - started)
+            composed = Briefing.model_validate_json(done.stdout)
+        finally:
+            keys = [key async for key in redis.scan_iter(match=f"{prefix}*", count=1000)]
+            for first in range(0, len(keys), 1000):
+                await redis.delete(*keys[first:first + 1000])
+    whole, load = statistics.median(wholes), statistics.median(loads)
+    stories = sum(len(s.stories) for s in composed.sections)
+    return "\n".join([
+        f"{count} items in one edition's window ({len(loaded)} loaded), archived in Redis; medians of {repeats} "
+        f"interleaved runs on {os.cpu_count()} cores",
+        f"ai-news post --dry-run, whole process (start, load the window and the week before from Redis, compose, "
+        f"render JSON): {whole:.2f} s (runs: {', '.join(f'{w:.2f}' for w in wholes)} s); "
+        f"{stories} stories in {len(composed.sections)} sections",
+        f"only loading the window's items from Redis (Store.recent, in-process): {load:.2f} s "
+        f"(runs: {', '.join(f'{w:.2f}' for w in loads)} s)",
+        f"ratio: {whole / load:.1f} (whole process / loading alone)",
+    ])

@@ -61,6 +61,10 @@ class Settings(BaseSettings):
     scheduler_jitter: float = Field(default=0.1, ge=0, lt=1)
     scheduler_lock_ttl_seconds: float = Field(default=30.0, gt=0)
 
+    # Composer
+    composer_tick_seconds: float = Field(default=20.0, gt=0, le=3600, description="how often editions are checked")
+    composer_lock_ttl_seconds: float = Field(default=30.0, gt=0, description="leader lock of the composer")
+
     # Redis
     redis_url: str = "redis://127.0.0.1:6379/0"
     redis_key_prefix: str = Field(default="ainews:", min_length=1)
