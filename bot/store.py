@@ -13,8 +13,9 @@ import uuid
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from redis.asyncio import Redis
 
 from bot.editions import Edition, merge_editions
@@ -44,6 +45,10 @@ class TTL:
     LATEST_BRIEFING = int(timedelta(days=30).total_seconds())
     # A chat platform's record of delivering one edition or alert (thread ids, parts posted).
     DELIVERY = int(timedelta(days=14).total_seconds())
+    # A per-user slash command counter: one fixed window of a minute, kept a little longer than the window.
+    COMMAND_RATE = 120
+    # An OAuth install `state` handed to a browser; the install must finish within this time.
+    OAUTH_STATE = int(timedelta(minutes=10).total_seconds())
 
 
 @dataclass(frozen=True)
@@ -110,6 +115,22 @@ class Keys:
         """Hash: what a chat platform has delivered of one briefing or alert (its ledger)."""
         return f"{self.prefix}delivery:{platform}:{message_id}"
 
+    def command_rate(self, user: str, window: int) -> str:
+        """Counter: slash commands of one user (platform:user-id) in one minute window."""
+        return f"{self.prefix}rate:command:{user}:{window}"
+
+    def chat_bot(self, platform: str, enterprise_id: str | None, team_id: str | None) -> str:
+        """The bot installation (token, scopes) of one workspace, from a chat platform's OAuth install."""
+        return f"{self.prefix}install:{platform}:bot:{enterprise_id or '-'}:{team_id or '-'}"
+
+    def chat_installation(self, platform: str, enterprise_id: str | None, team_id: str | None,
+                          user_id: str | None = None) -> str:
+        """The latest installation of one workspace (or by one installing user), from an OAuth install."""
+        return f"{self.prefix}install:{platform}:installer:{enterprise_id or '-'}:{team_id or '-'}:{user_id or '-'}"
+
+    def oauth_state(self, platform: str, state: str) -> str:
+        return f"{self.prefix}oauth-state:{platform}:{state}"
+
     @property
     def pattern(self) -> str:
         """Matches every key of this prefix (for maintenance and tests)."""
@@ -121,10 +142,27 @@ if redis.call('get', KEYS[1]) == ARGV[1] then return redis.call('pexpire', KEYS[
 if redis.call('set', KEYS[1], ARGV[1], 'NX', 'PX', ARGV[2]) then return 1 end
 return 0
 """
+_SWAP = """
+if redis.call('get', KEYS[1]) == ARGV[1] then return redis.call('set', KEYS[1], ARGV[2], 'EX', ARGV[3]) and 1 end
+return 0
+"""
 _RELEASE_LOCK = """
 if redis.call('get', KEYS[1]) == ARGV[1] then return redis.call('del', KEYS[1]) end
 return 0
 """
+
+
+class EditionClaim(BaseModel):
+    """Who publishes an edition, and how far: "publishing" from the claim until the broker has the briefing,
+    then "published". `offsets` are the briefings topic's end offsets before publishing: a composer that finds
+    an unfinished claim reads from there to learn whether the briefing went out before it publishes again."""
+
+    model_config = ConfigDict(frozen=True, extra="ignore")
+
+    owner: str
+    state: Literal["publishing", "published"] = "publishing"
+    offsets: dict[int, int] = Field(default_factory=dict)
+    at: datetime | None = None
 
 
 class SourceState(BaseModel):
@@ -382,16 +420,29 @@ class Store:
             await pipe.execute()
         return merged
 
-    async def claim_edition(self, edition_id: str, owner: str) -> bool:
+    async def edition_claim(self, edition_id: str) -> EditionClaim | None:
+        value = await self.redis.get(self.keys.edition_claim(edition_id))
+        if value is None:
+            return None
+        try:
+            return EditionClaim.model_validate_json(value)
+        except ValidationError:
+            log.warning("claim of edition %s is unreadable; treating it as unfinished", edition_id)
+            return EditionClaim(owner="?", state="publishing")
+
+    async def claim_edition(self, edition_id: str, claim: EditionClaim) -> bool:
         """True for the first claim of an edition id: whoever gets it publishes that edition, nobody else."""
-        return bool(await self.redis.set(self.keys.edition_claim(edition_id), owner, nx=True, ex=TTL.EDITION_CLAIM))
+        return bool(await self.redis.set(self.keys.edition_claim(edition_id), claim.model_dump_json(), nx=True,
+                                         ex=TTL.EDITION_CLAIM))
 
-    async def release_edition(self, edition_id: str, owner: str) -> None:
-        """Give up a claim (publishing failed), so the next tick tries again."""
-        await self.redis.eval(_RELEASE_LOCK, 1, self.keys.edition_claim(edition_id), owner)
-
-    async def edition_claimed(self, edition_id: str) -> bool:
-        return bool(await self.redis.exists(self.keys.edition_claim(edition_id)))
+    async def replace_edition_claim(self, edition_id: str, old: EditionClaim, new: EditionClaim) -> bool:
+        """Swap a claim only if it is still `old` (taking over an unfinished one); False if it changed."""
+        key = self.keys.edition_claim(edition_id)
+        current = await self.redis.get(key)
+        if current is None or EditionClaim.model_validate_json(current) != old:
+            return False
+        result = await self.redis.eval(_SWAP, 1, key, current, new.model_dump_json(), TTL.EDITION_CLAIM)
+        return bool(result)
 
     async def last_edition(self, channel: str) -> str | None:
         """ISO date of the channel's latest published edition."""
@@ -453,6 +504,35 @@ class Store:
         """The channels subscribed to a topic and their minimum importance."""
         raw = await self.redis.hgetall(self.keys.topic_subscribers(topic))
         return {_text(channel): float(value) for channel, value in sorted(raw.items())}
+
+    # --- slash commands and chat deliveries ----------------------------------------------------------------
+
+    async def count_command(self, user: str, now: datetime) -> int:
+        """Count one slash command of a user in the current minute; returns the count so far (this one included)."""
+        key = self.keys.command_rate(user, int(now.timestamp()) // 60)
+        async with self.redis.pipeline(transaction=True) as pipe:
+            pipe.incr(key)
+            pipe.expire(key, TTL.COMMAND_RATE)
+            count, _ = await pipe.execute()
+        return int(count)
+
+    async def delivery(self, platform: str, message_id: str) -> dict[str, str]:
+        """A chat platform's ledger of one briefing or alert: what it has posted (empty if nothing yet)."""
+        raw = await self.redis.hgetall(self.keys.delivery(platform, message_id))
+        return {_text(k): _text(v) for k, v in raw.items()}
+
+    async def record_delivery(self, platform: str, message_id: str, changes: Mapping[str, str | None]) -> None:
+        """Set (or, for None, remove) ledger fields at once; the ledger lives TTL.DELIVERY after its last change."""
+        key = self.keys.delivery(platform, message_id)
+        absent = [name for name, value in changes.items() if value is None]
+        async with self.redis.pipeline(transaction=True) as pipe:
+            for name, value in changes.items():
+                if value is not None:
+                    pipe.hset(key, name, value)
+            if absent:
+                pipe.hdel(key, *absent)
+            pipe.expire(key, TTL.DELIVERY)
+            await pipe.execute()
 
 
 def _text(value: bytes | str) -> str:
