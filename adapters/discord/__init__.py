@@ -1,0 +1,1 @@
+"""The Discord adapter: briefings rendered as embeds (`adapters.discord.render`)."""
