@@ -57,6 +57,7 @@ def test_readme_demo_command_prints_a_briefing(tmp_path: Path, redis_url: str) -
     assert "## Key developments" in out and "## Sources" in out
     assert out.count("\n## ") >= 5  # key developments, several topic sections, sources
     assert "](https://" in out
+    assert "**Why it matters:**" in out and "## Outlook" in out
     assert "Traceback" not in result.stderr
     if not os.environ.get("KAFKA_BOOTSTRAP_SERVERS"):
         assert "embedded broker" in result.stderr
@@ -116,3 +117,36 @@ async def test_run_indexer_archives_and_stops_cleanly_on_sigterm(
     code, log = await run_until_sigterm(["run", "--role", "indexer"], env, tmp_path, archived, start=publish)
     assert code == 0, log
     assert "running roles: indexer" in log and "stopped" in log and "Traceback" not in log
+
+
+async def test_post_publishes_once_and_dry_run_prints(tmp_path: Path, settings: Settings, bus: Bus,
+                                                      store: Store) -> None:
+    from datetime import UTC, datetime, timedelta
+
+    now = datetime.now(UTC)
+    for n in range(3):
+        item = Item(url=f"https://news.example.com/post/{n}", title=f"EU regulators fine AI lab number {n}",
+                    summary=f"The fine is the {n}th under the AI Act.", source="reuters", published=now
+                    - timedelta(hours=n + 1))
+        await store.archive(ClassifiedItem.from_item(item, topics=["regulation"], importance=0.6))
+    env = services_env(tmp_path, settings)
+    args = ["post", "--channel", "slack:CCLI", "--tz", "UTC", "--at", "23:59"]
+    preview = _run([*args, "--dry-run"], env, tmp_path)
+    assert preview.returncode == 0, preview.stderr
+    assert preview.stdout.startswith("# Regulation") and "3 items in the window; not published" in preview.stderr
+    first = _run(args, env, tmp_path)
+    assert first.returncode == 0, first.stderr
+    assert "published edition" in first.stderr and f"to {settings.kafka_topic_prefix}.briefings" in first.stderr
+    again = _run(args, env, tmp_path)
+    assert again.returncode == 0 and "was published before; nothing sent" in again.stderr
+    assert (await store.latest_briefing("slack:CCLI")) is not None
+    bad = _run(["post", "--channel", "teams:X", "--dry-run"], env, tmp_path)
+    assert bad.returncode == 2 and "edition of teams:X" in bad.stderr and "Traceback" not in bad.stderr
+
+
+def test_bench_compose_reports_whole_process_against_loading(tmp_path: Path, settings: Settings) -> None:
+    env = _env(tmp_path, REDIS_URL=settings.redis_url)
+    result = _run(["bench", "compose", "--lines", "300"], env, tmp_path, timeout=300)
+    assert result.returncode == 0, result.stderr
+    assert "300 items in one edition's window (300 loaded)" in result.stdout
+    assert "ai-news post --dry-run, whole process" in result.stdout and "ratio:" in result.stdout

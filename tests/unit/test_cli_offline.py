@@ -112,3 +112,57 @@ def test_bench_classify_reports_whole_process_against_bare_predict() -> None:
     assert result.returncode == 0, result.stderr
     assert "300 lines from the labeled set" in result.stdout
     assert "whole process" in result.stdout and "items/s" in result.stdout and "ratio: " in result.stdout
+
+
+DAY = ROOT / "tests" / "fixtures" / "briefing-day.jsonl"
+
+
+def test_compose_prints_the_days_briefing_in_every_format() -> None:
+    markdown = _run(["compose", "--items", str(DAY), "--date", "2025-09-30"])
+    assert markdown.returncode == 0, markdown.stderr
+    out = markdown.stdout
+    assert out.startswith("# Regulation, Models and Business\n")
+    for heading in ("## Key developments", "## Models", "## Regulation", "## Outlook", "## Sources"):
+        assert heading in out
+    assert "**Why it matters:**" in out and "| Model | Maker | What is new | Headline figure | Source |" in out
+    as_json = json.loads(_run(["compose", "--items", str(DAY), "--date", "2025-09-30", "--format", "json"]).stdout)
+    assert set(as_json) >= {"title", "date", "timezone", "executive_summary", "key_developments", "sections",
+                            "outlook", "sources"}
+    assert set(as_json["key_developments"][0]) == {"title", "text", "url"}
+    story = as_json["sections"][0]["stories"][0]
+    assert set(story) >= {"title", "summary", "why_it_matters", "sources", "importance"}
+    assert set(story["sources"][0]) == {"title", "url", "source"}
+    assert as_json["sections"][0]["table"]["columns"][0] == "Model"
+    slack = json.loads(_run(["compose", "--items", str(DAY), "--date", "2025-09-30", "--format", "slack"]).stdout)
+    assert slack[0]["blocks"][0]["type"] == "header" and all(m["text"] for m in slack)
+    discord = json.loads(_run(["compose", "--items", str(DAY), "--date", "2025-09-30", "--format", "discord"]).stdout)
+    assert discord["root"]["allowed_mentions"] == {"parse": []} and discord["thread"]
+
+
+def test_compose_window_zone_topics_and_compact() -> None:
+    # In Tokyo, the 30 September 08:00 edition closes at 23:00 UTC on the 29th: the day's later items are out.
+    tokyo = json.loads(_run(["compose", "--items", str(DAY), "--date", "2025-09-30", "--tz", "Asia/Tokyo",
+                             "--format", "json"]).stdout)
+    titles = {s["title"] for section in tokyo["sections"] for s in section["stories"]}
+    assert "OpenAI rolls out parental controls for ChatGPT" not in titles  # 02:00 UTC on the 30th
+    assert tokyo["timezone"] == "Asia/Tokyo"
+    focused = json.loads(_run(["compose", "--items", str(DAY), "--date", "2025-09-30", "--topics",
+                               "regulation,safety", "--compact", "--format", "json"]).stdout)
+    assert [s["topic"] for s in focused["sections"]] == ["regulation", "safety"]
+    assert all(len(s["stories"]) <= 3 and s["table"] is None for s in focused["sections"])
+
+
+def test_compose_reports_bad_lines_and_unknown_topics() -> None:
+    lines = DAY.read_text().splitlines()
+    text = "\n".join([lines[0], "not json", '{"title": "no link"}', *lines[1:]]) + "\n"
+    result = _run(["compose", "--items", "-", "--date", "2025-09-30"], stdin=text)
+    assert result.returncode == 1
+    assert "line 2: not a JSON item" in result.stderr and "line 3: url: Field required" in result.stderr
+    assert result.stdout.startswith("# Regulation")
+    unknown = _run(["compose", "--items", str(DAY), "--date", "2025-09-30", "--topics", "robots"])
+    assert unknown.returncode == 2
+    assert "unknown topic 'robots' (did you mean robotics?)" in unknown.stderr and "Traceback" not in unknown.stderr
+    bad_zone = _run(["compose", "--items", str(DAY), "--date", "2025-09-30", "--tz", "Berlin"])
+    assert bad_zone.returncode == 2 and "not an IANA time zone" in bad_zone.stderr
+    bad_date = _run(["compose", "--items", str(DAY), "--date", "30.09.2025"])
+    assert bad_date.returncode == 2 and "not a date as YYYY-MM-DD" in bad_date.stderr
