@@ -320,11 +320,14 @@ def _history(items: Sequence[ClassifiedItem], makers: Mapping[str, str]) -> dict
 
 
 def _one_sentence(story: Story) -> str:
+    """A key development's sentence: the summary's first, else the bullet that says what changes."""
     first = sentences(story.summary)[:1]
     if first and not first[0].startswith(("Reported by", "Shared on")):
         return first[0]
-    if story.why_it_matters:
-        return story.why_it_matters[0]
+    telling = [b for b in story.why_it_matters
+               if not b.startswith(("Most relevant", "By the numbers", "Covered by")) and "only source" not in b]
+    if telling:
+        return telling[0]
     return first[0] if first else story.title
 
 

@@ -11,6 +11,7 @@
 from __future__ import annotations
 
 import re
+import unicodedata
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 
@@ -470,10 +471,17 @@ def _figures(f: StoryFacts, already: str) -> list[str]:
         if figure in already or figure in f.title:
             continue
         clause = clause_around(f.text, figure)
-        if clause and figure in clause:
+        if clause and figure in clause and _readable(clause):
             out.append(f"By the numbers: {clause}.")
             break
     return out
+
+
+def _readable(clause: str) -> bool:
+    """Prose, not a list of counters: several words, no pictographs (GitHub's "⭐ 47,650 stars 🍴 3")."""
+    if any(unicodedata.category(ch) == "So" for ch in clause):
+        return False
+    return len(re.findall(r"[A-Za-z]{3,}", clause)) >= 4
 
 
 def _who(f: StoryFacts, context: DayContext) -> list[str]:
