@@ -4,14 +4,15 @@ from datetime import UTC, datetime, timedelta
 
 from redis.asyncio import Redis
 
-from bot.models import ClassifiedItem, Item
-from bot.store import TTL, Store
+from bot.editions import Edition
+from bot.models import Briefing, ClassifiedItem, Item
+from bot.store import TTL, EditionClaim, Store
 
 NOW = datetime(2026, 4, 30, 12, tzinfo=UTC)
 
 
-def _item(n: int, topics: list[str], hours_ago: float = 0) -> ClassifiedItem:
-    base = Item(url=f"https://example.com/{n}", title=f"Item {n}", source="ex",
+def _item(n: int, topics: list[str], hours_ago: float = 0, title: str = "", summary: str = "") -> ClassifiedItem:
+    base = Item(url=f"https://example.com/{n}", title=title or f"Item {n}", source="ex", summary=summary,
                 published=NOW - timedelta(hours=hours_ago))
     return ClassifiedItem.from_item(base, topics=topics)
 
@@ -43,7 +44,10 @@ async def test_items_expire_and_keys_stay_under_the_prefix(store: Store, redis: 
     ttl = await redis.ttl(store.keys.item(item.id))
     assert TTL.ITEM - 10 < ttl <= TTL.ITEM
     keys = {k.decode() async for k in redis.scan_iter(match=f"{store.keys.prefix}*")}
-    assert keys == {store.keys.item(item.id), store.keys.items_by_time, store.keys.topic_by_time("models")}
+    words = {store.keys.word(w) for w in ("item", "1")}
+    assert keys == {store.keys.item(item.id), store.keys.items_by_time, store.keys.topic_by_time("models"), *words}
+    for word in words:
+        assert TTL.ITEM - 10 < await redis.ttl(word) <= TTL.ITEM
 
 
 async def test_invalid_stored_value_is_skipped(store: Store, redis: Redis) -> None:
@@ -58,3 +62,69 @@ async def test_old_index_entries_are_trimmed(store: Store) -> None:
     await store.archive(_item(1, ["models"], hours_ago=24 * 200))
     await store.archive(_item(2, ["models"]))
     assert [i.title for i in await store.recent(topic="models")] == ["Item 2"]
+
+
+async def test_search_finds_every_word_newest_first(store: Store) -> None:
+    await store.archive(_item(1, ["regulation"], 5, "EU AI Act obligations start", "General-purpose models first."))
+    await store.archive(_item(2, ["regulation"], 1, "California signs SB 53", "Frontier AI developers must report."))
+    await store.archive(_item(3, ["models"], 2, "OpenAI releases GPT-4o", "Robots and agents get a new model."))
+    await store.archive(_item(4, ["robotics"], 3, "Humanoid robot startups raise", "Figure's robots lead."))
+    assert [i.title for i in await store.search("robots")] == ["OpenAI releases GPT-4o",
+                                                              "Humanoid robot startups raise"]
+    assert [i.title for i in await store.search("Robot startups")] == ["Humanoid robot startups raise"]
+    assert [i.title for i in await store.search("gpt-4o")] == ["OpenAI releases GPT-4o"]
+    assert [i.title for i in await store.search("GPT")] == ["OpenAI releases GPT-4o"]
+    assert await store.search("the and of") == [] and await store.search("quantum robots") == []
+    assert [i.title for i in await store.search("models", since=NOW - timedelta(hours=4))] == ["OpenAI releases GPT-4o"]
+    assert len(await store.search("ai", limit=1)) == 1
+    leftovers = [k async for k in store.redis.scan_iter(match=f"{store.keys.prefix}tmp:*")]
+    assert leftovers == []
+
+
+async def test_counts_between(store: Store) -> None:
+    for n, (topics, age) in enumerate([(["models"], 1), (["models", "safety"], 30), (["safety"], 50)]):
+        await store.archive(_item(n, topics, age))
+    counts = await store.count_between(["models", "safety", "tools"], NOW - timedelta(hours=48), NOW)
+    assert counts == {"models": 2, "safety": 1, "tools": 0}
+
+
+async def test_editions_sync_keeps_chat_settings(store: Store) -> None:
+    await store.put_edition(Edition(channel="slack:C1", time="07:00", origin="chat"))
+    await store.put_edition(Edition(channel="slack:OLD", time="07:00"))
+    merged = await store.sync_editions([Edition(channel="slack:C1", time="08:00"), Edition(channel="slack:C2")])
+    assert [(e.channel, e.time, e.origin) for e in merged] == [("slack:C1", "07:00", "chat"),
+                                                               ("slack:C2", "08:00", "config")]
+    assert await store.editions() == merged
+    assert await store.delete_edition("slack:C2") and await store.edition("slack:C2") is None
+    await store.redis.hset(store.keys.editions, "slack:BAD", "{not json")
+    assert [e.channel for e in await store.editions()] == ["slack:C1"]
+
+
+async def test_edition_claims_and_the_latest_briefing(store: Store) -> None:
+    first = EditionClaim(owner="a", offsets={0: 3})
+    assert await store.claim_edition("e1", first) is True
+    assert await store.claim_edition("e1", EditionClaim(owner="b")) is False
+    assert await store.edition_claim("e1") == first
+    taken = EditionClaim(owner="b", offsets={0: 3})
+    assert await store.replace_edition_claim("e1", first, taken) is True
+    assert await store.replace_edition_claim("e1", first, EditionClaim(owner="c")) is False  # moved on
+    assert await store.edition_claim("e1") == taken
+    day = Briefing(channel="slack:C1", date=NOW.date(), title="Today")
+    await store.record_published(day)
+    await store.record_published(Briefing(channel="slack:C1", date=(NOW - timedelta(days=1)).date(), title="Old"))
+    assert await store.last_edition("slack:C1") == NOW.date().isoformat()
+    assert await store.latest_briefing("slack:C1") == day
+
+
+async def test_subscriptions_both_ways(store: Store) -> None:
+    assert await store.subscribe("slack:C1", "robotics", 0.5) is True
+    assert await store.subscribe("slack:C1", "robotics", 0.7) is False  # a new threshold, same subscription
+    await store.subscribe("discord:9", "robotics", 0.0)
+    await store.subscribe("slack:C1", "safety", 0.3)
+    assert await store.subscriptions("slack:C1") == {"robotics": 0.7, "safety": 0.3}
+    assert await store.subscribers("robotics") == {"discord:9": 0.0, "slack:C1": 0.7}
+    assert await store.subscribed_channels() == ["discord:9", "slack:C1"]
+    assert await store.unsubscribe("slack:C1", "robotics") is True
+    assert await store.unsubscribe("slack:C1", "robotics") is False
+    await store.unsubscribe("discord:9", "robotics")
+    assert await store.subscribed_channels() == ["slack:C1"]
