@@ -338,15 +338,16 @@ def _outlook(sections: Sequence[Section], volume: Mapping[str, int], baseline: M
         return points
     headings = {s.topic: s.heading for s in sections}
     if baseline is not None:
-        changes = []
-        for slug in headings:
-            average = baseline.get(slug, 0.0)
-            today = volume.get(slug, 0)
-            changes.append((today - average, slug, today, average))
-        changes.sort(key=lambda c: (-abs(c[0]), taxonomy.order(c[1])))
-        for _, slug, today, average in changes[:2]:
-            points.append(f"{headings[slug]}: {today} {'item' if today == 1 else 'items'} today"
-                          f"{_trend(today, average)}.")
+        # The topic that moved most against its average, then every topic's count against its average.
+        changes = sorted(((volume.get(slug, 0) - baseline.get(slug, 0.0), slug) for slug in headings),
+                         key=lambda c: (-abs(c[0]), taxonomy.order(c[1])))
+        slug = changes[0][1]
+        today = volume.get(slug, 0)
+        points.append(f"{headings[slug]} moved most: {today} {_plural(today, 'item', 'items')} today"
+                      f"{_trend(today, baseline.get(slug, 0.0))}.")
+        every = ", ".join(f"{headings[slug].lower()} {volume.get(slug, 0)} ({baseline.get(slug, 0.0):.1f})"
+                          for slug in headings)
+        points.append(f"Items today against the 7-day average, by topic: {every}.")
     else:
         busiest = max(headings, key=lambda slug: (volume.get(slug, 0), -taxonomy.order(slug)))
         points.append(f"{headings[busiest]} was the busiest topic with {volume.get(busiest, 0)} items; no history "
@@ -363,7 +364,9 @@ def _outlook(sections: Sequence[Section], volume: Mapping[str, int], baseline: M
         name, n = recurring[0]
         points.append(f"Watch {name}: it comes up in {n} stories today ({join_words([h.lower() for h in where[name]])}"
                       f"), so expect follow-ups.")
-    return points[: 3 if fmt == "full" else 2]
+    if fmt == "compact" and len(points) == 3:
+        del points[1]  # the per-topic line
+    return points
 
 
 BASELINE_DAYS = 7

@@ -202,8 +202,8 @@ def test_volume_against_the_7_day_average(taxonomy: Taxonomy) -> None:
     briefing = _compose(items, taxonomy, baseline={"models": 2.0, "regulation": 3.0})
     assert "Models was the busiest topic with 6 stories, 3.0 times its 7-day average of 2.0" in (
         briefing.executive_summary)
-    assert briefing.outlook[0] == "Models: 6 items today, 3.0 times its 7-day average of 2.0."
-    assert briefing.outlook[1] == "Regulation: 1 item today, well below its 7-day average of 3.0."
+    assert briefing.outlook[0] == "Models moved most: 6 items today, 3.0 times its 7-day average of 2.0."
+    assert briefing.outlook[1] == "Items today against the 7-day average, by topic: models 6 (2.0), regulation 1 (3.0)."
 
 
 def test_window_and_baseline_helpers() -> None:
