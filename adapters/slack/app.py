@@ -1,0 +1,149 @@
+"""The bolt AsyncApp: `/ai-news` and the App Home tab, with its Web API client injected.
+
+`/ai-news` is acknowledged first (Slack wants an answer within 3 s), then answered through the command's
+response URL: ephemeral, or in the channel when the user adds `public`. Any failure while answering is logged
+with the command and the channel, and the user gets a short apology, never a stack trace. Request signatures
+are verified by bolt (HTTP mode) with SLACK_SIGNING_SECRET; requests older than 5 minutes are refused.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Sequence
+from typing import Any
+
+import aiohttp
+from slack_bolt.async_app import AsyncAck, AsyncApp, AsyncBoltContext
+from slack_bolt.oauth.async_oauth_settings import AsyncOAuthSettings
+from slack_sdk.oauth.installation_store.async_installation_store import AsyncInstallationStore
+from slack_sdk.oauth.state_store.async_state_store import AsyncOAuthStateStore
+from slack_sdk.web.async_client import AsyncWebClient
+from slack_sdk.webhook.async_client import AsyncWebhookClient
+
+from adapters.slack.client import retry_handlers
+from adapters.slack.delivery import BriefingDelivery
+from adapters.slack.render import HomeChannel, SlackMessage, render_answer, render_home
+from adapters.slack.workspaces import PLATFORM, Workspaces, parse_channel
+from bot.commands import COMMAND, Answer, CommandContext, Commands
+from bot.store import Store
+
+log = logging.getLogger(__name__)
+
+# The bot scopes of config/slack-manifest.yaml, asked for by the OAuth install flow.
+BOT_SCOPES = ("commands", "chat:write", "chat:write.public", "channels:read", "groups:read", "channels:history",
+              "groups:history", "channels:join", "metadata.message:read")
+INSTALL_PATH = "/slack/install"
+REDIRECT_PATH = "/slack/oauth_redirect"
+EVENTS_PATH = "/slack/events"
+
+
+class SlackHandlers:
+    """The listeners of the app: they translate Slack payloads for `Commands` and render what comes back."""
+
+    def __init__(self, commands: Commands, store: Store, workspaces: Workspaces, delivery: BriefingDelivery,
+                 session: aiohttp.ClientSession | None = None) -> None:
+        self.commands = commands
+        self.store = store
+        self.workspaces = workspaces
+        self.delivery = delivery
+        self.session = session
+
+    def context(self, body: dict[str, Any]) -> CommandContext:
+        team = body.get("team_id") or None
+        channel = self.workspaces.channel(team, str(body.get("channel_id") or ""))
+        return CommandContext(channel=channel.name, user=self.workspaces.user(team, str(body.get("user_id") or "")))
+
+    async def command(self, ack: AsyncAck, body: dict[str, Any]) -> None:
+        await ack()
+        started = time.perf_counter()
+        text = str(body.get("text") or "")
+        where = f"channel {body.get('channel_id')} (team {body.get('team_id')}) user {body.get('user_id')}"
+        try:
+            answer = await self.commands.answer(self.context(body), text)
+            thread = await self.delivery.thread_url(answer.edition_id) if answer.edition_id else None
+            message = render_answer(answer, thread)
+        except Exception:
+            log.exception("%s %r failed in %s", COMMAND, text[:200], where)
+            answer = Answer(title="Something went wrong",
+                            text="The answer could not be prepared. Please try again in a minute.", kind="error")
+            message = render_answer(answer)
+        await self.respond(str(body.get("response_url") or ""), message, public=answer.public, where=where)
+        log.debug("%s %r answered in %.0f ms (%s)", COMMAND, text[:200], (time.perf_counter() - started) * 1000,
+                  where)
+
+    async def respond(self, url: str, message: SlackMessage, *, public: bool, where: str) -> None:
+        if not url:
+            log.error("no response_url in a %s request from %s: cannot answer", COMMAND, where)
+            return
+        client = AsyncWebhookClient(url, session=self.session, retry_handlers=retry_handlers())
+        payload = {**message.payload(), "response_type": "in_channel" if public else "ephemeral",
+                   "unfurl_links": False, "unfurl_media": False}
+        try:
+            response = await client.send_dict(payload)
+        except (aiohttp.ClientError, TimeoutError) as exc:
+            log.error("answer to %s could not be sent: %s: %s", where, type(exc).__name__, exc)
+            return
+        if response.status_code != 200:
+            log.error("answer to %s refused by Slack: %d %s", where, response.status_code, response.body[:200])
+
+    async def home(self, event: dict[str, Any], context: AsyncBoltContext, client: AsyncWebClient) -> None:
+        if event.get("tab") != "home" or not event.get("user"):
+            return
+        channels = await self.home_channels(context.team_id)
+        await client.views_publish(user_id=event["user"], view=render_home(channels, COMMAND))
+
+    async def home_channels(self, team_id: str | None) -> list[HomeChannel]:
+        """The workspace's channels that have a daily briefing or topic alerts."""
+        editions = {e.channel: e for e in await self.store.editions() if e.platform == PLATFORM}
+        subscribed = [c for c in await self.store.subscribed_channels() if c.startswith(f"{PLATFORM}:")]
+        shown: list[HomeChannel] = []
+        for name in sorted(set(editions) | set(subscribed)):
+            try:
+                channel = parse_channel(name)
+            except ValueError:
+                log.warning("channel %r of an edition or subscription is not a Slack channel name; not shown", name)
+                continue
+            if not self.workspaces.belongs(channel, team_id):
+                continue
+            subscriptions = await self.store.subscriptions(name) if name in subscribed else {}
+            shown.append(HomeChannel(channel.channel_id, editions.get(name), subscriptions))
+        return shown
+
+    async def error(self, error: Exception, body: dict[str, Any]) -> None:
+        log.error("Slack request failed (type %s): %s: %s", body.get("type") or body.get("command"),
+                  type(error).__name__, error, exc_info=error)
+
+
+def build_app(
+    client: AsyncWebClient,
+    handlers: SlackHandlers,
+    *,
+    signing_secret: str,
+    oauth_client_id: str | None = None,
+    oauth_client_secret: str | None = None,
+    installation_store: AsyncInstallationStore | None = None,
+    state_store: AsyncOAuthStateStore | None = None,
+    redirect_uri: str | None = None,
+    scopes: Sequence[str] = BOT_SCOPES,
+) -> AsyncApp:
+    """The bolt app with its listeners; OAuth routes when client id and secret are given."""
+    oauth_settings = None
+    if oauth_client_id is not None and oauth_client_secret is not None:
+        oauth_settings = AsyncOAuthSettings(
+            client_id=oauth_client_id, client_secret=oauth_client_secret, scopes=list(scopes), user_scopes=[],
+            redirect_uri=redirect_uri, install_path=INSTALL_PATH, redirect_uri_path=REDIRECT_PATH,
+            installation_store=installation_store, state_store=state_store, logger=logging.getLogger(__name__))
+    app = AsyncApp(
+        client=client,
+        signing_secret=signing_secret,
+        oauth_settings=oauth_settings,
+        installation_store=installation_store,
+        request_verification_enabled=True,
+        logger=logging.getLogger("adapters.slack.bolt"),
+        name="ai-news",
+    )
+    app.command(COMMAND)(handlers.command)
+    app.event("app_home_opened")(handlers.home)
+    app.error(handlers.error)
+    return app
