@@ -83,13 +83,16 @@ def _parser() -> argparse.ArgumentParser:
     posting.add_argument("--format", choices=FORMATS, default="markdown", help="with --dry-run: output format")
 
     bench = sub.add_parser("bench", help="measure a hot path against the raw library it builds on")
-    bench.add_argument("what", choices=["ingest", "classify", "compose"],
+    bench.add_argument("what", choices=["ingest", "classify", "compose", "slack"],
                        help="ingest: parse+normalize+dedupe vs feedparser.parse; "
                             "classify: the whole `ai-news classify` process vs the bare vectorizer and model; "
-                            "compose: `ai-news post --dry-run` on 10,000 archived items vs loading them from Redis")
+                            "compose: `ai-news post --dry-run` on 10,000 archived items vs loading them from Redis; "
+                            "slack: /ai-news latency under concurrent signed requests vs a bare bolt app")
     bench.add_argument("--lines", type=int, default=10_000,
                        help="classify: lines to classify; compose: items in the window (default 10000)")
     bench.add_argument("--rounds", type=int, default=20, help="passes over the corpus (default 20)")
+    bench.add_argument("--requests", type=int, default=2000, help="slack: signed requests to send (default 2000)")
+    bench.add_argument("--concurrency", type=int, default=50, help="slack: requests in flight (default 50)")
     bench.add_argument("--corpus", type=Path, help="a feed file or a folder of them (default: the bundled samples)")
     return parser
 
@@ -158,6 +161,10 @@ def main(argv: Sequence[str] | None = None) -> int:
                 from bot.runtime import bench_compose
 
                 print(asyncio.run(bench_compose(settings, max(100, args.lines))))
+            elif args.what == "slack":
+                from bot.runtime import bench_slack_report
+
+                print(asyncio.run(bench_slack_report(settings, args.requests, args.concurrency)))
             else:
                 from bot.runtime import bench
 

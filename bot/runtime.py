@@ -200,11 +200,19 @@ def _composer(services: Services) -> RoleRunner:
     return make_composer(services).run
 
 
+def _slack(services: Services) -> RoleRunner:
+    from adapters.slack.role import create_role
+
+    return create_role(services.settings, services.bus, services.store, services.taxonomy,
+                       load_sources_config(services.settings, services.taxonomy)).run
+
+
 ROLES: dict[str, Callable[[Services], RoleRunner]] = {
     "scheduler": _scheduler,
     "ingest": _ingest,
     "indexer": _indexer,
     "composer": _composer,
+    "slack": _slack,
 }
 
 
@@ -250,8 +258,20 @@ async def run_roles(services: Services, roles: Sequence[str], stop: asyncio.Even
             raise RuntimeError(f"role {name} failed: {type(error).__name__}: {error}") from error
 
 
+def check_role_settings(settings: Settings, roles: Sequence[str]) -> None:
+    """The settings each role needs are there and fit together (before anything connects)."""
+    if "slack" in roles:
+        from adapters.slack.role import check_settings
+
+        check_settings(settings)
+    if "composer" in roles:
+        taxonomy = load_taxonomy(settings.config_file("topics.yaml"))
+        load_channels(settings.config_file("channels.yaml"), taxonomy.slugs)
+
+
 async def run(settings: Settings, roles: Sequence[str]) -> None:
     check_roles(roles)
+    check_role_settings(settings, roles)
     stop = asyncio.Event()
     install_signal_handlers(stop)
     async with open_services(settings) as services:
@@ -590,3 +610,15 @@ async def bench_compose(settings: Settings, count: int, repeats: int = 3) -> str
         f"(runs: {', '.join(f'{w:.2f}' for w in loads)} s)",
         f"ratio: {whole / load:.1f} (whole process / loading alone)",
     ])
+
+
+async def bench_slack_report(settings: Settings, requests: int, concurrency: int) -> str:
+    """Slash-command latency of the Slack app under concurrent signed requests, against a bare bolt app."""
+    from adapters.slack.bench import bench_slack
+
+    taxonomy = load_taxonomy(settings.config_file("topics.yaml"))
+    sources = load_sources_config(settings, taxonomy)
+    async with open_redis(settings) as (redis, _):
+        result = await bench_slack(redis, taxonomy, sources, requests=max(10, requests),
+                                   concurrency=max(1, concurrency))
+    return result.report()

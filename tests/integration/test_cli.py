@@ -88,8 +88,11 @@ def test_bad_config_file_names_file_and_field(tmp_path: Path) -> None:
 def test_run_refuses_unknown_and_unreleased_roles(tmp_path: Path) -> None:
     result = _run(["run", "--role", "nope"], _env(tmp_path), tmp_path)
     assert result.returncode == 2 and "invalid choice" in result.stderr
-    result = _run(["run", "--role", "slack"], _env(tmp_path), tmp_path)
+    result = _run(["run", "--role", "discord"], _env(tmp_path), tmp_path)
     assert result.returncode == 2 and "not part of this release yet" in result.stderr
+    result = _run(["run", "--role", "slack"], _env(tmp_path, AINEWS_EMBEDDED="never", KAFKA_BOOTSTRAP_SERVERS="x:1"),
+                  tmp_path)
+    assert result.returncode == 2 and "SLACK_" in result.stderr and "Traceback" not in result.stderr
 
 
 def test_run_without_kafka_when_embedding_is_forbidden(tmp_path: Path) -> None:
