@@ -80,36 +80,40 @@ class RateLimitRetry(AsyncRetryHandler):
         state.increment_current_attempt()
 
 
-class ServerErrorRetry(AsyncRetryHandler):
-    """5xx: back off and try again, for calls that are safe to repeat."""
+class _BackoffRetry(AsyncRetryHandler):
+    """Retries with exponential backoff; subclasses say when, and what to log."""
 
     def __init__(self, max_retry_count: int = 3, backoff: float = 0.5, sleep: Sleep = asyncio.sleep) -> None:
         super().__init__(max_retry_count=max_retry_count,
                          interval_calculator=BackoffRetryIntervalCalculator(backoff_factor=backoff))
         self.sleep = sleep
 
-    async def _can_retry_async(self, *, state: RetryState, request: HttpRequest,
-                               response: HttpResponse | None = None, error: Exception | None = None) -> bool:
-        return response is not None and response.status_code in SERVER_ERRORS and repeatable(request)
+    def describe(self, request: HttpRequest, response: HttpResponse | None, error: Exception | None) -> str:
+        raise NotImplementedError
 
     async def prepare_for_next_attempt_async(self, *, state: RetryState, request: HttpRequest,
                                              response: HttpResponse | None = None,
                                              error: Exception | None = None) -> None:
         state.next_attempt_requested = True
         wait = self.interval_calculator.calculate_sleep_duration(state.current_attempt)
-        log.warning("Slack answered %s to %s: retrying in %.1fs", response.status_code if response else "?",
-                    api_method(request), wait)
+        log.warning("%s: retrying in %.1fs", self.describe(request, response, error), wait)
         await self.sleep(wait)
         state.increment_current_attempt()
 
 
-class ConnectionRetry(AsyncRetryHandler):
-    """A connection that failed: retried if nothing reached Slack, or if the call is safe to repeat."""
+class ServerErrorRetry(_BackoffRetry):
+    """5xx: back off and try again, for calls that are safe to repeat."""
 
-    def __init__(self, max_retry_count: int = 3, backoff: float = 0.5, sleep: Sleep = asyncio.sleep) -> None:
-        super().__init__(max_retry_count=max_retry_count,
-                         interval_calculator=BackoffRetryIntervalCalculator(backoff_factor=backoff))
-        self.sleep = sleep
+    async def _can_retry_async(self, *, state: RetryState, request: HttpRequest,
+                               response: HttpResponse | None = None, error: Exception | None = None) -> bool:
+        return response is not None and response.status_code in SERVER_ERRORS and repeatable(request)
+
+    def describe(self, request: HttpRequest, response: HttpResponse | None, error: Exception | None) -> str:
+        return f"Slack answered {response.status_code if response else '?'} to {api_method(request)}"
+
+
+class ConnectionRetry(_BackoffRetry):
+    """A connection that failed: retried if nothing reached Slack, or if the call is safe to repeat."""
 
     async def _can_retry_async(self, *, state: RetryState, request: HttpRequest,
                                response: HttpResponse | None = None, error: Exception | None = None) -> bool:
@@ -120,15 +124,8 @@ class ConnectionRetry(AsyncRetryHandler):
         return repeatable(request) and isinstance(
             error, aiohttp.ServerConnectionError | aiohttp.ServerDisconnectedError | aiohttp.ClientOSError)
 
-    async def prepare_for_next_attempt_async(self, *, state: RetryState, request: HttpRequest,
-                                             response: HttpResponse | None = None,
-                                             error: Exception | None = None) -> None:
-        state.next_attempt_requested = True
-        wait = self.interval_calculator.calculate_sleep_duration(state.current_attempt)
-        log.warning("connection to Slack failed on %s (%s): retrying in %.1fs",
-                    api_method(request) or "a response URL", type(error).__name__, wait)
-        await self.sleep(wait)
-        state.increment_current_attempt()
+    def describe(self, request: HttpRequest, response: HttpResponse | None, error: Exception | None) -> str:
+        return f"connection to Slack failed on {api_method(request) or 'a response URL'} ({type(error).__name__})"
 
 
 def retry_handlers(sleep: Sleep = asyncio.sleep) -> list[AsyncRetryHandler]:
