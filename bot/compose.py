@@ -27,6 +27,7 @@ from bot.insight import (
     Passage,
     StoryFacts,
     join_words,
+    maker_of,
     summary_sentences,
     why_it_matters,
 )
@@ -104,7 +105,7 @@ def _facts(draft: _Draft, taxonomy: Taxonomy, makers: Mapping[str, str]) -> Stor
                                 if c in ARXIV_AREAS))
     points = max((i.points for i in draft.items if i.points is not None), default=None)
     models = merged("models")
-    maker = _maker(models[0], makers) if models else None
+    maker = maker_of(models[0], makers) if models else None
     subjects = tuple(dict.fromkeys(
         name for name in (*organizations, *models[:1], *([maker] if maker else []))
         if name in draft.lead.title or (name == maker and models[0] in draft.lead.title)))
@@ -122,13 +123,6 @@ def _arxiv_category(item: ClassifiedItem) -> list[str]:
     """An arXiv category named by the source ("arXiv cs.CL", "arxiv-cs-ro") when the item carries none."""
     match = _SOURCE_CATEGORY.search(f"{item.source_name} {item.source}")
     return [f"{match.group(1).lower()}.{match.group(2).upper()}"] if match else []
-
-
-def _maker(model: str, makers: Mapping[str, str]) -> str | None:
-    for family in sorted(makers, key=len, reverse=True):
-        if model.lower().startswith(family.lower()):
-            return makers[family]
-    return None
 
 
 def _plural(n: int, one: str, many: str) -> str:
@@ -312,7 +306,7 @@ def _history(items: Sequence[ClassifiedItem], makers: Mapping[str, str]) -> dict
         e = item.entities
         models = list(e.models[:1])
         names = [n for n in (*e.organizations, *models, *e.laws) if n in item.title]
-        names += [maker for m in models if (maker := _maker(m, makers)) and maker not in names]
+        names += [maker for m in models if (maker := maker_of(m, makers)) and maker not in names]
         for name in dict.fromkeys(names):
             if len(found[name]) < 3:
                 found[name].append((item.published.strftime("%b %d").replace(" 0", " "), item.title))

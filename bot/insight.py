@@ -208,6 +208,14 @@ def money_value(amount: str) -> float | None:
     return number * _SCALE.get(scale, 1.0)
 
 
+def maker_of(model: str, makers: Mapping[str, str]) -> str | None:
+    """Who makes a model, by its family ("Claude Sonnet 4.5" -> Anthropic); the longest family name wins."""
+    for family in sorted(makers, key=len, reverse=True):
+        if model.lower().startswith(family.lower()):
+            return makers[family]
+    return None
+
+
 def the(name: str) -> str:
     """'EU AI Act' -> 'the EU AI Act'; 'SB 53' and 'GDPR' stay as they are."""
     return f"the {name}" if re.search(r"\b(?:Act|Rule|Order|Directive|Regulation)$", name) else name
@@ -272,11 +280,8 @@ class StoryFacts:
     @property
     def maker(self) -> str | None:
         """The organization behind the story's main model, else its first organization."""
-        if self.model:
-            for family, maker in sorted(self.makers.items(), key=lambda kv: -len(kv[0])):
-                if self.model.lower().startswith(family.lower()):
-                    return maker
-        return self.organizations[0] if self.organizations else None
+        maker = maker_of(self.model, self.makers) if self.model else None
+        return maker or (self.organizations[0] if self.organizations else None)
 
     @property
     def headline_amount(self) -> str | None:
