@@ -32,8 +32,9 @@ def _parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
 
     run = sub.add_parser("run", help="run one or more roles until SIGTERM/SIGINT")
-    run.add_argument("--role", action="append", choices=ROLE_NAMES, metavar="ROLE",
-                     help=f"a role to run (repeatable): {', '.join(ROLE_NAMES)}; default: all configured")
+    run.add_argument("--role", action="append", choices=[*ROLE_NAMES, "all"], metavar="ROLE",
+                     help=f"a role to run (repeatable): {', '.join(ROLE_NAMES)}, or all (every role whose "
+                          f"settings are present, in one process: also the default)")
 
     demo = sub.add_parser("demo", help="ingest the bundled sample feeds through Kafka and Redis, print a briefing")
     demo.add_argument("--days", type=int, default=7, help="window of the briefing, in days (default 7)")
@@ -200,7 +201,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 def _run(settings: Settings, roles: list[str] | None) -> int:
     from bot.runtime import check_roles, default_roles, run
 
-    chosen = roles or default_roles(settings)
+    chosen = default_roles(settings) if not roles or "all" in roles else list(dict.fromkeys(roles))
     check_roles(chosen)
     try:
         asyncio.run(run(settings, chosen))

@@ -122,6 +122,34 @@ async def test_run_indexer_archives_and_stops_cleanly_on_sigterm(
     assert "running roles: indexer" in log and "stopped" in log and "Traceback" not in log
 
 
+async def test_run_all_roles_in_one_process_publishes_the_due_edition(
+    tmp_path: Path, settings: Settings, bus: Bus, store: Store
+) -> None:
+    import shutil
+    from datetime import UTC, datetime, timedelta
+
+    config = tmp_path / "config"
+    shutil.copytree(CONFIG, config)
+    (config / "sources.yaml").write_text(
+        "sources:\n  - {id: local, name: Local, url: 'http://127.0.0.1:9/feed.xml', interval_minutes: 60}\n")
+    (config / "channels.yaml").write_text("channels:\n  - {channel: 'slack:CALL', time: '00:00', timezone: UTC}\n")
+    now = datetime.now(UTC)
+    item = Item(url="https://example.com/all", title="Anthropic releases Claude Opus 5", source="ex",
+                published=now.replace(hour=0, minute=0, second=0, microsecond=0) - timedelta(hours=1))
+    await store.archive(ClassifiedItem.from_item(item, topics=["models"], importance=0.8))
+    env = services_env(tmp_path, settings, AINEWS_CONFIG_DIR=str(config), COMPOSER_TICK_SECONDS="0.2")
+
+    async def published() -> bool:
+        return await store.latest_briefing("slack:CALL") is not None
+
+    code, log = await run_until_sigterm(["run", "--role", "all"], env, tmp_path, published)
+    assert code == 0, log
+    assert "running roles: scheduler, ingest, indexer, composer" in log and "Traceback" not in log
+    briefing = await store.latest_briefing("slack:CALL")
+    assert briefing is not None and briefing.date == now.date()
+    assert briefing.key_developments[0].title == "Anthropic releases Claude Opus 5"
+
+
 async def test_post_publishes_once_and_dry_run_prints(tmp_path: Path, settings: Settings, bus: Bus,
                                                       store: Store) -> None:
     from datetime import UTC, datetime, timedelta
