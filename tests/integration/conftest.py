@@ -1,11 +1,21 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
 
 import pytest
+import pytest_asyncio
+
+from tests.slackapi import SlackAPI, slack_api
 
 pytestmark = pytest.mark.integration
+
+
+@pytest_asyncio.fixture
+async def api() -> AsyncIterator[SlackAPI]:
+    """The local stand-in Slack Web API (and response URLs and Socket Mode WebSocket), for one test."""
+    async with slack_api() as stand_in:
+        yield stand_in
 
 
 async def eventually(condition: Callable[[], bool], limit: float = 30.0, what: str = "condition") -> None:

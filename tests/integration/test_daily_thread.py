@@ -5,10 +5,8 @@ against the local stand-in Slack API; the real broker and Redis)."""
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 
-import pytest_asyncio
 from redis.asyncio import Redis
 
 from bot.bus import Bus
@@ -18,13 +16,7 @@ from bot.runtime import Services, make_composer
 from bot.settings import Settings
 from bot.store import Store
 from bot.taxonomy import Taxonomy
-from tests.slackapi import SlackAPI, all_text, ask, make_role, role_settings, slack_api
-
-
-@pytest_asyncio.fixture
-async def api() -> AsyncIterator[SlackAPI]:
-    async with slack_api() as stand_in:
-        yield stand_in
+from tests.slackapi import SlackAPI, all_text, ask, make_role, role_settings
 
 
 def _item(n: int, published: datetime, topic: str, title: str, summary: str, **entities: tuple[str, ...]

@@ -33,7 +33,6 @@ from tests.slackapi import (
     serving,
     sign,
     signed_command,
-    slack_api,
 )
 
 NOW = datetime(2026, 4, 30, 12, tzinfo=UTC)
@@ -44,12 +43,6 @@ def item(n: int, topics: list[str], hours_ago: float, title: str | None = None, 
     base = Item(url=f"https://example.com/{n}", title=title or f"Story {n}", source="lab-blog", source_name="Lab blog",
                 published=NOW - timedelta(hours=hours_ago), summary=summary or f"Story {n} happened. More text.")
     return ClassifiedItem.from_item(base, topics=topics)
-
-
-@pytest_asyncio.fixture
-async def api() -> AsyncIterator[SlackAPI]:
-    async with slack_api() as stand_in:
-        yield stand_in
 
 
 @pytest_asyncio.fixture

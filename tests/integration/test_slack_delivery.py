@@ -6,12 +6,10 @@ from __future__ import annotations
 import asyncio
 import json
 import time
-from collections.abc import AsyncIterator
 from datetime import date
 from typing import Any
 
 import pytest
-import pytest_asyncio
 
 from adapters.slack.client import make_web_client
 from adapters.slack.delivery import EVENT_TYPE, BriefingDelivery, Pacer
@@ -23,7 +21,7 @@ from bot.settings import Settings
 from bot.store import TTL, Store
 from bot.taxonomy import Taxonomy
 from tests.integration.conftest import eventually, group_lag
-from tests.slackapi import BOT_TOKEN, SlackAPI, make_role, role_settings, slack_api
+from tests.slackapi import BOT_TOKEN, SlackAPI, make_role, role_settings
 
 CHANNEL = "C0456"
 
@@ -53,12 +51,6 @@ class Sleeps:
 
     def clock(self) -> float:
         return self.now
-
-
-@pytest_asyncio.fixture
-async def api() -> AsyncIterator[SlackAPI]:
-    async with slack_api() as stand_in:
-        yield stand_in
 
 
 def delivery(settings: Settings, api: SlackAPI, store: Store, *, sleep: Any = None, pacer: Pacer | None = None,

@@ -21,15 +21,9 @@ from bot.models import Briefing
 from bot.settings import Settings
 from bot.store import TTL, Store
 from bot.taxonomy import Taxonomy
-from tests.slackapi import SlackAPI, all_text, ask, post, role_settings, serving, signed_command, slack_api
+from tests.slackapi import SlackAPI, all_text, ask, post, role_settings, serving, signed_command
 
 INSTALLED_TOKEN = "xoxb-T0002-installed"
-
-
-@pytest_asyncio.fixture
-async def api() -> AsyncIterator[SlackAPI]:
-    async with slack_api() as stand_in:
-        yield stand_in
 
 
 @pytest_asyncio.fixture

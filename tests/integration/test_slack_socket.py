@@ -3,22 +3,14 @@
 from __future__ import annotations
 
 import time
-from collections.abc import AsyncIterator
 
 import pytest
-import pytest_asyncio
 from pydantic import SecretStr
 
 from bot.settings import ConfigError, Settings
 from bot.store import Store
 from bot.taxonomy import Taxonomy
-from tests.slackapi import APP_TOKEN, SlackAPI, all_text, command_form, role_settings, serving, slack_api
-
-
-@pytest_asyncio.fixture
-async def api() -> AsyncIterator[SlackAPI]:
-    async with slack_api() as stand_in:
-        yield stand_in
+from tests.slackapi import APP_TOKEN, SlackAPI, all_text, command_form, role_settings, serving
 
 
 async def test_slash_command_over_socket_mode_is_acked_and_answered(settings: Settings, store: Store,
