@@ -172,8 +172,7 @@ def _models_table(shown: Sequence[tuple[_Draft, StoryFacts, Story]]) -> tuple[Ta
     return Table(columns=("Model", "Maker", "What is new", "Headline figure", "Source"), rows=tuple(rows)), homes
 
 
-def _papers_table(shown: Sequence[tuple[_Draft, StoryFacts, Story]], taxonomy: Taxonomy) -> (
-        tuple[Table, list[str]] | None):
+def _papers_table(shown: Sequence[tuple[_Draft, StoryFacts, Story]]) -> tuple[Table, list[str]] | None:
     rows, homes = [], []
     for draft, facts, _ in shown:
         if not any(_ARXIV.search(i.url) for i in draft.items):
@@ -242,7 +241,7 @@ def compose(
 
     tables: dict[str, Table] = {}
     if fmt == "full":
-        for built in (_models_table(shown), _papers_table(shown, taxonomy)):
+        for built in (_models_table(shown), _papers_table(shown)):
             if built is None:
                 continue
             table, homes = built
