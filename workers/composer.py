@@ -14,26 +14,28 @@ those offsets: if the briefing is there it is only confirmed, otherwise it is pu
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 import os
 import uuid
+from collections import deque
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 
 from pydantic import ValidationError
 
-from bot.bus import Bus, is_transient
+from bot.bus import Bus
 from bot.compose import BASELINE_DAYS, ComposeOptions, compose, in_window
 from bot.editions import Edition
 from bot.models import Briefing, ClassifiedItem, edition_id
 from bot.store import EditionClaim, Store
 from bot.taxonomy import Taxonomy
+from workers.ticks import every
 
 log = logging.getLogger(__name__)
 
 LOCK = "composer"
+PUBLISHED_KEPT = 100
 # Items of the week before a window that feed "it follows ..." bullets, newest first.
 HISTORY_LIMIT = 2000
 
@@ -110,28 +112,25 @@ class Composer:
         self.lock_ttl = lock_ttl
         self.owner = owner or f"{os.uname().nodename}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
         self.rewrite = rewrite
-        self.published: list[Briefing] = []
+        self.published: deque[Briefing] = deque(maxlen=PUBLISHED_KEPT)  # the latest, for logs and tests
 
     async def run(self, stop: asyncio.Event) -> None:
         """Lead (or wait to lead) and publish due editions every tick until `stop` is set."""
         editions = await self.store.sync_editions(self.configured)
         log.info("composer %s: %d edition(s) in effect", self.owner, len(editions))
         leading = False
+
+        async def step() -> None:
+            nonlocal leading
+            held = await self.store.hold_lock(LOCK, self.owner, int(self.lock_ttl * 1000))
+            if held != leading:
+                log.info("composer %s %s", self.owner, "leads" if held else "follows")
+                leading = held
+            if held:
+                await self.tick()
+
         try:
-            while not stop.is_set():
-                try:
-                    held = await self.store.hold_lock(LOCK, self.owner, int(self.lock_ttl * 1000))
-                    if held != leading:
-                        log.info("composer %s %s", self.owner, "leads" if held else "follows")
-                        leading = held
-                    if held:
-                        await self.tick()
-                except Exception as exc:
-                    if not is_transient(exc):
-                        raise
-                    log.warning("composer tick failed, retrying next tick: %s: %s", type(exc).__name__, exc)
-                with contextlib.suppress(TimeoutError):
-                    await asyncio.wait_for(stop.wait(), timeout=self.tick_seconds)
+            await every(self.tick_seconds, step, stop, "composer tick")
         finally:
             if leading:
                 await self.store.release_lock(LOCK, self.owner)

@@ -16,10 +16,11 @@ import uuid
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 
-from bot.bus import Bus, is_transient
+from bot.bus import Bus
 from bot.models import FetchJob
 from bot.sources import Source, SourcesConfig
 from bot.store import SourceState, Store
+from workers.ticks import every
 
 log = logging.getLogger(__name__)
 
@@ -99,15 +100,7 @@ class Scheduler:
     async def run(self, stop: asyncio.Event) -> None:
         log.info("scheduler %s started with %d enabled sources", self.instance_id[:8], len(self.sources.enabled))
         try:
-            while not stop.is_set():
-                try:
-                    await self.tick()
-                except Exception as exc:
-                    if not is_transient(exc):
-                        raise
-                    log.warning("scheduler tick failed, retrying: %s: %s", type(exc).__name__, exc)
-                with contextlib.suppress(TimeoutError):
-                    await asyncio.wait_for(stop.wait(), timeout=self.tick_seconds)
+            await every(self.tick_seconds, self.tick, stop, "scheduler tick")
         finally:
             with contextlib.suppress(Exception):
                 await self.store.release_lock(LOCK, self.instance_id)
