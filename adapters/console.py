@@ -31,7 +31,8 @@ def render_markdown(briefing: Briefing) -> str:
         out += [md_escape(briefing.executive_summary), ""]
     if briefing.key_developments:
         out += ["## Key developments", ""]
-        out += [f"- **[{md_escape(k.title)}]({_url(k.url)})**: {md_escape(k.text)}" for k in briefing.key_developments]
+        out += [f"- **[{md_escape(k.title)}]({_url(k.url)})**" + (f": {md_escape(k.text)}" if k.text else "")
+                for k in briefing.key_developments]
         out.append("")
     for section in briefing.sections:
         out += [f"## {md_escape(section.heading)}", ""]
@@ -44,7 +45,8 @@ def render_markdown(briefing: Briefing) -> str:
                 out.append("**Why it matters:**")
                 out += [f"- {md_escape(point)}" for point in story.why_it_matters]
                 out.append("")
-            links = ", ".join(f"[{md_escape(s.source or s.title)}]({_url(s.url)})" for s in story.sources)
+            links = ", ".join(f"[{md_escape(s.source or s.title)}]({_url(s.url)})"
+                              + (f" via {md_escape(s.via)}" if s.via else "") for s in story.sources)
             out += [f"Sources: {links}", ""]
         if section.table is not None:
             out += [*_table(section.table), ""]

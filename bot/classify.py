@@ -316,3 +316,78 @@ def evaluate(taxonomy: Taxonomy, examples: Sequence[LabeledExample], folds: int 
             predicted[i] = topics[0]
     return _scores(slugs, labels, predicted, len(usable), folds,
                    f"{folds}-fold cross-validation on {len(usable)} labeled examples (primary topic)")
+
+
+# --- editorial conventions --------------------------------------------------------------------------------------
+
+_STATUS_HOST = re.compile(r"^https?://(?:www\.)?status\.", re.IGNORECASE)
+_ARXIV_URL = re.compile(r"^https?://(?:www\.)?(?:export\.)?arxiv\.org/", re.IGNORECASE)
+_REPO_URL = re.compile(r"^https?://(?:www\.)?(?:github\.com|gitlab\.com|codeberg\.org)/[^/]+/[^/]+", re.IGNORECASE)
+_SHOW_HN = re.compile(r"^(?:Show|Launch) HN:", re.IGNORECASE)
+# Which section an event belongs to, as a news editor files it.
+EVENT_SECTIONS = {"outage": "products", "availability": "products", "security": "safety", "law": "regulation",
+                  "court": "regulation",
+                  "restriction": "regulation", "funding": "business", "acquisition": "business",
+                  "hire": "business", "partnership": "business"}
+
+
+# A practitioner's write-up ("How we made ...", "Notes on ...", "Building ...") or serving and inference
+# engineering is a tools story; a company's stated position on policy a regulation one; an opinion piece on AI
+# and people's work a business one.
+_WRITE_UP = re.compile(r"^(?:how (?:we|i)\b|building\b|notes on\b|lessons (?:from|learned)\b|what (?:we|i) learned\b|"
+                       r"(?:we|i) (?:built|made|rebuilt|wrote|ran)\b)|:\s*notes on\b", re.IGNORECASE)
+_SERVING = re.compile(r"\b(?:serving|inference (?:engine|server|stack|cost|speed)|latency|throughput|quantiz\w+|"
+                      r"kv cache|tok(?:ens)?/s|tokens per second|p9[59]|time to first token)\b", re.IGNORECASE)
+_POSITION = re.compile(r"^our (?:position|stance|approach|policy|views?) on\b|\bposition on\b", re.IGNORECASE)
+_WORK = re.compile(r"\b(?:jobs?|careers?|expertise|skills?|colleagues?|co-?workers?|burnout|workplace|at work|"
+                   r"hiring|layoffs?|productivity|craft)\b", re.IGNORECASE)
+_FIRST_PERSON = re.compile(r"\b(?:I|I'm|I've|my|me)\b")
+
+
+def _model_headline(title: str, models: Sequence[str]) -> bool:
+    """A headline that is mostly a model's name ("DeepSeek-V4-Flash Update", "GLM-5.3 Soon")."""
+    plain = re.sub(r"[\s_.-]+", "", title.lower())
+    return any(len(key := re.sub(r"[\s_.-]+", "", m.lower())) >= 0.5 * len(plain) and key in plain for m in models)
+
+
+def editorial_topic(title: str, url: str, models: Sequence[str], events: Sequence[str],
+                    slugs: Sequence[str], summary: str = "") -> str | None:
+    """The section the taxonomy's editorial conventions give an item regardless of its wording, or None: a status
+    page or an outage is a product story, a security incident a safety one, a law, ruling or ban regulation,
+    a raise, acquisition, hire or partnership business, a paper on arXiv research, a headline that is a model's
+    name or reports its release a models story, a code repository, a Show HN, a practitioner's write-up or
+    serving engineering a tools one, a company's position on policy a regulation one, a first-person piece on AI
+    and work a business one. Only for the default slugs that the taxonomy has."""
+    def have(slug: str) -> str | None:
+        return slug if slug in slugs else None
+
+    if _STATUS_HOST.search(url):
+        return have("products")
+    if _ARXIV_URL.search(url):
+        return have("research")
+    headline_models = [m for m in models if re.sub(r"[\s_.-]+", "", m.lower()) in re.sub(r"[\s_.-]+", "",
+                                                                                          title.lower())]
+    if headline_models and _model_headline(title, headline_models):
+        return have("models")
+    for kind in events:
+        if kind in EVENT_SECTIONS:
+            return have(EVENT_SECTIONS[kind])
+    if headline_models and events[:1] in (["release"], ["benchmark"]):
+        return have("models")
+    if _REPO_URL.search(url) or _SHOW_HN.search(title) or _WRITE_UP.search(title):
+        return have("tools")
+    if _POSITION.search(title):
+        return have("regulation")
+    if not events and _SERVING.search(f"{title} {summary}"):
+        return have("tools")
+    if not events and not models and _FIRST_PERSON.search(f"{title} {summary}") and _WORK.search(
+            f"{title} {summary}"):
+        return have("business")
+    return None
+
+
+def with_primary(topics: Sequence[str], primary: str | None) -> tuple[str, ...]:
+    """The topics with `primary` first (kept once); unchanged when None."""
+    if primary is None or (topics and topics[0] == primary):
+        return tuple(topics)
+    return (primary, *(t for t in topics if t != primary))[:MAX_TOPICS]

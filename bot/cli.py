@@ -19,6 +19,7 @@ from bot.taxonomy import load_taxonomy
 log = logging.getLogger("ai-news")
 
 DEMO_PREFIX = "ainews-demo"
+MAX_ERROR_LINES = 20
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -62,6 +63,10 @@ def _parser() -> argparse.ArgumentParser:
     evaluation.add_argument("--folds", type=int, default=5, help="number of folds (default 5)")
     evaluation.add_argument("--holdout", type=Path, metavar="FILE",
                             help="also score a JSON-lines file of labeled headlines never used in training")
+    evaluation.add_argument("--briefing", type=Path, metavar="DIR",
+                            help="instead, compose each hand-labeled day in DIR and score the briefings")
+    evaluation.add_argument("--details", action="store_true",
+                            help="with --briefing: list every story that missed a target")
 
     composing = sub.add_parser("compose", help="compose a briefing from a JSON-lines file of items, offline")
     composing.add_argument("--items", required=True, metavar="FILE",
@@ -72,6 +77,8 @@ def _parser() -> argparse.ArgumentParser:
     composing.add_argument("--at", default="08:00", metavar="HH:MM", help="local edition time (default 08:00)")
     composing.add_argument("--topics", type=_topics_arg, default=(), metavar="A,B", help="only these topics")
     composing.add_argument("--compact", action="store_true", help="the compact edition: fewer, shorter stories")
+    composing.add_argument("--include-backfill", action="store_true",
+                           help="also compose items archived from a source's first poll (left out by default)")
     composing.add_argument("--format", choices=FORMATS, default="markdown", help="output (default markdown)")
 
     posting = sub.add_parser("post", help="compose a channel's edition from the archive and publish it now")
@@ -183,6 +190,11 @@ def main(argv: Sequence[str] | None = None) -> int:
             print(train_model(settings, args.out, args.examples))
             return 0
         if args.command == "eval":
+            if args.briefing is not None:
+                from bot.offline import evaluate_briefings
+
+                print(evaluate_briefings(settings, args.briefing, details=args.details))
+                return 0
             from bot.offline import evaluation_report
 
             print(evaluation_report(settings, max(2, args.folds), args.holdout))
@@ -250,12 +262,21 @@ def _compose(settings: Settings, args: argparse.Namespace) -> int:
         print(f"ai-news: cannot read {args.items}: {exc}", file=sys.stderr)
         return 2
     request = ComposeRequest(day=args.date, timezone=args.tz, at=args.at, topics=args.topics,
-                             format="compact" if args.compact else "full")
-    briefing, errors = compose_offline(settings, text.splitlines(), request)
-    for error in errors:
+                             format="compact" if args.compact else "full", include_backfill=args.include_backfill)
+    result = compose_offline(settings, text.splitlines(), request)
+    for error in result.errors[:MAX_ERROR_LINES]:
         print(f"ai-news: {args.items}: {error} (skipped)", file=sys.stderr)
-    sys.stdout.write(render(briefing, args.format))
-    return 1 if errors else 0
+    if len(result.errors) > MAX_ERROR_LINES:
+        print(f"ai-news: {args.items}: {len(result.errors) - MAX_ERROR_LINES} more bad lines skipped "
+              f"({len(result.errors)} in all)", file=sys.stderr)
+    if result.items and result.backfill == result.items and not args.include_backfill:
+        print(f"ai-news: all {result.items} items in the window are backfill (archived from a source's first poll, "
+              f"which briefings leave out); --include-backfill composes them", file=sys.stderr)
+    elif result.backfill and not args.include_backfill:
+        print(f"ai-news: {result.backfill} of {result.items} items in the window are backfill and left out "
+              f"(--include-backfill composes them)", file=sys.stderr)
+    sys.stdout.write(render(result.briefing, args.format))
+    return 1 if result.errors else 0
 
 
 def _post(settings: Settings, args: argparse.Namespace) -> int:

@@ -448,7 +448,8 @@ class Commands:
 
     async def _topic(self, query: TopicQuery) -> Answer:
         now = self.clock()
-        items = await self.store.recent(topic=query.topic, since=now - STORY_WINDOW, until=now, limit=query.count)
+        items = [i for i in await self.store.recent(topic=query.topic, since=now - STORY_WINDOW, until=now,
+                                                    limit=query.count) if i.about_ai is not False]
         title = f"{self._title(query.topic)}: the latest stories"
         if not items:
             return Answer(title=title, text=f"No {query.topic} stories in the last 7 days.", public=query.public)

@@ -9,16 +9,19 @@ from __future__ import annotations
 import json
 import multiprocessing
 import sys
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
 import numpy as np
 
-from bot.classify import TopicClassifier
+from bot.briefing.facts import events_in
+from bot.classify import TopicClassifier, editorial_topic, with_primary
 from bot.entities import EntityExtractor, FoundEntities
 from bot.importance import Signals, age_hours, combine, event_strength, figures_strength
 from bot.models import ClassifiedItem, Item, canonical_url, stable_id
+from bot.relevance import Decision, RelevanceModel
+from bot.relevance import Signals as RelevanceSignals
 from bot.stories import MemoryStoryIndex, StoryIndex, StorySignature, assign_story
 
 STORY_TEXT_LIMIT = 400
@@ -35,10 +38,12 @@ class Entry:
     published: datetime = field(default_factory=lambda: datetime.now(UTC))
     points: int | None = None
     categories: tuple[str, ...] = ()
+    url: str = ""
 
     @classmethod
     def of(cls, item: Item) -> Entry:
-        return cls(item.id, item.title, item.summary, item.source, item.published, item.points, item.categories)
+        return cls(item.id, item.title, item.summary, item.source, item.published, item.points, item.categories,
+                   item.url)
 
 
 @dataclass(frozen=True)
@@ -52,7 +57,7 @@ class Prepared:
     signature: StorySignature
     event: float
     figures: float
-    about_ai: bool
+    ai: Decision
 
 
 @dataclass(frozen=True)
@@ -63,26 +68,49 @@ class Enrichment:
     entities: FoundEntities
     story_id: str
     story_sources: int
+    ai: Decision
+
+
+# A source marked ai_only in sources.yaml publishes nothing but AI: its items skip the check.
+AI_ONLY = Decision(1.0, True)
 
 
 class Enricher:
-    def __init__(self, classifier: TopicClassifier, extractor: EntityExtractor) -> None:
+    def __init__(self, classifier: TopicClassifier, extractor: EntityExtractor,
+                 relevance: RelevanceModel | None = None) -> None:
         self.classifier = classifier
         self.extractor = extractor
+        self.relevance = relevance
+
+    def decide_ai(self, entries: Sequence[tuple[str, str]], entities: Sequence[FoundEntities]) -> list[Decision]:
+        """Whether each (title, summary) is about AI: the relevance model's calibrated decision, or, without a
+        model, whether the text shows any sign of AI at all (an AI term, lab or model name)."""
+        if self.relevance is None:
+            return [Decision(1.0 if ai else 0.0, ai) for ai in (
+                self.extractor.about_ai(f"{title}. {summary}", found) for (title, summary), found in
+                zip(entries, entities, strict=True))]
+        signals = [RelevanceSignals.of(self.extractor, title, summary, found)
+                   for (title, summary), found in zip(entries, entities, strict=True)]
+        return self.relevance.decide(entries, signals)
 
     def prepare(self, entries: Sequence[Entry]) -> list[Prepared]:
-        """What each entry yields on its own (topics, entities, story signature): independent per entry."""
+        """What each entry yields on its own (topics, entities, story signature, about AI): independent per entry."""
         ranked = self.classifier.topics([(e.title, f"{e.summary} {' '.join(e.categories)}") for e in entries])
+        found = [self.extractor.extract(f"{entry.title}. {entry.summary}") for entry in entries]
+        decisions = self.decide_ai([(e.title, e.summary) for e in entries], found)
         prepared = []
-        for entry, (topics, scores) in zip(entries, ranked, strict=True):
+        slugs = self.classifier.taxonomy.slugs
+        for entry, (ranked_topics, scores), entities, ai in zip(entries, ranked, found, decisions, strict=True):
             text = f"{entry.title}. {entry.summary}"
-            entities = self.extractor.extract(text)
+            kinds = [event.kind for event in events_in(entry.title, entry.summary)]
+            topics = with_primary(ranked_topics, editorial_topic(entry.title, entry.url, entities.models, kinds,
+                                                                 slugs, entry.summary))
             signature = StorySignature.of(
                 entry.id, f"{entry.title} {entry.summary[:STORY_TEXT_LIMIT]}", entities, entry.published,
                 entry.source or entry.id,
             )
             prepared.append(Prepared(entry, topics, scores, entities, signature, event_strength(text),
-                                     figures_strength(entities), self.extractor.about_ai(text, entities)))
+                                     figures_strength(entities), ai))
         return prepared
 
     async def finish(
@@ -93,27 +121,30 @@ class Enricher:
         now: datetime | Callable[[], datetime] | None = None,
         source_weights: Mapping[str, float] | None = None,
         topic_hints: Mapping[str, Sequence[str]] | None = None,
+        ai_only: Iterable[str] = (),
     ) -> list[Enrichment]:
         """Stories (in order: each entry sees the ones before it) and importance, which depends on them."""
         moment = now() if callable(now) else (now or datetime.now(UTC))
         weights = source_weights or {}
         hints = topic_hints or {}
+        trusted = set(ai_only)
         results = []
         for p in prepared:
             entry, topics = p.entry, p.topics
             hint = tuple(hints.get(entry.source, ()))
             if not p.scores and hint:
                 topics = hint  # nothing matched at all: the source's own topic beats the global fallback
+            ai = AI_ONLY if entry.source in trusted else p.ai
             story = await assign_story(stories, p.signature)
             signals = Signals(
                 source_weight=weights.get(entry.source, 1.0),
                 story_sources=len(story.sources),
                 age_hours=age_hours(entry.published, moment),
                 points=entry.points,
-                about_ai=p.about_ai,
+                about_ai=ai.about_ai,
             )
             score = combine(p.event, p.figures, signals)
-            results.append(Enrichment(topics, p.scores, score, p.entities, story.story_id, len(story.sources)))
+            results.append(Enrichment(topics, p.scores, score, p.entities, story.story_id, len(story.sources), ai))
         return results
 
     async def classify_items(
@@ -124,12 +155,14 @@ class Enricher:
         now: datetime | Callable[[], datetime] | None = None,
         source_weights: Mapping[str, float] | None = None,
         topic_hints: Mapping[str, Sequence[str]] | None = None,
+        ai_only: Iterable[str] = (),
     ) -> list[ClassifiedItem]:
         enrichments = await self.finish(self.prepare([Entry.of(i) for i in items]), stories, now=now,
-                                        source_weights=source_weights, topic_hints=topic_hints)
+                                        source_weights=source_weights, topic_hints=topic_hints, ai_only=ai_only)
         return [
             ClassifiedItem.from_item(item, topics=e.topics, topic_scores=e.topic_scores, importance=e.importance,
-                                     entities=e.entities.to_model(), story_id=e.story_id)
+                                     entities=e.entities.to_model(), story_id=e.story_id, about_ai=e.ai.about_ai,
+                                     ai_score=e.ai.score)
             for item, e in zip(items, enrichments, strict=True)
         ]
 
@@ -176,6 +209,7 @@ def _entry_from_line(number: int, line: str) -> tuple[Entry | None, dict[str, ob
         source=source,
         published=published,
         points=points if isinstance(points, int) and points >= 0 else None,
+        url=str(data.get("url") or ""),
     )
     return entry, data, None
 
@@ -189,7 +223,8 @@ LineWire = tuple[str, str, float, bytes, tuple[tuple[str, ...], ...], list[tuple
 
 def _output_head(data: dict[str, object], p: Prepared) -> str:
     fields = {k: v for k, v in data.items() if k not in ("importance", "story_id")}
-    fields.update(topics=list(p.topics), topic_scores=p.scores, entities=p.entities._asdict())
+    fields.update(topics=list(p.topics), topic_scores=p.scores, entities=p.entities._asdict(),
+                  about_ai=p.ai.about_ai, ai_score=p.ai.score)
     return json.dumps(fields, ensure_ascii=False)[:-1]
 
 
@@ -211,7 +246,7 @@ def prepare_lines(enricher: Enricher, lines: Sequence[str], first: int = 1) -> t
         wires.append((
             _output_head(data, p), p.entry.id, p.entry.published.timestamp(), sig.hashes.tobytes(),
             (tuple(sig.models), tuple(sig.laws), tuple(sig.orgs), tuple(sig.amounts)), sig.keys,
-            p.entry.source or p.entry.id, p.event, p.figures, p.entry.points, p.about_ai,
+            p.entry.source or p.entry.id, p.event, p.figures, p.entry.points, p.ai.about_ai,
         ))
     return wires, errors
 

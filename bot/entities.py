@@ -50,7 +50,9 @@ class Gazetteer(BaseModel):
     model_suffixes: tuple[str, ...] = ()
     laws: tuple[str, ...] = ()
     ai_terms: tuple[str, ...] = ()
+    ai_hints: tuple[str, ...] = ()
     makers: dict[str, str] = Field(default_factory=dict, description="model family -> the organization behind it")
+    publishers: dict[str, str] = Field(default_factory=dict, description="site (domain) -> the publisher's name")
 
 
 def load_gazetteer(path: Path) -> Gazetteer:
@@ -105,6 +107,24 @@ _HAS_BILL = re.compile(r"\b(?:SB|AB|HB|SF|HF|LD|H\.\s?R|S)[\s.]")
 _BILL = re.compile(r"\b(?:SB|AB|HB|SF|HF|LD)\s?\d{1,5}\b|\bH\.\s?R\.\s?\d{1,5}\b|\bS\.\s?\d{1,5}\b")
 
 
+Pattern = re.Pattern[str] | None
+
+
+def _term_patterns(terms: tuple[str, ...]) -> tuple[Pattern, Pattern]:
+    """Upper-case abbreviations (AI, ML, GPU) matched only as written; everything else in any case."""
+    upper = [t for t in terms if t.isupper() or t.rstrip("s").isupper()]
+    lower = [t.lower() for t in terms if t not in upper]
+    return (re.compile(rf"(?<![\w.])(?:{_alternation(upper)})(?![\w])") if upper else None,
+            re.compile(rf"(?<![\w])(?:{_alternation(lower)})(?![\w])") if lower else None)
+
+
+def _count(upper: Pattern, lower: Pattern, text: str) -> int:
+    count = len(upper.findall(text)) if upper is not None else 0
+    if lower is not None:
+        count += len(lower.findall(text.lower()))
+    return count
+
+
 class EntityExtractor:
     def __init__(self, gazetteer: Gazetteer) -> None:
         self.gazetteer = gazetteer
@@ -130,21 +150,24 @@ class EntityExtractor:
         # The leading letters of every family ("qwen" of Qwen, "dall" of DALL-E): a text without any of them
         # as a word start names no model, and skips the model pattern.
         self._family_starts = {m.group(0) for f in self._families if (m := _ALPHA.match(f))}
-        # Upper-case abbreviations (AI, ML, GPU) only as written; everything else in any case.
-        upper = [t for t in gazetteer.ai_terms if t.isupper() or t.rstrip("s").isupper()]
-        lower = [t.lower() for t in gazetteer.ai_terms if t not in upper]
-        self._ai_upper = re.compile(rf"(?<![\w.])(?:{_alternation(upper)})(?![\w])") if upper else None
-        self._ai_words = re.compile(rf"(?<![\w])(?:{_alternation(lower)})(?![\w])") if lower else None
+        self._ai_upper, self._ai_words = _term_patterns(gazetteer.ai_terms)
+        self._hint_upper, self._hint_words = _term_patterns(gazetteer.ai_hints)
         laws = _alternation(list(gazetteer.laws))
         self._laws = re.compile(rf"(?<![\w])(?:{laws})(?![\w])") if gazetteer.laws else None
 
     def about_ai(self, text: str, entities: AnyEntities) -> bool:
-        """Whether the text shows any sign of being about AI: an AI term, a model name."""
+        """Whether the text shows any sign of being about AI: an AI term or hint, a model name."""
         if entities.models:
             return True
-        if self._ai_upper is not None and self._ai_upper.search(text):
-            return True
-        return self._ai_words is not None and self._ai_words.search(text.lower()) is not None
+        return self.ai_term_count(text) > 0 or self.ai_hint_count(text) > 0
+
+    def ai_term_count(self, text: str) -> int:
+        """How many AI terms (upper-case abbreviations as written, the rest in any case) the text holds."""
+        return _count(self._ai_upper, self._ai_words, text)
+
+    def ai_hint_count(self, text: str) -> int:
+        """How many weaker hints of AI (a GPU, inference, agents) the text holds."""
+        return _count(self._hint_upper, self._hint_words, text)
 
     def _is_model(self, text: str) -> bool:
         if text.lower() in self._families:

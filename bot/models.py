@@ -183,6 +183,10 @@ class ClassifiedItem(Item):
     importance: float = Field(default=0.0, ge=0.0, le=1.0)
     entities: Entities = Field(default_factory=Entities)
     story_id: str = ""
+    about_ai: bool | None = Field(
+        default=None, description="AI is the item's main subject (None: archived before the check, not decided)")
+    ai_score: float | None = Field(default=None, ge=0.0, le=1.0,
+                                   description="calibrated probability that the item is about AI")
 
     @model_validator(mode="after")
     def _default_story(self) -> ClassifiedItem:
@@ -206,7 +210,8 @@ class SourceLink(BaseModel):
 
     title: str
     url: str
-    source: str = ""
+    source: str = Field(default="", description="the publisher: the site the link points at")
+    via: str = Field(default="", description="the feeds that carried it, when they are not the publisher")
 
 
 class Table(BaseModel):
@@ -263,6 +268,9 @@ class Briefing(Message):
     sections: tuple[Section, ...] = ()
     outlook: tuple[str, ...] = ()
     sources: tuple[SourceLink, ...] = ()
+    generated: tuple[str, ...] = Field(
+        default=(), description="the parts an LLM analyst wrote or decided (title, executive_summary, outlook, "
+                                "summary:<story>, why_it_matters:<story>, section:<story>, about_ai:<story>)")
 
     @computed_field  # type: ignore[prop-decorator]
     @property

@@ -20,6 +20,9 @@ from pathlib import Path
 
 from pydantic import ValidationError
 
+from bot.briefing.analyst import Analyst
+from bot.briefing.compose import ComposeOptions, baseline_of, compose, in_window
+from bot.briefing.writer import BriefingRequest, BriefingWriter
 from bot.classify import (
     MODEL_FILE,
     TopicClassifier,
@@ -31,11 +34,11 @@ from bot.classify import (
     load_examples,
     train,
 )
-from bot.compose import ComposeOptions, baseline_of, compose, in_window
 from bot.editions import BriefingFormat, Edition
 from bot.enrich import Enricher, LineResults, classify_lines
 from bot.entities import EntityExtractor, load_gazetteer
 from bot.models import Briefing, ClassifiedItem, Item
+from bot.relevance import RelevanceModel, bundled_relevance_model
 from bot.settings import ConfigError, Settings
 from bot.stories import MemoryStoryIndex
 from bot.taxonomy import Taxonomy, load_taxonomy
@@ -53,10 +56,39 @@ def load_model(settings: Settings) -> TextModel:
                           "`ai-news train --out FILE`") from None
 
 
+def load_relevance(settings: Settings) -> RelevanceModel:
+    path = settings.relevance_model
+    if path is None:
+        return bundled_relevance_model()
+    try:
+        return RelevanceModel.load(path)
+    except (OSError, ValueError, KeyError) as exc:
+        raise ConfigError(f"RELEVANCE_MODEL {path}: not a usable about-AI model file ({exc}); build one with "
+                          "`ai-news train --relevance-out FILE`") from None
+
+
+def build_writer(settings: Settings, taxonomy: Taxonomy, enricher: Enricher | None = None) -> BriefingWriter:
+    """The briefing writer: the gazetteer's names, the about-AI decision for items archived without one, and the
+    LLM analyst when LLM_BASE_URL and LLM_MODEL are set."""
+    gazetteer = load_gazetteer(settings.config_file("entities.yaml"))
+    deciding = enricher or build_enricher(settings, taxonomy)
+
+    def decide(items: Sequence[ClassifiedItem]) -> list[ClassifiedItem]:
+        found = [deciding.extractor.extract(f"{i.title}. {i.summary}") for i in items]
+        decisions = deciding.decide_ai([(i.title, i.summary) for i in items], found)
+        return [i.model_copy(update={"about_ai": d.about_ai, "ai_score": d.score})
+                for i, d in zip(items, decisions, strict=True)]
+
+    analyst = Analyst.from_settings(settings)
+    return BriefingWriter(taxonomy, makers=gazetteer.makers, publishers=gazetteer.publishers, decide=decide,
+                          analyst=analyst if analyst.enabled else None)
+
+
 def build_enricher(settings: Settings, taxonomy: Taxonomy) -> Enricher:
-    """The shipped (or configured) model with the taxonomy's keywords, and the gazetteer."""
+    """The shipped (or configured) models with the taxonomy's keywords, and the gazetteer."""
     classifier = TopicClassifier(taxonomy, load_model(settings))
-    return Enricher(classifier, EntityExtractor(load_gazetteer(settings.config_file("entities.yaml"))))
+    return Enricher(classifier, EntityExtractor(load_gazetteer(settings.config_file("entities.yaml"))),
+                    load_relevance(settings))
 
 
 def classify_offline(settings: Settings, lines: list[str]) -> LineResults:
@@ -74,6 +106,7 @@ class ComposeRequest:
     topics: tuple[str, ...] = ()
     format: BriefingFormat = "full"
     channel: str = "console:compose"
+    include_backfill: bool = False
 
 
 def read_compose_items(settings: Settings, taxonomy: Taxonomy, lines: Sequence[str], now: datetime) -> (
@@ -107,7 +140,16 @@ def read_compose_items(settings: Settings, taxonomy: Taxonomy, lines: Sequence[s
     return ready, errors
 
 
-def compose_offline(settings: Settings, lines: Sequence[str], request: ComposeRequest) -> tuple[Briefing, list[str]]:
+@dataclass
+class ComposeResult:
+    briefing: Briefing
+    errors: list[str]
+    items: int  # in the window
+    backfill: int  # of those, archived from a first poll
+    not_ai: int  # of those, not about AI
+
+
+def compose_offline(settings: Settings, lines: Sequence[str], request: ComposeRequest) -> ComposeResult:
     """`ai-news compose`: no services. The window is the 24 h before the date's edition time; each topic's
     7-day average comes from the file's items before the window."""
     taxonomy = load_taxonomy(settings.config_file("topics.yaml"))
@@ -123,13 +165,13 @@ def compose_offline(settings: Settings, lines: Sequence[str], request: ComposeRe
         raise ConfigError("; ".join(f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in exc.errors())) from None
     start, end = edition.window(request.day)
     items, errors = read_compose_items(settings, taxonomy, lines, end)
-    gazetteer = load_gazetteer(settings.config_file("entities.yaml"))
-    options = ComposeOptions(format=edition.format, topics=edition.topics, makers=gazetteer.makers,
-                             baseline=baseline_of(items, start), history=in_window(items, start - timedelta(days=7),
-                                                                                   start))
-    briefing = compose(in_window(items, start, end), taxonomy, channel=edition.channel, day=request.day,
-                       timezone=edition.timezone, options=options)
-    return briefing, errors
+    window = in_window(items, start, end)
+    writer = build_writer(settings, taxonomy)
+    target = BriefingRequest(channel=edition.channel, day=request.day, timezone=edition.timezone,
+                             format=edition.format, topics=edition.topics, include_backfill=request.include_backfill)
+    briefing = asyncio.run(writer.write(window, target, baseline_of(items, start)))
+    return ComposeResult(briefing, errors, len(window), sum(i.backfill for i in window),
+                         sum(i.about_ai is False for i in window))
 
 
 def train_model(settings: Settings, out: Path | None, extra: list[Path]) -> str:
@@ -220,3 +262,35 @@ def bench_classify(settings: Settings, count: int, repeats: int = 3) -> str:
         f"{bare:.2f} s = {count / bare:,.0f} items/s",
         f"ratio: {bare / whole:.2f} (whole process / bare predict, in items/s)",
     ])
+
+
+def evaluate_briefings(settings: Settings, folder: Path, *, details: bool = False) -> str:
+    """`ai-news eval --briefing DIR`: compose each labeled day of the folder and score it against its labels."""
+    from bot.briefing.compose import plan_stories
+    from bot.briefing.evaluate import read_days, report, score_day
+
+    days = read_days(folder)
+    taxonomy = load_taxonomy(settings.config_file("topics.yaml"))
+    gazetteer = load_gazetteer(settings.config_file("entities.yaml"))
+    rows = [row for day_rows in days.values() for row in day_rows]
+    lines = [json.dumps({k: v for k, v in row.items() if k in ("title", "summary", "url", "source", "published")})
+             for row in rows]
+    latest = max(datetime.fromisoformat(str(r["published"]).replace("Z", "+00:00")) for r in rows)
+    items, errors = read_compose_items(settings, taxonomy, lines, latest)
+    if errors:
+        raise ConfigError(f"{folder}: {len(errors)} entries are not items, e.g. {errors[0]}")
+    scores = []
+    for day, day_rows in days.items():
+        edition = Edition(channel="console:eval", time="06:00", timezone="UTC")
+        start, end = edition.window(date.fromisoformat(day))
+        options = ComposeOptions(makers=gazetteer.makers, publishers=gazetteer.publishers,
+                                 baseline=baseline_of(items, start))
+        window = in_window(items, start, end)
+        plan = plan_stories(window, options)
+        briefing = compose(window, taxonomy, channel=edition.channel, day=date.fromisoformat(day), options=options,
+                           plan=plan)
+        urls = {d.story_id: [i.url for i in d.items] for d in plan}
+        stories = [(section.topic, story.title, story.summary, story.why_it_matters, urls.get(story.story_id, []))
+                   for section in briefing.sections for story in section.stories]
+        scores.append(score_day(day, day_rows, stories))
+    return report(scores, details=details)

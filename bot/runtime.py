@@ -9,7 +9,7 @@ import asyncio
 import logging
 import os
 import signal
-from collections.abc import AsyncIterator, Callable, Coroutine, Mapping, Sequence
+from collections.abc import AsyncIterator, Callable, Coroutine, Sequence
 from contextlib import AsyncExitStack, asynccontextmanager
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
@@ -22,20 +22,18 @@ from pydantic import ValidationError
 from redis.asyncio import Redis
 
 from adapters.console import render_markdown
+from bot.briefing.writer import BriefingRequest
 from bot.bus import Bus
-from bot.compose import ComposeOptions, compose
 from bot.editions import Edition, load_channels
 from bot.embedded import EmbeddedKafka, EmbeddedRedis, redis_reachable
-from bot.entities import load_gazetteer
-from bot.llm import Rewriter
 from bot.models import Briefing, ClassifiedItem, FetchJob, Item
-from bot.offline import build_enricher
+from bot.offline import build_enricher, build_writer
 from bot.settings import ROLE_NAMES, ConfigError, ServiceError, Settings
 from bot.sources import Source, SourcesConfig, load_sources
 from bot.store import Keys, SourceState, Store
 from bot.stories import MemoryStoryIndex, RedisStoryIndex
 from bot.taxonomy import Taxonomy, load_taxonomy
-from workers.composer import Composer, Rewrite, compose_edition
+from workers.composer import Composer, compose_edition
 from workers.indexer import Indexer
 from workers.ingest.bench import bench_ingest
 from workers.ingest.detect import kind_from_document, kind_from_url, source_id_for
@@ -170,27 +168,15 @@ def _scheduler(services: Services) -> RoleRunner:
     ).run
 
 
-def make_rewrite(settings: Settings) -> Rewrite | None:
-    """The optional LLM rewrite of summaries, bullets and the executive summary (LLM_BASE_URL and LLM_MODEL)."""
-    rewriter = Rewriter.from_settings(settings)
-    if not rewriter.enabled:
-        return None
-    log.info("LLM rewrite on: %r", rewriter)
-
-    async def rewrite(briefing: Briefing, sources: Mapping[str, str]) -> Briefing:
-        rewritten, _ = await rewriter.rewrite(briefing, sources)
-        return rewritten
-
-    return rewrite
-
-
 def make_composer(services: Services, **overrides: Any) -> Composer:
     settings = services.settings
     channels = load_channels(settings.config_file("channels.yaml"), services.taxonomy.slugs)
-    makers = load_gazetteer(settings.config_file("entities.yaml")).makers
+    writer = build_writer(settings, services.taxonomy)
+    if writer.analyst is not None:
+        log.info("LLM analyst on: %r", writer.analyst)
     options: dict[str, Any] = {
-        "configured": channels.channels, "makers": makers, "tick_seconds": settings.composer_tick_seconds,
-        "lock_ttl": settings.composer_lock_ttl_seconds, "rewrite": make_rewrite(settings),
+        "configured": channels.channels, "writer": writer, "tick_seconds": settings.composer_tick_seconds,
+        "lock_ttl": settings.composer_lock_ttl_seconds,
     }
     options.update(overrides)
     return Composer(services.bus, services.store, services.taxonomy, **options)
@@ -330,9 +316,8 @@ async def demo(settings: Settings, progress: Progress, *, days: int = 7, index_t
         newest = max(i.published for i in items)
         until = newest + timedelta(seconds=1)
         window = await services.store.recent(since=until - timedelta(days=days), until=until)
-        makers = load_gazetteer(settings.config_file("entities.yaml")).makers
-        briefing = compose(window, services.taxonomy, channel="console:demo", day=newest.date(), timezone="UTC",
-                           options=ComposeOptions(makers=makers))
+        writer = build_writer(settings, services.taxonomy, enricher)
+        briefing = await writer.write(window, BriefingRequest(channel="console:demo", day=newest.date()))
         await _clear_keys(services)
         return render_markdown(briefing)
 
@@ -528,8 +513,7 @@ async def post(settings: Settings, channel: str, day: date | None, timezone: str
             store = Store(redis, Keys(settings.redis_key_prefix))
             edition = await _edition_for(store, settings, taxonomy, channel, timezone, at)
             when = day or datetime.now(edition.zone).date()
-            makers = load_gazetteer(settings.config_file("entities.yaml")).makers
-            composed, window = await compose_edition(store, taxonomy, edition, when, makers)
+            composed, window = await compose_edition(store, build_writer(settings, taxonomy), edition, when)
             return PostResult(edition, when, composed, len(window.items))
     async with open_services(settings, taxonomy) as services:
         edition = await _edition_for(services.store, settings, taxonomy, channel, timezone, at)

@@ -95,9 +95,15 @@ class Settings(BaseSettings):
     llm_base_url: str | None = None
     llm_model: str | None = None
     llm_api_key: SecretStr | None = None
+    llm_total_timeout: float = Field(default=30.0, gt=0, le=600,
+                                     description="seconds for all the analyst's requests of one briefing")
+    llm_request_timeout: float = Field(default=10.0, gt=0, le=300, description="seconds for one request")
+    llm_token_budget: int = Field(default=40_000, ge=1000, description="tokens for all requests of one briefing")
 
     classifier_model: Path | None = Field(
         default=None, description="a model built by `ai-news train --out`; unset: the one shipped with ai-news")
+    relevance_model: Path | None = Field(
+        default=None, description="an about-AI model built by `ai-news train --relevance-out`; unset: the shipped one")
 
     ops_channel: str | None = Field(default=None, pattern=r"^(slack|discord):\S+$")
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"] = "INFO"

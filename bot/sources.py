@@ -25,6 +25,7 @@ class Source(BaseModel):
     topics: tuple[str, ...] = ()
     enabled: bool = True
     min_points: int = Field(default=0, ge=0, description="Hacker News: skip stories with fewer points")
+    ai_only: bool = Field(default=False, description="publishes nothing but AI: its items skip the about-AI check")
 
     @field_validator("url")
     @classmethod

@@ -204,15 +204,19 @@ class Store:
         return bool(await self.redis.ping())
 
     async def archive(self, item: ClassifiedItem) -> bool:
-        """Store an item and index it; returns True if it was not archived before. Idempotent."""
+        """Store an item and index it; returns True if it was not archived before. Idempotent.
+
+        An item that is not about AI is archived and found by search, but kept out of the topic indexes: topic
+        answers and each topic's daily counts never see it."""
         score = item.published.timestamp()
         cutoff = (item.published - TTL.INDEX_RETENTION).timestamp()
+        topics = item.topics if item.about_ai is not False else ()
         async with self.redis.pipeline(transaction=True) as pipe:
             pipe.set(self.keys.item(item.id), item.model_dump_json(), nx=True, ex=TTL.ITEM)
             pipe.zadd(self.keys.items_by_time, {item.id: score})
-            for topic in item.topics:
+            for topic in topics:
                 pipe.zadd(self.keys.topic_by_time(topic), {item.id: score})
-            for index in (self.keys.items_by_time, *map(self.keys.topic_by_time, item.topics)):
+            for index in (self.keys.items_by_time, *map(self.keys.topic_by_time, topics)):
                 pipe.zremrangebyscore(index, "-inf", f"({cutoff}")
             for word in search_words(f"{item.title} {item.summary}")[:MAX_WORDS_PER_ITEM]:
                 pipe.zadd(self.keys.word(word), {item.id: score})

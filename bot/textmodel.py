@@ -15,7 +15,7 @@ import unicodedata
 from collections import Counter
 from collections.abc import Sequence
 from pathlib import Path
-from typing import IO
+from typing import IO, Literal
 
 import numpy as np
 
@@ -95,14 +95,19 @@ class TextModel:
                        [str(c) for c in data["classes"]], str(data["digest"]))
 
 
-def train_text_model(texts: Sequence[str], labels: Sequence[str], c: float = 1.0) -> TextModel:
-    """Fit TF-IDF unigrams and a linear SVM with scikit-learn; deterministic for the same data."""
+def train_text_model(texts: Sequence[str], labels: Sequence[str], c: float = 1.0,
+                     kind: Literal["svm", "logistic"] = "svm") -> TextModel:
+    """Fit TF-IDF unigrams and a linear SVM (or logistic regression) with scikit-learn; deterministic for the
+    same data."""
     from sklearn.feature_extraction.text import TfidfVectorizer
+    from sklearn.linear_model import LogisticRegression
     from sklearn.svm import LinearSVC
 
     vectorizer = TfidfVectorizer(ngram_range=(1, 1), sublinear_tf=True, strip_accents="unicode")
     features = vectorizer.fit_transform(texts)
-    model = LinearSVC(C=c, class_weight="balanced", random_state=0)
+    model: LinearSVC | LogisticRegression = (
+        LinearSVC(C=c, class_weight="balanced", random_state=0) if kind == "svm"
+        else LogisticRegression(C=c, class_weight="balanced", max_iter=2000))
     model.fit(features, labels)
     vocabulary = vectorizer.get_feature_names_out()
     coef = model.coef_

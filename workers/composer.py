@@ -18,14 +18,15 @@ import logging
 import os
 import uuid
 from collections import deque
-from collections.abc import Awaitable, Callable, Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 
 from pydantic import ValidationError
 
+from bot.briefing.compose import BASELINE_DAYS, in_window
+from bot.briefing.writer import BriefingRequest, BriefingWriter
 from bot.bus import Bus
-from bot.compose import BASELINE_DAYS, ComposeOptions, compose, in_window
 from bot.editions import Edition
 from bot.models import Briefing, ClassifiedItem, edition_id
 from bot.store import EditionClaim, Store
@@ -36,10 +37,6 @@ log = logging.getLogger(__name__)
 
 LOCK = "composer"
 PUBLISHED_KEPT = 100
-# Items of the week before a window that feed "it follows ..." bullets, newest first.
-HISTORY_LIMIT = 2000
-
-Rewrite = Callable[[Briefing, Mapping[str, str]], Awaitable[Briefing]]
 
 
 @dataclass(frozen=True)
@@ -48,43 +45,25 @@ class Window:
 
     items: list[ClassifiedItem]
     baseline: dict[str, float] | None
-    history: list[ClassifiedItem]
 
 
 async def load_window(store: Store, taxonomy: Taxonomy, start: datetime, end: datetime) -> Window:
-    """The archive's items of (start, end], each topic's items per day over the 7 days before, and the most
-    recent items of those 7 days."""
+    """The archive's items of (start, end] and each topic's items about AI per day over the 7 days before."""
     items = in_window(await store.recent(since=start, until=end), start, end)
     before = start - timedelta(days=BASELINE_DAYS)
     counts = await store.count_between(taxonomy.slugs, before, start + timedelta(microseconds=1))
     baseline = {t: n / BASELINE_DAYS for t, n in counts.items()} if any(counts.values()) else None
-    history = in_window(await store.recent(since=before, until=start, limit=HISTORY_LIMIT), before, start)
-    return Window(items, baseline, history)
+    return Window(items, baseline)
 
 
-def story_sources(briefing: Briefing, items: Sequence[ClassifiedItem]) -> dict[str, str]:
-    """story_id -> the text of the story's own items: all an optional rewriter may draw on."""
-    wanted = {story.story_id for section in briefing.sections for story in section.stories}
-    texts: dict[str, list[str]] = {}
-    for item in items:
-        if item.story_id in wanted:
-            texts.setdefault(item.story_id, []).append(f"{item.title}. {item.summary}".strip())
-    return {story_id: "\n".join(parts) for story_id, parts in texts.items()}
-
-
-async def compose_edition(store: Store, taxonomy: Taxonomy, edition: Edition, day: date,
-                          makers: Mapping[str, str] | None = None, rewrite: Rewrite | None = None,
-                          ) -> tuple[Briefing, Window]:
+async def compose_edition(store: Store, writer: BriefingWriter, edition: Edition, day: date,
+                          include_backfill: bool = False) -> tuple[Briefing, Window]:
     """One channel's briefing for `day` from the archive (the window from the previous edition time to this one)."""
     start, end = edition.window(day)
-    window = await load_window(store, taxonomy, start, end)
-    options = ComposeOptions(format=edition.format, topics=edition.topics, makers=makers,
-                             baseline=window.baseline, history=window.history)
-    briefing = compose(window.items, taxonomy, channel=edition.channel, day=day, timezone=edition.timezone,
-                       options=options)
-    if rewrite is not None and briefing.sections:
-        briefing = await rewrite(briefing, story_sources(briefing, window.items))
-    return briefing, window
+    window = await load_window(store, writer.taxonomy, start, end)
+    request = BriefingRequest(channel=edition.channel, day=day, timezone=edition.timezone, format=edition.format,
+                              topics=edition.topics, include_backfill=include_backfill)
+    return await writer.write(window.items, request, window.baseline), window
 
 
 class Composer:
@@ -95,23 +74,21 @@ class Composer:
         taxonomy: Taxonomy,
         *,
         configured: Sequence[Edition] = (),
-        makers: Mapping[str, str] | None = None,
+        writer: BriefingWriter | None = None,
         now: Callable[[], datetime] | None = None,
         tick_seconds: float = 20.0,
         lock_ttl: float = 30.0,
         owner: str | None = None,
-        rewrite: Rewrite | None = None,
     ) -> None:
         self.bus = bus
         self.store = store
         self.taxonomy = taxonomy
         self.configured = list(configured)
-        self.makers = dict(makers or {})
+        self.writer = writer or BriefingWriter(taxonomy)
         self.now = now or (lambda: datetime.now(UTC))
         self.tick_seconds = tick_seconds
         self.lock_ttl = lock_ttl
         self.owner = owner or f"{os.uname().nodename}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
-        self.rewrite = rewrite
         self.published: deque[Briefing] = deque(maxlen=PUBLISHED_KEPT)  # the latest, for logs and tests
 
     async def run(self, stop: asyncio.Event) -> None:
@@ -156,7 +133,7 @@ class Composer:
         return published
 
     async def compose(self, edition: Edition, day: date) -> tuple[Briefing, Window]:
-        return await compose_edition(self.store, self.taxonomy, edition, day, self.makers, self.rewrite)
+        return await compose_edition(self.store, self.writer, edition, day)
 
     async def publish(self, edition: Edition, day: date) -> Briefing | None:
         """Compose and publish one channel's edition for `day`, unless it was published already (then None)."""

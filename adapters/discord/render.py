@@ -388,7 +388,8 @@ def _story_lines(story: Story) -> list[str]:
     if story.why_it_matters:
         lines.append("**Why it matters:**")
         lines += ["• " + fit(point, LINE_LIMIT - 2) for point in story.why_it_matters if point.strip()]
-    lines += _link_lines("Sources: ", [link(s.source or s.title, s.url) for s in story.sources])
+    lines += _link_lines("Sources: ", [link(s.source or s.title, s.url) + (f" via {fit(s.via, LINK_LABEL_CHARS)}"
+                                                                           if s.via else "") for s in story.sources])
     return lines
 
 

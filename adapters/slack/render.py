@@ -137,7 +137,8 @@ def render_root(briefing: Briefing) -> list[SlackMessage]:
 
 
 def _sources_line(sources: Sequence[SourceLink]) -> str:
-    return "Sources: " + " · ".join(link(s.url, s.source or s.title) for s in sources)
+    return "Sources: " + " · ".join(link(s.url, s.source or s.title) + (f" via {escape(s.via)}" if s.via else "")
+                                    for s in sources)
 
 
 def story_blocks(story: Story) -> list[Block]:

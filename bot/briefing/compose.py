@@ -1,49 +1,76 @@
 """Composition: classified items in, a Briefing out. Pure: no I/O, no clock.
 
-1. Items that share a story_id form one story that lists every source; a story's importance is its most
-   important item's, plus 0.05 for each further distinct source (at most +0.15).
-2. Each story sits in the section of its primary topic (or, for a channel that follows some topics only, the
+1. Only items about AI enter (backfill too only when asked); one link is one item, however many feeds carried it.
+2. Stories: items that share a story_id, merged further when their headlines are near-identical or name the same
+   model (spellings normalised: "Qwen3-Next-80B-A3B" = "Qwen3-Next 80B-A3B"), never when they name different
+   models or laws. A story's importance is its most important item's, plus 0.05 for each further publisher
+   (at most +0.15); sources are counted by publisher, not by feed.
+3. Each story sits in the section of its primary topic (or, for a channel that follows some topics only, the
    first of its topics the channel follows); sections follow the taxonomy's order, biggest story first, at most
    `MAX_STORIES[format]` each.
-3. Each story: 1-3 whole sentences from its items' text, and 2-3 "why it matters" bullets built from its own
-   entities and figures (`bot.insight`).
-4. Around them: a title naming the day's top themes, an executive summary, exactly three key developments,
-   tables of new models and of papers (where there are at least two rows), an outlook that compares each
-   topic's volume with its 7-day average, and every link used.
+4. Each story: 1-3 whole sentences from its items' text (no summary line when they carry none), and "why it
+   matters" bullets built from its own facts (`bot.briefing.why`); none when nothing grounded can be said.
+5. Around them (`bot.briefing.synthesis`): themes ranked once, from which come the title, the executive summary,
+   the key developments and the outlook; tables of new models and of papers where there are two rows or more.
+
+An optional analyst (`bot.briefing.analyst`) may have looked at each story first: its checked answers decide
+whether a story is about AI, its section, its summary and bullets; every part it did not answer well keeps the
+offline text, and the Briefing records which parts came from the model.
 """
 
 from __future__ import annotations
 
+import itertools
 import re
 from collections import Counter, defaultdict
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 
-from bot.editions import BriefingFormat
-from bot.insight import (
-    ARXIV_AREAS,
-    DayContext,
-    Passage,
-    StoryFacts,
-    join_words,
-    maker_of,
-    summary_sentences,
-    why_it_matters,
+from bot.briefing.facts import EVENT_PATTERNS, Event, actor_of, amounts_in, events_in
+from bot.briefing.publishers import Publisher, aggregators_of, publisher_of
+from bot.briefing.summary import Passage, clean, summary_sentences, words
+from bot.briefing.synthesis import (
+    executive_summary,
+    key_developments,
+    models_table,
+    outlook,
+    papers_table,
+    rank_themes,
+    title_of,
 )
-from bot.models import Briefing, ClassifiedItem, KeyDevelopment, Section, SourceLink, Story, Table
+from bot.briefing.why import ARXIV_AREAS, DayContext, StoryFacts, distinct_models, model_key, why_it_matters
+from bot.editions import BriefingFormat
+from bot.models import Briefing, ClassifiedItem, Section, SourceLink, Story, Table
 from bot.taxonomy import Taxonomy
-from bot.text import sentences, shorten
 
 MAX_STORIES: dict[str, int] = {"full": 8, "compact": 3}
 SUMMARY_SENTENCES: dict[str, int] = {"full": 3, "compact": 1}
 BULLETS: dict[str, int] = {"full": 3, "compact": 2}
 COVERAGE_BONUS = 0.05
-KEY_DEVELOPMENTS = 3
+# The items of a story whose text is read (the most important ones): a story carried by hundreds of items costs
+# no more to write than one carried by a dozen. Every publisher is still listed.
+STORY_ITEMS = 12
+# Stories compared pairwise for merging: the most important ones (the rest cannot reach the briefing anyway).
+MERGE_CANDIDATES = 300
+MERGE_WINDOW = timedelta(hours=72)
+SAME_HEADLINE = 0.6
 _ARXIV = re.compile(r"arxiv\.org/", re.IGNORECASE)
 _SOURCE_CATEGORY = re.compile(r"\b(cs|stat|eess)[.-]([a-z]{2})\b", re.IGNORECASE)
-_CONTRIBUTION = re.compile(r"\b(?:we|this paper|this work|the authors)\s+(?:propose|introduce|present|show|develop|"
-                           r"release|find|demonstrate|study)", re.IGNORECASE)
+_HN_PREFIX = re.compile(r"^(?:Show|Launch|Ask|Tell) HN:\s*")
+_NUMBER = re.compile(r"(?<![\w.])v?\d+(?:[.,]\d+)*(?![\w])")
+
+
+@dataclass(frozen=True)
+class StoryAnalysis:
+    """What the analyst said of one story, each part already checked against the story's sources (None: not
+    answered, or the answer failed its checks, so the offline text stays)."""
+
+    about_ai: bool | None = None
+    section: str | None = None
+    event: str | None = None
+    summary: str | None = None
+    why_it_matters: tuple[str, ...] | None = None
 
 
 @dataclass(frozen=True)
@@ -51,72 +78,145 @@ class ComposeOptions:
     format: BriefingFormat = "full"
     topics: tuple[str, ...] = ()  # empty: every topic
     makers: Mapping[str, str] | None = None  # model family -> maker (config/entities.yaml)
+    publishers: Mapping[str, str] | None = None  # site -> publisher name (config/entities.yaml)
     baseline: Mapping[str, float] | None = None  # topic -> items per day over the previous 7 days
-    history: Sequence[ClassifiedItem] = ()  # items of the previous 7 days, for "it follows ..." bullets
+    include_backfill: bool = False
+    analyses: Mapping[str, StoryAnalysis] = field(default_factory=dict)  # story_id -> the analyst's parts
 
 
 @dataclass
-class _Draft:
+class Draft:
+    """One story before it is written: its items (most important first), section and importance."""
+
     story_id: str
-    items: list[ClassifiedItem]  # most important first
+    items: list[ClassifiedItem]
     topic: str
     importance: float
-    sources: tuple[str, ...]
+    publishers: list[Publisher]
+    by_item: dict[str, Publisher] = field(default_factory=dict)  # item id -> its publisher
 
     @property
     def lead(self) -> ClassifiedItem:
         return self.items[0]
 
+    def text(self) -> str:
+        """Titles and summaries of the story's most important items: all a writer of the story may draw on."""
+        return "\n".join(f"{i.title}. {clean(i.summary)}".strip() for i in self.items[:STORY_ITEMS])
 
-def _source_name(item: ClassifiedItem) -> str:
-    return item.source_name or item.source
 
-
-def _drafts(items: Sequence[ClassifiedItem], follows: tuple[str, ...]) -> list[_Draft]:
-    grouped: dict[str, list[ClassifiedItem]] = defaultdict(list)
+def wanted_items(items: Sequence[ClassifiedItem], follows: Sequence[str] = (), include_backfill: bool = False
+                 ) -> list[ClassifiedItem]:
+    """The items a briefing may use: about AI (or in the same story as an item about AI: more coverage of one
+    event), not backfill (unless asked), of the followed topics, each link once (the most important copy)."""
+    best: dict[str, ClassifiedItem] = {}
+    ai_stories = {item.story_id for item in items if item.about_ai is not False}
     for item in items:
+        if item.story_id not in ai_stories or (item.backfill and not include_backfill):
+            continue
+        if follows and not any(t in follows for t in item.topics):
+            continue
+        kept = best.get(item.id)
+        if kept is None or item.importance > kept.importance:
+            best[item.id] = item
+    return list(best.values())
+
+
+def plan_stories(items: Sequence[ClassifiedItem], options: ComposeOptions | None = None) -> list[Draft]:
+    """The day's stories, most important first: items grouped by story, near-duplicate stories merged."""
+    options = options or ComposeOptions()
+    follows = tuple(options.topics)
+    grouped: dict[str, list[ClassifiedItem]] = defaultdict(list)
+    wanted = wanted_items(items, follows, options.include_backfill)
+    aggregators = aggregators_of((i.source_name or i.source, i.url) for i in wanted)
+    for item in wanted:
         grouped[item.story_id].append(item)
+    groups = [sorted(members, key=lambda i: (-i.importance, i.published.timestamp(), i.id))
+              for members in grouped.values()]
+    groups.sort(key=lambda g: (-g[0].importance, g[0].id))
+    groups = _merge(groups)
     drafts = []
-    for story_id, members in grouped.items():
+    for members in groups:
         ranked = sorted(members, key=lambda i: (-i.importance, i.published.timestamp(), i.id))
         lead = ranked[0]
         topic = next((t for t in lead.topics if t in follows), lead.primary_topic) if follows else lead.primary_topic
-        sources = tuple(dict.fromkeys(_source_name(i) for i in ranked))
-        bonus = min(3, len(sources) - 1) * COVERAGE_BONUS
-        drafts.append(_Draft(story_id, ranked, topic, round(min(1.0, lead.importance + bonus), 3), sources))
-    drafts.sort(key=lambda d: (-d.importance, -len(d.sources), -d.lead.published.timestamp(), d.story_id))
+        publishers: dict[str, Publisher] = {}
+        by_item = {}
+        for item in ranked:
+            publisher = publisher_of(item.url, item.source_name or item.source, options.publishers, aggregators)
+            publishers.setdefault(publisher.key, publisher)
+            by_item[item.id] = publishers[publisher.key]
+        bonus = min(3, len(publishers) - 1) * COVERAGE_BONUS
+        drafts.append(Draft(lead.story_id, ranked, topic, round(min(1.0, lead.importance + bonus), 3),
+                            list(publishers.values()), by_item))
+    drafts.sort(key=lambda d: (-d.importance, -len(d.publishers), -d.lead.published.timestamp(), d.story_id))
     return drafts
 
 
-def _facts(draft: _Draft, taxonomy: Taxonomy, makers: Mapping[str, str]) -> StoryFacts:
-    topic = taxonomy.get(draft.topic)
-    text = " ".join(f"{i.title}. {i.summary}" for i in draft.items)
+def _headline_words(item: ClassifiedItem) -> set[str]:
+    return words(_HN_PREFIX.sub("", item.title))
 
-    def merged(field: str) -> tuple[str, ...]:
-        return tuple(dict.fromkeys(v for i in draft.items for v in getattr(i.entities, field)))
 
-    organizations = merged("organizations")
-    if not merged("models"):
-        # A product named by its family alone ("Claude for Creative Work") still names who it concerns.
-        families = [f for f in makers if re.search(rf"(?<![\w-]){re.escape(f)}(?![\w-])", draft.lead.title)
-                    and f not in organizations and makers[f] not in organizations]
-        organizations = tuple(dict.fromkeys((*families, *organizations)))
-    areas = tuple(dict.fromkeys(ARXIV_AREAS[c] for i in draft.items for c in (*i.categories, *_arxiv_category(i))
-                                if c in ARXIV_AREAS))
-    points = max((i.points for i in draft.items if i.points is not None), default=None)
-    models = merged("models")
-    maker = maker_of(models[0], makers) if models else None
-    subjects = tuple(dict.fromkeys(
-        name for name in (*organizations, *models[:1], *([maker] if maker else []))
-        if name in draft.lead.title or (name == maker and models[0] in draft.lead.title)))
-    return StoryFacts(
-        story_id=draft.story_id, title=draft.lead.title, text=text, topic=draft.topic,
-        summaries=" ".join(i.summary for i in draft.items), subjects=subjects,
-        heading=topic.title if topic else _heading(draft.topic), audience=(topic.audience or "") if topic else "",
-        organizations=organizations, models=models, amounts=merged("amounts"), metrics=merged("metrics"),
-        laws=merged("laws"), sources=draft.sources, points=points,
-        arxiv_areas=areas if any(_ARXIV.search(i.url) for i in draft.items) else (), makers=makers,
-    )
+def _numbers_differ(a: str, b: str) -> bool:
+    """Each headline has a number the other lacks ("update 8" and "update 9"; "v0.6.1" and "v0.6.2"): two events."""
+    na, nb = set(_NUMBER.findall(a)), set(_NUMBER.findall(b))
+    return bool(na - nb) and bool(nb - na)
+
+
+def _model_keys(group: Sequence[ClassifiedItem]) -> set[str]:
+    """Normalised names of the models the group's headlines name."""
+    return {model_key(m) for i in group for m in i.entities.models if model_key(m) in model_key(i.title)}
+
+
+def _same_model(a: set[str], b: set[str]) -> bool:
+    """Both name one model, spelled alike or one with a build suffix ("DeepSeek V4 Flash 0731")."""
+    for x, y in itertools.product(a, b):
+        short, long = sorted((x, y), key=len)
+        rest = long[len(short):]
+        if long.startswith(short) and (not rest or rest.isdigit()):
+            return True
+    return False
+
+
+def _conflict(a: set[str], b: set[str]) -> bool:
+    """Each names a model the other does not (two releases): never one story."""
+    if not a or not b:
+        return False
+    return not _same_model(a, b)
+
+
+def _merge(groups: list[list[ClassifiedItem]]) -> list[list[ClassifiedItem]]:
+    """Join groups that are one event: near-identical headlines (one inside the other, or most words shared), or
+    the same model named in both headlines; never two different models or laws, never more than 72 h apart."""
+    top = groups[:MERGE_CANDIDATES]
+    parent = list(range(len(top)))
+
+    def find(i: int) -> int:
+        while parent[i] != i:
+            parent[i] = parent[parent[i]]
+            i = parent[i]
+        return i
+
+    heads = [_headline_words(g[0]) for g in top]
+    models = [_model_keys(g) for g in top]
+    laws = [{law.lower() for i in g for law in i.entities.laws} for g in top]
+    times = [g[0].published for g in top]
+    for i, j in itertools.combinations(range(len(top)), 2):
+        if abs(times[i] - times[j]) > MERGE_WINDOW or _conflict(models[i], models[j]):
+            continue
+        if laws[i] and laws[j] and not laws[i] & laws[j]:
+            continue
+        a, b = heads[i], heads[j]
+        if _numbers_differ(top[i][0].title, top[j][0].title):
+            continue
+        shared = a & b
+        same_headline = bool(a and b) and (len(shared) / len(a | b) >= SAME_HEADLINE
+                                           or (len(shared) >= 2 and (a <= b or b <= a)))
+        if same_headline or (models[i] and models[j] and _same_model(models[i], models[j])):
+            parent[find(j)] = find(i)
+    merged: dict[int, list[ClassifiedItem]] = defaultdict(list)
+    for index, group in enumerate(top):
+        merged[find(index)].extend(group)
+    return [*merged.values(), *groups[MERGE_CANDIDATES:]]
 
 
 def _arxiv_category(item: ClassifiedItem) -> list[str]:
@@ -125,86 +225,103 @@ def _arxiv_category(item: ClassifiedItem) -> list[str]:
     return [f"{match.group(1).lower()}.{match.group(2).upper()}"] if match else []
 
 
-def _plural(n: int, one: str, many: str) -> str:
-    return one if n == 1 else many
+def story_facts(draft: Draft, taxonomy: Taxonomy, makers: Mapping[str, str], event: str | None = None
+                ) -> StoryFacts:
+    items = draft.items[:STORY_ITEMS]
+    lead = draft.lead
+    topic = taxonomy.get(draft.topic)
+    text = draft.text()
+
+    def merged(name: str) -> tuple[str, ...]:
+        return tuple(dict.fromkeys(v for i in items for v in getattr(i.entities, name)))
+
+    events: dict[str, Event] = {}
+    for item in items:
+        for found in events_in(item.title, clean(item.summary)):
+            events.setdefault(found.kind, found)
+    strength = [kind for kind, _ in EVENT_PATTERNS]
+    headline = _lead_kind(lead, events)
+    ordered = sorted(events.values(), key=lambda e: (e.kind != headline, strength.index(e.kind)))
+    if event and event not in events:
+        ordered = [Event(event, lead.title), *ordered]
+    elif event:
+        ordered = [events[event], *(e for e in ordered if e.kind != event)]
+    organizations = merged("organizations")
+    evidence = ordered[0].sentence if ordered else ""
+    models = distinct_models(sorted(merged("models"), key=lambda m: model_key(m) not in model_key(lead.title)))
+    areas = tuple(dict.fromkeys(ARXIV_AREAS[c] for i in items for c in (*i.categories, *_arxiv_category(i))
+                                if c in ARXIV_AREAS))
+    points = max((i.points for i in items if i.points is not None), default=None)
+    return StoryFacts(
+        story_id=draft.story_id, title=lead.title, text=text, topic=draft.topic,
+        heading=topic.title if topic else _heading(draft.topic),
+        events=tuple(ordered), actor=actor_of(lead.title, text, lead.url, organizations, evidence),
+        organizations=organizations, models=models, amounts=tuple(amounts_in(text)), metrics=merged("metrics"),
+        laws=merged("laws"), publishers=tuple(p.name for p in draft.publishers),
+        arxiv_areas=areas if any(_ARXIV.search(i.url) for i in items) else (), makers=makers, points=points,
+    )
 
 
-def _sentence_of(title: str) -> str:
-    return title if title.endswith((".", "!", "?")) else f"{title}."
+def _lead_kind(lead: ClassifiedItem, events: Mapping[str, Event]) -> str | None:
+    """The event the lead headline itself reports, if any: it is what the story is about."""
+    return next((kind for kind, e in events.items() if e.sentence == lead.title), None)
 
 
 def _heading(slug: str) -> str:
     return slug.replace("-", " ").title()
 
 
-def _fallback_summary(draft: _Draft) -> str:
-    if len(draft.sources) > 1:
-        return f"Reported by {join_words(list(draft.sources))}."
-    return f"Reported by {draft.sources[0]}."
+def _sources(draft: Draft) -> tuple[SourceLink, ...]:
+    """One link per publisher (its most important item), with the feeds that carried it when they are not it."""
+    links: dict[str, SourceLink] = {}
+    carriers: dict[str, list[str]] = defaultdict(list)
+    for item in draft.items:
+        publisher = draft.by_item[item.id]
+        feed = item.source_name or item.source
+        own = publisher.name.lower() in feed.lower()  # "Anthropic News" is Anthropic's own feed
+        if not own and feed not in carriers[publisher.key]:
+            carriers[publisher.key].append(feed)
+        links.setdefault(publisher.key, SourceLink(title=item.title, url=item.url, source=publisher.name))
+    return tuple(link.model_copy(update={"via": ", ".join(carriers[key][:3])}) if carriers[key] else link
+                 for key, link in links.items())
 
 
-def _story(draft: _Draft, facts: StoryFacts, context: DayContext, fmt: BriefingFormat,
-           used_sentences: set[str], used_bullets: set[str]) -> Story:
-    passages = [Passage(i.title, i.summary, lead=(n == 0)) for n, i in enumerate(draft.items)]
-    chosen = summary_sentences(passages, limit=SUMMARY_SENTENCES[fmt], max_chars=480 if fmt == "full" else 260,
-                               used=used_sentences)
-    summary = " ".join(chosen) if chosen else _fallback_summary(draft)
-    bullets = why_it_matters(facts, context, used_bullets, limit=BULLETS[fmt], summary=summary)
-    links = tuple(dict.fromkeys(SourceLink(title=i.title, url=i.url, source=_source_name(i)) for i in draft.items))
+def _story(draft: Draft, facts: StoryFacts, context: DayContext, options: ComposeOptions,
+           used_sentences: set[str], used_bullets: set[str], generated: list[str]) -> Story:
+    fmt = options.format
+    analysis = options.analyses.get(draft.story_id, StoryAnalysis())
+    passages = [Passage(i.title, i.summary, lead=(n == 0)) for n, i in enumerate(draft.items[:STORY_ITEMS])]
+    if analysis.summary:
+        summary = analysis.summary
+        generated.append(f"summary:{draft.story_id}")
+    else:
+        summary = " ".join(summary_sentences(passages, limit=SUMMARY_SENTENCES[fmt],
+                                             max_chars=480 if fmt == "full" else 260, used=used_sentences))
+    if analysis.why_it_matters is not None:
+        bullets = list(analysis.why_it_matters[:BULLETS[fmt]])
+        generated.append(f"why_it_matters:{draft.story_id}")
+    else:
+        bullets = why_it_matters(facts, context, used_bullets, limit=BULLETS[fmt], summary=summary)
     return Story(story_id=draft.story_id, title=draft.lead.title, summary=summary, why_it_matters=tuple(bullets),
-                 sources=links, importance=draft.importance)
+                 sources=_sources(draft), importance=draft.importance)
 
 
-def _models_table(shown: Sequence[tuple[_Draft, StoryFacts, Story]]) -> tuple[Table, list[str]] | None:
-    rows, homes = [], []
-    models: set[str] = set()
-    for draft, facts, story in shown:
-        if not facts.model or facts.kind not in ("release", "benchmark", None) or facts.model in models:
+def _apply_analyses(drafts: list[Draft], options: ComposeOptions, taxonomy: Taxonomy,
+                    generated: list[str]) -> list[Draft]:
+    """The analyst's decisions on whether a story is about AI and where it belongs."""
+    kept = []
+    follows = options.topics
+    for draft in drafts:
+        analysis = options.analyses.get(draft.story_id)
+        if analysis is not None and analysis.about_ai is False:
+            generated.append(f"about_ai:{draft.story_id}")
             continue
-        models.add(facts.model)
-        figure = next(iter((*facts.metrics, *facts.amounts)), "–")
-        new = shorten(sentences(story.summary)[0], 140) if story.summary and not story.summary.startswith(
-            ("Reported by", "Shared on")) else shorten(facts.title, 140)
-        rows.append((facts.model, facts.maker or "–", new, figure, ", ".join(facts.sources[:3])))
-        homes.append(draft.topic)
-    if len(rows) < 2:
-        return None
-    return Table(columns=("Model", "Maker", "What is new", "Headline figure", "Source"), rows=tuple(rows)), homes
-
-
-def _papers_table(shown: Sequence[tuple[_Draft, StoryFacts, Story]]) -> tuple[Table, list[str]] | None:
-    rows, homes = [], []
-    for draft, facts, _ in shown:
-        if not any(_ARXIV.search(i.url) for i in draft.items):
-            continue
-        text = " ".join(i.summary for i in draft.items)
-        contribution = next((s for s in sentences(text) if _CONTRIBUTION.search(s)), None) or next(
-            iter(sentences(text)), facts.title)
-        area = join_words(list(facts.arxiv_areas[:2])) or facts.heading.lower()
-        rows.append((shorten(facts.title, 120), area, shorten(contribution, 180), ", ".join(facts.sources[:3])))
-        homes.append(draft.topic)
-    if len(rows) < 2:
-        return None
-    return Table(columns=("Paper", "Area", "Contribution", "Source"), rows=tuple(rows)), homes
-
-
-def _trend(today: int, average: float | None) -> str:
-    if average is None:
-        return ""
-    if average == 0:
-        return ", with none in the 7 days before"
-    if average < 1:
-        return f", against {average * 7:.0f} in the whole previous week"
-    ratio = today / average
-    if ratio >= 1.8:
-        return f", {ratio:.1f} times its 7-day average of {average:.1f}"
-    if ratio >= 1.15:
-        return f", above its 7-day average of {average:.1f}"
-    if ratio <= 0.6:
-        return f", well below its 7-day average of {average:.1f}"
-    if ratio <= 0.87:
-        return f", below its 7-day average of {average:.1f}"
-    return f", in line with its 7-day average of {average:.1f}"
+        if analysis is not None and analysis.section and taxonomy.get(analysis.section) is not None and (
+                not follows or analysis.section in follows) and analysis.section != draft.topic:
+            draft.topic = analysis.section
+            generated.append(f"section:{draft.story_id}")
+        kept.append(draft)
+    return kept
 
 
 def compose(
@@ -215,33 +332,38 @@ def compose(
     day: date,
     timezone: str = "UTC",
     options: ComposeOptions | None = None,
+    plan: Sequence[Draft] | None = None,
 ) -> Briefing:
-    """The briefing for one channel and date from the items of its window (backfill items are left out)."""
+    """The briefing for one channel and date from the items of its window. `plan` is `plan_stories` of the same
+    items and options, when the caller already has it."""
     options = options or ComposeOptions()
     fmt = options.format
-    follows = tuple(options.topics)
     makers = options.makers or {}
-    wanted = [i for i in items if not i.backfill and (not follows or any(t in follows for t in i.topics))]
-    drafts = _drafts(wanted, follows)
+    generated: list[str] = []
+    drafts = _apply_analyses([Draft(d.story_id, d.items, d.topic, d.importance, d.publishers, d.by_item)
+                              for d in (plan if plan is not None else plan_stories(items, options))],
+                             options, taxonomy, generated)
 
-    by_topic: dict[str, list[_Draft]] = defaultdict(list)
+    by_topic: dict[str, list[Draft]] = defaultdict(list)
     for draft in drafts:
         by_topic[draft.topic].append(draft)
     limit = MAX_STORIES[fmt]
     shown_drafts = [d for slug in by_topic for d in by_topic[slug][:limit]]
-    shown_drafts.sort(key=lambda d: (-d.importance, -len(d.sources), -d.lead.published.timestamp(), d.story_id))
-    facts = {d.story_id: _facts(d, taxonomy, makers) for d in shown_drafts}
-    context = DayContext.of(facts.values(), _history(options.history, makers))
+    shown_drafts.sort(key=lambda d: (-d.importance, -len(d.publishers), -d.lead.published.timestamp(), d.story_id))
+    facts = {d.story_id: story_facts(d, taxonomy, makers, options.analyses.get(d.story_id, StoryAnalysis()).event)
+             for d in shown_drafts}
+    context = DayContext.of(facts.values())
     used_sentences: set[str] = set()
     used_bullets: set[str] = set()
     # Most important first, so the top stories get first pick of sentences and bullets.
-    stories = {d.story_id: _story(d, facts[d.story_id], context, fmt, used_sentences, used_bullets)
+    stories = {d.story_id: _story(d, facts[d.story_id], context, options, used_sentences, used_bullets, generated)
                for d in shown_drafts}
-    shown = [(d, facts[d.story_id], stories[d.story_id]) for d in shown_drafts]
 
     tables: dict[str, Table] = {}
     if fmt == "full":
-        for built in (_models_table(shown), _papers_table(shown)):
+        shown = [(d.topic, facts[d.story_id], stories[d.story_id]) for d in shown_drafts]
+        arxiv = {d.story_id for d in shown_drafts if any(_ARXIV.search(i.url) for i in d.items)}
+        for built in (models_table(shown), papers_table(shown, arxiv)):
             if built is None:
                 continue
             table, homes = built
@@ -258,108 +380,18 @@ def compose(
             stories=tuple(stories[d.story_id] for d in by_topic[slug][:limit]), table=tables.get(slug),
         ))
 
-    volume = Counter(t for i in wanted for t in dict.fromkeys(i.topics) if not follows or t in follows)
-    baseline = options.baseline
-    all_stories = [stories[d.story_id] for d in shown_drafts]
-    top = all_stories[:KEY_DEVELOPMENTS]
-    # Themes: the sections in the order of their biggest story, so the title starts with the day's lead.
-    themes = sorted(sections, key=lambda s: (-s.stories[0].importance, -len(s.stories), taxonomy.order(s.topic)))
-    source_names = {name for d in drafts for name in d.sources}
-
-    if sections:
-        title = join_words([s.heading for s in themes[:3]])
-        busiest = sorted(sections, key=lambda s: (-len(by_topic[s.topic]), taxonomy.order(s.topic)))
-        lead_section = busiest[0]
-        count = len(by_topic[lead_section.topic])
-        rest = [f"{s.heading.lower()} ({len(by_topic[s.topic])})" for s in busiest[1:3]]
-        trend = _trend(volume[lead_section.topic], baseline.get(lead_section.topic, 0.0) if baseline else None)
-        summary = " ".join(part for part in (
-            f"The day's biggest story: {_sentence_of(top[0].title)}" if top else "",
-            f"{lead_section.heading} was the busiest topic with {count} {_plural(count, 'story', 'stories')}{trend}"
-            + (f", followed by {join_words(rest)}." if rest else "."),
-            f"In all, {len(drafts)} {_plural(len(drafts), 'story', 'stories')} from {len(source_names)} "
-            f"{_plural(len(source_names), 'source', 'sources')} across {len(sections)} "
-            f"{_plural(len(sections), 'topic', 'topics')}.",
-        ) if part)
-    else:
-        title = "A quiet day in AI"
-        summary = "No new stories in this window."
-
-    key_developments = tuple(
-        KeyDevelopment(title=story.title, text=_one_sentence(story), url=story.sources[0].url) for story in top
-    )
-    outlook = _outlook(sections, volume, baseline, list(facts.values()), taxonomy, fmt)
+    themes = rank_themes(sections, facts)
+    volume = Counter(t for d in drafts for i in d.items for t in dict.fromkeys(i.topics)
+                     if not options.topics or t in options.topics)
     return Briefing(
-        channel=channel, date=day, timezone=timezone, title=title, executive_summary=summary,
-        key_developments=key_developments, sections=tuple(sections), outlook=tuple(outlook),
+        channel=channel, date=day, timezone=timezone, title=title_of(themes),
+        executive_summary=executive_summary(themes), key_developments=key_developments(themes),
+        sections=tuple(sections), outlook=tuple(outlook(themes, volume, options.baseline,
+                                                        limit=2 if fmt == "compact" else 3)),
         sources=tuple(dict.fromkeys(link for section in sections for story in section.stories
                                     for link in story.sources)),
+        generated=tuple(generated),
     )
-
-
-def _history(items: Sequence[ClassifiedItem], makers: Mapping[str, str]) -> dict[str, list[tuple[str, str]]]:
-    """Name -> [(date, title)] of earlier items whose headline names it (organization, model or law), newest
-    first: what a story can be said to follow."""
-    found: dict[str, list[tuple[str, str]]] = defaultdict(list)
-    for item in sorted(items, key=lambda i: i.published, reverse=True):
-        e = item.entities
-        models = list(e.models[:1])
-        names = [n for n in (*e.organizations, *models, *e.laws) if n in item.title]
-        names += [maker for m in models if (maker := maker_of(m, makers)) and maker not in names]
-        for name in dict.fromkeys(names):
-            if len(found[name]) < 3:
-                found[name].append((item.published.strftime("%b %d").replace(" 0", " "), item.title))
-    return found
-
-
-def _one_sentence(story: Story) -> str:
-    """A key development's sentence: the summary's first, else the bullet that says what changes."""
-    first = sentences(story.summary)[:1]
-    if first and not first[0].startswith(("Reported by", "Shared on")):
-        return first[0]
-    telling = [b for b in story.why_it_matters
-               if not b.startswith(("Most relevant", "By the numbers", "Covered by")) and "only source" not in b]
-    if telling:
-        return telling[0]
-    return first[0] if first else story.title
-
-
-def _outlook(sections: Sequence[Section], volume: Mapping[str, int], baseline: Mapping[str, float] | None,
-             facts: Sequence[StoryFacts], taxonomy: Taxonomy, fmt: BriefingFormat) -> list[str]:
-    points: list[str] = []
-    if not sections:
-        return points
-    headings = {s.topic: s.heading for s in sections}
-    if baseline is not None:
-        # The topic that moved most against its average, then every topic's count against its average.
-        changes = sorted(((volume.get(slug, 0) - baseline.get(slug, 0.0), slug) for slug in headings),
-                         key=lambda c: (-abs(c[0]), taxonomy.order(c[1])))
-        slug = changes[0][1]
-        today = volume.get(slug, 0)
-        points.append(f"{headings[slug]} moved most: {today} {_plural(today, 'item', 'items')} today"
-                      f"{_trend(today, baseline.get(slug, 0.0))}.")
-        every = ", ".join(f"{headings[slug].lower()} {volume.get(slug, 0)} ({baseline.get(slug, 0.0):.1f})"
-                          for slug in headings)
-        points.append(f"Items today against the 7-day average, by topic: {every}.")
-    else:
-        busiest = max(headings, key=lambda slug: (volume.get(slug, 0), -taxonomy.order(slug)))
-        points.append(f"{headings[busiest]} was the busiest topic with {volume.get(busiest, 0)} items; no history "
-                      f"yet to compare with a 7-day average.")
-    counts: Counter[str] = Counter()
-    where: dict[str, list[str]] = defaultdict(list)
-    for f in facts:
-        for name in dict.fromkeys((*f.models[:1], *f.laws[:1], *f.organizations[:2])):
-            counts[name] += 1
-            if f.heading not in where[name]:
-                where[name].append(f.heading)
-    recurring = [(name, n) for name, n in counts.most_common(3) if n >= 2]
-    if recurring:
-        name, n = recurring[0]
-        points.append(f"Watch {name}: it comes up in {n} stories today ({join_words([h.lower() for h in where[name]])}"
-                      f"), so expect follow-ups.")
-    if fmt == "compact" and len(points) == 3:
-        del points[1]  # the per-topic line
-    return points
 
 
 BASELINE_DAYS = 7
@@ -371,12 +403,13 @@ def in_window(items: Sequence[ClassifiedItem], start: datetime, end: datetime) -
 
 
 def baseline_of(items: Sequence[ClassifiedItem], start: datetime, days: int = BASELINE_DAYS) -> dict[str, float] | None:
-    """Items per day of each topic over the `days` before `start`; None when there is no history at all."""
+    """Items about AI per day of each topic over the `days` before `start`; None when there is no history."""
     since = start - timedelta(days=days)
     counts: Counter[str] = Counter()
     seen = False
     for item in items:
-        if since < item.published <= start and not item.backfill:
+        if since < item.published <= start and not item.backfill and item.about_ai is not False:
             seen = True
             counts.update(dict.fromkeys(item.topics, 1))
     return {topic: n / days for topic, n in counts.items()} if seen else None
+

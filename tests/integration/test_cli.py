@@ -164,7 +164,7 @@ async def test_post_publishes_once_and_dry_run_prints(tmp_path: Path, settings: 
     args = ["post", "--channel", "slack:CCLI", "--tz", "UTC", "--at", "23:59"]
     preview = _run([*args, "--dry-run"], env, tmp_path)
     assert preview.returncode == 0, preview.stderr
-    assert preview.stdout.startswith("# Regulation") and "3 items in the window; not published" in preview.stderr
+    assert "## Regulation" in preview.stdout and "3 items in the window; not published" in preview.stderr
     first = _run(args, env, tmp_path)
     assert first.returncode == 0, first.stderr
     assert "published edition" in first.stderr and f"to {settings.kafka_topic_prefix}.briefings" in first.stderr

@@ -225,7 +225,7 @@ async def test_post_publishes_a_channel_and_date_once(settings: Settings, bus: B
     assert [b.channel for b in await _briefings(bus)] == ["slack:CPOST"]
 
 
-async def test_the_llm_rewrite_falls_back_to_the_offline_text(services: Services, store: Store) -> None:
+async def test_the_llm_analyst_falls_back_to_the_offline_text(services: Services, store: Store) -> None:
     """The composer with an OpenAI-compatible stand-in: a good answer is used, a failing one is not."""
     calls: list[dict[str, object]] = []
 
@@ -233,10 +233,10 @@ async def test_the_llm_rewrite_falls_back_to_the_offline_text(services: Services
         body = await request.json()
         calls.append(body)
         prompt = body["messages"][-1]["content"]
-        if '"title": "Anthropic ships model update number 1"' in prompt:
-            content = json.dumps({"summary": "Anthropic shipped update number 1 of its model to every customer.",
-                                  "why_it_matters": ["Every Anthropic customer gets update number 1.",
-                                                     "Update number 1 reaches every customer today."]})
+        if '"headline": "Anthropic ships model update number 1"' in prompt:
+            content = json.dumps({"about_ai": True, "section": "models", "event": {"kind": "other"}, "facts": [],
+                                  "summary": "Anthropic shipped update number 1 of its model to every customer.",
+                                  "why_it_matters": ["Every Anthropic customer gets update number 1."]})
             return web.json_response({"choices": [{"message": {"content": content}, "finish_reason": "stop"}]})
         return web.json_response({"error": "overloaded"}, status=500)
 
@@ -268,3 +268,4 @@ async def test_the_llm_rewrite_falls_back_to_the_offline_text(services: Services
     assert stories["story1"].why_it_matters[0] == "Every Anthropic customer gets update number 1."
     assert stories["story2"] == before["story2"]  # the failing part kept its offline text
     assert briefing.executive_summary == offline.executive_summary
+    assert "summary:story1" in briefing.generated and "summary:story2" not in briefing.generated

@@ -55,8 +55,9 @@ def test_every_topic_on_an_unseen_clear_headline(classifier: TopicClassifier, to
 
 def test_multi_label(classifier: TopicClassifier) -> None:
     (topics, scores), = classifier.topics([(
-        "Nvidia invests $2 billion in xAI as the startup buys 100,000 more GPUs for its Colossus data center",
-        "The funding round values xAI at $50 billion; the chips go into its Memphis supercomputer.")])
+        "OpenAI raises $40 billion to build more data centers",
+        "The funding round values OpenAI at $300 billion; the money pays for GPUs and power for its Stargate data "
+        "centers.")])
     assert set(topics[:2]) == {"business", "infrastructure"}
     assert all(scores[t] > 0 for t in topics)
 
@@ -66,7 +67,7 @@ def test_shipped_labeled_set_is_large_and_sourced() -> None:
     counts: dict[str, int] = {}
     for e in examples:
         counts[e.topics[0]] = counts.get(e.topics[0], 0) + 1
-        assert e.source.startswith(("fixture:", "event:")), e.source
+        assert e.source.startswith(("fixture:", "event:", "feed:")), e.source
     assert len(counts) == 9 and min(counts.values()) >= 60
 
 

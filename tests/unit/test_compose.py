@@ -6,9 +6,10 @@ from pathlib import Path
 
 import pytest
 
-from bot.compose import ComposeOptions, baseline_of, compose, in_window
+from bot.briefing.compose import ComposeOptions, baseline_of, compose, in_window, plan_stories
+from bot.briefing.quality import boilerplate_summary, filler
 from bot.entities import load_gazetteer
-from bot.models import Briefing, ClassifiedItem, Entities, Item
+from bot.models import Briefing, ClassifiedItem, Entities, Item, Story
 from bot.offline import ComposeRequest, compose_offline
 from bot.settings import Settings
 from bot.taxonomy import Taxonomy
@@ -16,179 +17,199 @@ from bot.taxonomy import Taxonomy
 ROOT = Path(__file__).resolve().parents[2]
 DAY_FILE = ROOT / "tests" / "fixtures" / "briefing-day.jsonl"
 NOW = datetime(2026, 4, 30, 8, 0, tzinfo=UTC)
-MAKERS = load_gazetteer(ROOT / "config" / "entities.yaml").makers
+GAZETTEER = load_gazetteer(ROOT / "config" / "entities.yaml")
+MAKERS = GAZETTEER.makers
 
 
 def _item(n: int, topic: str, importance: float, *, story: str = "", source: str = "src", title: str = "",
           summary: str = "", hours: float | None = None, url: str = "", points: int | None = None,
-          backfill: bool = False, topics: tuple[str, ...] = (), **entities: tuple[str, ...]) -> ClassifiedItem:
-    base = Item(url=url or f"https://{source}.example.com/{n}", title=title or f"Story {n}", source=source,
+          backfill: bool = False, topics: tuple[str, ...] = (), about_ai: bool | None = True,
+          **entities: tuple[str, ...]) -> ClassifiedItem:
+    base = Item(url=url or f"https://news.{source}.test/{n}", title=title or f"Story {n:02d}", source=source,
                 source_name=source.title(), published=NOW - timedelta(hours=n if hours is None else hours),
-                summary=summary or f"Sentence one of story {n} is here. Sentence two of story {n} is here too.",
+                summary=summary or f"Sentence one of story {n} says what happened. Sentence two of story {n} adds "
+                                   "detail.",
                 points=points, backfill=backfill)
     return ClassifiedItem.from_item(base, topics=list(topics or (topic,)), importance=importance, story_id=story,
-                                    entities=Entities(**entities))
+                                    entities=Entities(**entities), about_ai=about_ai)
 
 
 def _compose(items: list[ClassifiedItem], taxonomy: Taxonomy, **options: object) -> Briefing:
     return compose(items, taxonomy, channel="slack:C1", day=date(2026, 4, 30),
-                   options=ComposeOptions(makers=MAKERS, **options))  # type: ignore[arg-type]
+                   options=ComposeOptions(makers=MAKERS, publishers=GAZETTEER.publishers, **options))  # type: ignore[arg-type]
+
+
+def _stories(briefing: Briefing) -> list[Story]:
+    return [story for section in briefing.sections for story in section.stories]
+
+
+def _bullets(briefing: Briefing, title: str) -> str:
+    return " ".join(next(s for s in _stories(briefing) if s.title == title).why_it_matters)
 
 
 @pytest.fixture(scope="module")
 def day() -> Briefing:
     """The fixture day (real events of September 2025) composed offline, as `ai-news compose` does."""
     settings = Settings(_env_file=None, ainews_config_dir=ROOT / "config")  # type: ignore[call-arg]
-    briefing, errors = compose_offline(settings, DAY_FILE.read_text().splitlines(),
-                                       ComposeRequest(day=date(2025, 9, 30)))
-    assert errors == []
-    return briefing
+    result = compose_offline(settings, DAY_FILE.read_text().splitlines(), ComposeRequest(day=date(2025, 9, 30)))
+    assert result.errors == []
+    return result.briefing
 
 
-def test_sections_follow_taxonomy_order_and_rank_stories(taxonomy: Taxonomy) -> None:
+def test_sections_follow_taxonomy_order_and_themes_agree(taxonomy: Taxonomy) -> None:
     items = [_item(1, "tools", 0.2), _item(2, "models", 0.3), _item(3, "models", 0.9), _item(4, "regulation", 0.5)]
     briefing = _compose(items, taxonomy)
     assert [s.topic for s in briefing.sections] == ["models", "regulation", "tools"]
-    assert [s.title for s in briefing.sections[0].stories] == ["Story 3", "Story 2"]
-    assert briefing.sections[0].heading == taxonomy.get("models").title  # type: ignore[union-attr]
-    assert [k.title for k in briefing.key_developments] == ["Story 3", "Story 4", "Story 2"]
-    # The title names the themes, the lead story's first.
-    assert briefing.title == "Models, Regulation and Tools"
+    assert [s.title for s in briefing.sections[0].stories] == ["Story 03", "Story 02"]
+    # Title, summary and key developments name the same themes in the same order: the lead theme first.
+    assert briefing.title == "Models, Policy and Developer Tools"
+    assert briefing.executive_summary.startswith("The day's main themes are models, policy and developer tools.")
+    assert [k.title for k in briefing.key_developments] == ["Story 03", "Story 04", "Story 01"]
     assert len(briefing.sources) == 4
 
 
-def test_items_of_one_story_merge_list_every_source_and_gain_coverage(taxonomy: Taxonomy) -> None:
-    items = [_item(1, "models", 0.4, story="s1", source="alpha"), _item(2, "models", 0.8, story="s1", source="beta"),
-             _item(3, "models", 0.1, story="s2")]
-    stories = _compose(items, taxonomy).sections[0].stories
-    assert len(stories) == 2
-    merged = stories[0]
-    assert merged.title == "Story 2"  # the most important item leads
-    assert merged.importance == 0.85  # 0.8 and 0.05 for the second source
-    assert [s.source for s in merged.sources] == ["Beta", "Alpha"]
-    assert "Covered by 2 sources (Beta and Alpha)" in " ".join(merged.why_it_matters)
+def test_not_about_ai_never_enters_but_its_story_does(taxonomy: Taxonomy) -> None:
+    golf = _item(1, "research", 0.9, title="Show HN: I mapped every US golf course", about_ai=False)
+    law = _item(2, "regulation", 0.7, title="California enacts SB 53, an AI safety law", story="sb53")
+    echo = _item(3, "regulation", 0.6, title="California's SB 53 is now law", story="sb53", about_ai=False,
+                 source="hn", url="https://news.ycombinator.com/item?id=1")
+    old = _item(4, "models", 0.8, title="A model from a first poll", backfill=True)
+    briefing = _compose([golf, law, echo, old], taxonomy)
+    assert [s.title for s in _stories(briefing)] == [law.title]
+    assert [link.source for link in _stories(briefing)[0].sources] == ["Src", "Hacker News"]
+    assert [s.title for s in _stories(_compose([old], taxonomy, include_backfill=True))] == [old.title]
 
 
-def test_the_day_reads_like_a_briefing(day: Briefing, taxonomy: Taxonomy) -> None:
-    # Title: the three top themes, the lead story's section first.
-    assert day.title == "Regulation, Models and Business"
-    assert day.key_developments[0].title.startswith("California enacts SB 53")
-    assert len(day.key_developments) == 3
-    assert all(k.text and k.url.startswith("https://") for k in day.key_developments)
-    assert day.executive_summary.startswith("The day's biggest story: California enacts SB 53")
-    # Sections in the taxonomy's order, biggest story first.
-    order = [taxonomy.order(s.topic) for s in day.sections]
-    assert order == sorted(order)
-    for section in day.sections:
-        importances = [story.importance for story in section.stories]
-        assert importances == sorted(importances, reverse=True)
-    # Sources: every link used, once.
-    links = [link for s in day.sections for story in s.stories for link in story.sources]
-    assert list(day.sources) == list(dict.fromkeys(links))
-    assert 2 <= len(day.outlook) <= 3
+def test_one_link_is_one_source_and_sources_count_by_publisher(taxonomy: Taxonomy) -> None:
+    url = "https://x.ai/news/grok-imagine-video"
+    lab = _item(1, "products", 0.6, title="Imagine Video 1.5", url=url, source="xai-news")
+    mirror = _item(2, "products", 0.6, title="Imagine Video 1.5", url=url, source="ai-research-feed")
+    briefing = _compose([lab, mirror], taxonomy)
+    story = _stories(briefing)[0]
+    assert len(story.sources) == 1 and story.sources[0].source == "xAI"
+    assert story.importance == 0.6  # no coverage bonus for a second copy of one link
+    reports = [_item(n, "models", 0.8 - n / 100, story="s1", source=f"outlet{n}") for n in (1, 2, 3)]
+    merged = _stories(_compose(reports, taxonomy))
+    assert len(merged) == 1 and len(merged[0].sources) == 3 and merged[0].importance == 0.89
 
 
-def test_the_window_excludes_backfill_and_later_items(day: Briefing) -> None:
-    titles = {story.title for section in day.sections for story in section.stories}
-    assert not any("Stargate UAE" in t for t in titles)  # backfill from a first poll
-    assert not any("Rubin CPX" in t for t in titles)  # published after the edition time
-    assert not any("Series F" in t for t in titles)  # the week before: only in the 7-day average
+def test_the_same_event_is_one_story(taxonomy: Taxonomy) -> None:
+    a = _item(1, "robotics", 0.7, title="Sunday Robotics releases ACT-2 Preview", source="a")
+    b = _item(2, "robotics", 0.6, title="Sunday Robotics co-founder releases ACT-2 Preview", source="b")
+    qwen_a = _item(3, "models", 0.8, title="Alibaba ships Qwen3-Next-80B-A3B", models=("Qwen3-Next-80B-A3B",),
+                   source="c")
+    qwen_b = _item(4, "models", 0.7, title="Qwen3-Next 80B-A3B benchmarks are in", models=("Qwen3-Next 80B-A3B",),
+                   source="d")
+    other = _item(5, "models", 0.75, title="Alibaba ships Qwen2.5-Max", models=("Qwen2.5-Max",), source="e")
+    stories = _stories(_compose([a, b, qwen_a, qwen_b, other], taxonomy))
+    assert sorted(len(s.sources) for s in stories) == [1, 2, 2]
+    titles = {s.title for s in stories}
+    assert titles == {a.title, qwen_a.title, other.title}
 
 
-def test_one_event_from_several_sources_is_one_story(day: Briefing) -> None:
-    stories = [story for section in day.sections for story in section.stories]
-    sonnet = [s for s in stories if "Claude Sonnet 4.5" in s.title or "Claude Sonnet 4.5" in s.summary]
-    assert len(sonnet) == 1
-    assert {link.source for link in sonnet[0].sources} == {"Anthropic News", "TechCrunch", "The Verge"}
-    sb53 = [s for s in stories if "SB 53" in s.title]
-    assert len(sb53) == 1 and len(sb53[0].sources) == 3
+def test_a_story_never_compares_a_model_with_itself(taxonomy: Taxonomy) -> None:
+    kimi = _item(1, "models", 0.9, title="Moonshot releases Kimi K3",
+                 summary="Kimi K3 outperforms Kimi-K3 Preview and GPT-5 on agentic coding benchmarks by 12%.",
+                 models=("Kimi K3", "Kimi-K3", "GPT-5"), organizations=("Moonshot AI",))
+    bullets = _bullets(_compose([kimi], taxonomy), kimi.title)
+    assert "set against" not in bullets and "Kimi K3 is" not in bullets
 
 
-def test_summaries_are_whole_sentences_from_the_items_never_repeated(day: Briefing) -> None:
-    texts = " ".join(line for line in DAY_FILE.read_text().splitlines())
-    seen: set[str] = set()
-    for section in day.sections:
-        for story in section.stories:
-            parts = re.split(r"(?<=[.!?])\s+(?=[A-Z0-9])", story.summary)
-            assert 1 <= len(parts) <= 3
-            for sentence in parts:
-                assert sentence[-1] in ".!?" and not sentence.endswith("…")
-                if not sentence.startswith("Reported by"):
-                    assert sentence in texts, sentence
-                assert sentence not in seen
-                seen.add(sentence)
+def test_summaries_skip_boilerplate_and_are_absent_without_text(taxonomy: Taxonomy) -> None:
+    repo = _item(1, "tools", 0.6, title="qm – Multiplayer agent harness for work",
+                 summary="Multiplayer agent harness for work. Contribute to yc-software/qm development by creating "
+                         "an account on GitHub.", url="https://github.com/yc-software/qm")
+    hf = _item(2, "tools", 0.5, title="A new Hugging Face Space",
+               summary="We're on a journey to advance and democratize artificial intelligence through open source "
+                       "and open science.")
+    bare = _item(3, "models", 0.7, title="GLM-5.3 Soon", summary="GLM-5.3 Soon")
+    story = _item(4, "models", 0.8, title="Mistral releases Pixtral 12B",
+                  summary="Thanks to our partners for their support. Pixtral 12B reads images and text and runs on "
+                          "one GPU. Posted on Friday 21 Aug 2026.")
+    briefing = _compose([repo, hf, bare, story], taxonomy)
+    summaries = {s.title: s.summary for s in _stories(briefing)}
+    assert summaries[repo.title] == "" and summaries[hf.title] == "" and summaries[bare.title] == ""
+    assert summaries[story.title] == "Pixtral 12B reads images and text and runs on one GPU."
+    assert not any(boilerplate_summary(s.summary, s.title) for s in _stories(briefing))
 
 
-def test_why_it_matters_is_grounded_and_never_repeated(day: Briefing) -> None:
-    bullets = [b for s in day.sections for story in s.stories for b in story.why_it_matters]
-    assert len(bullets) == len(set(bullets))
-    stories = [story for section in day.sections for story in section.stories]
-    # Nearly every story gets 2-3 bullets; none gets more than 3.
-    assert all(len(story.why_it_matters) <= 3 for story in stories)
-    assert sum(len(story.why_it_matters) >= 2 for story in stories) >= len(stories) - 3
-    by_title = {story.title: story for story in stories}
-    sb53 = " ".join(by_title["California enacts SB 53, the first US law requiring frontier AI safety disclosures"]
-                    .why_it_matters)
-    assert "SB 53 is now law in California" in sb53 and "SB 1047" in sb53
-    deepseek = next(s for s in stories if "DeepSeek" in s.title)
-    assert "DeepSeek-V3.2-Exp comes with open weights" in " ".join(deepseek.why_it_matters)
-    sonnet = next(s for s in stories if "Claude Sonnet 4.5" in s.title)
-    assert "set against GPT-5 and Gemini 2.5 Pro" in " ".join(sonnet.why_it_matters)
-    statsig = " ".join(by_title["OpenAI acquires Statsig for $1.1 billion"].why_it_matters)
-    assert "OpenAI takes over Statsig for $1.1 billion" in statsig
-    generic = re.compile(r"(?i)this is (?:important|significant)|game[- ]changer|the ai (?:industry|landscape)")
-    assert not any(generic.search(b) for b in bullets)
+def test_facts_carry_their_roles(taxonomy: Taxonomy) -> None:
+    fireworks = _item(1, "business", 0.9, title="Fireworks AI raises $250 million at a $17.5B valuation",
+                      summary="The inference startup now has $1B in annualized revenue, it said.",
+                      amounts=("$250 million", "$17.5B", "$1B"))
+    text = _bullets(_compose([fireworks], taxonomy), fireworks.title)
+    assert "Fireworks AI raised $250 million, which values it at $17.5B." in text
+    assert "about 18 times its revenue" in text
+    assert "$1B of new money" not in text and "$17.5B of new money" not in text
 
 
-def test_bullets_use_sizes_figures_and_the_days_other_deals(taxonomy: Taxonomy) -> None:
+def test_events_need_evidence(taxonomy: Taxonomy) -> None:
+    pundit = _item(1, "business", 0.9, title="Why OpenAI should acquire Cursor",
+                   summary="A merger would give OpenAI the best coding tool.", organizations=("OpenAI", "Cursor"))
+    leak = _item(2, "safety", 0.8, title="Leaked transcript shows what OpenAI told investors",
+                 summary="A recording of the call leaked on Monday.", organizations=("OpenAI",))
+    german = _item(3, "business", 0.7, title="German gets $55 million for its AI lab",
+                   summary="Investors put $55 million into the company.", amounts=("$55 million",))
+    briefing = _compose([pundit, leak, german], taxonomy)
+    every = " ".join(b for s in _stories(briefing) for b in s.why_it_matters)
+    assert "acqui" not in every and "belongs to" not in every
+    assert "exposed" not in every and "affected" not in every
+    assert "German" not in every
+
+
+def test_bullets_from_sizes_and_deals_and_never_filler(taxonomy: Taxonomy) -> None:
     pixtral = _item(1, "models", 0.9, title="Mistral releases Pixtral 12B, its first multimodal model",
-                    summary="The 12-billion-parameter model is available under the Apache 2.0 license. It handles "
-                            "a 128K token context window.", models=("Pixtral 12B",),
-                    organizations=("Mistral AI",), metrics=("128K token",))
-    qwen = _item(2, "models", 0.8, title="Qwen3-Next-80B-A3B arrives", summary="Alibaba's new model is fast.",
-                 models=("Qwen3-Next-80B-A3B",))
-    raise_a = _item(3, "business", 0.7, title="Figure AI raises $1 billion", summary="The round values it highly.",
+                    summary="The model has open weights under the Apache 2.0 license. It handles a 128K token "
+                            "context window.", models=("Pixtral 12B",), organizations=("Mistral AI",),
+                    metrics=("128K token",))
+    qwen = _item(2, "models", 0.8, title="Alibaba releases Qwen3-Next-80B-A3B", summary="It is fast.",
+                 models=("Qwen3-Next-80B-A3B",), organizations=("Alibaba",))
+    raise_a = _item(3, "business", 0.7, title="Figure AI raises $1 billion", summary="Investors piled in.",
                     organizations=("Figure AI",), amounts=("$1 billion",))
-    raise_b = _item(4, "business", 0.6, title="Sierra raises $350 million", summary="Investors piled in again.",
-                    amounts=("$350 million",))
+    raise_b = _item(4, "business", 0.6, title="Mistral AI raises $350 million to build data centers in France",
+                    summary="Investors piled in again.", organizations=("Mistral AI",), amounts=("$350 million",))
     briefing = _compose([pixtral, qwen, raise_a, raise_b], taxonomy)
-    bullets = {story.title: " ".join(story.why_it_matters) for s in briefing.sections for story in s.stories}
-    assert "At 12B parameters, Pixtral 12B is small enough to run on a single GPU" in bullets[pixtral.title]
-    assert "open weights" in bullets[pixtral.title] and "Mistral AI's API" in bullets[pixtral.title]
-    assert "activates only 3B of its 80B parameters" in bullets[qwen.title]
-    assert "Figure AI gets $1 billion of new money, the largest sum in today's briefing" in bullets[raise_a.title]
-    assert "Sierra gets $350 million of new money, one of 2 deals" in bullets[raise_b.title]
+    assert "At 12B parameters, Pixtral 12B is small enough to run on a single GPU" in _bullets(briefing, pixtral.title)
+    assert "weights are open" in _bullets(briefing, pixtral.title)
+    assert "Mistral AI's API" in _bullets(briefing, pixtral.title)
+    assert "activates only 3B of its 80B parameters" in _bullets(briefing, qwen.title)
+    assert "$1 billion is the largest of the 2 funding rounds in today's briefing" in _bullets(briefing, raise_a.title)
+    assert "Mistral AI raised $350 million to build data centers in France." in _bullets(briefing, raise_b.title)
+    assert not any(filler(b) for s in _stories(briefing) for b in s.why_it_matters)
 
 
-def test_tables_of_models_and_papers_need_two_rows(taxonomy: Taxonomy) -> None:
-    one_model = [_item(1, "models", 0.9, title="Mistral releases Pixtral 12B", models=("Pixtral 12B",))]
-    assert all(s.table is None for s in _compose(one_model, taxonomy).sections)
-    two = [*one_model, _item(2, "models", 0.8, title="Anthropic releases Claude Sonnet 4.5",
-                             models=("Claude Sonnet 4.5",), metrics=("77.2%",))]
-    table = _compose(two, taxonomy).sections[0].table
+def test_tables_hold_only_rows_of_their_kind(taxonomy: Taxonomy) -> None:
+    pixtral = _item(1, "models", 0.9, title="Mistral releases Pixtral 12B", summary="It reads images and text.",
+                    models=("Pixtral 12B",))
+    sonnet = _item(2, "models", 0.8, title="Anthropic releases Claude Sonnet 4.5",
+                   summary="It scores 77.2% on SWE-bench Verified.", models=("Claude Sonnet 4.5",),
+                   metrics=("77.2%",))
+    art = _item(3, "models", 0.7, title="GPT-5.5 Pro compared abstract text-art shapes to O'Keeffe paintings",
+                summary="A blogger asked GPT-5.5 Pro about art.", models=("GPT-5.5 Pro",), metrics=("40%",))
+    table = _compose([pixtral, sonnet, art], taxonomy).sections[0].table
     assert table is not None
     assert table.columns == ("Model", "Maker", "What is new", "Headline figure", "Source")
     assert [row[:2] for row in table.rows] == [("Pixtral 12B", "Mistral AI"), ("Claude Sonnet 4.5", "Anthropic")]
-    assert table.rows[1][3] == "77.2%"
-    papers = [_item(n, "research", 0.5 - n / 100, title=f"Paper {n}", url=f"https://arxiv.org/abs/2604.0{n}",
+    assert table.rows[0][3] == "12B parameters" and table.rows[1][3] == "77.2%"
+    papers = [_item(n, "research", 0.5 - n / 100, title=f"Paper {n:02d}", url=f"https://arxiv.org/abs/2604.0{n}",
                     summary=f"Agents forget things. We propose method {n} that remembers them better.",
                     source="arxiv-cs-ai") for n in (1, 2)]
     research = _compose(papers, taxonomy).sections[0]
     assert research.table is not None and research.table.columns == ("Paper", "Area", "Contribution", "Source")
-    assert research.table.rows[0] == ("Paper 1", "AI", "We propose method 1 that remembers them better.",
-                                      "Arxiv-Cs-Ai")
+    assert research.table.rows[0] == ("Paper 01", "AI", "We propose method 1 that remembers them better.", "arXiv")
 
 
 def test_compact_format_and_topic_filter(taxonomy: Taxonomy) -> None:
-    items = [_item(n, "models" if n % 2 else "safety", 0.9 - n / 100, title=f"Story {n}",
+    items = [_item(n, "models" if n % 2 else "safety", 0.9 - n / 100, title=f"Story {n:02d}",
                    summary=f"First sentence of story {n} says a lot. Second sentence of story {n} says more. "
                            f"Third sentence of story {n} says the rest.", organizations=(f"Org{n}",))
              for n in range(1, 13)]
     compact = _compose(items, taxonomy, format="compact")
     assert all(len(s.stories) <= 3 for s in compact.sections)
     assert all(s.table is None for s in compact.sections)
-    for story in (story for s in compact.sections for story in s.stories):
+    for story in _stories(compact):
         assert story.summary.count(". ") == 0 and len(story.why_it_matters) <= 2
+    assert len(compact.outlook) <= 2
     focused = _compose(items, taxonomy, topics=("safety",))
     assert [s.topic for s in focused.sections] == ["safety"]
     # An item whose secondary topic the channel follows sits in that section.
@@ -196,33 +217,94 @@ def test_compact_format_and_topic_filter(taxonomy: Taxonomy) -> None:
     assert _compose([both], taxonomy, topics=("safety",)).sections[0].stories[0].title == both.title
 
 
-def test_volume_against_the_7_day_average(taxonomy: Taxonomy) -> None:
-    items = [_item(n, "models", 0.5, title=f"Model news {n}") for n in range(1, 7)] + [
-        _item(7, "regulation", 0.4, title="A rule")]
+def test_outlook_comes_from_the_same_themes(taxonomy: Taxonomy) -> None:
+    items = [_item(n, "models", 0.5, title=f"Model news {n:02d}") for n in range(1, 7)] + [
+        _item(7, "regulation", 0.4, title="A rule", summary="The rule applies to every AI lab. The agency will "
+                                                             "publish guidance for developers next month.")]
     briefing = _compose(items, taxonomy, baseline={"models": 2.0, "regulation": 3.0})
-    assert "Models was the busiest topic with 6 stories, 3.0 times its 7-day average of 2.0" in (
-        briefing.executive_summary)
-    assert briefing.outlook[0] == "Models moved most: 6 items today, 3.0 times its 7-day average of 2.0."
-    assert briefing.outlook[1] == "Items today against the 7-day average, by topic: models 6 (2.0), regulation 1 (3.0)."
+    assert briefing.title.startswith("Models")
+    assert briefing.outlook == (
+        "Policy: The agency will publish guidance for developers next month.",
+        "Models: 6 items about models today, against a 7-day average of 2.0 a day.",
+    )
 
 
 def test_window_and_baseline_helpers() -> None:
     items = [_item(n, "models", 0.5, hours=h) for n, h in enumerate((1, 23, 25, 48, 200), start=1)]
+    items.append(_item(9, "models", 0.5, hours=30, about_ai=False))
     start, end = NOW - timedelta(hours=24), NOW
-    assert [i.title for i in in_window(items, start, end)] == ["Story 1", "Story 2"]
-    assert baseline_of(items, start) == {"models": 2 / 7}
+    assert [i.title for i in in_window(items, start, end)] == ["Story 01", "Story 02"]
+    assert baseline_of(items, start) == {"models": 2 / 7}  # the item not about AI does not count
     assert baseline_of(in_window(items, start, end), start) is None
 
 
 def test_empty_window(taxonomy: Taxonomy) -> None:
     briefing = _compose([], taxonomy)
     assert briefing.sections == () and briefing.key_developments == () and briefing.outlook == ()
-    assert "No new stories" in briefing.executive_summary
+    assert briefing.title == "A quiet day in AI" and "No new stories" in briefing.executive_summary
 
 
-def test_composition_is_deterministic(taxonomy: Taxonomy) -> None:
+def test_composition_is_deterministic_and_plan_is_reused(taxonomy: Taxonomy) -> None:
     items = [_item(n, ("models", "tools", "safety")[n % 3], 0.3 + (n % 5) / 10, story=f"s{n % 7}",
                    source=f"src{n % 4}") for n in range(1, 40)]
     first = _compose(items, taxonomy)
     again = _compose(list(reversed(items)), taxonomy)
     assert first.model_dump() == again.model_dump()
+    options = ComposeOptions(makers=MAKERS)
+    plan = plan_stories(items, options)
+    assert compose(items, taxonomy, channel="slack:C1", day=date(2026, 4, 30), options=options, plan=plan) == compose(
+        items, taxonomy, channel="slack:C1", day=date(2026, 4, 30), options=options)
+
+
+def test_a_story_of_hundreds_of_items_reads_only_its_top_items(taxonomy: Taxonomy) -> None:
+    items = [_item(n, "models", 0.5 + (n % 10) / 100, story="big", source=f"outlet{n % 50}",
+                   url=f"https://outlet{n % 50}.test/{n}", title=f"Big model news, report {n}") for n in range(1, 600)]
+    story = _stories(_compose(items, taxonomy))[0]
+    assert len(story.sources) == 50  # every publisher is listed once
+    assert story.importance == min(1.0, 0.59 + 0.15)
+
+
+def test_the_fixture_day_reads_like_a_briefing(day: Briefing, taxonomy: Taxonomy) -> None:
+    assert len(day.key_developments) == 3
+    assert all(k.url.startswith("https://") for k in day.key_developments)
+    # The title's themes open the summary, in the same order, and the key developments lead them.
+    themes = day.title.replace(" and ", ", ").split(", ")
+    assert day.executive_summary.startswith("The day's main themes are")
+    lowered = day.executive_summary.lower()
+    assert [lowered.index(t.lower()) for t in themes] == sorted(lowered.index(t.lower()) for t in themes)
+    order = [taxonomy.order(s.topic) for s in day.sections]
+    assert order == sorted(order)
+    for section in day.sections:
+        importances = [story.importance for story in section.stories]
+        assert importances == sorted(importances, reverse=True)
+    links = [link for story in _stories(day) for link in story.sources]
+    assert list(day.sources) == list(dict.fromkeys(links))
+    assert 2 <= len(day.outlook) <= 3
+    stories = {s.title: s for s in _stories(day)}
+    assert not any("Stargate UAE" in t for t in stories)  # backfill from a first poll
+    assert not any("Rubin CPX" in t for t in stories)  # published after the edition time
+    sb53 = stories["California enacts SB 53, the first US law requiring frontier AI safety disclosures"]
+    assert [s.source for s in sb53.sources] == ["Politico", "Office of the California Governor", "example.com/hn"]
+    sonnet = [s for s in stories.values() if "Claude Sonnet 4.5" in s.title]
+    assert len(sonnet) == 1 and {link.source for link in sonnet[0].sources} == {"TechCrunch", "Anthropic",
+                                                                                 "The Verge"}
+    statsig = " ".join(stories["OpenAI acquires Statsig for $1.1 billion"].why_it_matters)
+    assert "Statsig now belongs to OpenAI for $1.1 billion" in statsig
+    mistral = " ".join(stories["Mistral AI raises 1.7 billion euros as ASML becomes top shareholder"].why_it_matters)
+    assert "Mistral AI raised 1.7 billion euros, which values it at 11.7 billion euros." in mistral
+
+
+def test_summaries_and_bullets_are_grounded_and_never_repeated(day: Briefing) -> None:
+    texts = DAY_FILE.read_text()
+    seen: set[str] = set()
+    bullets = [b for story in _stories(day) for b in story.why_it_matters]
+    assert len(bullets) == len(set(bullets)) and not any(filler(b) for b in bullets)
+    for story in _stories(day):
+        assert len(story.why_it_matters) <= 3
+        for sentence in re.split(r"(?<=[.!?])\s+(?=[A-Z0-9])", story.summary) if story.summary else []:
+            assert sentence[-1] in ".!?" and not sentence.endswith("…")
+            assert sentence in texts, sentence
+            assert sentence not in seen
+            seen.add(sentence)
+        for figure in re.findall(r"\d+(?:\.\d+)?", " ".join(story.why_it_matters)):
+            assert figure in texts, (story.title, figure)

@@ -133,7 +133,7 @@ class Ingestor:
                      for item in fresh]
         classified = await self.enricher.classify_items(
             fresh, self.stories, now=self.clock, source_weights={source.id: source.weight},
-            topic_hints={source.id: source.topics},
+            topic_hints={source.id: source.topics}, ai_only=[source.id] if source.ai_only else [],
         )
         if classified:
             await self.bus.publish_many(
