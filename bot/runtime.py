@@ -213,6 +213,19 @@ def _check_slack(settings: Settings) -> None:
     check_settings(settings)
 
 
+def _discord(services: Services) -> RoleRunner:
+    from adapters.discord.role import create_role
+
+    return create_role(services.settings, services.bus, services.store, services.taxonomy,
+                       load_sources_config(services.settings, services.taxonomy)).run
+
+
+def _check_discord(settings: Settings) -> None:
+    from adapters.discord.role import check_settings
+
+    check_settings(settings)
+
+
 def _check_composer(settings: Settings) -> None:
     taxonomy = load_taxonomy(settings.config_file("topics.yaml"))
     load_channels(settings.config_file("channels.yaml"), taxonomy.slugs)
@@ -244,6 +257,7 @@ ROLES: dict[str, Role] = {role.name: role for role in (
     Role("indexer", _indexer),
     Role("composer", _composer, check=_check_composer),
     Role("slack", _slack, check=_check_slack, configured=lambda settings: settings.slack_configured),
+    Role("discord", _discord, check=_check_discord, configured=lambda settings: settings.discord_configured),
 )}
 
 
@@ -634,6 +648,29 @@ async def bench_compose(settings: Settings, count: int, repeats: int = 3) -> str
         f"(runs: {', '.join(f'{w:.2f}' for w in loads)} s)",
         f"ratio: {whole / load:.1f} (whole process / loading alone)",
     ])
+
+
+async def bench_discord_report(settings: Settings, interactions: int, concurrency: int) -> str:
+    """`/ai-news` response latency of the Discord role under concurrent interactions, against a bare discord.py
+    handler on the same local stand-in."""
+    from adapters.discord.bench import bench_discord
+
+    taxonomy = load_taxonomy(settings.config_file("topics.yaml"))
+    sources = load_sources_config(settings, taxonomy)
+    async with open_redis(settings) as (redis, _):
+        result = await bench_discord(redis, taxonomy, sources, interactions=max(10, interactions),
+                                     concurrency=max(1, concurrency))
+    return result.report()
+
+
+def discord_invite(settings: Settings) -> str:
+    """The URL that adds the bot to a server, with its slash commands and exactly the permissions it uses."""
+    from adapters.discord.client import invite_url
+
+    if settings.discord_application_id is None:
+        raise ConfigError("set DISCORD_APPLICATION_ID (the developer portal: your application -> General "
+                          "Information -> Application ID)")
+    return invite_url(settings.discord_application_id)
 
 
 async def bench_slack_report(settings: Settings, requests: int, concurrency: int) -> str:
