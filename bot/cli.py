@@ -91,17 +91,25 @@ def _parser() -> argparse.ArgumentParser:
     posting.add_argument("--format", choices=FORMATS, default="markdown", help="with --dry-run: output format")
 
     bench = sub.add_parser("bench", help="measure a hot path against the raw library it builds on")
-    bench.add_argument("what", choices=["ingest", "classify", "compose", "slack"],
+    bench.add_argument("what", choices=["ingest", "classify", "compose", "slack", "discord"],
                        help="ingest: parse+normalize+dedupe vs feedparser.parse; "
                             "classify: the whole `ai-news classify` process vs the bare vectorizer and model; "
                             "compose: `ai-news post --dry-run` on 10,000 archived items vs loading them from Redis; "
-                            "slack: /ai-news latency under concurrent signed requests vs a bare bolt app")
+                            "slack: /ai-news latency under concurrent signed requests vs a bare bolt app; "
+                            "discord: /ai-news latency under concurrent interactions vs a bare discord.py handler")
     bench.add_argument("--lines", type=int, default=10_000,
                        help="classify: lines to classify; compose: items in the window (default 10000)")
     bench.add_argument("--rounds", type=int, default=20, help="passes over the corpus (default 20)")
-    bench.add_argument("--requests", type=int, default=2000, help="slack: signed requests to send (default 2000)")
-    bench.add_argument("--concurrency", type=int, default=50, help="slack: requests in flight (default 50)")
+    bench.add_argument("--requests", type=int, default=2000,
+                       help="slack: signed requests to send; discord: interactions per client (default 2000)")
+    bench.add_argument("--concurrency", type=int, default=50,
+                       help="slack, discord: requests or interactions in flight (default 50)")
     bench.add_argument("--corpus", type=Path, help="a feed file or a folder of them (default: the bundled samples)")
+
+    chat = sub.add_parser("discord", help="Discord: the link that adds the bot to a server")
+    chat_sub = chat.add_subparsers(dest="discord_command", metavar="ACTION", required=True)
+    chat_sub.add_parser("invite", help="print the install URL: the bot and /ai-news, with exactly the permissions "
+                                       "it uses (needs DISCORD_APPLICATION_ID)")
     return parser
 
 
@@ -173,10 +181,19 @@ def main(argv: Sequence[str] | None = None) -> int:
                 from bot.runtime import bench_slack_report
 
                 print(asyncio.run(bench_slack_report(settings, args.requests, args.concurrency)))
+            elif args.what == "discord":
+                from bot.runtime import bench_discord_report
+
+                print(asyncio.run(bench_discord_report(settings, args.requests, args.concurrency)))
             else:
                 from bot.runtime import bench
 
                 print(asyncio.run(bench(settings, args.what, max(1, args.rounds), args.corpus)))
+            return 0
+        if args.command == "discord":
+            from bot.runtime import discord_invite
+
+            print(discord_invite(settings))
             return 0
         if args.command == "classify":
             return _classify(settings, args.file)

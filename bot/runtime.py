@@ -193,23 +193,63 @@ def _slack(services: Services) -> RoleRunner:
                        load_sources_config(services.settings, services.taxonomy)).run
 
 
-ROLES: dict[str, Callable[[Services], RoleRunner]] = {
-    "scheduler": _scheduler,
-    "ingest": _ingest,
-    "indexer": _indexer,
-    "composer": _composer,
-    "slack": _slack,
-}
+def _check_slack(settings: Settings) -> None:
+    from adapters.slack.role import check_settings
+
+    check_settings(settings)
+
+
+def _discord(services: Services) -> RoleRunner:
+    from adapters.discord.role import create_role
+
+    return create_role(services.settings, services.bus, services.store, services.taxonomy,
+                       load_sources_config(services.settings, services.taxonomy)).run
+
+
+def _check_discord(settings: Settings) -> None:
+    from adapters.discord.role import check_settings
+
+    check_settings(settings)
+
+
+def _check_composer(settings: Settings) -> None:
+    taxonomy = load_taxonomy(settings.config_file("topics.yaml"))
+    load_channels(settings.config_file("channels.yaml"), taxonomy.slugs)
+
+
+def _no_check(settings: Settings) -> None:
+    return None
+
+
+def _always(settings: Settings) -> bool:
+    return True
+
+
+@dataclass(frozen=True)
+class Role:
+    """A role `ai-news run` can run: how to build it, the settings it needs, and whether `--role all` runs it."""
+
+    name: str
+    build: Callable[[Services], RoleRunner]
+    # Raises ConfigError saying what to set; runs before anything connects.
+    check: Callable[[Settings], None] = _no_check
+    # `--role all` (the default) runs the role only when this is true (chat roles: their tokens are set).
+    configured: Callable[[Settings], bool] = _always
+
+
+ROLES: dict[str, Role] = {role.name: role for role in (
+    Role("scheduler", _scheduler),
+    Role("ingest", _ingest),
+    Role("indexer", _indexer),
+    Role("composer", _composer, check=_check_composer),
+    Role("slack", _slack, check=_check_slack, configured=lambda settings: settings.slack_configured),
+    Role("discord", _discord, check=_check_discord, configured=lambda settings: settings.discord_configured),
+)}
 
 
 def default_roles(settings: Settings) -> list[str]:
     """Every available role whose settings are present (chat roles need their tokens)."""
-    wanted = [name for name in ROLE_NAMES if name in ROLES]
-    if not settings.slack_configured:
-        wanted = [r for r in wanted if r != "slack"]
-    if not settings.discord_configured:
-        wanted = [r for r in wanted if r != "discord"]
-    return wanted
+    return [name for name in ROLE_NAMES if name in ROLES and ROLES[name].configured(settings)]
 
 
 def check_roles(roles: Sequence[str]) -> None:
@@ -229,7 +269,7 @@ def install_signal_handlers(stop: asyncio.Event) -> None:
 async def run_roles(services: Services, roles: Sequence[str], stop: asyncio.Event) -> None:
     """Run the roles as tasks until stop is set; if one fails, stop the others and re-raise its error."""
     check_roles(roles)
-    tasks = {name: asyncio.create_task(ROLES[name](services)(stop), name=name) for name in roles}
+    tasks = {name: asyncio.create_task(ROLES[name].build(services)(stop), name=name) for name in roles}
     log.info("running roles: %s", ", ".join(roles))
     stopper = asyncio.create_task(stop.wait())
     try:
@@ -240,19 +280,17 @@ async def run_roles(services: Services, roles: Sequence[str], stop: asyncio.Even
         stopper.cancel()
     for name, task in tasks.items():
         error = task.exception() if not task.cancelled() else None
+        if isinstance(error, ConfigError):  # found only on connecting, e.g. a token the platform refuses
+            raise ConfigError(f"role {name}: {error}") from error
         if error is not None:
             raise RuntimeError(f"role {name} failed: {type(error).__name__}: {error}") from error
 
 
 def check_role_settings(settings: Settings, roles: Sequence[str]) -> None:
     """The settings each role needs are there and fit together (before anything connects)."""
-    if "slack" in roles:
-        from adapters.slack.role import check_settings
-
-        check_settings(settings)
-    if "composer" in roles:
-        taxonomy = load_taxonomy(settings.config_file("topics.yaml"))
-        load_channels(settings.config_file("channels.yaml"), taxonomy.slugs)
+    check_roles(roles)
+    for role in roles:
+        ROLES[role].check(settings)
 
 
 async def run(settings: Settings, roles: Sequence[str]) -> None:
@@ -594,6 +632,29 @@ async def bench_compose(settings: Settings, count: int, repeats: int = 3) -> str
         f"(runs: {', '.join(f'{w:.2f}' for w in loads)} s)",
         f"ratio: {whole / load:.1f} (whole process / loading alone)",
     ])
+
+
+async def bench_discord_report(settings: Settings, interactions: int, concurrency: int) -> str:
+    """`/ai-news` response latency of the Discord role under concurrent interactions, against a bare discord.py
+    handler on the same local stand-in."""
+    from adapters.discord.bench import bench_discord
+
+    taxonomy = load_taxonomy(settings.config_file("topics.yaml"))
+    sources = load_sources_config(settings, taxonomy)
+    async with open_redis(settings) as (redis, _):
+        result = await bench_discord(redis, taxonomy, sources, interactions=max(10, interactions),
+                                     concurrency=max(1, concurrency))
+    return result.report()
+
+
+def discord_invite(settings: Settings) -> str:
+    """The URL that adds the bot to a server, with its slash commands and exactly the permissions it uses."""
+    from adapters.discord.client import invite_url
+
+    if settings.discord_application_id is None:
+        raise ConfigError("set DISCORD_APPLICATION_ID (the developer portal: your application -> General "
+                          "Information -> Application ID)")
+    return invite_url(settings.discord_application_id)
 
 
 async def bench_slack_report(settings: Settings, requests: int, concurrency: int) -> str:

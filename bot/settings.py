@@ -6,6 +6,7 @@ message names where the bad value came from (the variable, or the file and field
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 from typing import Any, Literal, TypeVar
 
@@ -88,8 +89,11 @@ class Settings(BaseSettings):
 
     # Discord
     discord_bot_token: SecretStr | None = None
+    discord_application_id: str | None = Field(default=None, description="the application's id (developer portal)")
     discord_api_base_url: str | None = None
     discord_gateway_url: str | None = None
+    discord_post_interval: float = Field(default=0.5, ge=0, le=60,
+                                         description="seconds between two posts to one channel")
 
     # Optional OpenAI-compatible summariser
     llm_base_url: str | None = None
@@ -115,7 +119,7 @@ class Settings(BaseSettings):
 
     @field_validator(
         "kafka_bootstrap_servers", "slack_api_base_url", "discord_api_base_url", "discord_gateway_url",
-        "llm_base_url", "llm_model", "slack_client_id", "ops_channel",
+        "llm_base_url", "llm_model", "slack_client_id", "ops_channel", "discord_application_id",
         "slack_bot_token", "slack_signing_secret", "slack_app_token", "slack_client_secret",
         "discord_bot_token", "llm_api_key",
         mode="before",
@@ -129,6 +133,20 @@ class Settings(BaseSettings):
     def _http_url(cls, value: str | None) -> str | None:
         if value is not None and not value.startswith(("http://", "https://")):
             raise ValueError("must start with http:// or https://")
+        return value
+
+    @field_validator("discord_application_id")
+    @classmethod
+    def _snowflake(cls, value: str | None) -> str | None:
+        if value is not None and not re.fullmatch(r"[0-9]{15,21}", value.strip()):
+            raise ValueError("must be the application's numeric id (General Information -> Application ID)")
+        return value.strip() if value is not None else None
+
+    @field_validator("discord_gateway_url")
+    @classmethod
+    def _ws_url(cls, value: str | None) -> str | None:
+        if value is not None and not value.startswith(("ws://", "wss://")):
+            raise ValueError("must start with ws:// or wss://")
         return value
 
     def config_file(self, name: str) -> Path:

@@ -128,6 +128,10 @@ class Keys:
         """The latest installation of one workspace (or by one installing user), from an OAuth install."""
         return f"{self.prefix}install:{platform}:installer:{enterprise_id or '-'}:{team_id or '-'}:{user_id or '-'}"
 
+    def chat_commands(self, platform: str, application_id: str) -> str:
+        """The fingerprint of the slash commands last registered with a chat platform for one application."""
+        return f"{self.prefix}commands:{platform}:{application_id}"
+
     def oauth_state(self, platform: str, state: str) -> str:
         return f"{self.prefix}oauth-state:{platform}:{state}"
 
@@ -519,6 +523,14 @@ class Store:
             pipe.expire(key, TTL.COMMAND_RATE)
             count, _ = await pipe.execute()
         return int(count)
+
+    async def registered_commands(self, platform: str, application_id: str) -> str | None:
+        """The fingerprint of the slash commands last registered with the platform (None: never)."""
+        value = await self.redis.get(self.keys.chat_commands(platform, application_id))
+        return _text(value) if value is not None else None
+
+    async def record_registered_commands(self, platform: str, application_id: str, fingerprint: str) -> None:
+        await self.redis.set(self.keys.chat_commands(platform, application_id), fingerprint)
 
     async def delivery(self, platform: str, message_id: str) -> dict[str, str]:
         """A chat platform's ledger of one briefing or alert: what it has posted (empty if nothing yet)."""

@@ -1,4 +1,5 @@
-"""Discord rendering of a Briefing: a root message with one embed, then the messages of its thread.
+"""Discord rendering of a Briefing (a root message with one embed, then the messages of its thread) and of the
+answers of `/ai-news` (one embed).
 
 The root embed carries the date (author line), the title, the executive summary and the key developments.
 The thread that the adapter creates from the root message then gets one message per section (its stories,
@@ -35,6 +36,7 @@ from discord.types.embed import Embed as EmbedPayload
 from discord.types.embed import EmbedField
 from discord.utils import escape_markdown, escape_mentions
 
+from bot.commands import Answer, Line
 from bot.models import Briefing, Section, SourceLink, Story, Table
 from bot.text import fold_space, sentences, shorten
 
@@ -523,3 +525,68 @@ def render_briefing(briefing: Briefing) -> DiscordBriefing:
     _sources(out, briefing.sources)
     out.flush()
     return DiscordBriefing(root=_root(briefing), thread_name=thread_name(briefing), thread=tuple(out.messages))
+
+
+# Answers of /ai-news.
+
+ANSWER_COLORS = {"ok": ROOT_COLOR, "usage": 0xE67E22, "error": 0xE74C3C, "limited": 0xF1C40F}
+_CODE = re.compile(r"(`[^`\n]+`)")
+ANSWER_CUT = "The list is longer than a message; the rest is left out."
+
+
+def escape_text(text: str) -> str:
+    """Text of an answer: escaped like feed text, except `code` spans, which stay code (mentions never work in
+    them)."""
+    out = []
+    for part in _CODE.split(text):
+        if _CODE.fullmatch(part):
+            out.append(part)
+        elif part.strip():
+            out.append((" " if part[0].isspace() else "") + escape(part) + (" " if part[-1].isspace() else ""))
+        elif part:
+            out.append(" ")
+    return "".join(out)
+
+
+def _code(text: str) -> str:
+    return "`" + fold_space(text).replace("`", "ˋ") + "`"
+
+
+def answer_line(line: Line) -> str:
+    """One entry of an answer: a linked or bold title (or code), details after dots, its text below."""
+    if line.code:
+        head = _code(line.title)
+    elif line.url:
+        head = f"**{link(line.title, line.url, max_label=STORY_TITLE_CHARS)}**"
+    else:
+        head = f"**{fit(line.title, STORY_TITLE_CHARS)}**"
+    if line.details:
+        head += " · " + " · ".join(fit(detail, 120) for detail in line.details)
+    if line.text:
+        head += ("  " if line.code else "\n") + fit(line.text, LINE_LIMIT - len(head) - 2, escape_text)
+    return head
+
+
+def render_answer(answer: Answer, thread_url: str | None = None) -> DiscordMessage:
+    """An answer as one embed: the title, the text, a link to the briefing's thread, the lines, the note; cut with
+    a note saying so when the lines do not fit."""
+    top = [escape_text(answer.text)] if answer.text else []
+    if thread_url and safe_url(thread_url):
+        top.append(f"[Open the briefing's thread]({safe_url(thread_url)})")
+    note = [f"*{escape_text(answer.note)}*"] if answer.note else []
+    head = BLOCK_GAP.join(top)
+    room = DESCRIPTION_LIMIT - len(head) - sum(len(n) + 2 for n in note) - len(ANSWER_CUT) - 8
+    lines: list[str] = []
+    for line in answer.lines:
+        text = answer_line(line)
+        if len(text) + 1 > room:
+            lines.append(f"*{ANSWER_CUT}*")
+            break
+        lines.append(text)
+        room -= len(text) + 1
+    description = BLOCK_GAP.join(part for part in (head, "\n".join(lines), *note) if part)
+    embed: EmbedPayload = {"type": "rich", "color": ANSWER_COLORS.get(answer.kind, ROOT_COLOR),
+                           "title": fit(answer.title, TITLE_LIMIT) or "ai-news"}
+    if description:
+        embed["description"] = description[:DESCRIPTION_LIMIT]
+    return DiscordMessage((embed,))

@@ -28,9 +28,9 @@ from slack_bolt.async_app import AsyncAck, AsyncApp
 from slack_sdk.signature import SignatureVerifier
 from slack_sdk.web.async_client import AsyncWebClient
 
-from adapters.slack.delivery import Pacer
 from adapters.slack.role import SlackRole
 from bot.bus import Bus, TopicTable
+from bot.delivery import Pacer
 from bot.models import ClassifiedItem, Item
 from bot.settings import Settings
 from bot.sources import SourcesConfig

@@ -26,11 +26,12 @@ from slack_sdk.web.async_client import AsyncWebClient
 
 from adapters.slack.app import EVENTS_PATH, SlackHandlers, build_app
 from adapters.slack.client import make_web_client, new_session
-from adapters.slack.delivery import BriefingDelivery, Pacer
+from adapters.slack.delivery import BriefingDelivery
 from adapters.slack.oauth import RedisInstallationStore, RedisOAuthStateStore
 from adapters.slack.workspaces import Workspaces
 from bot.bus import Bus, Consumer
 from bot.commands import Commands
+from bot.delivery import Pacer
 from bot.settings import ConfigError, Settings
 from bot.sources import SourcesConfig
 from bot.store import Store

@@ -6,6 +6,8 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 import pytest
 import pytest_asyncio
 
+from tests.discordapi import DiscordAPI
+from tests.discordapi import discord_api as discord_stand_in
 from tests.slackapi import SlackAPI, slack_api
 
 pytestmark = pytest.mark.integration
@@ -15,6 +17,13 @@ pytestmark = pytest.mark.integration
 async def api() -> AsyncIterator[SlackAPI]:
     """The local stand-in Slack Web API (and response URLs and Socket Mode WebSocket), for one test."""
     async with slack_api() as stand_in:
+        yield stand_in
+
+
+@pytest_asyncio.fixture
+async def discord_api() -> AsyncIterator[DiscordAPI]:
+    """The local stand-in Discord (REST, interaction callbacks, gateway WebSocket), for one test."""
+    async with discord_stand_in() as stand_in:
         yield stand_in
 
 

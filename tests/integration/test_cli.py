@@ -18,7 +18,8 @@ AI_NEWS = str(Path(sys.executable).parent / "ai-news")
 
 
 def _env(tmp_path: Path, **extra: str) -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("KAFKA_", "REDIS_", "AINEWS_", "SLACK_"))}
+    env = {k: v for k, v in os.environ.items()
+           if not k.startswith(("KAFKA_", "REDIS_", "AINEWS_", "SLACK_", "DISCORD_"))}
     env.update({"AINEWS_CONFIG_DIR": str(CONFIG), "HOME": os.environ.get("HOME", str(tmp_path))})
     env.update(extra)
     return env
@@ -88,7 +89,7 @@ def test_bad_config_file_names_file_and_field(tmp_path: Path) -> None:
 def test_run_refuses_unknown_and_unreleased_roles(tmp_path: Path) -> None:
     result = _run(["run", "--role", "nope"], _env(tmp_path), tmp_path)
     assert result.returncode == 2 and "invalid choice" in result.stderr
-    result = _run(["run", "--role", "discord"], _env(tmp_path), tmp_path)
+    result = _run(["run", "--role", "alerter"], _env(tmp_path), tmp_path)
     assert result.returncode == 2 and "not part of this release yet" in result.stderr
     result = _run(["run", "--role", "slack"], _env(tmp_path, AINEWS_EMBEDDED="never", KAFKA_BOOTSTRAP_SERVERS="x:1"),
                   tmp_path)
