@@ -127,7 +127,7 @@ def plan_stories(items: Sequence[ClassifiedItem], options: ComposeOptions | None
     follows = tuple(options.topics)
     grouped: dict[str, list[ClassifiedItem]] = defaultdict(list)
     wanted = wanted_items(items, follows, options.include_backfill)
-    aggregators = aggregators_of((i.source_name or i.source, i.url) for i in wanted)
+    aggregators = aggregators_of((i.source_name or i.source, i.url) for i in items)
     for item in wanted:
         grouped[item.story_id].append(item)
     groups = [sorted(members, key=lambda i: (-i.importance, i.published.timestamp(), i.id))

@@ -179,6 +179,7 @@ today together too top toward towards try two under understanding unlocking unti
 was way we welcome were what when where which while who why will with without world would year years yes yet you
 your announcing breaking exclusive inside opinion analysis report review update updates live watch introducing
 meet
+ai llm llms api apis gpu gpus ml agi ceo cto
 """)
 _DEMONYMS = _word_set("""
 american british chinese german french japanese korean indian russian european italian spanish canadian

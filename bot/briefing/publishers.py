@@ -69,4 +69,5 @@ def aggregators_of(links: Iterable[tuple[str, str]], sites: int = 3) -> frozense
     seen: dict[str, set[str]] = defaultdict(set)
     for feed, url in links:
         seen[feed].add(site_of(url))
-    return frozenset(feed for feed, found in seen.items() if len(found) >= sites or "hacker news" in feed.lower())
+    return frozenset(feed for feed, found in seen.items()
+                     if len(found) >= sites or "hackernews" in feed.lower().replace(" ", ""))

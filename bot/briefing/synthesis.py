@@ -90,12 +90,11 @@ def title_of(themes: Sequence[Theme]) -> str:
 
 
 def lead_sentence(story: Story) -> str:
-    """The one sentence that says what a story is: its summary's first, else its headline."""
+    """The one sentence that says what a story is: its summary's first, else its headline, quoted."""
     first = sentences(story.summary)[:1]
     if first and len(first[0]) <= 240:
         return first[0]
-    title = story.title.rstrip()
-    return title if title.endswith((".", "!", "?")) else f"{title}."
+    return f"“{story.title.strip().rstrip('.')}”."
 
 
 def executive_summary(themes: Sequence[Theme]) -> str:
@@ -107,8 +106,9 @@ def executive_summary(themes: Sequence[Theme]) -> str:
         opening = f"The day's theme is {labels[0]}."
     else:
         opening = f"The day's main themes are {join_words(labels)}."
-    parts = [opening, *(lead_sentence(theme.lead) for theme in named)]
-    return " ".join(parts)
+    if len(named) == 1:
+        return f"{opening} {lead_sentence(named[0].lead)}"
+    return " ".join([opening, *(f"{theme.label}: {lead_sentence(theme.lead)}" for theme in named)])
 
 
 def key_developments(themes: Sequence[Theme], limit: int = KEY_DEVELOPMENTS) -> tuple[KeyDevelopment, ...]:
@@ -143,8 +143,6 @@ def outlook(themes: Sequence[Theme], volume: Mapping[str, int], baseline: Mappin
             average = baseline.get(lead.topic, 0.0)
             points.append(f"{lead.label}: {today} {'item' if today == 1 else 'items'} about {lead.heading.lower()} "
                           f"today, against a 7-day average of {average:.1f} a day.")
-        elif len(themes) > 1:
-            points.append(f"{lead.label} leads the day, followed by {join_words([t.label for t in themes[1:3]])}.")
     return points[:limit]
 
 

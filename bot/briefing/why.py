@@ -53,9 +53,9 @@ _SIZE = re.compile(r"(?<![\w.])(\d+(?:\.\d+)?)\s?B\b(?!\s?(?:USD|EUR|dollars?|eu
 _ACTIVE = re.compile(r"\bA(\d+(?:\.\d+)?)B\b")
 _CONTEXT = re.compile(r"(\d+(?:\.\d+)?\s?[KM])[- ]?(?:tokens?)?[- ]?(?:token\s)?context", re.IGNORECASE)
 _COMPARE = re.compile(
-    r"\b(outperform(?:s|ed|ing)?|beat(?:s|ing)?|surpass(?:es|ed|ing)?|rival(?:s|ling)?|compared (?:with|to)|"
-    r"ahead of|on par with|(?:better|faster|cheaper|smaller|larger|more accurate) than|\d+(?:\.\d+)?x (?:faster|"
-    r"smaller|cheaper|less|more|fewer)|times (?:faster|smaller|cheaper|its size))\b", re.IGNORECASE)
+    r"\b(outperform(?:s|ed|ing)?|beat(?:s|ing)?|surpass(?:es|ed|ing)?|compared (?:with|to)|ahead of|on par with|"
+    r"(?:better|faster|cheaper|smaller|larger|more accurate) than|\d+(?:\.\d+)?x (?:faster|smaller|cheaper|less|"
+    r"more|fewer)|times (?:faster|smaller|cheaper|its size))\b", re.IGNORECASE)
 _MAGNITUDE = re.compile(r"\b(?:faster|slower|less|fewer|more|cheaper|smaller|larger|lower|higher|up to|from "
                         r"[\w$.,%]+ to|cut(?:s|ting)?|reduc(?:es|ed|ing)|improv(?:es|ed|ing)|saves?|boosts?)\b|"
                         r"\d\s?[x×](?!\w)", re.IGNORECASE)
@@ -249,7 +249,8 @@ def _what_changes(f: StoryFacts, context: DayContext) -> list[str]:
     out: list[str] = []
     kind = f.kind
     model, maker = f.model, f.maker
-    if model and (kind in ("release", "availability", "benchmark", None) or f.topic in ("models", "tools")):
+    if model and named_in(model, f.title, f.makers) and (kind in ("release", "availability", "benchmark", None)
+                                                         or f.topic in ("models", "tools")):
         total, active = f.sizes()
         if total and active:
             out.append(f"{model} activates only {active:g}B of its {total:g}B parameters per token (mixture of "
@@ -380,11 +381,21 @@ def _law(f: StoryFacts) -> list[str]:
     return out
 
 
+def _body_sentences(f: StoryFacts) -> list[str]:
+    """The sentences of the story's texts that are not one of its headlines."""
+    headlines = {_plain_end(line.split(". ", 1)[0]) for line in f.text.splitlines()}
+    return [s for s in sentences(f.text) if _plain_end(s) not in headlines and _plain_end(s) != _plain_end(f.title)]
+
+
+def _plain_end(text: str) -> str:
+    return text.strip().rstrip(".!?").strip().lower()
+
+
 def _compared_with(f: StoryFacts) -> list[str]:
     subject = f.subject
     if not subject:
         return []
-    for sentence in sentences(f.text):
+    for sentence in _body_sentences(f):
         match = _COMPARE.search(sentence)
         if not match or subject not in sentence[:match.start()]:
             continue
@@ -398,8 +409,8 @@ def _compared_with(f: StoryFacts) -> list[str]:
 
 
 def _figures(f: StoryFacts) -> list[str]:
-    for sentence in sentences(f.text):
-        if sentence in f.title or not any(m in sentence for m in f.metrics):
+    for sentence in _body_sentences(f):
+        if not any(m in sentence for m in f.metrics):
             continue
         if _MAGNITUDE.search(sentence) and 6 <= len(sentence.split()) <= 35:
             return [sentence if sentence.endswith((".", "!")) else f"{sentence}."]
