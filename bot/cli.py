@@ -54,12 +54,18 @@ def _parser() -> argparse.ArgumentParser:
     classify = sub.add_parser("classify", help="enrich JSON lines (title, summary, url, source, published) offline")
     classify.add_argument("file", nargs="?", default="-", help="a JSON-lines file, or - for standard input")
 
-    training = sub.add_parser("train", help="fit the topic model on the labeled set and save it")
+    training = sub.add_parser("train", help="fit the topic and about-AI models on the labeled sets and save them")
     training.add_argument("--out", type=Path, help="where to write the model (default: the one ai-news ships)")
     training.add_argument("--examples", type=Path, action="append", default=[], metavar="FILE",
                           help="more labeled JSON lines to train on (repeatable); use with CLASSIFIER_MODEL")
+    training.add_argument("--relevance-out", type=Path, metavar="FILE",
+                          help="where to write the about-AI model (default: the one ai-news ships)")
+    training.add_argument("--relevance-examples", type=Path, action="append", default=[], metavar="FILE",
+                          help="more JSON lines {title, summary, ai} for the about-AI model; use with "
+                               "RELEVANCE_MODEL")
 
-    evaluation = sub.add_parser("eval", help="cross-validate the topic classifier on the bundled labeled set")
+    evaluation = sub.add_parser("eval", help="cross-validate the topic and about-AI models; --briefing: score "
+                                             "briefings on hand-labeled days")
     evaluation.add_argument("--folds", type=int, default=5, help="number of folds (default 5)")
     evaluation.add_argument("--holdout", type=Path, metavar="FILE",
                             help="also score a JSON-lines file of labeled headlines never used in training")
@@ -105,6 +111,9 @@ def _parser() -> argparse.ArgumentParser:
     bench.add_argument("--concurrency", type=int, default=50,
                        help="slack, discord: requests or interactions in flight (default 50)")
     bench.add_argument("--corpus", type=Path, help="a feed file or a folder of them (default: the bundled samples)")
+    bench.add_argument("--events", type=int, default=0,
+                       help="compose: spread the items over this many stories of hundreds of items each "
+                            "(default 0: the items' own stories)")
 
     chat = sub.add_parser("discord", help="Discord: the link that adds the bot to a server")
     chat_sub = chat.add_subparsers(dest="discord_command", metavar="ACTION", required=True)
@@ -176,7 +185,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             elif args.what == "compose":
                 from bot.runtime import bench_compose
 
-                print(asyncio.run(bench_compose(settings, max(100, args.lines))))
+                print(asyncio.run(bench_compose(settings, max(100, args.lines), events=max(0, args.events))))
             elif args.what == "slack":
                 from bot.runtime import bench_slack_report
 
@@ -204,7 +213,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         if args.command == "train":
             from bot.offline import train_model
 
-            print(train_model(settings, args.out, args.examples))
+            print(train_model(settings, args.out, args.examples, args.relevance_out, args.relevance_examples))
             return 0
         if args.command == "eval":
             if args.briefing is not None:

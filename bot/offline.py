@@ -13,7 +13,7 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
@@ -38,7 +38,16 @@ from bot.editions import BriefingFormat, Edition
 from bot.enrich import Enricher, LineResults, classify_lines
 from bot.entities import EntityExtractor, load_gazetteer
 from bot.models import Briefing, ClassifiedItem, Item
-from bot.relevance import RelevanceModel, bundled_relevance_model
+from bot.relevance import MODEL_FILE as RELEVANCE_FILE
+from bot.relevance import (
+    RelevanceExample,
+    RelevanceModel,
+    bundled_relevance_examples,
+    bundled_relevance_model,
+    evaluate_relevance,
+    load_relevance_examples,
+    train_relevance,
+)
 from bot.settings import ConfigError, Settings
 from bot.stories import MemoryStoryIndex
 from bot.taxonomy import Taxonomy, load_taxonomy
@@ -174,17 +183,48 @@ def compose_offline(settings: Settings, lines: Sequence[str], request: ComposeRe
                          sum(i.about_ai is False for i in window))
 
 
-def train_model(settings: Settings, out: Path | None, extra: list[Path]) -> str:
-    """`ai-news train`: fit the model on the bundled labeled set (plus any extra files) and save it."""
+def train_model(settings: Settings, out: Path | None, extra: list[Path], relevance_out: Path | None = None,
+                relevance_extra: Sequence[Path] = ()) -> str:
+    """`ai-news train`: fit the topic model on the bundled labeled set (plus any extra files) and the about-AI
+    model on its labeled feed items (plus any extra files), and save both."""
     taxonomy = load_taxonomy(settings.config_file("topics.yaml"))
     examples = bundled_examples() + _read_examples(extra)
     started = time.perf_counter()
     model = train(examples, taxonomy.slugs)
     seconds = time.perf_counter() - started
     target = out or Path(__file__).resolve().parent / "data" / MODEL_FILE
-    model.save(target)
-    return (f"trained on {len(examples)} examples, {len(model.classes)} topics, {len(model.terms)} terms "
-            f"in {seconds:.2f} s; data digest {model.digest}; saved to {target}")
+    _save(model.save, target)
+    lines = [f"topics: trained on {len(examples)} examples, {len(model.classes)} topics, {len(model.terms)} terms "
+             f"in {seconds:.2f} s; data digest {model.digest}; saved to {target}"]
+    relevance_examples = bundled_relevance_examples() + _read_relevance_examples(relevance_extra)
+    extractor = EntityExtractor(load_gazetteer(settings.config_file("entities.yaml")))
+    started = time.perf_counter()
+    relevance, evaluation = train_relevance(extractor, relevance_examples)
+    seconds = time.perf_counter() - started
+    relevance_target = relevance_out or Path(__file__).resolve().parent / "data" / RELEVANCE_FILE
+    _save(relevance.save, relevance_target)
+    lines.append(f"about AI: trained on {len(relevance_examples)} examples in {seconds:.2f} s; threshold "
+                 f"{relevance.threshold:.2f} (cross-validated precision {evaluation.precision:.3f}, recall "
+                 f"{evaluation.recall:.3f}); data digest {relevance.digest}; saved to {relevance_target}")
+    return "\n".join(lines)
+
+
+def _save(save: Callable[[Path], None], target: Path) -> None:
+    try:
+        save(target)
+    except OSError as exc:
+        raise ConfigError(f"cannot write the model to {target}: {exc.strerror or exc}; give a writable path "
+                          f"(the folder must exist)") from None
+
+
+def _read_relevance_examples(paths: Sequence[Path]) -> list[RelevanceExample]:
+    files = []
+    for path in paths:
+        try:
+            files.append((str(path), path.read_text(encoding="utf-8")))
+        except (OSError, UnicodeDecodeError) as exc:
+            raise ConfigError(f"{path}: cannot read about-AI examples: {exc}") from None
+    return load_relevance_examples(files)
 
 
 def _read_examples(paths: list[Path]) -> list:  # type: ignore[type-arg]
@@ -202,6 +242,8 @@ def evaluation_report(settings: Settings, folds: int, holdout: Path | None = Non
     taxonomy = load_taxonomy(settings.config_file("topics.yaml"))
     examples = bundled_examples()
     report = evaluate(taxonomy, examples, folds=folds).report()
+    extractor = EntityExtractor(load_gazetteer(settings.config_file("entities.yaml")))
+    report += "\n\n" + evaluate_relevance(extractor, bundled_relevance_examples(), folds=folds).report()
     if holdout is not None:
         unseen = _read_examples([holdout])
         report += "\n\n" + evaluate_holdout(taxonomy, examples, unseen).report()

@@ -424,9 +424,10 @@ def resolve_source(arg: str, config: SourcesConfig) -> tuple[Source, bytes | Non
     except OSError as exc:
         reason = exc.strerror or type(exc).__name__
         raise ValueError(f"{arg}: not a configured source id, an http(s) URL or a readable file ({reason})") from None
-    source = Source.model_construct(id=source_id_for(path.stem), name=path.name, kind=kind_from_document(data),
+    # No name of its own: its items carry the feed's own title, as they would from the publisher's URL.
+    source = Source.model_construct(id=source_id_for(path.stem), name="", kind=kind_from_document(data),
                                     url=path.resolve().as_uri(), interval_minutes=0, weight=1.0, topics=(),
-                                    enabled=True, min_points=0)
+                                    enabled=True, min_points=0, ai_only=False)
     return source, data
 
 
@@ -448,13 +449,16 @@ async def ingest_once(settings: Settings, args: Sequence[str], index_timeout: fl
         task = asyncio.create_task(indexer.run(stop), name="indexer")
         try:
             now = datetime.now(UTC)
-            outcomes = await asyncio.gather(*(
-                ingestor.ingest_document(source, data, source.kind) if data is not None
-                else ingestor.ingest(FetchJob(source_id=source.id, url=source.url, kind=source.kind, due_at=now),
-                                     source)
-                for source, data in resolved
-            ))
-            items = [item for outcome in outcomes for item in outcome.new_items]
+            # Fetched sources at once; documents in hand one after another, so that a link in two of them is
+            # seen by the second as already archived and comes out once.
+            fetches = {index: asyncio.create_task(ingestor.ingest(
+                FetchJob(source_id=source.id, url=source.url, kind=source.kind, due_at=now), source))
+                for index, (source, data) in enumerate(resolved) if data is None}
+            outcomes = []
+            for index, (source, data) in enumerate(resolved):
+                outcomes.append(await fetches[index] if data is None
+                                else await ingestor.ingest_document(source, data, source.kind))
+            items = list({item.id: item for outcome in outcomes for item in outcome.new_items}.values())
             errors += [outcome.error for outcome in outcomes if outcome.error]
             if items:
                 await _wait_archived(services.store, [i.id for i in items], None, index_timeout, task)
@@ -569,9 +573,10 @@ def _redis_url_of(redis: Redis) -> str:
     return f"redis://{kwargs.get('host', '127.0.0.1')}:{kwargs.get('port', 6379)}/{kwargs.get('db', 0)}"
 
 
-async def bench_compose(settings: Settings, count: int, repeats: int = 3) -> str:
+async def bench_compose(settings: Settings, count: int, repeats: int = 3, events: int = 0) -> str:
     """`ai-news post --dry-run` (a whole process: start, load the window from Redis, compose, render JSON) on
-    `count` archived items, against only loading those items from Redis in-process, in the same run."""
+    `count` archived items, against only loading those items from Redis in-process, in the same run. With
+    `events`, the items are spread over that many stories (hundreds of items each)."""
     import statistics
     import subprocess
     import sys
@@ -594,6 +599,8 @@ async def bench_compose(settings: Settings, count: int, repeats: int = 3) -> str
     ]
     enricher = await asyncio.to_thread(build_enricher, settings, taxonomy)
     classified = await enricher.classify_items(items, MemoryStoryIndex(), now=end)
+    if events:
+        classified = [i.model_copy(update={"story_id": f"bench-event-{n % events}"}) for n, i in enumerate(classified)]
     async with open_redis(settings) as (redis, _):
         store = Store(redis, Keys(prefix))
         try:
@@ -623,8 +630,9 @@ async def bench_compose(settings: Settings, count: int, repeats: int = 3) -> str
     whole, load = statistics.median(wholes), statistics.median(loads)
     stories = sum(len(s.stories) for s in composed.sections)
     return "\n".join([
-        f"{count} items in one edition's window ({len(loaded)} loaded), archived in Redis; medians of {repeats} "
-        f"interleaved runs on {os.cpu_count()} cores",
+        f"{count} items in one edition's window ({len(loaded)} loaded)"
+        + (f", spread over {events} stories" if events else "")
+        + f", archived in Redis; medians of {repeats} interleaved runs on {os.cpu_count()} cores",
         f"ai-news post --dry-run, whole process (start, load the window and the week before from Redis, compose, "
         f"render JSON): {whole:.2f} s (runs: {', '.join(f'{w:.2f}' for w in wholes)} s); "
         f"{stories} stories in {len(composed.sections)} sections",

@@ -196,9 +196,10 @@ def _merge(groups: list[list[ClassifiedItem]]) -> list[list[ClassifiedItem]]:
             i = parent[i]
         return i
 
+    # A story is what its lead headline says: compare leads (a story of hundreds of items names many models).
     heads = [_headline_words(g[0]) for g in top]
-    models = [_model_keys(g) for g in top]
-    laws = [{law.lower() for i in g for law in i.entities.laws} for g in top]
+    models = [_model_keys(g[:1]) for g in top]
+    laws = [{law.lower() for law in g[0].entities.laws} for g in top]
     times = [g[0].published for g in top]
     for i, j in itertools.combinations(range(len(top)), 2):
         if abs(times[i] - times[j]) > MERGE_WINDOW or _conflict(models[i], models[j]):

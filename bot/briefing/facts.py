@@ -26,16 +26,16 @@ from bot.text import sentences
 _AMOUNT_CUE = r"(?:[$€£¥]\s?\d|\d+(?:\.\d+)?\s?(?:[mb]n?|million|billion|trillion)\b)"
 EVENT_PATTERNS: tuple[tuple[str, re.Pattern[str]], ...] = tuple(
     (kind, re.compile(pattern, re.IGNORECASE)) for kind, pattern in (
-        ("law", r"\bsigned into law\b|\bsigns?\b.{0,60}\binto law\b|\b(?:takes|took|goes|went|comes|came|enters|"
-                r"entered) (?:into )?(?:effect|force)\b|\b(?:is|becomes|became) (?:now )?law\b|\benact(?:s|ed)\b|"
-                r"\bnow in (?:force|effect)\b|\b(?:pass(?:es|ed)?|approv(?:es|ed)|adopt(?:s|ed))\b[^.;]{0,40}"
-                r"\b(?:law|bill|act|regulation)\b"),
+        ("law", r"\bsigned into law\b|\bsigns?\b.{0,60}\binto law\b|\b(?:takes?|took|go|goes|went|comes?|came|"
+                r"enters?|entered) (?:into )?(?:effect|force)\b|\b(?:is|becomes|became) (?:now )?law\b|"
+                r"\benact(?:s|ed)\b|\bnow in (?:force|effect)\b|"
+                r"\b(?:pass(?:es|ed)?|approv(?:es|ed)|adopt(?:s|ed))\b[^.;]{0,40}\b(?:law|bill|act|regulation)\b"),
         ("acquisition", r"\b(?:acquir(?:es|ed)|has agreed to acquire|agreed to acquire|agrees to acquire|to acquire|"
                         r"buys|bought|snaps up|completes? (?:its |the )?acquisition of|takes over|"
                         r"merg(?:es|ed) with)\b"),
         ("funding", rf"\b(?:rais(?:es|ed)|secur(?:es|ed)|clos(?:es|ed)|lands?|landed)\b[^.;]{{0,40}}{_AMOUNT_CUE}|"
                     rf"\bseries [a-f]\b|\b(?:seed|funding) round\b|{_AMOUNT_CUE}[^.;]{{0,20}}\b(?:round|funding)\b"),
-        ("court", r"\b(?:sues|sued|lawsuit|files? (?:a )?suit|class[- ]action|(?:court|judge) (?:rules|ruled|orders|"
+        ("court", r"\b(?:sues?|sued|lawsuit|files? (?:a )?suit|class[- ]action|(?:court|judge) (?:rules|ruled|orders|"
                   r"ordered|blocks|blocked|dismiss(?:es|ed))|ruling|verdict|settles|settled|indicted)\b"),
         ("restriction", r"\b(?:bans|banned|export controls?|sanctions|fined|fines|blocks|blocked)\b"),
         ("security", r"\b(?:data breach|breach(?:ed)?|hacked|compromised|intrusion|ransomware|malware|exploited|"
@@ -108,7 +108,7 @@ _ROLE_BEFORE: tuple[tuple[str, re.Pattern[str]], ...] = tuple(
                  r"roughly| nearly| over| more than)?"),
         ("investment", r"\b(?:invest(?:s|ed|ing)?|commit(?:s|ted|ting)?|pledg(?:es|ed)|put(?:s|ting)?)(?: up to| about"
                        r"| around| nearly| over| more than| another)?"),
-        ("fine", r"\b(?:fined?|penalty of|pay)(?: about| around| nearly| over| more than)?"),
+        ("fine", r"\b(?:fined?(?: \w+)?|penalty of)(?: about| around| nearly| over| more than)?"),
         ("price", r"\b(?:costs?|priced at|price of|pricing of|charges?|for just|for only)(?: about| around| just)?"),
         ("spending", r"\b(?:spend(?:s|ing)?|capex of|capital expenditure of)"
                      r"(?: about| around| nearly| over| more than)?"),
@@ -120,7 +120,7 @@ _ROLE_AFTER: tuple[tuple[str, re.Pattern[str]], ...] = tuple(
         ("revenue", r"(?:in |of )?(?:annual(?:i[sz]ed)? |yearly |recurring )?(?:revenue|sales|ARR|run[- ]rate)\b"),
         ("raised", r"(?:in )?(?:new |fresh )?(?:funding|seed|series [a-f]|round|investment round|venture)\b"),
         ("price", r"(?:/|per |a |an )\s?(?:month|year|user|seat|million|1M|M tokens|token|hour|mo\b|yr\b)"),
-        ("deal", r"(?:deal|acquisition|takeover|purchase)\b"),
+        ("deal", r"(?:in (?:the|a|an|its) (?:\w+ )?)?(?:deal|acquisition|takeover|purchase)\b"),
         ("investment", r"(?:investment|commitment|infrastructure (?:plan|investment)|plan to invest)\b"),
         ("fine", r"(?:fine|penalty|settlement)\b"),
         ("spending", r"(?:in |of )?(?:capex|capital expenditure|spending)\b"),

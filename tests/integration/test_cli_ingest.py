@@ -111,3 +111,20 @@ async def test_bench_ingest_reports_a_ratio_against_feedparser(tmp_path: Path, s
     code, out, err = await _cli(_cli_env(tmp_path, settings), tmp_path, "bench", "ingest", "--corpus",
                                 str(tmp_path / "none"))
     assert code == 2 and "cannot read the corpus" in err
+
+
+async def test_ingest_once_of_several_files_prints_each_link_once_under_the_feeds_title(
+    tmp_path: Path, settings: Settings, store: Store
+) -> None:
+    env = _cli_env(tmp_path, settings)
+    # The same feed three days apart: the later copy repeats most of the earlier one's entries.
+    earlier, later = FIXTURES / "real-ai/anthropic_news.earlier.xml", FIXTURES / "real-ai/anthropic_news.xml"
+    copy = tmp_path / "anthropic-copy.xml"
+    shutil.copy(later, copy)
+    code, out, err = await _cli(env, tmp_path, "ingest", "--once", str(earlier), str(later), str(copy))
+    assert code == 0, err
+    lines = [json.loads(line) for line in out.splitlines()]
+    urls = [line["url"] for line in lines]
+    assert len(urls) == len(set(urls)) >= 13
+    assert {line["source_name"] for line in lines} == {"Anthropic News"}  # the feed's own title, not the file's
+    assert {"about_ai", "ai_score"} <= set(lines[0])

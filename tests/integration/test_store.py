@@ -26,6 +26,18 @@ async def test_archive_is_idempotent(store: Store) -> None:
     assert await store.get_item(item.id) == item
 
 
+async def test_items_not_about_ai_are_archived_and_found_but_in_no_topic(store: Store) -> None:
+    golf = _item(1, ["research"], title="I mapped every golf course").model_copy(update={"about_ai": False})
+    model = _item(2, ["research"], title="A new golf swing model").model_copy(update={"about_ai": True})
+    for item in (golf, model):
+        await store.archive(item)
+    assert await store.count() == 2 and await store.count("research") == 1
+    assert [i.title for i in await store.recent(topic="research")] == ["A new golf swing model"]
+    assert {i.title for i in await store.search("golf")} == {golf.title, model.title}
+    assert await store.count_between(["research"], NOW - timedelta(days=1), NOW + timedelta(seconds=1)) == {
+        "research": 1}
+
+
 async def test_recent_by_topic_and_window(store: Store) -> None:
     cases = [(["models"], 1), (["regulation"], 2), (["models", "safety"], 30), (["models"], 5)]
     for n, (topics, age) in enumerate(cases):

@@ -168,3 +168,34 @@ def test_compose_reports_bad_lines_and_unknown_topics() -> None:
     assert bad_zone.returncode == 2 and "not an IANA time zone" in bad_zone.stderr
     bad_date = _run(["compose", "--items", str(DAY), "--date", "30.09.2025"])
     assert bad_date.returncode == 2 and "not a date as YYYY-MM-DD" in bad_date.stderr
+
+
+def test_eval_briefing_scores_the_labeled_days(tmp_path: Path) -> None:
+    result = _run(["eval", "--briefing", str(ROOT / "tests" / "fixtures" / "eval"), "--details"])
+    assert result.returncode == 0, result.stderr
+    lines = result.stdout.splitlines()
+    assert lines[-1].startswith("targets: about AI >= 95%")
+    header = next(line for line in lines if line.startswith("day "))
+    assert header.split()[:4] == ["day", "entries", "stories", "about"]
+    days = [line.split()[0] for line in lines[lines.index(header) + 1:-1]]
+    assert days == ["2025-10-31", "2025-11-25", "2025-12-19", "2026-02-03", "2026-04-11", "all"]
+    total = lines[-2].split()
+    assert total[1] == "142"  # every labeled entry was read
+    missing = _run(["eval", "--briefing", str(tmp_path / "nowhere")])
+    assert missing.returncode == 2 and "not a folder of labeled days" in missing.stderr
+    (tmp_path / "bad.jsonl").write_text('{"title": "x"}\n')
+    bad = _run(["eval", "--briefing", str(tmp_path)])
+    assert bad.returncode == 2 and "bad.jsonl:1: not a labeled entry: 'day' is missing" in bad.stderr
+    assert "Traceback" not in bad.stderr
+
+
+def test_compose_says_when_the_window_is_all_backfill() -> None:
+    line = json.dumps({"title": "Anthropic releases Claude Opus 5", "summary": "It leads coding benchmarks.",
+                       "url": "https://www.anthropic.com/news/claude-opus-5", "source": "anthropic-news",
+                       "published": "2026-05-01T07:00:00Z", "backfill": True})
+    left_out = _run(["compose", "--items", "-", "--date", "2026-05-01"], line + "\n")
+    assert left_out.returncode == 0
+    assert "all 1 items in the window are backfill" in left_out.stderr and "--include-backfill" in left_out.stderr
+    assert "Claude Opus 5" not in left_out.stdout
+    kept = _run(["compose", "--items", "-", "--date", "2026-05-01", "--include-backfill"], line + "\n")
+    assert kept.returncode == 0 and "Claude Opus 5" in kept.stdout and "backfill" not in kept.stderr

@@ -14,7 +14,7 @@ from bot.offline import ComposeRequest, compose_offline
 from bot.settings import Settings
 from bot.taxonomy import Taxonomy
 
-ROOT = Path(__file__).resolve().parents[2]
+ROOT = Path(__file__).resolve().parents[3]
 DAY_FILE = ROOT / "tests" / "fixtures" / "briefing-day.jsonl"
 NOW = datetime(2026, 4, 30, 8, 0, tzinfo=UTC)
 GAZETTEER = load_gazetteer(ROOT / "config" / "entities.yaml")

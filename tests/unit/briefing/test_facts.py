@@ -1,0 +1,102 @@
+"""Facts with evidence and roles, publishers, and what an editor strikes."""
+
+from __future__ import annotations
+
+import pytest
+
+from bot.briefing.facts import actor_of, amounts_in, events_in
+from bot.briefing.publishers import aggregators_of, publisher_of, site_of
+from bot.briefing.quality import boilerplate_summary, filler
+from bot.briefing.why import distinct_models, model_key, named_in
+
+MAKERS = {"Qwen": "Alibaba", "DeepSeek": "DeepSeek", "Claude": "Anthropic"}
+
+
+@pytest.mark.parametrize(("title", "summary", "kind"), [
+    ("OpenAI acquires Statsig for $1.1 billion", "", "acquisition"),
+    ("Sierra raises $350 million at a $10 billion valuation", "", "funding"),
+    ("California enacts SB 53", "", "law"),
+    ("The EU AI Act's rules for general-purpose models take effect", "", "law"),
+    ("Hackers breached the vendor's database", "", "security"),
+    ("Elevated errors for Claude Opus 5", "", "outage"),
+    ("Grok 4.6 is now available on Vertex AI", "", "availability"),
+    ("Introducing Shieldstral", "", "release"),
+    ("Authors sue OpenAI over training data", "", "court"),
+    ("Cognizant and Anthropic expand their partnership", "", "partnership"),
+])
+def test_events_reported_as_done(title: str, summary: str, kind: str) -> None:
+    assert [e.kind for e in events_in(title, summary)][:1] == [kind]
+
+
+@pytest.mark.parametrize("title", [
+    "Why OpenAI should acquire Cursor",
+    "OpenAI is reportedly in talks to raise $40 billion",
+    "What if Apple bought Mistral?",
+    "The bill would ban AI companions for minors",
+    "Leaked transcript shows what OpenAI told investors",
+    "Lawmakers propose a law that would fine deepfake makers",
+])
+def test_proposals_rumours_and_leaks_of_words_are_no_events(title: str) -> None:
+    kinds = [e.kind for e in events_in(title, "")]
+    assert not set(kinds) & {"acquisition", "funding", "law", "security", "restriction"}, kinds
+
+
+def test_amounts_carry_their_roles() -> None:
+    text = ("Fireworks AI raised $250 million at a $17.5B valuation. The company has $1B in annualized revenue. "
+            "It charges $0.90 per million tokens. The EU fined it €2 million. Google paid $2.7 billion in the deal.")
+    roles = {a.value: a.role for a in amounts_in(text)}
+    assert roles == {"$250 million": "raised", "$17.5B": "valuation", "$1B": "revenue", "$0.90": "price",
+                     "€2 million": "fine", "$2.7 billion": "deal"}
+    assert [a.role for a in amounts_in("The company has $5 billion.")] == [None]  # unclear: no role
+
+
+@pytest.mark.parametrize(("title", "summary", "url", "orgs", "actor"), [
+    ("German gets $55 million for its AI lab", "", "https://x.test/a", (), None),
+    ("Building an agentic software factory", "", "https://x.test/a", (), None),
+    ("Now you can run Llama on a phone", "", "https://x.test/a", (), "Llama"),
+    ("What we learned from a year of agents", "", "https://x.test/a", (), None),
+    ("Sierra raises $350 million", "Sierra, a startup, said so.", "https://x.test/a", (), None),
+    ("Sierra raises $350 million", "The round values Sierra at $10 billion.", "https://x.test/a", (), "Sierra"),
+    ("Fireworks AI raises $250 million", "", "https://x.test/a", (), "Fireworks AI"),
+    ("Sunday Robotics releases ACT-2", "", "https://x.test/a", (), "Sunday Robotics"),
+    ("Cursor ships a new agent", "", "https://cursor.com/blog", (), "Cursor"),
+    ("Why OpenAI should acquire Cursor", "", "https://x.test/a", ("OpenAI", "Cursor"), "OpenAI"),
+    ("Show HN: Reverse Minesweeper", "", "https://sunflowers.test", (), "Reverse Minesweeper"),
+])
+def test_who_acts_is_a_known_or_recognised_name(title: str, summary: str, url: str, orgs: tuple[str, ...],
+                                                actor: str | None) -> None:
+    assert actor_of(title, f"{title}. {summary}", url, orgs) == actor
+
+
+def test_model_names_spelled_alike_are_one_model() -> None:
+    assert model_key("Qwen3-Next-80B-A3B") == model_key("Qwen3-Next 80B-A3B")
+    assert distinct_models(["Kimi K3", "Kimi-K3", "GPT-5"]) == ("Kimi K3", "GPT-5")
+    assert distinct_models(["DeepSeek-V3", "DeepSeek-V3.2-Exp"]) == ("DeepSeek-V3.2-Exp",)
+    assert named_in("DeepSeek-V3.2-Exp", "DeepSeek halves prices with its V3.2-Exp model", MAKERS)
+    assert not named_in("Qwen2.5-Max", "Alibaba ships Qwen3-Next", MAKERS)
+
+
+def test_publishers_and_aggregators() -> None:
+    assert site_of("https://blog.google/technology/x") == "blog.google"
+    assert site_of("https://www.bbc.co.uk/news/1") == "bbc.co.uk"
+    assert site_of("https://github.com/vercel-labs/scriptc") == "github.com/vercel-labs"
+    assert site_of("https://danluu.github.io/post") == "danluu.github.io"
+    names = {"x.ai": "xAI", "spectrum.ieee.org": "IEEE Spectrum"}
+    assert publisher_of("https://x.ai/news/grok", "AI Research Feed", names).name == "xAI"
+    assert publisher_of("https://spectrum.ieee.org/a", "IEEE", names).name == "IEEE Spectrum"
+    hn = aggregators_of([("Hacker News", "https://a.test/1")])
+    assert publisher_of("https://a.test/1", "Hacker News", names, hn).name == "a.test"
+    assert publisher_of("https://reuters.test/1", "Reuters", names, hn).name == "Reuters"
+    many = aggregators_of([("Digest", f"https://site{n}.test/x") for n in range(3)])
+    assert many == frozenset({"Digest"})
+
+
+def test_filler_and_boilerplate() -> None:
+    assert filler("Most relevant to teams choosing which model to build on.")
+    assert filler("Hacker News is the only source on it so far; expect more detail as others report.")
+    assert filler("This highlights the growing importance of open models.")
+    assert not filler("Pixtral 12B's weights are open: teams can run it on their own hardware.")
+    assert boilerplate_summary("Reported by Hacker News.")
+    assert boilerplate_summary("Contribute to x/y development by creating an account on GitHub.")
+    assert boilerplate_summary("GLM-5.3 Soon", "GLM-5.3 Soon")
+    assert not boilerplate_summary("Mistral released Pixtral 12B, which reads images and text.")
