@@ -18,7 +18,7 @@ import numpy as np
 from bot.briefing.facts import events_in
 from bot.classify import TopicClassifier, editorial_topic, with_primary
 from bot.entities import EntityExtractor, FoundEntities
-from bot.importance import Signals, age_hours, combine, event_strength, figures_strength
+from bot.importance import Signals, age_hours, combine, figures_strength, strength_of
 from bot.models import ClassifiedItem, Item, canonical_url, stable_id
 from bot.relevance import Decision, RelevanceModel
 from bot.relevance import Signals as RelevanceSignals
@@ -101,7 +101,6 @@ class Enricher:
         prepared = []
         slugs = self.classifier.taxonomy.slugs
         for entry, (ranked_topics, scores), entities, ai in zip(entries, ranked, found, decisions, strict=True):
-            text = f"{entry.title}. {entry.summary}"
             kinds = [event.kind for event in events_in(entry.title, entry.summary)]
             topics = with_primary(ranked_topics, editorial_topic(entry.title, entry.url, entities.models, kinds,
                                                                  slugs, entry.summary))
@@ -109,7 +108,7 @@ class Enricher:
                 entry.id, f"{entry.title} {entry.summary[:STORY_TEXT_LIMIT]}", entities, entry.published,
                 entry.source or entry.id,
             )
-            prepared.append(Prepared(entry, topics, scores, entities, signature, event_strength(text),
+            prepared.append(Prepared(entry, topics, scores, entities, signature, strength_of(kinds),
                                      figures_strength(entities), ai))
         return prepared
 

@@ -92,7 +92,7 @@ _METRIC = re.compile(
     rf"(?<![\w.$€£¥])(?:"
     rf"(?:{_NUMBER})\s?[x×](?![\w])"  # 10x
     rf"|(?:{_NUMBER})\s?%"  # 12%
-    rf"|(?:{_NUMBER})\s?[KMB]?\s(?:tokens|parameters|params|GPUs|chips|users|downloads|stars|GW|MW|TWh|"
+    rf"|(?:{_NUMBER})\s?[KMB]?\s(?:tokens|parameters|params|GPUs|chips|users|downloads|GW|MW|TWh|"
     rf"petaflops|exaflops|FLOPs|tokens per second|languages|robots|vehicles)\b"
     rf"|(?:{_NUMBER})[KMB]\s(?:context|context window)\b"
     rf"|(?:{_NUMBER})\s?(?:GW|MW)\b"

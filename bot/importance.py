@@ -4,49 +4,33 @@
                + 0.20 * source    source weight from sources.yaml (0.1..3.0), 1.5 and above counting fully
                + 0.20 * coverage  distinct sources already in the story: 1 -> 0, 2 -> 0.5, 3+ -> 1
                + 0.10 * recency   1 when just published, halving every 12 hours
-               + 0.25 * event     the strongest event word or phrase: signed into law, acquires, bans
-                                  (1.0), raises (0.9), breach (0.8), releases (0.7) ... (see EVENTS); 0 if none
+               + 0.25 * event     the strongest event the text reports as done: a law in force, an acquisition,
+                                  a ban (1.0), a raise (0.9), a breach (0.8), a release (0.7) ... (see
+                                  EVENT_STRENGTH); 0 if none, or if the text only proposes or rumours it
                + 0.10 * figures   money amounts (a billion or more counts fully) and figures in the text
                + 0.10 * points    Hacker News points on a log scale, 1000+ counting fully
 
 Every term is in 0..1, so the weights say how much each can move an item; the sum is clipped to 0..1.
-A text that shows no sign of being about AI (no AI term, model name or AI lab from config/entities.yaml)
-keeps OFF_TOPIC_FACTOR of its score: general news from broad feeds never leads a briefing.
+An item that is not about AI (bot.relevance) keeps OFF_TOPIC_FACTOR of its score.
 """
 
 from __future__ import annotations
 
 import math
 import re
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
 
+from bot.briefing.facts import events_in
 from bot.entities import AnyEntities
 
-# Event words and phrases by strength: the strongest one in title or summary gives the event term.
-EVENTS: dict[float, tuple[str, ...]] = {
-    1.0: ("signs into law", "signed into law", "passes the bill", "passes the law", "passes the act", "enacts",
-          "enacted", "ruling", "rules that", "court rules", "court blocks", "court orders", "ban", "bans",
-          "banned", "fine", "fines", "fined", "export control", "export controls", "sanction", "sanctions",
-          "acquires", "acquire", "acquired", "acquisition", "to buy", "buys", "merger", "merges", "takeover"),
-    0.9: ("raises", "raise", "raised", "funding round", "series a", "series b", "series c", "series d",
-          "series e", "series f", "valuation", "valued at", "ipo", "invests", "invest", "investment"),
-    0.8: ("breach", "leak", "leaked", "leaks", "exploit", "vulnerability", "vulnerabilities", "jailbreak",
-          "deepfake", "deepfakes", "lawsuit", "sues", "sued", "recall"),
-    0.7: ("release", "releases", "released", "launch", "launches", "launched", "unveils", "unveil", "unveiled",
-          "introduces", "introduced", "introducing", "announces", "announce", "debuts", "debut", "open-sources",
-          "open sources", "rolls out", "roll out", "ships", "now available", "general availability"),
-    0.6: ("partners with", "partner with", "partnership", "deal", "agreement", "contract", "expands", "expand"),
-    0.5: ("benchmark", "outperforms", "outperform", "beats", "state-of-the-art", "state of the art", "record"),
+# The strength of each kind of event, when the text reports it as done (bot.briefing.facts: a verb of the event
+# in the headline or an opening sentence, no proposal, rumour or question around it).
+EVENT_STRENGTH: dict[str, float] = {
+    "law": 1.0, "acquisition": 1.0, "restriction": 1.0, "funding": 0.9, "court": 0.8, "security": 0.8,
+    "release": 0.7, "outage": 0.6, "availability": 0.6, "partnership": 0.6, "hire": 0.5, "benchmark": 0.5,
 }
-_WORD = re.compile(r"[\w]+")
-_PHRASES: dict[str, list[tuple[tuple[str, ...], float]]] = {}
-for _strength, _phrases in EVENTS.items():
-    for _phrase in _phrases:
-        _words = tuple(_WORD.findall(_phrase))
-        _PHRASES.setdefault(_words[0], []).append((_words, _strength))
-# "signs SB 53 into law": a signing with words between
-_SIGNS_INTO_LAW = re.compile(r"\bsigns?\b(?:\s+\S+){0,5}?\s+into law\b")
 _BILLIONS = re.compile(r"\b(?:billion|trillion|bn|tn)\b|\d\s?[BT]\b", re.IGNORECASE)
 
 OFF_TOPIC_FACTOR = 0.3
@@ -63,17 +47,13 @@ class Signals:
     about_ai: bool = True
 
 
-def event_strength(text: str) -> float:
-    lowered = text.lower()
-    words = _WORD.findall(lowered)
-    strongest = 0.0
-    for i, word in enumerate(words):
-        for phrase, strength in _PHRASES.get(word, ()):
-            if strength > strongest and (len(phrase) == 1 or tuple(words[i:i + len(phrase)]) == phrase):
-                strongest = strength
-    if strongest < 1.0 and "into law" in lowered and _SIGNS_INTO_LAW.search(lowered):
-        strongest = 1.0
-    return strongest
+def strength_of(kinds: Iterable[str]) -> float:
+    """The strongest of the events reported."""
+    return max((EVENT_STRENGTH.get(kind, 0.0) for kind in kinds), default=0.0)
+
+
+def event_strength(title: str, summary: str = "") -> float:
+    return strength_of(event.kind for event in events_in(title, summary))
 
 
 def figures_strength(entities: AnyEntities) -> float:

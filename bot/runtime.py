@@ -336,8 +336,8 @@ async def demo(settings: Settings, progress: Progress, *, days: int = 7, index_t
             progress.step("Parsing and classifying the sample feeds")
             enricher = await asyncio.to_thread(build_enricher, settings, services.taxonomy)
             parsed = await asyncio.to_thread(_load_samples)
-            items = await enricher.classify_items(parsed, MemoryStoryIndex(),
-                                                  now=max((i.published for i in parsed), default=None))
+            # Importance as ingest would have given each item on arrival: no item is fresher than another.
+            items = await enricher.classify_items(parsed, MemoryStoryIndex(), now=lambda: datetime.now(UTC))
             progress.note(f"{len(items)} items from {len({i.source for i in items})} sample feeds")
 
             progress.step("Publishing items to Kafka")

@@ -42,8 +42,9 @@ EVENT_PATTERNS: tuple[tuple[str, re.Pattern[str]], ...] = tuple(
                      r"zero-day|CVE-\d{4}-\d+|vulnerabilit(?:y|ies)|stolen (?:data|credentials|keys)|"
                      r"exposed (?:data|records|keys|credentials|secrets)|jailbreak(?:s|ing)?|prompt injection)\b"),
         ("outage", r"\b(?:outage|elevated errors?|degraded performance|service disruption|is down|went down)\b"),
-        ("hire", r"\b(?:hires|hired|joins\b.{0,60}\bas|to join\b.{0,60}\bas|appoints|appointed|names\b.{0,40}"
-                 r"\b(?:CEO|CTO|chief|head|president)|steps down|resigns)\b"),
+        ("hire", r"\b(?:hires|hired|(?:joins|to join|appoints|appointed|names|named)\b.{0,60}\b(?:as )?"
+                 r"(?:its |the |our |a )?(?:first |new )?(?:chief|CEO|CTO|CFO|COO|head|president|vice president|VP|"
+                 r"director|general manager|chair\w*)|steps down|resigns)\b"),
         ("partnership", r"\b(?:partners? with|partnership|teams? up with|collaborat(?:es|ion) with|alliance with)\b"),
         ("release", r"^(?:introducing|announcing|meet)\b|\b(?:releas(?:es|ed)|launch(?:es|ed)|introduc(?:es|ed)|"
                     r"unveil(?:s|ed)|debut(?:s|ed)|open[- ]sourc(?:es|ed)|ships|shipped)\b|"
@@ -59,7 +60,8 @@ EVENT_PATTERNS: tuple[tuple[str, re.Pattern[str]], ...] = tuple(
 _UNSURE = re.compile(
     r"\b(?:would|could|should|might|(?-i:may)|if|whether|rumou?r(?:s|ed)?|reportedly|report(?:s|ed)? that|"
     r"in talks|considering|consider|plans? to|planning|proposal|propos(?:es|ed|ing)|calls? for|urges?|wants? to|"
-    r"expected to|set to|poised to|why|what if|hopes? to|aims? to|seeks? to|pushes? for)\b|\?",
+    r"expected to|set to|poised to|why|what if|hopes? to|aims? to|seeks? to|pushes? for|seeking|fake|false|hoax|"
+    r"denie[sd]|deny|debunk\w*)\b|\?",
     re.IGNORECASE)
 # A leak of words (a transcript, a memo, an email) is news, not a security incident.
 _WORD_LEAK = re.compile(r"\bleak(?:s|ed)?\b[^.]{0,30}\b(?:transcript|memo|email|recording|document|audio|"

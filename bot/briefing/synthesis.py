@@ -59,13 +59,14 @@ def theme_label(topic: str, heading: str, kind: str | None) -> str:
 
 
 def rank_themes(sections: Sequence[Section], facts: Mapping[str, StoryFacts]) -> list[Theme]:
-    """Sections as themes, the strongest first: the lead story's importance counts most, then breadth."""
+    """Sections as themes, the strongest first: the lead story's importance decides, breadth only breaks near-ties
+    (a pile of small stories never outranks the day's most important one)."""
     themes = []
     for section in sections:
         stories = section.stories
         story_facts = tuple(facts[s.story_id] for s in stories)
         weights = sorted((s.importance for s in stories), reverse=True)
-        score = sum(w * f for w, f in zip(weights, (1.0, 0.35, 0.15), strict=False))
+        score = sum(w * f for w, f in zip(weights, (1.0, 0.1, 0.05), strict=False))
         themes.append(Theme(section.topic, section.heading, theme_label(section.topic, section.heading,
                                                                            story_facts[0].kind),
                             stories, story_facts, round(score, 4)))

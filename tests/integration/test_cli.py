@@ -58,7 +58,8 @@ def test_readme_demo_command_prints_a_briefing(tmp_path: Path, redis_url: str) -
     assert "## Key developments" in out and "## Sources" in out
     assert out.count("\n## ") >= 5  # key developments, several topic sections, sources
     assert "](https://" in out
-    assert "**Why it matters:**" in out and "## Outlook" in out
+    # The sample feeds carry headlines without summaries: nothing grounded to add, so no filler either.
+    assert "Most relevant to" not in out and "Reported by" not in out and "only source" not in out
     assert "Traceback" not in result.stderr
     if not os.environ.get("KAFKA_BOOTSTRAP_SERVERS"):
         assert "embedded broker" in result.stderr
