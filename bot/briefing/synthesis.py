@@ -170,7 +170,7 @@ def _crossing(themes: Sequence[Theme]) -> str | None:
     if not best:
         return None
     name, found = best[0]
-    labels = [in_sentence(t.label) for t, _ in found[:3]]
+    labels = [t.heading.lower() for t, _ in found[:3]]
     titles = [f"“{shorten(s.title, 90)}”" for _, s in found[:3]]
     return f"{name} runs through {join_words(labels)} today: {join_words(titles)}."
 

@@ -367,11 +367,16 @@ def _acquisition(f: StoryFacts) -> list[str]:
 
 
 def _law(f: StoryFacts) -> list[str]:
+    """What a law now in force changes. The law is the one the headline names (one the text only compares it with
+    is not it), and what it requires comes from a sentence about it."""
     out: list[str] = []
-    law = next((name for name in f.laws if name in f.title), f.laws[0] if f.laws else None)
+    law = next((name for name in f.laws if name in f.title), None)
     places = f.jurisdictions
     where = f" in {places[0]}" if places else ""
-    obligation = _sentence_with(f.text, _OBLIGATION)
+    about = re.compile(rf"{re.escape(law)}|\b(?:the|this|new) (?:law|act|bill)\b|^It\b" if law else
+                       r"\b(?:the|this|new) (?:law|act|bill)\b|^It\b", re.IGNORECASE)
+    obligation = next((m for sentence in sentences(f.text) if about.search(sentence)
+                       for m in [_OBLIGATION.search(sentence)] if m), None)
     if law and obligation:
         out.append(f"{cap(the(law))} now {obligation.group(1).lower()} {_clause(obligation, 2)}.")
     elif law:
@@ -408,11 +413,18 @@ def _compared_with(f: StoryFacts) -> list[str]:
     return []
 
 
+_PRONOUN = re.compile(r"^(?:It|They|This|These|The model|The company)\b\s*")
+
+
 def _figures(f: StoryFacts) -> list[str]:
     for sentence in _body_sentences(f):
         if not any(m in sentence for m in f.metrics):
             continue
         if _MAGNITUDE.search(sentence) and 6 <= len(sentence.split()) <= 35:
+            if _PRONOUN.match(sentence):  # "It scores ..." names its subject, or is not quoted
+                if not f.subject:
+                    continue
+                sentence = _PRONOUN.sub(f"{f.subject} ", sentence, count=1)
             return [sentence if sentence.endswith((".", "!")) else f"{sentence}."]
     return []
 
