@@ -322,7 +322,11 @@ def evaluate(taxonomy: Taxonomy, examples: Sequence[LabeledExample], folds: int 
 
 _STATUS_HOST = re.compile(r"^https?://(?:www\.)?status\.", re.IGNORECASE)
 _ARXIV_URL = re.compile(r"^https?://(?:www\.)?(?:export\.)?arxiv\.org/", re.IGNORECASE)
-_REPO_URL = re.compile(r"^https?://(?:www\.)?(?:github\.com|gitlab\.com|codeberg\.org)/[^/]+/[^/]+", re.IGNORECASE)
+_REPO_URL = re.compile(r"^https?://(?:www\.)?(?:github\.com|gitlab\.com|codeberg\.org)/([^/]+)/[^/]+", re.IGNORECASE)
+# A lab's engineering blog or cookbook: practitioner guides.
+_GUIDE_URL = re.compile(r"^https?://[^/]+/(?:[^/]+/)?(?:engineering|cookbook)/", re.IGNORECASE)
+_TOOL_HEADLINE = re.compile(r"\bopen[- ]source (?:tool|library|framework|sdk|cli|toolkit|platform|alternative)\b",
+                            re.IGNORECASE)
 _SHOW_HN = re.compile(r"^(?:Show|Launch) HN:", re.IGNORECASE)
 # Which section an event belongs to, as a news editor files it.
 EVENT_SECTIONS = {"outage": "products", "availability": "products", "security": "safety", "law": "regulation",
@@ -332,8 +336,8 @@ EVENT_SECTIONS = {"outage": "products", "availability": "products", "security": 
 
 
 # A practitioner's write-up ("How we made ...", "Notes on ...", "Building ...") or serving and inference
-# engineering is a tools story; a company's stated position on policy a regulation one; an opinion piece on AI
-# and people's work a business one.
+# engineering is a tools story; a company's stated position on policy a regulation one; a personal piece (I, we,
+# you) on AI and people's work, with no event and no model, a business one.
 _WRITE_UP = re.compile(r"^(?:how (?:we|i)\b|building\b|notes on\b|lessons (?:from|learned)\b|what (?:we|i) learned\b|"
                        r"(?:we|i) (?:built|made|rebuilt|wrote|ran)\b)|:\s*notes on\b", re.IGNORECASE)
 _SERVING = re.compile(r"\b(?:serving|inference (?:engine|server|stack|cost|speed)|latency|throughput|quantiz\w+|"
@@ -341,7 +345,7 @@ _SERVING = re.compile(r"\b(?:serving|inference (?:engine|server|stack|cost|speed
 _POSITION = re.compile(r"^our (?:position|stance|approach|policy|views?) on\b|\bposition on\b", re.IGNORECASE)
 _WORK = re.compile(r"\b(?:jobs?|careers?|expertise|skills?|colleagues?|co-?workers?|burnout|workplace|at work|"
                    r"hiring|layoffs?|productivity|craft)\b", re.IGNORECASE)
-_FIRST_PERSON = re.compile(r"\b(?:I|I'm|I've|my|me)\b")
+_PERSONAL = re.compile(r"\b(?:I|I.m|I.ve|my|me|you|your|we|us|our)\b")
 
 
 def _model_headline(title: str, models: Sequence[str]) -> bool:
@@ -351,7 +355,7 @@ def _model_headline(title: str, models: Sequence[str]) -> bool:
 
 
 def editorial_topic(title: str, url: str, models: Sequence[str], events: Sequence[str],
-                    slugs: Sequence[str], summary: str = "") -> str | None:
+                    slugs: Sequence[str], summary: str = "", labs: Sequence[str] = ()) -> str | None:
     """The section the taxonomy's editorial conventions give an item regardless of its wording, or None: a status
     page or an outage is a product story, a security incident a safety one, a law, ruling or ban regulation,
     a raise, acquisition, hire or partnership business, a paper on arXiv research, a headline that is a model's
@@ -374,16 +378,26 @@ def editorial_topic(title: str, url: str, models: Sequence[str], events: Sequenc
             return have(EVENT_SECTIONS[kind])
     if headline_models and events[:1] in (["release"], ["benchmark"]):
         return have("models")
-    if _REPO_URL.search(url) or _SHOW_HN.search(title) or _WRITE_UP.search(title):
+    repo = _REPO_URL.search(url)
+    # A lab's own repository is a release of its model or research, not a community tool.
+    lab_repo = repo is not None and _squash(repo.group(1)) in {_squash(lab) for lab in labs}
+    if (repo and not lab_repo) or _SHOW_HN.search(title) or _WRITE_UP.search(title) or _GUIDE_URL.search(url) \
+            or _TOOL_HEADLINE.search(title):
         return have("tools")
     if _POSITION.search(title):
         return have("regulation")
     if not events and _SERVING.search(f"{title} {summary}"):
         return have("tools")
-    if not events and not models and _FIRST_PERSON.search(f"{title} {summary}") and _WORK.search(
+    if not events and not models and _PERSONAL.search(f"{title} {summary}") and _WORK.search(
             f"{title} {summary}"):
         return have("business")
     return None
+
+
+def _squash(name: str) -> str:
+    """"Moonshot AI", "MoonshotAI" and "moonshot-ai" alike; a lab's short name too ("deepseek-ai" -> deepseek)."""
+    squashed = re.sub(r"[^a-z0-9]", "", name.lower())
+    return squashed.removesuffix("ai") or squashed
 
 
 def with_primary(topics: Sequence[str], primary: str | None) -> tuple[str, ...]:

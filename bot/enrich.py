@@ -81,6 +81,7 @@ class Enricher:
         self.classifier = classifier
         self.extractor = extractor
         self.relevance = relevance
+        self.labs = tuple(name for org in extractor.gazetteer.organizations for name in (org.name, *org.aliases))
 
     def decide_ai(self, entries: Sequence[tuple[str, str]], entities: Sequence[FoundEntities]) -> list[Decision]:
         """Whether each (title, summary) is about AI: the relevance model's calibrated decision, or, without a
@@ -103,7 +104,7 @@ class Enricher:
         for entry, (ranked_topics, scores), entities, ai in zip(entries, ranked, found, decisions, strict=True):
             kinds = [event.kind for event in events_in(entry.title, entry.summary)]
             topics = with_primary(ranked_topics, editorial_topic(entry.title, entry.url, entities.models, kinds,
-                                                                 slugs, entry.summary))
+                                                                 slugs, entry.summary, self.labs))
             signature = StorySignature.of(
                 entry.id, f"{entry.title} {entry.summary[:STORY_TEXT_LIMIT]}", entities, entry.published,
                 entry.source or entry.id,

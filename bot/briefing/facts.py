@@ -40,7 +40,8 @@ EVENT_PATTERNS: tuple[tuple[str, re.Pattern[str]], ...] = tuple(
         ("restriction", r"\b(?:bans|banned|export controls?|sanctions|fined|fines|blocks|blocked)\b"),
         ("security", r"\b(?:data breach|breach(?:ed)?|hacked|compromised|intrusion|ransomware|malware|exploited|"
                      r"zero-day|CVE-\d{4}-\d+|vulnerabilit(?:y|ies)|stolen (?:data|credentials|keys)|"
-                     r"exposed (?:data|records|keys|credentials|secrets)|jailbreak(?:s|ing)?|prompt injection)\b"),
+                     r"exposed (?:data|records|keys|credentials|secrets)|jailbreak(?:s|ing)?|prompt injection|"
+                     r"(?:tricked|fooled|manipulated|duped) into|scams?|fraud|impersonat\w+)\b"),
         ("outage", r"\b(?:outage|elevated errors?|degraded performance|service disruption|is down|went down)\b"),
         ("hire", r"\b(?:hires|hired|(?:joins|to join|appoints|appointed|names|named)\b.{0,60}\b(?:as )?"
                  r"(?:its |the |our |a )?(?:first |new )?(?:chief|CEO|CTO|CFO|COO|head|president|vice president|VP|"
@@ -52,7 +53,8 @@ EVENT_PATTERNS: tuple[tuple[str, re.Pattern[str]], ...] = tuple(
         # Something that exists reaching more people: a plan, a platform, a region, general availability.
         ("availability", r"\b(?:(?:is|are) (?:now )?(?:generally )?available|now available|now in (?:public )?beta|"
                          r"general availability|rolls? out|rolled out|(?:is|are) now included|now includes?|"
-                         r"expands? to)\b"),
+                         r"expands? to|(?:option|setting|toggle|controls?) to (?:disable|turn off|enable|opt out)|"
+                         r"turn off\b.{0,30}\bfeatures?)\b"),
         ("benchmark", r"\b(?:benchmarks?|outperforms?|beats|tops|leaderboard|state[- ]of[- ]the[- ]art)\b"),
     )
 )
