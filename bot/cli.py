@@ -6,8 +6,9 @@ import argparse
 import asyncio
 import json
 import logging
+import os
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from datetime import UTC, date, datetime
 from pathlib import Path
 
@@ -28,17 +29,17 @@ def _parser() -> argparse.ArgumentParser:
         description="Keeps teams current on AI in Slack and Discord.",
     )
     parser.add_argument("--version", action="version", version=f"ai-news {__version__}")
-    parser.add_argument("--log-level", choices=["DEBUG", "INFO", "WARNING", "ERROR"],
+    parser.add_argument("--log-level", choices=["DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"],
                         help="overrides LOG_LEVEL")
-    sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
 
     run = sub.add_parser("run", help="run one or more roles until SIGTERM/SIGINT")
-    run.add_argument("--role", action="append", choices=[*ROLE_NAMES, "all"], metavar="ROLE",
-                     help=f"a role to run (repeatable): {', '.join(ROLE_NAMES)}, or all (every role whose "
-                          f"settings are present, in one process: also the default)")
+    run.add_argument("--role", action="extend", nargs="+", choices=[*ROLE_NAMES, "all"], metavar="ROLE",
+                     help=f"roles to run ('--role a b' or '--role a --role b'): {', '.join(ROLE_NAMES)}, or all "
+                          f"(every role whose settings are present, in one process: also the default)")
 
     demo = sub.add_parser("demo", help="ingest the bundled sample feeds through Kafka and Redis, print a briefing")
-    demo.add_argument("--days", type=int, default=7, help="window of the briefing, in days (default 7)")
+    demo.add_argument("--days", type=_at_least(1), default=7, help="window of the briefing, in days (default 7)")
 
     sub.add_parser("topics", help="list the topics of config/topics.yaml and their Kafka topics")
 
@@ -51,6 +52,8 @@ def _parser() -> argparse.ArgumentParser:
     sources = sub.add_parser("sources", help="list every source with its status, last success and last error")
     sources.add_argument("--enable", action="append", default=[], metavar="ID",
                          help="re-enable a source that was disabled after failing (repeatable)")
+    sources.add_argument("--json", action="store_true",
+                         help="one JSON object per source, with the last error in full")
     classify = sub.add_parser("classify", help="enrich JSON lines (title, summary, url, source, published) offline")
     classify.add_argument("file", nargs="?", default="-", help="a JSON-lines file, or - for standard input")
 
@@ -66,7 +69,7 @@ def _parser() -> argparse.ArgumentParser:
 
     evaluation = sub.add_parser("eval", help="cross-validate the topic and about-AI models; --briefing: score "
                                              "briefings on hand-labeled days")
-    evaluation.add_argument("--folds", type=int, default=5, help="number of folds (default 5)")
+    evaluation.add_argument("--folds", type=_at_least(2), default=5, help="number of folds, 2 or more (default 5)")
     evaluation.add_argument("--holdout", type=Path, metavar="FILE",
                             help="also score a JSON-lines file of labeled headlines never used in training")
     evaluation.add_argument("--briefing", type=Path, metavar="DIR",
@@ -94,7 +97,9 @@ def _parser() -> argparse.ArgumentParser:
     posting.add_argument("--at", metavar="HH:MM", help="override the channel's edition time")
     posting.add_argument("--dry-run", action="store_true",
                          help="print the edition instead of publishing it (needs only Redis)")
-    posting.add_argument("--format", choices=FORMATS, default="markdown", help="with --dry-run: output format")
+    posting.add_argument("--format", choices=FORMATS, help="with --dry-run: output format (default markdown)")
+    posting.add_argument("--include-backfill", action="store_true",
+                         help="also compose items archived from a source's first poll (left out by default)")
 
     bench = sub.add_parser("bench", help="measure a hot path against the raw library it builds on")
     bench.add_argument("what", choices=["ingest", "classify", "compose", "slack", "discord"],
@@ -103,15 +108,16 @@ def _parser() -> argparse.ArgumentParser:
                             "compose: `ai-news post --dry-run` on 10,000 archived items vs loading them from Redis; "
                             "slack: /ai-news latency under concurrent signed requests vs a bare bolt app; "
                             "discord: /ai-news latency under concurrent interactions vs a bare discord.py handler")
-    bench.add_argument("--lines", type=int, default=10_000,
-                       help="classify: lines to classify; compose: items in the window (default 10000)")
-    bench.add_argument("--rounds", type=int, default=20, help="passes over the corpus (default 20)")
-    bench.add_argument("--requests", type=int, default=2000,
-                       help="slack: signed requests to send; discord: interactions per client (default 2000)")
-    bench.add_argument("--concurrency", type=int, default=50,
+    bench.add_argument("--lines", type=_at_least(100), default=10_000,
+                       help="classify: lines to classify; compose: items in the window (100 or more, default 10000)")
+    bench.add_argument("--rounds", type=_at_least(1), default=20, help="passes over the corpus (default 20)")
+    bench.add_argument("--requests", type=_at_least(10), default=2000,
+                       help="slack: signed requests to send; discord: interactions per client (10 or more, "
+                            "default 2000)")
+    bench.add_argument("--concurrency", type=_at_least(1), default=50,
                        help="slack, discord: requests or interactions in flight (default 50)")
     bench.add_argument("--corpus", type=Path, help="a feed file or a folder of them (default: the bundled samples)")
-    bench.add_argument("--events", type=int, default=0,
+    bench.add_argument("--events", type=_at_least(0), default=0,
                        help="compose: spread the items over this many stories of hundreds of items each "
                             "(default 0: the items' own stories)")
 
@@ -130,6 +136,19 @@ def _date(text: str) -> date:
         return date.fromisoformat(text)
     except ValueError:
         raise argparse.ArgumentTypeError(f"{text!r} is not a date as YYYY-MM-DD") from None
+
+
+def _at_least(low: int) -> Callable[[str], int]:
+    def parse(text: str) -> int:
+        try:
+            value = int(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
+        if value < low:
+            raise argparse.ArgumentTypeError(f"{value} is too small: {low} or more")
+        return value
+
+    return parse
 
 
 def _topics_arg(text: str) -> tuple[str, ...]:
@@ -162,7 +181,14 @@ def _configure_logging(level: str, *, quiet_libraries: bool = True) -> None:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    args = _parser().parse_args(argv)
+    parser = _parser()
+    args = parser.parse_args(argv)
+    if args.command is None:  # `ai-news` alone: what there is to run
+        parser.print_help()
+        return 0
+    if args.command == "post" and args.format is not None and not args.dry_run:
+        parser.error("post --format applies to --dry-run (what would be posted); without it the edition is "
+                     "published to Kafka for the chat roles")
     try:
         overrides = {"log_level": args.log_level} if args.log_level else {}
         if args.command == "demo":
@@ -176,16 +202,16 @@ def main(argv: Sequence[str] | None = None) -> int:
         if args.command == "ingest":
             return _ingest(settings, args.source)
         if args.command == "sources":
-            return _sources(settings, args.enable)
+            return _sources(settings, args.enable, args.json)
         if args.command == "bench":
             if args.what == "classify":
                 from bot.offline import bench_classify
 
-                print(bench_classify(settings, max(100, args.lines)))
+                print(bench_classify(settings, args.lines))
             elif args.what == "compose":
                 from bot.runtime import bench_compose
 
-                print(asyncio.run(bench_compose(settings, max(100, args.lines), events=max(0, args.events))))
+                print(asyncio.run(bench_compose(settings, args.lines, events=args.events)))
             elif args.what == "slack":
                 from bot.runtime import bench_slack_report
 
@@ -197,7 +223,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             else:
                 from bot.runtime import bench
 
-                print(asyncio.run(bench(settings, args.what, max(1, args.rounds), args.corpus)))
+                print(asyncio.run(bench(settings, args.what, args.rounds, args.corpus)))
             return 0
         if args.command == "discord":
             from bot.runtime import discord_invite
@@ -223,7 +249,7 @@ def main(argv: Sequence[str] | None = None) -> int:
                 return 0
             from bot.offline import evaluation_report
 
-            print(evaluation_report(settings, max(2, args.folds), args.holdout))
+            print(evaluation_report(settings, args.folds, args.holdout))
             return 0
     except ConfigError as exc:
         print(f"ai-news: configuration error: {exc}", file=sys.stderr)
@@ -233,16 +259,21 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 1
     except KeyboardInterrupt:
         return 130
+    except BrokenPipeError:  # `ai-news sources --json | head`: the reader has what it wanted
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        return 0
     return 2
 
 
 def _run(settings: Settings, roles: list[str] | None) -> int:
-    from bot.runtime import check_roles, default_roles, run
+    from bot.runtime import check_roles, default_roles, run, skipped_roles
 
-    chosen = default_roles(settings) if not roles or "all" in roles else list(dict.fromkeys(roles))
+    every = not roles or "all" in roles
+    chosen = default_roles(settings) if every else list(dict.fromkeys(roles or ()))
     check_roles(chosen)
     try:
-        asyncio.run(run(settings, chosen))
+        asyncio.run(run(settings, chosen, skipped_roles(settings) if every else None))
     except RuntimeError as exc:
         log.error("%s", exc)
         return 1
@@ -308,13 +339,20 @@ def _compose(settings: Settings, args: argparse.Namespace) -> int:
 def _post(settings: Settings, args: argparse.Namespace) -> int:
     from bot.runtime import post
 
-    result = asyncio.run(post(settings, args.channel, args.date, args.tz, args.at, dry_run=args.dry_run))
+    result = asyncio.run(post(settings, args.channel, args.date, args.tz, args.at, dry_run=args.dry_run,
+                              include_backfill=args.include_backfill))
     edition = result.edition
     where = f"{edition.channel} for {result.day} ({edition.time} {edition.timezone})"
     if args.dry_run:
         assert result.briefing is not None
-        sys.stdout.write(render(result.briefing, args.format))
-        print(f"ai-news: edition of {where}: {result.items} items in the window; not published (--dry-run)",
+        sys.stdout.write(render(result.briefing, args.format or "markdown"))
+        left_out = []
+        if result.backfill and not args.include_backfill:
+            left_out.append(f"{result.backfill} backfill (a source's first poll; --include-backfill composes them)")
+        if result.not_ai:
+            left_out.append(f"{result.not_ai} not about AI")
+        detail = f", left out: {'; '.join(left_out)}" if left_out else ""
+        print(f"ai-news: edition of {where}: {result.items} items in the window{detail}; not published (--dry-run)",
               file=sys.stderr)
     elif result.briefing is None:
         print(f"ai-news: the edition of {where} was published before; nothing sent", file=sys.stderr)
@@ -343,18 +381,31 @@ def _age(when: datetime | None, now: datetime) -> str:
     return f"in {text}" if future else f"{text} ago"
 
 
-def _sources(settings: Settings, enable: list[str]) -> int:
+def _sources(settings: Settings, enable: list[str], as_json: bool = False) -> int:
     from bot.runtime import source_rows
+    from bot.sources import failure_reason
 
     rows = asyncio.run(source_rows(settings, enable))
     now = datetime.now(UTC)
+    if as_json:
+        for row in rows:
+            state = row.state
+            error = state.last_error if state.failures or state.disabled else None
+            sys.stdout.write(json.dumps({
+                "id": row.source.id, "name": row.source.name, "kind": row.source.kind, "url": row.source.url,
+                "status": row.status, "enabled": row.source.enabled, "failures": state.failures,
+                "last_success": state.last_success.isoformat() if state.last_success else None,
+                "next_poll": state.next_due.isoformat() if state.next_due and row.source.enabled else None,
+                "items": state.items_total, "reason": failure_reason(error) if error else None, "error": error,
+            }) + "\n")
+        return 0
     table = [("SOURCE", "KIND", "STATUS", "LAST SUCCESS", "FAILURES", "NEXT POLL", "NEW", "LAST ERROR")]
     for row in rows:
         state = row.state
         error = state.last_error or "" if state.failures or state.disabled else ""
         table.append((row.source.id, row.source.kind, row.status, _age(state.last_success, now),
                       str(state.failures), _age(state.next_due, now) if row.source.enabled else "-",
-                      str(state.items_total), error[:80]))
+                      str(state.items_total), failure_reason(error) if error else ""))
     widths = [max(len(r[i]) for r in table) for i in range(len(table[0]) - 1)]
     for r in table:
         print("  ".join(cell.ljust(width) for cell, width in zip(r, widths, strict=False)) + "  " + r[-1])

@@ -8,11 +8,14 @@ persistence. Both are child processes, stopped at exit; both need the `embedded`
 from __future__ import annotations
 
 import contextlib
+import ctypes
 import logging
 import os
 import shutil
+import signal
 import socket
 import subprocess
+import sys
 import tempfile
 import time
 from pathlib import Path
@@ -43,6 +46,16 @@ def _port_open(port: int) -> bool:
         return False
 
 
+def _die_with_parent() -> None:
+    """In the child, before it runs the server: ask Linux to send it SIGTERM when its parent dies, so that a
+    killed ai-news never leaves a broker or a Redis behind."""
+    libc = ctypes.CDLL(None, use_errno=True)
+    libc.prctl(_PR_SET_PDEATHSIG, signal.SIGTERM)
+
+
+_PR_SET_PDEATHSIG = 1
+
+
 class _ChildService:
     """A server binary run as a child process on a free loopback port, with its log in a temp folder."""
 
@@ -67,19 +80,33 @@ class _ChildService:
         return Path(self._dir or ".") / f"{self.name}.log"
 
     def start(self) -> None:
+        """Start the child and wait until it answers. On Linux the child is also told to stop when the thread
+        that started it dies, however it dies (kill -9 included): start it from the main thread (`spawn`, then
+        `wait_ready` anywhere) in a long-running process."""
+        self.spawn()
+        self.wait_ready()
+
+    def spawn(self) -> None:
         binary = self._binary()
-        self._dir = tempfile.mkdtemp(prefix=f"ai-news-{self.name}-")
-        for _attempt in range(3):  # the free port can be taken between choosing and binding it
-            self.port = free_port()
-            with open(self.log_path, "ab") as logfile:
-                self._proc = subprocess.Popen(
-                    self._command(binary, self.port, self._dir),
-                    stdout=logfile,
-                    stderr=subprocess.STDOUT,
-                    stdin=subprocess.DEVNULL,
-                    cwd=self._dir,
-                    start_new_session=True,
-                )
+        if self._dir is None:
+            self._dir = tempfile.mkdtemp(prefix=f"ai-news-{self.name}-")
+        self.port = free_port()
+        with open(self.log_path, "ab") as logfile:
+            self._proc = subprocess.Popen(
+                self._command(binary, self.port, self._dir),
+                stdout=logfile,
+                stderr=subprocess.STDOUT,
+                stdin=subprocess.DEVNULL,
+                cwd=self._dir,
+                start_new_session=True,
+                preexec_fn=_die_with_parent if sys.platform.startswith("linux") else None,
+            )
+
+    def wait_ready(self) -> None:
+        for attempt in range(3):  # the free port can be taken between choosing and binding it
+            if attempt:
+                self.spawn()
+            assert self._proc is not None
             deadline = time.monotonic() + START_TIMEOUT
             while time.monotonic() < deadline:
                 if self._proc.poll() is not None:

@@ -188,7 +188,16 @@ def train_model(settings: Settings, out: Path | None, extra: list[Path], relevan
     """`ai-news train`: fit the topic model on the bundled labeled set (plus any extra files) and the about-AI
     model on its labeled feed items (plus any extra files), and save both."""
     taxonomy = load_taxonomy(settings.config_file("topics.yaml"))
-    examples = bundled_examples() + _read_examples(extra)
+    mine = []
+    for path in extra:
+        for number, example in enumerate(_read_examples([path]), start=1):
+            unknown = [t for t in example.topics if taxonomy.get(t) is None]
+            if unknown:
+                raise ConfigError(f"{path}: example {number} ({example.title[:60]!r}): topic {unknown[0]!r} is not in "
+                                  f"{settings.config_file('topics.yaml')} (topics: {', '.join(taxonomy.slugs)}); "
+                                  f"add it there first, or fix the example")
+            mine.append(example)
+    examples = bundled_examples() + mine
     started = time.perf_counter()
     model = train(examples, taxonomy.slugs)
     seconds = time.perf_counter() - started
@@ -241,6 +250,11 @@ def evaluation_report(settings: Settings, folds: int, holdout: Path | None = Non
     """Cross-validation on the labeled set; with `holdout`, also the scores on headlines it never saw."""
     taxonomy = load_taxonomy(settings.config_file("topics.yaml"))
     examples = bundled_examples()
+    smallest = min(sum(e.topics[0] == slug for e in examples) for slug in taxonomy.slugs
+                   if any(e.topics[0] == slug for e in examples))
+    if folds > smallest:
+        raise ConfigError(f"--folds {folds}: at most {smallest} (the smallest topic has {smallest} labeled "
+                          f"examples, and each fold needs one of each)")
     report = evaluate(taxonomy, examples, folds=folds).report()
     extractor = EntityExtractor(load_gazetteer(settings.config_file("entities.yaml")))
     report += "\n\n" + evaluate_relevance(extractor, bundled_relevance_examples(), folds=folds).report()

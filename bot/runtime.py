@@ -9,7 +9,7 @@ import asyncio
 import logging
 import os
 import signal
-from collections.abc import AsyncIterator, Callable, Coroutine, Sequence
+from collections.abc import AsyncIterator, Callable, Coroutine, Mapping, Sequence
 from contextlib import AsyncExitStack, asynccontextmanager
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
@@ -24,7 +24,7 @@ from redis.asyncio import Redis
 from adapters.console import render_markdown
 from bot.briefing.writer import BriefingRequest
 from bot.bus import Bus
-from bot.editions import Edition, load_channels
+from bot.editions import Edition, load_channels, merge_editions
 from bot.embedded import EmbeddedKafka, EmbeddedRedis, redis_reachable
 from bot.models import Briefing, ClassifiedItem, FetchJob, Item
 from bot.offline import build_enricher, build_writer
@@ -38,6 +38,7 @@ from workers.indexer import Indexer
 from workers.ingest.bench import bench_ingest
 from workers.ingest.detect import kind_from_document, kind_from_url, source_id_for
 from workers.ingest.fetch import Fetcher
+from workers.ingest.formats import parse_document
 from workers.ingest.parse import FeedError, parse_feed
 from workers.ingest.worker import Ingestor
 from workers.scheduler import Scheduler
@@ -78,8 +79,9 @@ async def open_redis(settings: Settings) -> AsyncIterator[tuple[Redis, str]]:
                                "check REDIS_URL, or allow the embedded Redis with AINEWS_EMBEDDED=auto")
         else:
             embedded_redis = EmbeddedRedis()
-            await asyncio.to_thread(embedded_redis.start)
+            embedded_redis.spawn()  # from this thread, which lives as long as the process
             stack.callback(embedded_redis.stop)
+            await asyncio.to_thread(embedded_redis.wait_ready)
             redis_url = embedded_redis.url
             description = (f"embedded Redis on {redis_url} "
                            f"(REDIS_URL {redact_url(settings.redis_url)} not reachable: {problem})")
@@ -100,8 +102,9 @@ async def open_services(settings: Settings, taxonomy: Taxonomy | None = None) ->
                 raise ServiceError("KAFKA_BOOTSTRAP_SERVERS is not set and AINEWS_EMBEDDED=never forbids the "
                                    "embedded broker: set KAFKA_BOOTSTRAP_SERVERS=host:9092")
             kafka = EmbeddedKafka()
-            await asyncio.to_thread(kafka.start)
+            kafka.spawn()  # from this thread, which lives as long as the process
             stack.callback(kafka.stop)
+            await asyncio.to_thread(kafka.wait_ready)
             bootstrap = kafka.bootstrap_servers
             kafka_description = f"embedded broker on {bootstrap} (KAFKA_BOOTSTRAP_SERVERS not set)"
         else:
@@ -148,12 +151,16 @@ def load_sources_config(settings: Settings, taxonomy: Taxonomy) -> SourcesConfig
 
 def _ingest(services: Services) -> RoleRunner:
     fetcher = make_fetcher(services.settings)
-    consumer = make_ingestor(services, fetcher).consumer()
+    ingestor = make_ingestor(services, fetcher)
+    consumer = ingestor.consumer()
 
     async def run(stop: asyncio.Event) -> None:
+        summaries = asyncio.create_task(ingestor.summarize(stop), name="ingest summaries")
         try:
             await consumer.run(stop)
         finally:
+            stop.set()
+            await summaries
             await fetcher.close()
 
     return run
@@ -260,6 +267,9 @@ def check_roles(roles: Sequence[str]) -> None:
             raise ConfigError(f"role {role!r} is not part of this release yet; available: {', '.join(ROLES)}")
 
 
+STOP_GRACE = 5.0
+
+
 def install_signal_handlers(stop: asyncio.Event) -> None:
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGTERM, signal.SIGINT):
@@ -275,11 +285,18 @@ async def run_roles(services: Services, roles: Sequence[str], stop: asyncio.Even
     try:
         await asyncio.wait([*tasks.values(), stopper], return_when=asyncio.FIRST_COMPLETED)
         stop.set()
-        await asyncio.gather(*tasks.values(), return_exceptions=True)
+        # Every role stops within STOP_GRACE seconds whatever its connections are doing; one that does not is
+        # cancelled.
+        _, late = await asyncio.wait(tasks.values(), timeout=STOP_GRACE)
+        for task in late:
+            log.warning("role %s did not stop within %gs; cancelling it", task.get_name(), STOP_GRACE)
+            task.cancel()
+        if late:
+            await asyncio.wait(late, timeout=STOP_GRACE)
     finally:
         stopper.cancel()
     for name, task in tasks.items():
-        error = task.exception() if not task.cancelled() else None
+        error = task.exception() if task.done() and not task.cancelled() else None
         if isinstance(error, ConfigError):  # found only on connecting, e.g. a token the platform refuses
             raise ConfigError(f"role {name}: {error}") from error
         if error is not None:
@@ -293,12 +310,68 @@ def check_role_settings(settings: Settings, roles: Sequence[str]) -> None:
         ROLES[role].check(settings)
 
 
-async def run(settings: Settings, roles: Sequence[str]) -> None:
+def skipped_roles(settings: Settings) -> dict[str, str]:
+    """Roles `--role all` leaves out, each with what it needs (a chat role without its tokens)."""
+    skipped = {}
+    for name, role in ROLES.items():
+        if not role.configured(settings):
+            try:
+                role.check(settings)
+                reason = "its settings are not set"
+            except ConfigError as exc:
+                reason = str(exc)
+            skipped[name] = reason
+    return skipped
+
+
+async def what_runs(services: Services, roles: Sequence[str], skipped: Mapping[str, str],
+                    now: datetime | None = None) -> list[str]:
+    """What an operator needs to see at start: roles, where Kafka and Redis are, sources, editions and when each
+    goes out next, subscriptions."""
+    settings = services.settings
+    now = now or datetime.now(UTC)
+    lines = [f"running: {', '.join(roles)}"]
+    lines += [f"not running {name}: {reason}" for name, reason in skipped.items()]
+    durable = "" if settings.kafka_bootstrap_servers else "; its data lives in memory and is gone when ai-news stops"
+    lines.append(f"Kafka: {services.kafka_description}{durable}")
+    in_memory = "; in memory, nothing kept" if services.redis_description.startswith("embedded") else ""
+    lines.append(f"Redis: {services.redis_description}{in_memory}")
+    try:
+        sources = load_sources_config(settings, services.taxonomy).sources
+        lines.append(f"sources: {sum(s.enabled for s in sources)} of {len(sources)} enabled "
+                     f"({settings.config_file('sources.yaml')})")
+    except ConfigError as exc:
+        lines.append(f"sources: {exc}")
+    try:
+        configured = load_channels(settings.config_file("channels.yaml"), services.taxonomy.slugs).channels
+    except ConfigError as exc:
+        configured = ()
+        lines.append(f"channels: {exc}")
+    editions = merge_editions(configured, await services.store.editions())
+    if not editions:
+        lines.append(f"editions: 0 in effect: no channel gets a daily briefing (add one to "
+                     f"{settings.config_file('channels.yaml')}, or type /ai-news setup HH:MM ZONE in a channel)")
+    else:
+        lines.append(f"editions: {len(editions)} in effect")
+        for edition in editions:
+            local = now.astimezone(edition.zone).date()
+            upcoming = next(m for m in (edition.moment(local + timedelta(days=d)) for d in range(3)) if m > now)
+            lines.append(f"  {edition.channel}: {edition.time} {edition.timezone}, next at "
+                         f"{upcoming.astimezone(edition.zone):%Y-%m-%d %H:%M %Z}"
+                         + (f", topics {', '.join(edition.topics)}" if edition.topics else ""))
+    subscribed = await services.store.subscribed_channels()
+    lines.append(f"alert subscriptions: {len(subscribed)} channel(s)")
+    return lines
+
+
+async def run(settings: Settings, roles: Sequence[str], skipped: Mapping[str, str] | None = None) -> None:
     check_roles(roles)
     check_role_settings(settings, roles)
     stop = asyncio.Event()
     install_signal_handlers(stop)
     async with open_services(settings) as services:
+        for line in await what_runs(services, roles, skipped or {}):
+            log.info("%s", line)
         await run_roles(services, roles, stop)
     log.info("stopped")
 
@@ -498,11 +571,18 @@ async def source_rows(settings: Settings, enable: Sequence[str] = ()) -> list[So
 
 
 def _read_corpus(corpus: Path) -> list[tuple[str, bytes]]:
+    """The feed documents of a file or folder; any that is not a readable feed is named with the reason."""
     try:
         files = sorted(p for p in corpus.iterdir() if p.is_file()) if corpus.is_dir() else [corpus]
-        return [(source_id_for(p.stem), p.read_bytes()) for p in files]
+        documents = [(source_id_for(p.stem), p.read_bytes()) for p in files]
     except OSError as exc:
         raise ConfigError(f"{corpus}: cannot read the corpus: {exc.strerror or exc}") from None
+    for (source_id, data), path in zip(documents, files, strict=True):
+        try:
+            parse_document(kind_from_document(data), data, source_id=source_id)
+        except FeedError as exc:
+            raise ConfigError(f"{path}: not a feed to benchmark ({exc}); give RSS, Atom or JSON Feed files") from None
+    return documents
 
 
 async def bench(settings: Settings, what: str, rounds: int, corpus: Path | None) -> str:
@@ -524,7 +604,9 @@ class PostResult:
     edition: Edition
     day: date
     briefing: Briefing | None  # None: already published, nothing sent
-    items: int = 0
+    items: int = 0  # in the window
+    backfill: int = 0  # of those, from a source's first poll
+    not_ai: int = 0  # of those, not about AI
 
 
 async def _edition_for(store: Store, settings: Settings, taxonomy: Taxonomy, channel: str, timezone: str | None,
@@ -546,7 +628,7 @@ async def _edition_for(store: Store, settings: Settings, taxonomy: Taxonomy, cha
 
 
 async def post(settings: Settings, channel: str, day: date | None, timezone: str | None, at: str | None,
-               dry_run: bool = False) -> PostResult:
+               dry_run: bool = False, include_backfill: bool = False) -> PostResult:
     """`ai-news post`: compose the channel's edition from the archive now and publish it to the briefings topic,
     once per channel and date. With `dry_run`, compose it and publish nothing (needs only Redis)."""
     taxonomy = load_taxonomy(settings.config_file("topics.yaml"))
@@ -555,8 +637,16 @@ async def post(settings: Settings, channel: str, day: date | None, timezone: str
             store = Store(redis, Keys(settings.redis_key_prefix))
             edition = await _edition_for(store, settings, taxonomy, channel, timezone, at)
             when = day or datetime.now(edition.zone).date()
-            composed, window = await compose_edition(store, build_writer(settings, taxonomy), edition, when)
-            return PostResult(edition, when, composed, len(window.items))
+            writer = build_writer(settings, taxonomy)
+            composed, window = await compose_edition(store, writer, edition, when, include_backfill)
+            items = writer.decided(window.items)
+            return PostResult(edition, when, composed, len(items), sum(i.backfill for i in items),
+                              sum(i.about_ai is False for i in items))
+    if not settings.kafka_bootstrap_servers:
+        raise ConfigError("ai-news post publishes the edition to Kafka for the chat roles to deliver; with no "
+                          "KAFKA_BOOTSTRAP_SERVERS it would go to an embedded broker that stops with this command. "
+                          "Set KAFKA_BOOTSTRAP_SERVERS to the broker your roles use, or add --dry-run to see the "
+                          "edition")
     async with open_services(settings, taxonomy) as services:
         edition = await _edition_for(services.store, settings, taxonomy, channel, timezone, at)
         when = day or datetime.now(edition.zone).date()

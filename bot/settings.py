@@ -67,7 +67,8 @@ class Settings(BaseSettings):
     composer_lock_ttl_seconds: float = Field(default=30.0, gt=0, description="leader lock of the composer")
 
     # Redis
-    redis_url: str = "redis://127.0.0.1:6379/0"
+    redis_url: str = Field(default="redis://127.0.0.1:6379/0",
+                           description="redis://host:port/db, rediss:// (TLS) or unix:///path/to/socket")
     redis_key_prefix: str = Field(default="ainews:", min_length=1)
 
     # Embedded services: "auto" starts them when not configured or not reachable, "never" fails instead.
@@ -111,6 +112,14 @@ class Settings(BaseSettings):
 
     ops_channel: str | None = Field(default=None, pattern=r"^(slack|discord):\S+$")
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"] = "INFO"
+
+    @field_validator("redis_url")
+    @classmethod
+    def _redis_url(cls, value: str) -> str:
+        if not value.startswith(("redis://", "rediss://", "unix://")) or len(value.split("://", 1)[1]) == 0:
+            raise ValueError("not a Redis URL: give redis://host:port/db (e.g. redis://127.0.0.1:6379/0), "
+                             "rediss:// for TLS, or unix:///path/to/redis.sock")
+        return value
 
     @field_validator("log_level", mode="before")
     @classmethod

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
@@ -77,3 +78,33 @@ def load_sources(path: Path, topic_slugs: tuple[str, ...] | None = None) -> Sour
         if problems:
             raise ConfigError("\n".join(problems))
     return config
+
+
+_REASONS: tuple[tuple[re.Pattern[str], str], ...] = tuple(
+    (re.compile(pattern, re.IGNORECASE), reason) for pattern, reason in (
+    (r"name or service not known|nodename nor servname|name resolution|getaddrinfo|no address associated",
+     "name not resolved"),
+    (r"connection refused", "connection refused"),
+    (r"no complete answer within (\d+(?:\.\d+)?)s", "timed out after {0} s"),
+    (r"\bHTTP (\d{3})(?: ([A-Za-z][\w -]*))?", "HTTP {0} {1}"),
+    (r"connect call failed", "connection failed"),
+    (r"certificate|sslerror|ssl handshake|\btls\b", "TLS error"),
+    (r"byte cap", "too large"),
+    (r"redirects", "too many redirects"),
+    (r"entity|entities", "refused: declares XML entities"),
+    (r"not a readable feed|not a feed|html page|unrecognized", "not a feed"),
+    (r"is disabled|^disabled$", "disabled"),
+    (r"connect call failed|connection failed|connection reset|server disconnected", "connection failed"),
+    )
+)
+
+
+def failure_reason(error: str) -> str:
+    """A source's last error as a short reason a person can act on ("name not resolved", "HTTP 404 Not Found",
+    "timed out after 20 s", "not a feed"); the raw error stays in `ai-news sources --json`."""
+    for pattern, reason in _REASONS:
+        match = pattern.search(error)
+        if match:
+            return reason.format(*(group or "" for group in match.groups())).strip()
+    text = error.split(": ", 1)[-1] if ": " in error else error
+    return text[:60]

@@ -30,6 +30,19 @@ from bot.store import Store
 
 log = logging.getLogger(__name__)
 
+
+class _NoNetworkTracebacks(logging.Filter):
+    """Slack out of reach is one line a retry, not a traceback every few seconds."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if record.exc_info and isinstance(record.exc_info[1], OSError | aiohttp.ClientError | TimeoutError):
+            record.exc_info, record.exc_text = None, None
+        return True
+
+
+_BOLT_LOG = logging.getLogger("adapters.slack.bolt")
+_BOLT_LOG.addFilter(_NoNetworkTracebacks())
+
 # The bot scopes of config/slack-manifest.yaml, asked for by the OAuth install flow.
 BOT_SCOPES = ("commands", "chat:write", "chat:write.public", "channels:read", "groups:read", "channels:history",
               "groups:history", "channels:join", "metadata.message:read")
@@ -140,7 +153,7 @@ def build_app(
         oauth_settings=oauth_settings,
         installation_store=installation_store,
         request_verification_enabled=True,
-        logger=logging.getLogger("adapters.slack.bolt"),
+        logger=_BOLT_LOG,
         name="ai-news",
     )
     app.command(COMMAND)(handlers.command)

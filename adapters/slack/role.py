@@ -12,6 +12,7 @@ Modes, from the settings:
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 from collections.abc import AsyncIterator, Callable
 from contextlib import AsyncExitStack, asynccontextmanager
@@ -162,8 +163,20 @@ class SlackRole:
             log.warning("Slack Socket Mode: cannot reach Slack (%s); retrying in the background", exc)
         else:
             handler.client.wss_uri = str(opened["url"])
+        # The client keeps retrying while Slack is out of reach: connect in the background, so the role keeps
+        # delivering what it can and stops at once when asked.
+        connecting = asyncio.create_task(self._connect(handler), name="slack socket mode")
+        stack.push_async_callback(_cancel, connecting)
+
+    async def _connect(self, handler: AsyncSocketModeHandler) -> None:
         await handler.connect_async()  # type: ignore[no-untyped-call]
         log.info("Slack Socket Mode: connected")
+
+
+async def _cancel(task: asyncio.Task[None]) -> None:
+    task.cancel()
+    with contextlib.suppress(asyncio.CancelledError, Exception):
+        await task
 
 
 async def _healthz(request: web.Request) -> web.Response:

@@ -10,7 +10,10 @@ its health (and, when it stays broken, disabled with a health event); it never s
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
+import time
+from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -20,7 +23,7 @@ from aiokafka import ConsumerRecord
 from bot.bus import Bus, Consumer
 from bot.enrich import Enricher
 from bot.models import ClassifiedItem, FetchJob, HealthEvent, HealthStatus, SourceKind
-from bot.sources import Source, SourcesConfig
+from bot.sources import Source, SourcesConfig, failure_reason
 from bot.store import SourceState, Store
 from bot.stories import StoryIndex
 from workers.ingest.fetch import Fetcher, FetchError
@@ -36,6 +39,37 @@ FAILING_EVENT_AFTER = 3
 
 def utcnow() -> datetime:
     return datetime.now(UTC)
+
+
+@dataclass
+class PollRound:
+    """The outcome of each source polled since the last summary: one log line a round instead of one per source."""
+
+    started: float | None = None
+    last: float = 0.0
+    ok: int = 0
+    failing: Counter[str] = field(default_factory=Counter)
+
+    def note(self, outcome: IngestOutcome, now: float) -> None:
+        if self.started is None:
+            self.started = now
+        self.last = now
+        if outcome.error:
+            self.failing[failure_reason(outcome.error)] += 1
+        else:
+            self.ok += 1
+
+    def due(self, now: float, quiet: float = 5.0, longest: float = 60.0) -> bool:
+        """A round ends when no source was polled for `quiet` seconds, or after `longest`."""
+        return self.started is not None and (now - self.last >= quiet or now - self.started >= longest)
+
+    def summary(self) -> str:
+        failing = sum(self.failing.values())
+        line = f"{self.ok + failing} sources polled: {self.ok} ok, {failing} failing"
+        if failing:
+            reasons = ", ".join(f"{reason} ({n})" for reason, n in self.failing.most_common())
+            line += f": {reasons}; `ai-news sources` for details"
+        return line
 
 
 @dataclass
@@ -67,6 +101,7 @@ class Ingestor:
         self.enricher = enricher
         self.stories = stories
         self.sources = sources
+        self.round = PollRound()
         self.clock = clock
         self.window = window
         self.disable_after = disable_after
@@ -75,7 +110,18 @@ class Ingestor:
         return self.bus.consumer(self.bus.topics.group(GROUP), [self.bus.topics.fetch], self.handle)
 
     async def handle(self, job: FetchJob, record: ConsumerRecord[bytes, bytes]) -> None:
-        await self.ingest(job)
+        outcome = await self.ingest(job)
+        self.round.note(outcome, time.monotonic())
+
+    async def summarize(self, stop: asyncio.Event, every: float = 1.0) -> None:
+        """Log one line per poll round (how many sources were polled, ok and failing, and why) until `stop`."""
+        while not stop.is_set():
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(stop.wait(), every)
+            if self.round.due(time.monotonic()) or (stop.is_set() and self.round.started is not None):
+                failing = sum(self.round.failing.values())
+                (log.warning if failing else log.info)("%s", self.round.summary())
+                self.round = PollRound()
 
     def source_for(self, job: FetchJob) -> Source:
         known = self.sources.get(job.source_id)
@@ -168,7 +214,12 @@ class Ingestor:
             "polls": state.polls + 1, "failures": failures, "failing_since": since, "last_error": error,
             "last_error_at": now,
         }
-        log.warning("source %s failed (%d in a row, since %s): %s", source.id, failures, since.isoformat(), error)
+        # Each failure is in the round's summary and `ai-news sources`; a source that keeps failing gets a warning
+        # of its own when it crosses FAILING_EVENT_AFTER.
+        log.debug("source %s failed (%d in a row, since %s): %s", source.id, failures, since.isoformat(), error)
+        if failures == FAILING_EVENT_AFTER:
+            log.warning("source %s keeps failing (%d in a row, since %s): %s", source.id, failures,
+                        since.isoformat(), error)
         if now - since >= self.disable_after:
             changes.update(disabled=True, disabled_at=now)
             log.error("source %s disabled after failing for %s: %s", source.id, now - since, error)
