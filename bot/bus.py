@@ -9,6 +9,7 @@ and never dead-lettered: the offset is simply not committed until the effect is 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -398,12 +399,28 @@ class Consumer:
             heartbeat_interval_ms=max(100, self.bus.session_timeout_ms // 5),
         )
         consumer.subscribe(list(self.topics), listener=_RebalanceLogger(self))
+        stopping = asyncio.ensure_future(self._stop.wait())
         try:
-            await consumer.start()
+            starting = asyncio.ensure_future(consumer.start())
+            await asyncio.wait((starting, stopping), return_when=asyncio.FIRST_COMPLETED)
+            if not starting.done():  # stopped while still connecting: nothing to consume
+                starting.cancel()
+                with contextlib.suppress(asyncio.CancelledError, KafkaError):
+                    await starting
+                return
+            starting.result()
             self.ready.set()
             log.info("group=%s consuming %s", self.group, ", ".join(self.topics))
             while not self._stop.is_set():
-                batch = await consumer.getmany(timeout_ms=500, max_records=self.max_records)
+                # A fetch waits while the group (re)joins, which takes seconds: a stop does not wait for it.
+                fetch = asyncio.ensure_future(consumer.getmany(timeout_ms=500, max_records=self.max_records))
+                await asyncio.wait((fetch, stopping), return_when=asyncio.FIRST_COMPLETED)
+                if not fetch.done():
+                    fetch.cancel()
+                    with contextlib.suppress(asyncio.CancelledError):
+                        await fetch
+                    break
+                batch = fetch.result()
                 for tp, records in batch.items():
                     done = await self._process_partition(records)
                     if done is not None:
@@ -411,6 +428,7 @@ class Consumer:
                     if self._stop.is_set():
                         break
         finally:
+            stopping.cancel()
             if watcher is not None:
                 watcher.cancel()
             await consumer.stop()

@@ -8,7 +8,8 @@ import json
 import logging
 import os
 import sys
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from datetime import UTC, date, datetime
 from pathlib import Path
 
@@ -174,6 +175,19 @@ def render(briefing: Briefing, fmt: str) -> str:
     return render_markdown(briefing)
 
 
+@contextmanager
+def working(message: str) -> Iterator[None]:
+    """A spinner with `message` on stderr while a long command works, when stderr is a terminal; nothing otherwise
+    (logs, pipes and CI stay clean)."""
+    if not sys.stderr.isatty():
+        yield
+        return
+    from rich.console import Console
+
+    with Console(stderr=True).status(message):
+        yield
+
+
 def _configure_logging(level: str, *, quiet_libraries: bool = True) -> None:
     logging.basicConfig(level=level, format="%(asctime)s %(levelname)-7s %(name)s: %(message)s", stream=sys.stderr)
     if quiet_libraries and level != "DEBUG":
@@ -207,23 +221,33 @@ def main(argv: Sequence[str] | None = None) -> int:
             if args.what == "classify":
                 from bot.offline import bench_classify
 
-                print(bench_classify(settings, args.lines))
+                with working(f"bench classify: {args.lines} lines, 3 runs of the whole process"):
+                    report = bench_classify(settings, args.lines)
+                print(report)
             elif args.what == "compose":
                 from bot.runtime import bench_compose
 
-                print(asyncio.run(bench_compose(settings, args.lines, events=args.events)))
+                with working(f"bench compose: {args.lines} items, 3 runs of the whole process"):
+                    report = asyncio.run(bench_compose(settings, args.lines, events=args.events))
+                print(report)
             elif args.what == "slack":
                 from bot.runtime import bench_slack_report
 
-                print(asyncio.run(bench_slack_report(settings, args.requests, args.concurrency)))
+                with working(f"bench slack: {args.requests} signed requests, {args.concurrency} at a time"):
+                    report = asyncio.run(bench_slack_report(settings, args.requests, args.concurrency))
+                print(report)
             elif args.what == "discord":
                 from bot.runtime import bench_discord_report
 
-                print(asyncio.run(bench_discord_report(settings, args.requests, args.concurrency)))
+                with working(f"bench discord: {args.requests} interactions, {args.concurrency} at a time"):
+                    report = asyncio.run(bench_discord_report(settings, args.requests, args.concurrency))
+                print(report)
             else:
                 from bot.runtime import bench
 
-                print(asyncio.run(bench(settings, args.what, args.rounds, args.corpus)))
+                with working(f"bench {args.what}: {args.rounds} rounds"):
+                    report = asyncio.run(bench(settings, args.what, args.rounds, args.corpus))
+                print(report)
             return 0
         if args.command == "discord":
             from bot.runtime import discord_invite
@@ -239,17 +263,23 @@ def main(argv: Sequence[str] | None = None) -> int:
         if args.command == "train":
             from bot.offline import train_model
 
-            print(train_model(settings, args.out, args.examples, args.relevance_out, args.relevance_examples))
+            with working("training the topic and about-AI models"):
+                report = train_model(settings, args.out, args.examples, args.relevance_out, args.relevance_examples)
+            print(report)
             return 0
         if args.command == "eval":
             if args.briefing is not None:
                 from bot.offline import evaluate_briefings
 
-                print(evaluate_briefings(settings, args.briefing, details=args.details))
+                with working(f"composing and scoring the labeled days of {args.briefing}"):
+                    report = evaluate_briefings(settings, args.briefing, details=args.details)
+                print(report)
                 return 0
             from bot.offline import evaluation_report
 
-            print(evaluation_report(settings, args.folds, args.holdout))
+            with working(f"{args.folds}-fold cross-validation of both models"):
+                report = evaluation_report(settings, args.folds, args.holdout)
+            print(report)
             return 0
     except ConfigError as exc:
         print(f"ai-news: configuration error: {exc}", file=sys.stderr)
@@ -283,7 +313,8 @@ def _run(settings: Settings, roles: list[str] | None) -> int:
 def _ingest(settings: Settings, sources: list[str]) -> int:
     from bot.runtime import ingest_once
 
-    result = asyncio.run(ingest_once(settings, sources))
+    with working(f"fetching {len(sources)} source(s), publishing and archiving what is new"):
+        result = asyncio.run(ingest_once(settings, sources))
     for item in result.items:
         sys.stdout.write(item.model_dump_json() + "\n")
     for error in result.errors:

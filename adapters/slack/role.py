@@ -40,6 +40,8 @@ from bot.taxonomy import Taxonomy
 
 log = logging.getLogger(__name__)
 
+PREFLIGHT_TIMEOUT = 3.0
+
 GROUP = "slack"
 
 
@@ -152,7 +154,12 @@ class SlackRole:
         self.socket_handler = handler
         stack.push_async_callback(handler.close_async)
         try:
-            opened = await client.apps_connections_open(app_token=app_token)
+            # A refused token is found here (and stops the role with a clear message); a Slack out of reach is
+            # left to the background connection, so the role keeps stopping at once when asked.
+            opened = await asyncio.wait_for(client.apps_connections_open(app_token=app_token), PREFLIGHT_TIMEOUT)
+        except TimeoutError:
+            log.warning("Slack Socket Mode: no answer from Slack within %gs; connecting in the background",
+                        PREFLIGHT_TIMEOUT)
         except SlackApiError as exc:
             error = exc.response.get("error") if isinstance(exc.response.data, dict) else exc.response.status_code
             if exc.response.status_code < 500 and exc.response.status_code != 429:

@@ -66,7 +66,15 @@ def test_bad_time_zone_names_the_zone() -> None:
 
 
 def test_channels_file(tmp_path: Path) -> None:
-    shipped = load_channels(ROOT / "config" / "channels.example.yaml", TOPICS)
+    example = ROOT / "config" / "channels.example.yaml"
+    # Copied as it is, the example gives no placeholder channel an edition ...
+    assert load_channels(example, TOPICS).channels == ()
+    # ... and its commented entries, once uncommented, are valid editions.
+    uncommented = tmp_path / "channels.yaml"
+    head, entries = example.read_text().split("channels: []")
+    uncommented.write_text(head + "channels:" + "\n".join(line[1:] if line.startswith("#") else line
+                                                           for line in entries.splitlines()))
+    shipped = load_channels(uncommented, TOPICS)
     assert [e.channel for e in shipped.channels] == ["slack:C0123456789", "discord:112233445566778899",
                                                      "slack:C0987654321"]
     assert shipped.channels[2].topics == ("regulation", "safety") and shipped.channels[2].format == "compact"
