@@ -20,7 +20,7 @@ from bot.classify import TopicClassifier, editorial_topic, with_primary
 from bot.entities import EntityExtractor, FoundEntities
 from bot.importance import Signals, age_hours, combine, figures_strength, strength_of
 from bot.models import ClassifiedItem, Item, canonical_url, stable_id
-from bot.relevance import Decision, RelevanceModel
+from bot.relevance import Decision, RelevanceModel, content
 from bot.relevance import Signals as RelevanceSignals
 from bot.stories import MemoryStoryIndex, StoryIndex, StorySignature, assign_story
 
@@ -105,8 +105,9 @@ class Enricher:
             kinds = [event.kind for event in events_in(entry.title, entry.summary)]
             topics = with_primary(ranked_topics, editorial_topic(entry.title, entry.url, entities.models, kinds,
                                                                  slugs, entry.summary, self.labs))
+            # Feed boilerplate ("Score: 1405 Comments: 931 By: ...") would make unrelated items look alike.
             signature = StorySignature.of(
-                entry.id, f"{entry.title} {entry.summary[:STORY_TEXT_LIMIT]}", entities, entry.published,
+                entry.id, f"{entry.title} {content(entry.summary)[:STORY_TEXT_LIMIT]}", entities, entry.published,
                 entry.source or entry.id,
             )
             prepared.append(Prepared(entry, topics, scores, entities, signature, strength_of(kinds),

@@ -134,7 +134,8 @@ class EntityExtractor:
                 names[spelling] = org.name
         self._org_names = names
         self._orgs = re.compile(rf"(?<![\w.])(?:{_alternation(list(names))})(?![\w])") if names else None
-        part = (rf"(?:\d+(?:\.\d+)*[a-zA-Z]{{0,2}}|[A-Z]\d+[A-Za-z0-9]*|{_alternation(list(gazetteer.model_suffixes))}"
+        suffixes = _alternation(list(gazetteer.model_suffixes))
+        part = (rf"(?:\d+(?:\.\d+)*[a-zA-Z]{{0,2}}|(?:[A-Z]|v)\d+[A-Za-z0-9]*|{suffixes}"
                 rf"|[A-Z]{{1,3}}\d*)") if gazetteer.model_suffixes else r"(?:\d+(?:\.\d+)*[a-zA-Z]{0,2})"
         families = _alternation(list(gazetteer.model_families))
         # A family, then up to five parts joined by "-", "." or a space; at least one part must carry a digit

@@ -153,7 +153,9 @@ def plan_stories(items: Sequence[ClassifiedItem], options: ComposeOptions | None
 
 
 def _headline_words(item: ClassifiedItem) -> set[str]:
-    return words(_HN_PREFIX.sub("", item.title))
+    """Content words of a headline, hyphenated names also in parts ("DeepSeek-V4" is deepseek and v4 too)."""
+    found = words(_HN_PREFIX.sub("", item.title))
+    return found | {part for word in found if "-" in word for part in word.split("-") if len(part) > 1}
 
 
 def _numbers_differ(a: str, b: str) -> bool:

@@ -171,7 +171,7 @@ def test_compose_reports_bad_lines_and_unknown_topics() -> None:
 
 
 def test_eval_briefing_scores_the_labeled_days(tmp_path: Path) -> None:
-    result = _run(["eval", "--briefing", str(ROOT / "tests" / "fixtures" / "eval"), "--details"])
+    result = _run(["eval", "--briefing", str(ROOT / "tests" / "fixtures" / "eval" / "tuning"), "--details"])
     assert result.returncode == 0, result.stderr
     lines = result.stdout.splitlines()
     assert lines[-1].startswith("targets: about AI >= 95%")
