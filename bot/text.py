@@ -10,6 +10,16 @@ _BLOCK_TAGS = frozenset({"p", "br", "div", "li", "ul", "ol", "h1", "h2", "h3", "
                          "table", "blockquote", "pre", "section", "article", "hr"})
 _DROP_TAGS = frozenset({"script", "style", "noscript", "template", "iframe", "object", "svg", "head"})
 _SPACE = re.compile(r"\s+")
+# Characters that feed text has no use for and that disguise it in chat: control characters, bidirectional
+# embeddings, overrides, isolates and marks (U+202E shows "txt.exe" as "exe.txt"), zero-width spaces, word joiners,
+# invisible operators, a byte-order mark inside text and soft hyphens. The zero-width (non-)joiners are part of
+# emoji sequences and of Persian and Indic spelling: they are kept between two characters outside ASCII and removed
+# elsewhere, where they only hide things.
+_INVISIBLE = re.compile(
+    "[\x00-\x08\x0e-\x1f\x7f-\x84\x86-\x9f\u00ad\u061c\u180e\u200b\u200e\u200f\u202a-\u202e"
+    "\u2060-\u2064\u2066-\u2069\ufeff]"
+    "|(?<![^\x00-\x7f\\s])[\u200c\u200d]|[\u200c\u200d](?![^\x00-\x7f\\s])"
+)
 _SENTENCE_END = re.compile(r"(?<=[.!?。！？])\s+(?=[\"“‘(\[A-Z0-9\u4e00-\u9fff])")
 
 
@@ -37,7 +47,8 @@ class _TextExtractor(HTMLParser):
 
 
 def fold_space(text: str) -> str:
-    return _SPACE.sub(" ", text).strip()
+    """Whitespace folded to single spaces, invisible and direction-changing characters removed."""
+    return _SPACE.sub(" ", _INVISIBLE.sub("", text)).strip()
 
 
 def plain_text(markup: str | None, max_length: int | None = None) -> str:

@@ -575,3 +575,13 @@ def test_invalid_field_values_are_skipped_with_the_field_named() -> None:
     parsed = parse_hackernews(_json({"hits": hits}), source_id="hn", now=NOW)
     assert [i.url for i in parsed.items] == ["https://example.com/b"]
     assert parsed.skipped == ["hit 0: points: Input should be greater than or equal to 0"]
+
+
+def test_json_feed_titles_lose_bidi_and_zero_width_characters() -> None:
+    doc = _jsonfeed({"id": "1", "url": "https://example.com/1", "title": "Model \u202ereleased\u200b today",
+                     "content_text": "Plain\u2067 text\u2069 summary.", "authors": [{"name": "Ada\u200f"}]},
+                    title="Example\u202e Blog")
+    parsed = parse_jsonfeed(doc, source_id="example", now=NOW)
+    item = parsed.items[0]
+    assert (parsed.title, item.title, item.summary, item.authors) == (
+        "Example Blog", "Model released today", "Plain text summary.", ("Ada",))

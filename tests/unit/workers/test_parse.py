@@ -84,3 +84,17 @@ def test_duplicates_inside_one_document_collapse() -> None:
     parsed = parse_feed(doc, source_id="dup", now=NOW)
     assert [i.title for i in parsed.items] == ["One", "Two"]
     assert parsed.items[1].published == NOW  # never in the future
+
+
+def test_bidi_and_zero_width_characters_never_reach_titles_or_summaries() -> None:
+    feed = ("<?xml version='1.0' encoding='utf-8'?><rss version='2.0'><channel><title>Lab\u200b blog</title>"
+            "<item><title>Safe \u202eKCATTA model</title><link>https://example.com/a</link>"
+            "<description>Hidden\u2066 text\u2069 and \u200bzero width</description>"
+            "<author>a@example.com (Ada\u202e Lovelace)</author></item></channel></rss>").encode()
+    parsed = parse_feed(feed, source_id="lab", now=NOW)
+    item = parsed.items[0]
+    assert parsed.title == "Lab blog"
+    assert item.title == "Safe KCATTA model"
+    assert item.summary == "Hidden text and zero width"
+    for text in (item.title, item.summary, *item.authors):
+        assert not any(ch in text for ch in "\u202e\u2066\u2069\u200b")
