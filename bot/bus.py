@@ -9,18 +9,30 @@ and never dead-lettered: the offset is simply not committed until the effect is 
 from __future__ import annotations
 
 import asyncio
+import base64
 import contextlib
 import logging
 from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, Literal
 
 import redis.exceptions
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, ConsumerRecord, TopicPartition
 from aiokafka.abc import ConsumerRebalanceListener
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
-from aiokafka.errors import CommitFailedError, KafkaConnectionError, KafkaError, for_code
+from aiokafka.errors import (
+    CommitFailedError,
+    CorruptRecordException,
+    InvalidTimestampError,
+    KafkaConnectionError,
+    KafkaError,
+    MessageSizeTooLargeError,
+    RecordListTooLargeError,
+    RecordTooLargeError,
+    UnsupportedForMessageFormatError,
+    for_code,
+)
 from pydantic import ValidationError
 
 from bot.models import Alert, Briefing, ClassifiedItem, DeadLetter, FetchJob, HealthEvent, Message
@@ -29,6 +41,21 @@ from bot.settings import ServiceError, Settings
 log = logging.getLogger(__name__)
 
 TOPIC_ALREADY_EXISTS = 36
+# A dead letter carries the start of the failed value, its key and the error, each bounded, so that it always fits
+# in a Kafka message whatever it came from (KAFKA_MAX_MESSAGE_BYTES is at least 100 KB; escaped into JSON, control
+# bytes take six times their size).
+LETTER_VALUE_BYTES = 4096
+LETTER_KEY_CHARS = 500
+LETTER_ERROR_CHARS = 4000
+# Room the producer keeps beyond KAFKA_MAX_MESSAGE_BYTES for the key, headers and batch framing: ai-news's own size
+# check refuses a message first, with a clear error.
+PRODUCER_OVERHEAD = 64 * 1024
+# Kafka errors that are about the message itself: retrying cannot help. Every other Kafka error is the broker's
+# (away, restarting, electing a leader, lost its topics) and retrying later does.
+MESSAGE_ERRORS: tuple[type[KafkaError], ...] = (
+    MessageSizeTooLargeError, RecordTooLargeError, RecordListTooLargeError, CorruptRecordException,
+    InvalidTimestampError, UnsupportedForMessageFormatError,
+)
 
 
 class BusError(ServiceError):
@@ -37,6 +64,10 @@ class BusError(ServiceError):
 
 class PermanentError(Exception):
     """Raised by a handler when retrying cannot help: the message goes straight to the dead-letter topic."""
+
+
+class MessageTooLargeError(PermanentError):
+    """A message is larger than KAFKA_MAX_MESSAGE_BYTES: it is not sent (producing) or not handled (consuming)."""
 
 
 class TransientError(Exception):
@@ -105,16 +136,21 @@ Handler = Callable[[Any, ConsumerRecord[bytes, bytes]], Awaitable[None]]
 
 
 def is_transient(exc: BaseException) -> bool:
-    """True for failures of the infrastructure that retrying later will fix."""
+    """True for failures of the infrastructure that retrying later will fix: a broker or Redis that is away. Any
+    Kafka error counts, whatever aiokafka calls it (a restarting broker answers `UnknownError`), except those about
+    the message itself (`MESSAGE_ERRORS`)."""
+    if isinstance(exc, PermanentError):
+        return False
     if isinstance(exc, TransientError | ConnectionError | TimeoutError):
         return True
     if isinstance(exc, redis.exceptions.ConnectionError | redis.exceptions.TimeoutError):
         return True
-    return isinstance(exc, KafkaError) and bool(exc.retriable)
+    return isinstance(exc, KafkaError) and not isinstance(exc, MESSAGE_ERRORS)
 
 
 def is_permanent(exc: BaseException) -> bool:
-    return isinstance(exc, PermanentError) or (isinstance(exc, KafkaError) and not exc.retriable)
+    """True when retrying cannot help: the handler said so, or Kafka refused the message itself."""
+    return isinstance(exc, (PermanentError, *MESSAGE_ERRORS))
 
 
 class Bus:
@@ -132,6 +168,7 @@ class Bus:
         max_attempts: int = 3,
         retry_backoff: float = 0.5,
         session_timeout_ms: int = 10_000,
+        max_message_bytes: int = 1_000_000,
     ) -> None:
         self.bootstrap_servers = bootstrap_servers
         self.topics = topics
@@ -142,6 +179,7 @@ class Bus:
         self.max_attempts = max_attempts
         self.retry_backoff = retry_backoff
         self.session_timeout_ms = session_timeout_ms
+        self.max_message_bytes = max_message_bytes
         self._producer: AIOKafkaProducer[bytes, bytes] | None = None
 
     @classmethod
@@ -156,6 +194,7 @@ class Bus:
             max_attempts=settings.consumer_max_attempts,
             retry_backoff=settings.consumer_retry_backoff,
             session_timeout_ms=settings.kafka_session_timeout_ms,
+            max_message_bytes=settings.kafka_max_message_bytes,
         )
 
     async def start(self) -> None:
@@ -169,6 +208,7 @@ class Bus:
                 acks="all",
                 enable_idempotence=False,
                 linger_ms=5,
+                max_request_size=self.max_message_bytes + PRODUCER_OVERHEAD,
             )
             try:
                 await producer.start()
@@ -233,28 +273,34 @@ class Bus:
             raise BusError("the bus is not started")
         return self._producer
 
+    def encode(self, topic: str, message: Message, key: str | None = None) -> tuple[bytes, bytes]:
+        """A message's value and key as sent; MessageTooLargeError if they exceed KAFKA_MAX_MESSAGE_BYTES."""
+        value = message.to_bytes()
+        raw_key = (key if key is not None else message.message_id).encode("utf-8")
+        size = len(value) + len(raw_key)
+        if size > self.max_message_bytes:
+            raise MessageTooLargeError(
+                f"{type(message).__name__} {message.message_id[:100]} is {size / 1e6:.1f} MB, over "
+                f"KAFKA_MAX_MESSAGE_BYTES ({self.max_message_bytes / 1e6:.1f} MB): not sent to {topic}")
+        return value, raw_key
+
     async def publish(self, topic: str, message: Message, key: str | None = None) -> None:
-        """Send one message and wait until the broker has it."""
+        """Send one message and wait until the broker has it. A message over KAFKA_MAX_MESSAGE_BYTES is refused
+        here (MessageTooLargeError), never sent."""
+        value, raw_key = self.encode(topic, message, key)
         await self.producer.send_and_wait(
-            topic,
-            message.to_bytes(),
-            key=(key if key is not None else message.message_id).encode("utf-8"),
-            headers=[("message-type", type(message).__name__.encode("ascii"))],
-        )
+            topic, value, key=raw_key, headers=[("message-type", type(message).__name__.encode("ascii"))])
         log.debug("published topic=%s id=%s", topic, message.message_id)
 
     async def publish_many(self, messages: Iterable[tuple[str, Message, str | None]]) -> int:
-        """Send many messages, batched by the producer; returns how many the broker acknowledged."""
+        """Send many messages, batched by the producer; returns how many the broker acknowledged. If any is over
+        KAFKA_MAX_MESSAGE_BYTES, none is sent."""
+        encoded = [(topic, type(message).__name__, *self.encode(topic, message, key))
+                   for topic, message, key in messages]
         futures = []
-        for topic, message, key in messages:
-            futures.append(
-                await self.producer.send(
-                    topic,
-                    message.to_bytes(),
-                    key=(key if key is not None else message.message_id).encode("utf-8"),
-                    headers=[("message-type", type(message).__name__.encode("ascii"))],
-                )
-            )
+        for topic, kind, value, raw_key in encoded:
+            futures.append(await self.producer.send(
+                topic, value, key=raw_key, headers=[("message-type", kind.encode("ascii"))]))
         await asyncio.gather(*futures)
         return len(futures)
 
@@ -461,11 +507,19 @@ class Consumer:
             log.warning("group=%s commit of %s[%d]@%d failed: %s", self.group, tp.topic, tp.partition, offset, exc)
 
     def _where(self, record: ConsumerRecord[bytes, bytes]) -> str:
-        key = record.key.decode("utf-8", "replace") if record.key is not None else "-"
+        key = _bounded_key(record.key) or "-"
         return f"topic={record.topic} partition={record.partition} offset={record.offset} group={self.group} id={key}"
 
     async def _process(self, record: ConsumerRecord[bytes, bytes]) -> None:
         model = self.models[record.topic]
+        size = len(record.value or b"") + len(record.key or b"")
+        if size > self.bus.max_message_bytes:
+            too_large = MessageTooLargeError(
+                f"a record of {size} bytes is over KAFKA_MAX_MESSAGE_BYTES ({self.bus.max_message_bytes}): "
+                "not handled")
+            log.warning("oversized %s message, dead-lettering: %s %s", model.__name__, self._where(record), too_large)
+            await self._dead_letter(record, too_large, attempts=0)
+            return
         try:
             if record.value is None:
                 raise ValueError("empty record value")
@@ -516,20 +570,58 @@ class Consumer:
         raise _Stopping
 
     async def _dead_letter(self, record: ConsumerRecord[bytes, bytes], exc: BaseException, attempts: int) -> None:
+        """Send the record to the dead-letter topic: where it was, its key, the start of its value and the error,
+        each bounded, so that this never fails for the size or the bytes of what failed. A broker that is away is
+        waited for (with backoff, until the consumer stops: then the record stays uncommitted)."""
+        value = record.value or b""
+        excerpt, encoding = _excerpt(value[:LETTER_VALUE_BYTES])
         letter = DeadLetter(
             topic=record.topic,
             partition=record.partition,
             offset=record.offset,
             group=self.group,
-            key=record.key.decode("utf-8", "replace") if record.key is not None else None,
-            value=(record.value or b"").decode("utf-8", "replace"),
+            key=_bounded_key(record.key),
+            value=excerpt,
+            value_encoding=encoding,
+            value_bytes=len(value),
+            value_truncated=len(value) > LETTER_VALUE_BYTES,
             error_type=type(exc).__name__,
-            error=str(exc)[:10_000],
+            error=str(exc)[:LETTER_ERROR_CHARS],
             attempts=attempts,
             failed_at=datetime.now(UTC),
         )
-        await self.bus.publish(self.bus.topics.dlq, letter, key=letter.key)
+        failures = 0
+        while True:
+            try:
+                await self.bus.publish(self.bus.topics.dlq, letter, key=letter.key)
+                break
+            except Exception as error:
+                if not is_transient(error):
+                    raise
+                failures += 1
+                delay = min(30.0, self.bus.retry_backoff * 2 ** min(failures - 1, 8))
+                log.warning("dead letter not sent yet (Kafka unavailable), retrying in %.1fs: %s %s: %s",
+                            delay, self._where(record), type(error).__name__, error)
+                await self._sleep(delay)
         self.stats.dead_lettered += 1
+
+
+def _bounded_key(key: bytes | None) -> str | None:
+    if key is None:
+        return None
+    text = key[:LETTER_KEY_CHARS * 4].decode("utf-8", "replace")
+    return text if len(text) <= LETTER_KEY_CHARS else text[:LETTER_KEY_CHARS - 1] + "…"
+
+
+def _excerpt(head: bytes) -> tuple[str, Literal["utf-8", "base64"]]:
+    """Bytes as UTF-8 text when they are (a character cut at the end of the excerpt is dropped), else base64."""
+    try:
+        return head.decode("utf-8"), "utf-8"
+    except UnicodeDecodeError as exc:
+        if exc.reason == "unexpected end of data" and exc.start >= len(head) - 3:
+            with contextlib.suppress(UnicodeDecodeError):
+                return head[:exc.start].decode("utf-8"), "utf-8"
+    return base64.b64encode(head).decode("ascii"), "base64"
 
 
 def _one_line(exc: BaseException) -> str:

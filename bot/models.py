@@ -311,7 +311,10 @@ class DeadLetter(Message):
     offset: int
     group: str
     key: str | None = None
-    value: str = Field(description="the original value, decoded as UTF-8 with replacement")
+    value: str = Field(description="the start of the original value: UTF-8 text, or base64 when it is not UTF-8")
+    value_encoding: Literal["utf-8", "base64"] = "utf-8"
+    value_bytes: int | None = Field(default=None, ge=0, description="the size of the original value")
+    value_truncated: bool = Field(default=False, description="`value` is only the start of the original")
     error_type: str
     error: str
     attempts: int = Field(ge=0)

@@ -48,6 +48,8 @@ class Settings(BaseSettings):
     kafka_client_id: str = "ai-news"
     kafka_connect_timeout: float = Field(default=30.0, gt=0)
     kafka_session_timeout_ms: int = Field(default=10_000, ge=1000, le=300_000)
+    kafka_max_message_bytes: int = Field(default=1_000_000, ge=100_000, le=100_000_000,
+                                         description="the largest message ai-news sends or handles")
     consumer_max_attempts: int = Field(default=3, ge=1, le=100)
     consumer_retry_backoff: float = Field(default=0.5, ge=0)
 
