@@ -4,6 +4,11 @@ Consumers validate every message on receipt into the pydantic model of its topic
 validate, or whose handler keeps failing, goes to the dead-letter topic with the error, and the consumer goes
 on. Failures of the infrastructure itself (a broker or Redis that is briefly away) are retried with backoff
 and never dead-lettered: the offset is simply not committed until the effect is done.
+
+A broker can come back without its data (the embedded one keeps it in memory): the bus watches the broker, says once
+when it is away and once when it is back, recreates the topics it had created, as configured, and its consumers
+rejoin their groups and read the new topics from their start. ai-news's Kafka clients never let the broker create a
+topic on its own (with the broker's default partitions) by asking for its metadata.
 """
 
 from __future__ import annotations
@@ -17,12 +22,14 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any, Literal
 
+import aiokafka.client
 import redis.exceptions
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, ConsumerRecord, TopicPartition
 from aiokafka.abc import ConsumerRebalanceListener
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 from aiokafka.errors import (
     CommitFailedError,
+    ConsumerStoppedError,
     CorruptRecordException,
     InvalidTimestampError,
     KafkaConnectionError,
@@ -33,9 +40,11 @@ from aiokafka.errors import (
     UnsupportedForMessageFormatError,
     for_code,
 )
+from aiokafka.protocol.metadata import MetadataRequest
 from pydantic import ValidationError
 
 from bot.models import Alert, Briefing, ClassifiedItem, DeadLetter, FetchJob, HealthEvent, Message
+from bot.outages import Availability, limit_library_repeats, watch
 from bot.settings import ServiceError, Settings
 
 log = logging.getLogger(__name__)
@@ -56,6 +65,30 @@ MESSAGE_ERRORS: tuple[type[KafkaError], ...] = (
     MessageSizeTooLargeError, RecordTooLargeError, RecordListTooLargeError, CorruptRecordException,
     InvalidTimestampError, UnsupportedForMessageFormatError,
 )
+# How long a commit may take before it is given up (its records are delivered again later, which changes nothing).
+COMMIT_TIMEOUT = 10.0
+WATCH_INTERVAL = 2.0
+# How long the consumers may take to close their clients of the lost topics before these are recreated.
+RELEASE_TIMEOUT = 15.0
+# A record with this header is the bus's own (no message): consumers skip it. One goes to each partition of a
+# recreated topic: a broker that took records for a topic it did not have (the embedded one does, between its restart
+# and the topic's recreation) serves them only once a record is written after the topic exists.
+CONTROL_HEADER = "ai-news-control"
+TOPIC_RECREATED = b"topic-recreated"
+
+
+class _NoAutoCreate(MetadataRequest):  # type: ignore[misc]
+    """A metadata request that never asks the broker to create the topics it names (Kafka's consumer setting
+    allow.auto.create.topics=false, which aiokafka does not offer). Without it, a broker that lost its topics
+    recreates them with its own default partitions the moment a client asks about them; ai-news creates its topics
+    itself, as configured."""
+
+    def __init__(self, topics: list[str] | None = None, allow_auto_topic_creation: bool | None = None) -> None:
+        super().__init__(topics, False if allow_auto_topic_creation is None else allow_auto_topic_creation)
+
+
+# Every aiokafka client of this process builds its metadata requests from this name.
+aiokafka.client.MetadataRequest = _NoAutoCreate
 
 
 class BusError(ServiceError):
@@ -169,6 +202,7 @@ class Bus:
         retry_backoff: float = 0.5,
         session_timeout_ms: int = 10_000,
         max_message_bytes: int = 1_000_000,
+        watch_interval: float = WATCH_INTERVAL,
     ) -> None:
         self.bootstrap_servers = bootstrap_servers
         self.topics = topics
@@ -180,7 +214,19 @@ class Bus:
         self.retry_backoff = retry_backoff
         self.session_timeout_ms = session_timeout_ms
         self.max_message_bytes = max_message_bytes
+        self.watch_interval = watch_interval
+        self.availability = Availability(f"Kafka at {bootstrap_servers}")
+        # Bumped each time the broker lost topics and they were recreated: consumers rejoin on a change.
+        self.generation = 0
         self._producer: AIOKafkaProducer[bytes, bytes] | None = None
+        self._created: set[str] = set()  # the topics this bus created or found: recreated if they vanish
+        self._warned: set[str] = set()
+        self._recovering = asyncio.Lock()
+        self._topics_ready = asyncio.Event()
+        self._topics_ready.set()
+        self._on_lost: set[Callable[[], Awaitable[None]]] = set()
+        self._watch_stop = asyncio.Event()
+        self._watcher: asyncio.Task[None] | None = None
 
     @classmethod
     def from_settings(cls, settings: Settings, bootstrap_servers: str, topic_slugs: Sequence[str]) -> Bus:
@@ -224,12 +270,111 @@ class Bus:
                 continue
             self._producer = producer
             log.info("connected to Kafka at %s", self.bootstrap_servers)
+            limit_library_repeats()
+            self._watch_stop = asyncio.Event()
+            self._watcher = asyncio.create_task(self._watch(), name="kafka watch")
             return
 
     async def stop(self) -> None:
+        if self._watcher is not None:
+            self._watch_stop.set()
+            with contextlib.suppress(TimeoutError, asyncio.CancelledError):
+                await asyncio.wait_for(self._watcher, 5)
+            self._watcher = None
         if self._producer is not None:
             await self._producer.stop()
             self._producer = None
+
+    # --- the broker's health and its topics -------------------------------------------------------------------
+
+    async def _watch(self) -> None:
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(self._watch_stop.wait(), self.watch_interval)
+        await watch(self.availability, self._metadata, self._watch_stop, self.watch_interval, self._check)
+
+    async def _metadata(self) -> Any:
+        return await self.producer.client.fetch_all_metadata()
+
+    async def _check(self, cluster: Any) -> None:
+        """Recreate the topics this bus had that the broker no longer has; warn once about a topic whose partitions
+        differ from the configured number."""
+        present = set(cluster.topics())
+        for topic in sorted(self._created & present - self._warned):
+            count = len(cluster.partitions_for_topic(topic) or ())
+            if count != self.partitions:
+                self._warned.add(topic)
+                log.warning("Kafka topic %s has %d partitions, not the configured %d (KAFKA_PARTITIONS): it works, "
+                            "but to have %d, delete it while the roles are stopped and start them again",
+                            topic, count, self.partitions, self.partitions)
+        missing = sorted(self._created - present)
+        if missing:
+            await self.recover_topics(missing, seen_at=self.generation)
+
+    def on_topics_lost(self, callback: Callable[[], Awaitable[None]]) -> Callable[[], None]:
+        """Await `callback` when the broker is found without topics, before they are recreated (a consumer closes
+        its client then, so that no commit of an old topic can land on the new one); returns the function that
+        removes it."""
+        self._on_lost.add(callback)
+        return lambda: self._on_lost.discard(callback)
+
+    async def _mark_recreated(self, topics: Sequence[str]) -> None:
+        """Write a control record to each partition of the recreated topics (see CONTROL_HEADER), retrying while the
+        broker settles."""
+        pending = [(topic, partition) for topic in topics for partition in range(self.partitions)]
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + 30
+        while pending:
+            results = await asyncio.gather(*(self.producer.send_and_wait(
+                topic, b"", partition=partition, headers=[(CONTROL_HEADER, TOPIC_RECREATED)])
+                for topic, partition in pending), return_exceptions=True)
+            pending = [where for where, result in zip(pending, results, strict=True) if isinstance(result, Exception)]
+            if pending:
+                if loop.time() > deadline:
+                    log.warning("could not mark %d recreated partition(s) on Kafka at %s; records sent there "
+                                "before may show only after the next message", len(pending), self.bootstrap_servers)
+                    return
+                await asyncio.sleep(0.5)
+
+    async def topics_ready(self) -> None:
+        """Return once no recovery of lost topics is under way (a consumer joins after the topics exist)."""
+        await self._topics_ready.wait()
+
+    async def check_topics(self) -> None:
+        """Look at the broker's topics now (after a failed commit, say) rather than at the next watch."""
+        try:
+            cluster = await asyncio.wait_for(self._metadata(), 10)
+        except Exception as exc:
+            self.availability.failed(exc)
+            return
+        self.availability.answered()
+        await self._check(cluster)
+
+    async def recover_topics(self, missing: Sequence[str], seen_at: int | None = None) -> None:
+        """Recreate `missing` topics (as configured), after the consumers released them. `seen_at`: the generation
+        when they were found missing; if another recovery ran since, there is nothing left to do."""
+        async with self._recovering:
+            still = [t for t in missing if t in self._created]
+            if not still or (seen_at is not None and seen_at != self.generation):
+                return
+            self.generation += 1
+            self._topics_ready.clear()
+            # Clients of the old topics are closed first: a commit still under way (aiokafka goes on sending one that
+            # was given up) must not land on a new topic, where it would skip records.
+            releases = asyncio.gather(*(callback() for callback in list(self._on_lost)), return_exceptions=True)
+            try:
+                await asyncio.wait_for(releases, RELEASE_TIMEOUT)
+            except TimeoutError:
+                log.warning("consumers did not release the lost topics within %.0fs; recreating them anyway",
+                            RELEASE_TIMEOUT)
+            try:
+                created = await self.ensure_topics(still)
+                await self._mark_recreated(still)
+            finally:
+                self._topics_ready.set()  # on failure, the next check tries again (and bumps the generation again)
+            log.warning("Kafka at %s came back without %d topics of ai-news (the broker lost its data): recreated "
+                        "them with %d partitions (%s); the consumer groups rejoin and read the new topics from the "
+                        "start", self.bootstrap_servers, len(still), self.partitions,
+                        ", ".join(created) if len(created) <= 4 else f"{', '.join(created[:3])}, ...")
 
     async def __aenter__(self) -> Bus:
         await self.start()
@@ -246,6 +391,7 @@ class Bus:
             await admin.start()
             existing = set(await admin.list_topics())
             missing = [name for name in wanted if name not in existing]
+            self._created.update(name for name in wanted if name in existing)
             if not missing:
                 return []
             response = await admin.create_topics(
@@ -260,7 +406,10 @@ class Bus:
             name, code = topic_error[0], topic_error[1]
             if code == 0:
                 created.append(name)
-            elif code != TOPIC_ALREADY_EXISTS:
+                self._created.add(name)
+            elif code == TOPIC_ALREADY_EXISTS:
+                self._created.add(name)
+            else:
                 message = topic_error[2] if len(topic_error) > 2 else None
                 raise BusError(f"cannot create topic {name}: {for_code(code).__name__} {message or ''}".strip())
         if created:
@@ -427,14 +576,58 @@ class Consumer:
         self.stats = ConsumerStats()
         self.ready = asyncio.Event()
         self._stop = asyncio.Event()
+        self._stopping: asyncio.Future[Any] | None = None
+        self._committing: asyncio.Future[None] | None = None
+        self._client: AIOKafkaConsumer[bytes, bytes] | None = None
 
     def stop(self) -> None:
         """Ask the consumer to finish the message in hand, commit, and leave the group."""
         self._stop.set()
 
     async def run(self, stop: asyncio.Event | None = None) -> None:
-        """Consume until `stop()` is called or `stop` is set."""
+        """Consume until `stop()` is called or `stop` is set. A broker that cannot be reached yet is waited for; when
+        the broker lost its topics (see `Bus.recover_topics`), the consumer rejoins its group on the new ones."""
         watcher = asyncio.create_task(self._watch(stop)) if stop is not None else None
+        stopping = asyncio.ensure_future(self._stop.wait())
+        forget = self.bus.on_topics_lost(self._release)
+        failures = 0
+        try:
+            while not self._stop.is_set():
+                generation = self.bus.generation
+                if not await self._until(self.bus.topics_ready(), stopping):
+                    return
+                self._client = consumer = self._new_consumer()
+                try:
+                    if not await self._start(consumer, stopping):
+                        return  # stopped while still connecting: nothing to consume
+                    failures = 0
+                    await self._consume(consumer, stopping, generation)
+                except _Stopping:
+                    return
+                except Exception as exc:
+                    if not is_transient(exc):
+                        raise
+                    failures += 1
+                    delay = min(30.0, self.bus.retry_backoff * 2 ** min(failures - 1, 8))
+                    log.warning("group=%s cannot consume yet (%s: %s); trying again in %.1fs", self.group,
+                                type(exc).__name__, exc, delay)
+                    with contextlib.suppress(_Stopping):
+                        await self._sleep(delay)
+                finally:
+                    self._client = None
+                    await consumer.stop()
+                if generation != self.bus.generation and not self._stop.is_set():
+                    log.info("group=%s rejoining its group on the new topics", self.group)
+        finally:
+            forget()
+            stopping.cancel()
+            if watcher is not None:
+                watcher.cancel()
+            self.ready.clear()
+            log.info("group=%s stopped (processed=%d dead-lettered=%d)",
+                     self.group, self.stats.processed, self.stats.dead_lettered)
+
+    def _new_consumer(self) -> AIOKafkaConsumer[bytes, bytes]:
         consumer: AIOKafkaConsumer[bytes, bytes] = AIOKafkaConsumer(
             bootstrap_servers=self.bus.bootstrap_servers,
             group_id=self.group,
@@ -445,41 +638,54 @@ class Consumer:
             heartbeat_interval_ms=max(100, self.bus.session_timeout_ms // 5),
         )
         consumer.subscribe(list(self.topics), listener=_RebalanceLogger(self))
-        stopping = asyncio.ensure_future(self._stop.wait())
-        try:
-            starting = asyncio.ensure_future(consumer.start())
-            await asyncio.wait((starting, stopping), return_when=asyncio.FIRST_COMPLETED)
-            if not starting.done():  # stopped while still connecting: nothing to consume
-                starting.cancel()
-                with contextlib.suppress(asyncio.CancelledError, KafkaError):
-                    await starting
-                return
-            starting.result()
-            self.ready.set()
+        return consumer
+
+    @staticmethod
+    async def _until(waiting: Awaitable[None], stopping: asyncio.Future[Any]) -> bool:
+        """Wait for `waiting`; False (and `waiting` abandoned) if asked to stop first."""
+        task = asyncio.ensure_future(waiting)
+        await asyncio.wait((task, stopping), return_when=asyncio.FIRST_COMPLETED)
+        if task.done():
+            return True
+        task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await task
+        return False
+
+    async def _start(self, consumer: AIOKafkaConsumer[bytes, bytes], stopping: asyncio.Future[Any]) -> bool:
+        """Connect and join; False if asked to stop first."""
+        starting = asyncio.ensure_future(consumer.start())
+        await asyncio.wait((starting, stopping), return_when=asyncio.FIRST_COMPLETED)
+        if not starting.done():
+            starting.cancel()
+            with contextlib.suppress(asyncio.CancelledError, KafkaError):
+                await starting
+            return False
+        starting.result()
+        if not self.ready.is_set():
             log.info("group=%s consuming %s", self.group, ", ".join(self.topics))
-            while not self._stop.is_set():
-                # A fetch waits while the group (re)joins, which takes seconds: a stop does not wait for it.
-                fetch = asyncio.ensure_future(consumer.getmany(timeout_ms=500, max_records=self.max_records))
-                await asyncio.wait((fetch, stopping), return_when=asyncio.FIRST_COMPLETED)
-                if not fetch.done():
-                    fetch.cancel()
-                    with contextlib.suppress(asyncio.CancelledError):
-                        await fetch
+        self.ready.set()
+        return True
+
+    async def _consume(self, consumer: AIOKafkaConsumer[bytes, bytes], stopping: asyncio.Future[Any],
+                       generation: int) -> None:
+        self._stopping = stopping
+        while not self._stop.is_set() and self.bus.generation == generation:
+            # A fetch waits while the group (re)joins, which takes seconds: a stop does not wait for it.
+            fetch = asyncio.ensure_future(consumer.getmany(timeout_ms=500, max_records=self.max_records))
+            await asyncio.wait((fetch, stopping), return_when=asyncio.FIRST_COMPLETED)
+            if not fetch.done() or self.bus.generation != generation:  # stopping, or the client was released
+                fetch.cancel()
+                with contextlib.suppress(asyncio.CancelledError, ConsumerStoppedError, KafkaError):
+                    await fetch
+                break
+            batch = fetch.result()
+            for tp, records in batch.items():
+                done = await self._process_partition(records)
+                if done is not None and self.bus.generation == generation:
+                    await self._commit(consumer, tp, done)
+                if self._stop.is_set():
                     break
-                batch = fetch.result()
-                for tp, records in batch.items():
-                    done = await self._process_partition(records)
-                    if done is not None:
-                        await self._commit(consumer, tp, done)
-                    if self._stop.is_set():
-                        break
-        finally:
-            stopping.cancel()
-            if watcher is not None:
-                watcher.cancel()
-            await consumer.stop()
-            log.info("group=%s stopped (processed=%d dead-lettered=%d)",
-                     self.group, self.stats.processed, self.stats.dead_lettered)
 
     async def _watch(self, stop: asyncio.Event) -> None:
         await stop.wait()
@@ -499,18 +705,58 @@ class Consumer:
         return next_offset
 
     async def _commit(self, consumer: AIOKafkaConsumer[bytes, bytes], tp: TopicPartition, offset: int) -> None:
+        """Commit the offset, or give it up: after COMMIT_TIMEOUT, when asked to stop, or when the broker is found
+        without its topics (an offset of the old topic must not land on the new one). A commit given up only means
+        that these records are delivered again one day, which changes nothing: effects are idempotent."""
+        where = f"group={self.group} commit of {tp.topic}[{tp.partition}]@{offset}"
+        self._committing = commit = asyncio.ensure_future(consumer.commit({tp: offset}))
         try:
-            await consumer.commit({tp: offset})
-            self.stats.commits += 1
-        except CommitFailedError as exc:
-            # The partition moved to another member; it will redeliver, and effects are idempotent.
-            log.warning("group=%s commit of %s[%d]@%d failed: %s", self.group, tp.topic, tp.partition, offset, exc)
+            waits = {commit, self._stopping} if self._stopping is not None else {commit}
+            done, _ = await asyncio.wait(waits, timeout=COMMIT_TIMEOUT, return_when=asyncio.FIRST_COMPLETED)
+            if commit not in done and self._stop.is_set():  # stopping: the last commit still gets a moment
+                done, _ = await asyncio.wait({commit}, timeout=2.0)
+            if commit not in done:
+                commit.cancel()
+                with contextlib.suppress(asyncio.CancelledError, KafkaError):
+                    await commit
+                if not self._stop.is_set():
+                    log.warning("%s got no answer within %.0fs; checking the broker's topics", where, COMMIT_TIMEOUT)
+                    await self.bus.check_topics()
+                return
+            if commit.cancelled():
+                log.info("%s dropped: the broker lost that topic", where)
+                return
+            try:
+                commit.result()
+            except CommitFailedError as exc:
+                # The partition moved to another member; it will redeliver, and effects are idempotent.
+                log.warning("%s failed: %s", where, exc)
+            except Exception as exc:
+                log.warning("%s failed (%s: %s); the records will be delivered again", where, type(exc).__name__,
+                            exc)
+                if not self._stop.is_set():
+                    await self.bus.check_topics()
+            else:
+                self.stats.commits += 1
+        finally:
+            self._committing = None
+
+    async def _release(self) -> None:
+        """The broker lost the topics: give up the commit under way and close the client, before they are
+        recreated. The consume loop then starts a new client once they exist."""
+        commit = self._committing
+        if commit is not None and not commit.done():
+            commit.cancel()
+        if self._client is not None:
+            await self._client.stop()
 
     def _where(self, record: ConsumerRecord[bytes, bytes]) -> str:
         key = _bounded_key(record.key) or "-"
         return f"topic={record.topic} partition={record.partition} offset={record.offset} group={self.group} id={key}"
 
     async def _process(self, record: ConsumerRecord[bytes, bytes]) -> None:
+        if any(name == CONTROL_HEADER for name, _ in record.headers or ()):
+            return  # the bus's own record, not a message
         model = self.models[record.topic]
         size = len(record.value or b"") + len(record.key or b"")
         if size > self.bus.max_message_bytes:

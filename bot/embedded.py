@@ -61,10 +61,15 @@ class _ChildService:
 
     name = "service"
 
-    def __init__(self) -> None:
-        self.port = 0
+    def __init__(self, port: int = 0) -> None:
+        self.port = port
+        self._fixed_port = port != 0
         self._proc: subprocess.Popen[bytes] | None = None
         self._dir: str | None = None
+
+    def _env(self) -> dict[str, str] | None:
+        """The child's environment (None: this process's)."""
+        return None
 
     def _command(self, binary: str, port: int, workdir: str) -> list[str]:
         raise NotImplementedError
@@ -90,7 +95,8 @@ class _ChildService:
         binary = self._binary()
         if self._dir is None:
             self._dir = tempfile.mkdtemp(prefix=f"ai-news-{self.name}-")
-        self.port = free_port()
+        if self.port == 0:
+            self.port = free_port()
         with open(self.log_path, "ab") as logfile:
             self._proc = subprocess.Popen(
                 self._command(binary, self.port, self._dir),
@@ -98,13 +104,37 @@ class _ChildService:
                 stderr=subprocess.STDOUT,
                 stdin=subprocess.DEVNULL,
                 cwd=self._dir,
+                env=self._env(),
                 start_new_session=True,
                 preexec_fn=_die_with_parent if sys.platform.startswith("linux") else None,
             )
 
+    @property
+    def pid(self) -> int | None:
+        return self._proc.pid if self._proc is not None else None
+
+    def exited(self) -> int | None:
+        """The child's exit status once it has exited (None while it runs, or before it was started)."""
+        return self._proc.poll() if self._proc is not None else None
+
+    def kill(self) -> None:
+        """Kill the child at once (SIGKILL), as a crash would; `respawn` starts it again on the same port."""
+        if self._proc is not None and self._proc.poll() is None:
+            self._proc.kill()
+            self._proc.wait()
+
+    def respawn(self, wait: bool = True) -> None:
+        """Start the child again on the port it had (after it died), with the same options, and (with `wait`) wait
+        until it answers. Its clients find it where it was."""
+        self._fixed_port = True
+        self.spawn()
+        if wait:
+            self.wait_ready()
+
     def wait_ready(self) -> None:
-        for attempt in range(3):  # the free port can be taken between choosing and binding it
+        for attempt in range(1 if self._fixed_port else 3):  # a free port can be taken between choosing and binding
             if attempt:
+                self.port = 0
                 self.spawn()
             assert self._proc is not None
             deadline = time.monotonic() + START_TIMEOUT
