@@ -11,7 +11,8 @@ thread it created). So after a crash, a redelivery or a failed call:
   on the platform first (`Poster.find`): found, it is recorded; not found, it is posted. Nothing is posted twice
   and nothing is skipped.
 A Redis lock per delivery keeps two processes from working on the same one at once, and a `Pacer` keeps the posts
-to one channel apart.
+to one channel apart. The lock is short (`LOCK_TTL_MS`) and renewed while the delivery runs (`keep_lock`), so the lock
+of a process that died (kill -9) lapses within seconds and the next one finishes the thread.
 
 Errors decide what happens next, as everywhere on the bus (`bot.bus`): `api_failure` turns a platform's answer
 into a `TransientError` (rate limited, a server error, no answer: the consumer retries later, the ledger keeps
@@ -35,7 +36,7 @@ from bot.store import Store
 
 log = logging.getLogger(__name__)
 
-LOCK_TTL_MS = 120_000
+LOCK_TTL_MS = 15_000
 
 Sleep = Callable[[float], Awaitable[None]]
 M = TypeVar("M")
@@ -133,13 +134,14 @@ class Deliveries:
     """Exactly-once, paced deliveries for one platform. One per process."""
 
     def __init__(self, store: Store, platform: str, pacer: Pacer, *, ref: str = "id", owner: str | None = None,
-                 clock: Callable[[], float] = time.time) -> None:
+                 clock: Callable[[], float] = time.time, lock_ttl_ms: int = LOCK_TTL_MS) -> None:
         self.store = store
         self.platform = platform
         self.pacer = pacer
         self.ref = ref
         self.owner = owner or f"{platform}-{uuid.uuid4().hex[:12]}"
         self.clock = clock
+        self.lock_ttl_ms = lock_ttl_ms
 
     def lock_name(self, message_id: str) -> str:
         return f"delivery:{self.platform}:{message_id}"
@@ -153,8 +155,9 @@ class Deliveries:
         """Post every part not posted yet, in order; returns what was done."""
         result = DeliveryResult(message_id, channel)
         lock = self.lock_name(message_id)
-        if not await self.store.hold_lock(lock, self.owner, LOCK_TTL_MS):
+        if not await self.store.hold_lock(lock, self.owner, self.lock_ttl_ms):
             raise TransientError(f"edition {message_id} for {channel} is being delivered by another process")
+        renewal = asyncio.create_task(keep_lock(self.store, lock, self.owner, self.lock_ttl_ms))
         try:
             ledger = await self.ledger(message_id)
             if ledger.get("done"):
@@ -173,7 +176,7 @@ class Deliveries:
                         log.info("%s: edition %s part %d was posted before (%s): recorded, not posted again",
                                  self.platform, message_id, part, ref)
                 if ref is None:
-                    if not await self.store.hold_lock(lock, self.owner, LOCK_TTL_MS):
+                    if not await self.store.hold_lock(lock, self.owner, self.lock_ttl_ms):
                         raise TransientError(f"lost the delivery lock of edition {message_id}")
                     await ledger.record({f"pending:{part}": f"{self.clock():.3f}"})
                     async with self.pacer.slot(channel):
@@ -183,7 +186,20 @@ class Deliveries:
             await ledger.record({"done": datetime.now(UTC).isoformat()})
             return result
         finally:
+            renewal.cancel()
             await self.store.release_lock(lock, self.owner)
+
+
+async def keep_lock(store: Store, name: str, owner: str, ttl_ms: int) -> None:
+    """Renew a held lock every third of its TTL until cancelled; returns if it was lost (another owner has it)."""
+    while True:
+        await asyncio.sleep(ttl_ms / 3000)
+        try:
+            if not await store.hold_lock(name, owner, ttl_ms):
+                log.warning("lock %s was lost to another owner", name)
+                return
+        except Exception as exc:  # Redis away: try again at the next renewal, while the TTL lasts
+            log.warning("lock %s not renewed: %s: %s", name, type(exc).__name__, exc)
 
 
 def api_failure(platform: str, what: str, *, status: int | None, error: str = "", hint: str = "",
