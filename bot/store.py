@@ -49,6 +49,9 @@ class TTL:
     COMMAND_RATE = 120
     # An OAuth install `state` handed to a browser; the install must finish within this time.
     OAUTH_STATE = int(timedelta(minutes=10).total_seconds())
+    # A chat platform's request id (Slack's trigger_id or event_id) seen: a repeat within this time is dropped.
+    # Slack refuses requests older than 5 minutes anyway.
+    REQUEST_SEEN = int(timedelta(minutes=10).total_seconds())
 
 
 @dataclass(frozen=True)
@@ -134,6 +137,10 @@ class Keys:
 
     def oauth_state(self, platform: str, state: str) -> str:
         return f"{self.prefix}oauth-state:{platform}:{state}"
+
+    def request_seen(self, platform: str, request_id: str) -> str:
+        """A chat platform's request id, seen (replays of a signed request are dropped)."""
+        return f"{self.prefix}request:{platform}:{request_id}"
 
     @property
     def pattern(self) -> str:
@@ -549,6 +556,11 @@ class Store:
                 pipe.hdel(key, *absent)
             pipe.expire(key, TTL.DELIVERY)
             await pipe.execute()
+
+    async def first_request(self, platform: str, request_id: str) -> bool:
+        """True the first time a chat platform's request id is seen (within TTL.REQUEST_SEEN), False for a repeat."""
+        return bool(await self.redis.set(self.keys.request_seen(platform, request_id), "1", nx=True,
+                                         ex=TTL.REQUEST_SEEN))
 
 
 def _text(value: bytes | str) -> str:

@@ -320,7 +320,7 @@ def command_form(text: str, *, response_url: str, channel: str = "C0456", user: 
     return {"token": "legacy", "team_id": team, "team_domain": "example", "channel_id": channel,
             "channel_name": "ai", "user_id": user, "user_name": "ada", "command": "/ai-news", "text": text,
             "api_app_id": "A0APP", "is_enterprise_install": "false", "response_url": response_url,
-            "trigger_id": "1.2.3"}
+            "trigger_id": f"1.2.{uuid.uuid4().hex}"}
 
 
 def signed_command(text: str, *, response_url: str, secret: str = SIGNING_SECRET, timestamp: int | None = None,

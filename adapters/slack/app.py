@@ -3,19 +3,26 @@
 `/ai-news` is acknowledged first (Slack wants an answer within 3 s), then answered through the command's
 response URL: ephemeral, or in the channel when the user adds `public`. Any failure while answering is logged
 with the command and the channel, and the user gets a short apology, never a stack trace. Request signatures
-are verified by bolt (HTTP mode) with SLACK_SIGNING_SECRET; requests older than 5 minutes are refused.
+are verified by bolt (HTTP mode) with SLACK_SIGNING_SECRET; requests older than 5 minutes are refused. A request
+that bolt cannot read (a timestamp that is not a number, a body that is not what its content type says) is refused
+before it reaches bolt with a 4xx and one log line (`refuse_malformed`), and a signed request seen before (its
+`trigger_id` or `event_id`) is acknowledged and dropped (`SlackHandlers.drop_repeats`).
 """
 
 from __future__ import annotations
 
+import json
 import logging
 import time
-from collections.abc import Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from typing import Any
 
 import aiohttp
+from aiohttp import web
 from slack_bolt.async_app import AsyncAck, AsyncApp, AsyncBoltContext
 from slack_bolt.oauth.async_oauth_settings import AsyncOAuthSettings
+from slack_bolt.request.internals import parse_body
+from slack_bolt.response import BoltResponse
 from slack_sdk.oauth.installation_store.async_installation_store import AsyncInstallationStore
 from slack_sdk.oauth.state_store.async_state_store import AsyncOAuthStateStore
 from slack_sdk.web.async_client import AsyncWebClient
@@ -123,6 +130,17 @@ class SlackHandlers:
             shown.append(HomeChannel(channel.channel_id, editions.get(name), subscriptions))
         return shown
 
+    async def drop_repeats(self, body: dict[str, Any], next: Callable[[], Awaitable[BoltResponse]]) -> BoltResponse:
+        """Bolt middleware, after the signature check: a request whose trigger_id (commands, interactions) or
+        event_id (events) was seen in the last 10 minutes is a replay, or a retry of one that was handled: it is
+        acknowledged and nothing else is done."""
+        seen = str(body.get("trigger_id") or body.get("event_id") or "")
+        if seen and not await self.store.first_request(PLATFORM, seen):
+            log.warning("dropped a repeated Slack request (%s %s, team %s)",
+                        "trigger_id" if body.get("trigger_id") else "event_id", seen[:100], body.get("team_id"))
+            return BoltResponse(status=200, body="")
+        return await next()
+
     async def error(self, error: Exception, body: dict[str, Any]) -> None:
         log.error("Slack request failed (type %s): %s: %s", body.get("type") or body.get("command"),
                   type(error).__name__, error, exc_info=error)
@@ -156,7 +174,44 @@ def build_app(
         logger=_BOLT_LOG,
         name="ai-news",
     )
+    app.middleware(handlers.drop_repeats)
     app.command(COMMAND)(handlers.command)
     app.event("app_home_opened")(handlers.home)
     app.error(handlers.error)
     return app
+
+
+Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
+
+
+def _refused(status: int, why: str, request: web.Request) -> web.Response:
+    log.warning("refused a Slack request from %s: %s (%d)", request.remote, why, status)
+    return web.Response(status=status, text=why)
+
+
+@web.middleware
+async def refuse_malformed(request: web.Request, handler: Handler) -> web.StreamResponse:
+    """aiohttp middleware for the events endpoint: what bolt cannot read gets a 4xx and one log line, never a 500
+    with a traceback. Bolt does the signature check of what passes."""
+    if request.method != "POST" or request.path != EVENTS_PATH:
+        return await handler(request)
+    stamp = request.headers.get("X-Slack-Request-Timestamp")
+    if stamp is not None and not stamp.strip().isdigit():
+        return _refused(401, "X-Slack-Request-Timestamp is not a number", request)
+    raw = await request.read()
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError:
+        return _refused(400, "the body is not UTF-8", request)
+    try:
+        payload: object = parse_body(text, request.content_type or None)
+    except (ValueError, TypeError) as exc:  # json.JSONDecodeError is a ValueError
+        return _refused(400, f"the body is not what its content type ({request.content_type}) says: "
+                             f"{type(exc).__name__}", request)
+    if not isinstance(payload, dict):
+        return _refused(400, f"the body is JSON but not an object ({type(payload).__name__})", request)
+    try:
+        return await handler(request)
+    except (ValueError, TypeError, KeyError, IndexError, AttributeError, json.JSONDecodeError) as exc:
+        # Raised while bolt read the request, before any listener (listener errors go to the app's error handler).
+        return _refused(400, f"bolt could not read it: {type(exc).__name__}: {str(exc)[:200]}", request)

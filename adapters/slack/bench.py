@@ -161,7 +161,7 @@ async def _load(url: str, secret: str, respond_base: str, command: str, count: i
             answer_id = uuid.uuid4().hex
             body = urlencode({"team_id": "T0BENCH", "channel_id": "C0BENCH", "user_id": f"U{n:07d}",
                               "command": "/ai-news", "text": command, "api_app_id": "A0BENCH",
-                              "response_url": f"{respond_base}/respond/{answer_id}", "trigger_id": "1.1"})
+                              "response_url": f"{respond_base}/respond/{answer_id}", "trigger_id": f"{n}.{answer_id}"})
             stamp = str(int(time.time()))
             headers = {"X-Slack-Request-Timestamp": stamp, "Content-Type": "application/x-www-form-urlencoded",
                        "X-Slack-Signature": str(verifier.generate_signature(timestamp=stamp, body=body))}

@@ -25,7 +25,7 @@ from slack_bolt.async_app import AsyncApp
 from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
-from adapters.slack.app import EVENTS_PATH, SlackHandlers, build_app
+from adapters.slack.app import EVENTS_PATH, SlackHandlers, build_app, refuse_malformed
 from adapters.slack.client import make_web_client, new_session
 from adapters.slack.delivery import BriefingDelivery
 from adapters.slack.oauth import RedisInstallationStore, RedisOAuthStateStore
@@ -132,6 +132,7 @@ class SlackRole:
 
     async def _serve_http(self, stack: AsyncExitStack, app: AsyncApp) -> None:
         web_app = app.web_app(path=EVENTS_PATH, port=self.http_port)
+        web_app.middlewares.append(refuse_malformed)
         web_app.router.add_get("/healthz", _healthz)
         runner = web.AppRunner(web_app, access_log=None, handle_signals=False)
         await runner.setup()
