@@ -183,3 +183,63 @@ async def test_the_embedded_broker_killed_under_ai_news_is_started_again_and_the
     text = role.text()
     assert text.count("came back without") == 1 and "Traceback" not in text
     assert await store.count() == 40
+
+
+def _feed(source: int, count: int) -> bytes:
+    entries = "".join(
+        f"<item><title>Lab {source} releases model {n} with a new reasoning benchmark</title>"
+        f"<link>https://example.com/lab{source}/model-{n}</link>"
+        f"<description>The model {n} of lab {source} scores higher on reasoning.</description>"
+        f"<pubDate>{(datetime.now(UTC) - timedelta(minutes=n + 1)).strftime('%a, %d %b %Y %H:%M:%S +0000')}"
+        f"</pubDate></item>" for n in range(count))
+    return (f'<?xml version="1.0"?><rss version="2.0"><channel><title>Lab {source}</title>{entries}'
+            f"</channel></rss>").encode()
+
+
+async def test_scheduler_ingest_and_indexer_killed_at_random_points_lose_nothing(
+        tmp_path: Path, settings: Settings, store: Store) -> None:
+    from tests.conftest import CONFIG
+    from tests.feedserver import feed_server
+
+    rng = random.Random(7)
+    sources, per_feed = 8, 25
+    config = tmp_path / "config"
+    config.mkdir()
+    for name in ("topics.yaml", "entities.yaml"):
+        (config / name).write_text((CONFIG / name).read_text())
+    async with feed_server() as server:
+        lines = ["sources:"]
+        for n in range(sources):
+            server.documents[f"/lab{n}.xml"] = _feed(n, per_feed)
+            lines += [f"  - id: lab-{n}", f"    name: Lab {n}", f"    url: {server.url(f'/lab{n}.xml')}",
+                      "    interval_minutes: 60"]
+        (config / "sources.yaml").write_text("\n".join(lines) + "\n")
+        env = services_env(tmp_path, settings, AINEWS_CONFIG_DIR=str(config), SCHEDULER_TICK_SECONDS="0.5")
+        role = AiNews(["run", "--role", "scheduler", "--role", "ingest", "--role", "indexer"], env,
+                      tmp_path / "pipeline.log")
+        total = sources * per_feed
+        at_kill = []
+        try:
+            for _ in range(3):
+                role.start()
+                await role.said("running roles:")
+                target = await store.count() + rng.randint(10, 60)
+                loop = asyncio.get_running_loop()
+                deadline = loop.time() + 60
+                while await store.count() < min(target, total - 1):
+                    assert role.alive and loop.time() < deadline, role.text()[-2000:]
+                    await asyncio.sleep(0.005)
+                role.kill()
+                at_kill.append(await store.count())
+            role.start()
+            loop = asyncio.get_running_loop()
+            deadline = loop.time() + 120
+            while await store.count() < total:
+                assert role.alive and loop.time() < deadline, f"{await store.count()} of {total}: {role.text()[-3000:]}"
+                await asyncio.sleep(0.1)
+            assert role.stop() == 0
+        finally:
+            role.kill()
+    logging.getLogger(__name__).info("scheduler+ingest+indexer killed at %s of %d archived", at_kill, total)
+    assert await store.count() == total
+    assert "Traceback" not in role.text(this_start_only=False)
