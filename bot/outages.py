@@ -81,8 +81,8 @@ class Availability:
     def failed(self, exc: BaseException) -> None:
         if self.down_since is None:
             self.down_since = self.clock()
-            log.warning("%s is unreachable (%s: %s): the roles wait for it and retry; nothing is dead-lettered "
-                        "meanwhile", self.what, type(exc).__name__, _one_line(exc))
+            log.warning("%s is unreachable (%s): the roles wait for it and retry; nothing is dead-lettered "
+                        "meanwhile", self.what, _described(exc))
 
     def answered(self) -> float | None:
         """Mark it up; returns for how long it was away (None if it was not)."""
@@ -119,6 +119,12 @@ def _duration(seconds: float) -> str:
     if seconds < 7200:
         return f"{seconds / 60:.0f} min"
     return f"{seconds / 3600:.1f} h"
+
+
+def _described(exc: BaseException) -> str:
+    text = _one_line(exc)
+    name = type(exc).__name__
+    return text if text.startswith(name) else f"{name}: {text}"
 
 
 def _one_line(exc: BaseException) -> str:
