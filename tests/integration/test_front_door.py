@@ -73,7 +73,7 @@ def test_bad_inputs_get_one_line_naming_them(tmp_path: Path) -> None:
     garbage = _run(["compose", "--items", str(ROOT / "README.md"), "--date", "2026-05-01"], env, tmp_path)
     assert garbage.returncode == 1 and "Traceback" not in garbage.stderr
     lines = garbage.stderr.strip().splitlines()
-    assert len(lines) <= 22 and "more bad lines skipped" in lines[-1] or "more bad lines skipped" in garbage.stderr
+    assert (len(lines) <= 22 and "more bad lines skipped" in lines[-1]) or "more bad lines skipped" in garbage.stderr
 
 
 async def test_post_dry_run_says_what_the_window_left_out(tmp_path: Path, settings: Settings, store: Store) -> None:
