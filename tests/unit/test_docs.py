@@ -54,7 +54,7 @@ def test_every_setting_is_in_the_readme() -> None:
 
 def test_every_command_is_in_the_readme() -> None:
     parser = _parser()
-    commands = next(a for a in parser._actions if a.dest == "command").choices  # noqa: SLF001
+    commands = next(a for a in parser._actions if a.dest == "command").choices
     assert commands is not None
     for command in commands:
         assert re.search(rf"`ai-news {command}\b", README), f"`ai-news {command}` is not in the README"
