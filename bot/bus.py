@@ -22,7 +22,7 @@ from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 from aiokafka.errors import CommitFailedError, KafkaConnectionError, KafkaError, for_code
 from pydantic import ValidationError
 
-from bot.models import Alert, Briefing, ClassifiedItem, DeadLetter, FetchJob, HealthEvent, Message
+from bot.models import ALERT_MESSAGES, Alert, Briefing, ClassifiedItem, DeadLetter, FetchJob, HealthEvent, Message
 from bot.settings import ServiceError, Settings
 
 log = logging.getLogger(__name__)
@@ -99,6 +99,13 @@ class TopicTable:
             return DeadLetter
         raise KeyError(f"{topic!r} is not one of this deployment's topics")
 
+    def validate(self, topic: str, value: bytes) -> Message:
+        """A record's value as the message its topic carries (the alerts topic: an Alert or an AlertDigest);
+        pydantic's ValidationError when it is not one."""
+        if topic == self.alerts:
+            return ALERT_MESSAGES.validate_json(value)
+        return self.model_for(topic).model_validate_json(value)
+
 
 Handler = Callable[[Any, ConsumerRecord[bytes, bytes]], Awaitable[None]]
 
@@ -131,6 +138,7 @@ class Bus:
         max_attempts: int = 3,
         retry_backoff: float = 0.5,
         session_timeout_ms: int = 10_000,
+        fetch_max_wait_ms: int = 100,
     ) -> None:
         self.bootstrap_servers = bootstrap_servers
         self.topics = topics
@@ -141,6 +149,7 @@ class Bus:
         self.max_attempts = max_attempts
         self.retry_backoff = retry_backoff
         self.session_timeout_ms = session_timeout_ms
+        self.fetch_max_wait_ms = fetch_max_wait_ms
         self._producer: AIOKafkaProducer[bytes, bytes] | None = None
 
     @classmethod
@@ -155,6 +164,7 @@ class Bus:
             max_attempts=settings.consumer_max_attempts,
             retry_backoff=settings.consumer_retry_backoff,
             session_timeout_ms=settings.kafka_session_timeout_ms,
+            fetch_max_wait_ms=settings.kafka_fetch_max_wait_ms,
         )
 
     async def start(self) -> None:
@@ -396,6 +406,9 @@ class Consumer:
             auto_offset_reset=self.auto_offset_reset,
             session_timeout_ms=self.bus.session_timeout_ms,
             heartbeat_interval_ms=max(100, self.bus.session_timeout_ms // 5),
+            # A broker answers a fetch as soon as records arrive, or after this long; the embedded one always waits
+            # this long, so it bounds the latency of every hop there.
+            fetch_max_wait_ms=self.bus.fetch_max_wait_ms,
         )
         consumer.subscribe(list(self.topics), listener=_RebalanceLogger(self))
         try:
@@ -451,7 +464,7 @@ class Consumer:
         try:
             if record.value is None:
                 raise ValueError("empty record value")
-            message = model.model_validate_json(record.value)
+            message = self.bus.topics.validate(record.topic, record.value)
         except (ValidationError, ValueError) as exc:
             log.warning("invalid %s message, dead-lettering: %s %s", model.__name__, self._where(record),
                         _one_line(exc))
