@@ -22,6 +22,7 @@ from pydantic import ValidationError
 from redis.asyncio import Redis
 
 from adapters.console import render_markdown
+from bot.alerts import load_follows
 from bot.briefing.writer import BriefingRequest
 from bot.bus import Bus
 from bot.editions import Edition, load_channels
@@ -33,6 +34,7 @@ from bot.sources import Source, SourcesConfig, load_sources
 from bot.store import Keys, SourceState, Store
 from bot.stories import MemoryStoryIndex, RedisStoryIndex
 from bot.taxonomy import Taxonomy, load_taxonomy
+from workers.alerter import Alerter
 from workers.composer import Composer, compose_edition
 from workers.indexer import Indexer
 from workers.ingest.bench import bench_ingest
@@ -186,6 +188,24 @@ def _composer(services: Services) -> RoleRunner:
     return make_composer(services).run
 
 
+def make_alerter(services: Services, **overrides: Any) -> Alerter:
+    settings = services.settings
+    options: dict[str, Any] = {
+        "max_per_hour": settings.alert_max_per_hour, "max_age": timedelta(hours=settings.alert_max_age_hours),
+        "tick_seconds": settings.alert_tick_seconds,
+    }
+    options.update(overrides)
+    return Alerter(services.bus, services.store, load_follows(settings.config_file("entities.yaml")), **options)
+
+
+def _alerter(services: Services) -> RoleRunner:
+    return make_alerter(services).run
+
+
+def _check_alerter(settings: Settings) -> None:
+    load_follows(settings.config_file("entities.yaml"))
+
+
 def _slack(services: Services) -> RoleRunner:
     from adapters.slack.role import create_role
 
@@ -241,6 +261,7 @@ ROLES: dict[str, Role] = {role.name: role for role in (
     Role("scheduler", _scheduler),
     Role("ingest", _ingest),
     Role("indexer", _indexer),
+    Role("alerter", _alerter, check=_check_alerter),
     Role("composer", _composer, check=_check_composer),
     Role("slack", _slack, check=_check_slack, configured=lambda settings: settings.slack_configured),
     Role("discord", _discord, check=_check_discord, configured=lambda settings: settings.discord_configured),
@@ -675,3 +696,4 @@ async def bench_slack_report(settings: Settings, requests: int, concurrency: int
         result = await bench_slack(redis, taxonomy, sources, requests=max(10, requests),
                                    concurrency=max(1, concurrency))
     return result.report()
+
