@@ -236,6 +236,18 @@ class Bus:
             log.info("created topics %s (%d partitions)", ", ".join(created), self.partitions)
         return created
 
+    async def delete_topics(self, names: Iterable[str] | None = None) -> None:
+        """Delete topics (default: every topic of this prefix); for benchmarks that clean up after themselves. A
+        broker that refuses is logged, not raised."""
+        admin = AIOKafkaAdminClient(bootstrap_servers=self.bootstrap_servers, client_id=self.client_id)
+        try:
+            await admin.start()
+            await admin.delete_topics(list(names) if names is not None else list(self.topics.all()))
+        except KafkaError as exc:
+            log.warning("could not delete topics on %s: %s", self.bootstrap_servers, exc)
+        finally:
+            await admin.close()
+
     @property
     def producer(self) -> AIOKafkaProducer[bytes, bytes]:
         if self._producer is None:

@@ -97,12 +97,14 @@ def _parser() -> argparse.ArgumentParser:
     posting.add_argument("--format", choices=FORMATS, default="markdown", help="with --dry-run: output format")
 
     bench = sub.add_parser("bench", help="measure a hot path against the raw library it builds on")
-    bench.add_argument("what", choices=["ingest", "classify", "compose", "slack", "discord"],
+    bench.add_argument("what", choices=["ingest", "classify", "compose", "slack", "discord", "alerts"],
                        help="ingest: parse+normalize+dedupe vs feedparser.parse; "
                             "classify: the whole `ai-news classify` process vs the bare vectorizer and model; "
                             "compose: `ai-news post --dry-run` on 10,000 archived items vs loading them from Redis; "
                             "slack: /ai-news latency under concurrent signed requests vs a bare bolt app; "
-                            "discord: /ai-news latency under concurrent interactions vs a bare discord.py handler")
+                            "discord: /ai-news latency under concurrent interactions vs a bare discord.py handler; "
+                            "alerts: publish -> alert posted in every subscribed channel vs a bare aiokafka round "
+                            "trip")
     bench.add_argument("--lines", type=int, default=10_000,
                        help="classify: lines to classify; compose: items in the window (default 10000)")
     bench.add_argument("--rounds", type=int, default=20, help="passes over the corpus (default 20)")
@@ -111,6 +113,11 @@ def _parser() -> argparse.ArgumentParser:
     bench.add_argument("--concurrency", type=int, default=50,
                        help="slack, discord: requests or interactions in flight (default 50)")
     bench.add_argument("--corpus", type=Path, help="a feed file or a folder of them (default: the bundled samples)")
+    bench.add_argument("--channels", type=int, default=100,
+                       help="alerts: channels subscribed to the items' topic (default 100)")
+    bench.add_argument("--items", type=int, default=20,
+                       help="alerts: items published one at a time (default 20)")
+    bench.add_argument("--burst", type=int, default=10, help="alerts: items then published at once (default 10)")
     bench.add_argument("--events", type=int, default=0,
                        help="compose: spread the items over this many stories of hundreds of items each "
                             "(default 0: the items' own stories)")
@@ -190,6 +197,11 @@ def main(argv: Sequence[str] | None = None) -> int:
                 from bot.runtime import bench_slack_report
 
                 print(asyncio.run(bench_slack_report(settings, args.requests, args.concurrency)))
+            elif args.what == "alerts":
+                from bot.runtime import bench_alerts_report
+
+                print(asyncio.run(bench_alerts_report(settings, max(1, args.channels), max(1, args.items),
+                                                      max(1, args.burst))))
             elif args.what == "discord":
                 from bot.runtime import bench_discord_report
 

@@ -697,3 +697,23 @@ async def bench_slack_report(settings: Settings, requests: int, concurrency: int
                                    concurrency=max(1, concurrency))
     return result.report()
 
+
+async def bench_alerts_report(settings: Settings, channels: int, items: int, burst: int) -> str:
+    """`ai-news bench alerts`: publish -> alert latency through the alerter and Slack roles, against bare aiokafka,
+    under a topic and key prefix of its own, removed at the end."""
+    import uuid
+
+    from adapters.slack.bench import bench_alerts
+
+    prefix = f"ainews-alerts-bench-{uuid.uuid4().hex[:8]}"
+    bench_settings = settings.model_copy(update={
+        "kafka_topic_prefix": prefix, "redis_key_prefix": f"{prefix}:", "alert_max_per_hour": items + burst + 10,
+        "ops_channel": None})
+    async with open_services(bench_settings) as services:
+        try:
+            result = await bench_alerts(services.bus, services.store, services.taxonomy, bench_settings,
+                                        make_alerter(services).run, channels=channels, items=items, burst=burst)
+        finally:
+            await _clear_keys(services)
+            await services.bus.delete_topics()
+    return result.report()
