@@ -43,7 +43,7 @@ from aiokafka.errors import (
 from aiokafka.protocol.metadata import MetadataRequest
 from pydantic import ValidationError
 
-from bot.models import Alert, Briefing, ClassifiedItem, DeadLetter, FetchJob, HealthEvent, Message
+from bot.models import ALERT_MESSAGES, Alert, Briefing, ClassifiedItem, DeadLetter, FetchJob, HealthEvent, Message
 from bot.outages import Availability, limit_library_repeats, watch
 from bot.settings import ServiceError, Settings
 
@@ -164,6 +164,13 @@ class TopicTable:
             return DeadLetter
         raise KeyError(f"{topic!r} is not one of this deployment's topics")
 
+    def validate(self, topic: str, value: bytes) -> Message:
+        """A record's value as the message its topic carries (the alerts topic: an Alert or an AlertDigest);
+        pydantic's ValidationError when it is not one."""
+        if topic == self.alerts:
+            return ALERT_MESSAGES.validate_json(value)
+        return self.model_for(topic).model_validate_json(value)
+
 
 Handler = Callable[[Any, ConsumerRecord[bytes, bytes]], Awaitable[None]]
 
@@ -201,6 +208,7 @@ class Bus:
         max_attempts: int = 3,
         retry_backoff: float = 0.5,
         session_timeout_ms: int = 10_000,
+        fetch_max_wait_ms: int = 100,
         max_message_bytes: int = 1_000_000,
         watch_interval: float = WATCH_INTERVAL,
     ) -> None:
@@ -213,6 +221,7 @@ class Bus:
         self.max_attempts = max_attempts
         self.retry_backoff = retry_backoff
         self.session_timeout_ms = session_timeout_ms
+        self.fetch_max_wait_ms = fetch_max_wait_ms
         self.max_message_bytes = max_message_bytes
         self.watch_interval = watch_interval
         self.availability = Availability(f"Kafka at {bootstrap_servers}")
@@ -240,6 +249,7 @@ class Bus:
             max_attempts=settings.consumer_max_attempts,
             retry_backoff=settings.consumer_retry_backoff,
             session_timeout_ms=settings.kafka_session_timeout_ms,
+            fetch_max_wait_ms=settings.kafka_fetch_max_wait_ms,
             max_message_bytes=settings.kafka_max_message_bytes,
         )
 
@@ -415,6 +425,20 @@ class Bus:
         if created:
             log.info("created topics %s (%d partitions)", ", ".join(created), self.partitions)
         return created
+
+    async def delete_topics(self, names: Iterable[str] | None = None) -> None:
+        """Delete topics (default: every topic of this prefix); for benchmarks that clean up after themselves. A
+        broker that refuses is logged, not raised. The bus no longer recreates them if they are missing."""
+        doomed = list(names) if names is not None else list(self.topics.all())
+        self._created.difference_update(doomed)
+        admin = AIOKafkaAdminClient(bootstrap_servers=self.bootstrap_servers, client_id=self.client_id)
+        try:
+            await admin.start()
+            await admin.delete_topics(doomed)
+        except KafkaError as exc:
+            log.warning("could not delete topics on %s: %s", self.bootstrap_servers, exc)
+        finally:
+            await admin.close()
 
     @property
     def producer(self) -> AIOKafkaProducer[bytes, bytes]:
@@ -636,6 +660,9 @@ class Consumer:
             auto_offset_reset=self.auto_offset_reset,
             session_timeout_ms=self.bus.session_timeout_ms,
             heartbeat_interval_ms=max(100, self.bus.session_timeout_ms // 5),
+            # A broker answers a fetch as soon as records arrive, or after this long; the embedded one always waits
+            # this long, so it bounds the latency of every hop there.
+            fetch_max_wait_ms=self.bus.fetch_max_wait_ms,
         )
         consumer.subscribe(list(self.topics), listener=_RebalanceLogger(self))
         return consumer
@@ -769,7 +796,7 @@ class Consumer:
         try:
             if record.value is None:
                 raise ValueError("empty record value")
-            message = model.model_validate_json(record.value)
+            message = self.bus.topics.validate(record.topic, record.value)
         except (ValidationError, ValueError) as exc:
             log.warning("invalid %s message, dead-lettering: %s %s", model.__name__, self._where(record),
                         _one_line(exc))

@@ -103,12 +103,14 @@ def _parser() -> argparse.ArgumentParser:
                          help="also compose items archived from a source's first poll (left out by default)")
 
     bench = sub.add_parser("bench", help="measure a hot path against the raw library it builds on")
-    bench.add_argument("what", choices=["ingest", "classify", "compose", "slack", "discord"],
+    bench.add_argument("what", choices=["ingest", "classify", "compose", "slack", "discord", "alerts"],
                        help="ingest: parse+normalize+dedupe vs feedparser.parse; "
                             "classify: the whole `ai-news classify` process vs the bare vectorizer and model; "
                             "compose: `ai-news post --dry-run` on 10,000 archived items vs loading them from Redis; "
                             "slack: /ai-news latency under concurrent signed requests vs a bare bolt app; "
-                            "discord: /ai-news latency under concurrent interactions vs a bare discord.py handler")
+                            "discord: /ai-news latency under concurrent interactions vs a bare discord.py handler; "
+                            "alerts: publish -> alert posted in every subscribed channel vs a bare aiokafka round "
+                            "trip")
     bench.add_argument("--lines", type=_at_least(100), default=10_000,
                        help="classify: lines to classify; compose: items in the window (100 or more, default 10000)")
     bench.add_argument("--rounds", type=_at_least(1), default=20, help="passes over the corpus (default 20)")
@@ -118,6 +120,12 @@ def _parser() -> argparse.ArgumentParser:
     bench.add_argument("--concurrency", type=_at_least(1), default=50,
                        help="slack, discord: requests or interactions in flight (default 50)")
     bench.add_argument("--corpus", type=Path, help="a feed file or a folder of them (default: the bundled samples)")
+    bench.add_argument("--channels", type=_at_least(1), default=100,
+                       help="alerts: channels subscribed to the items' topic (default 100)")
+    bench.add_argument("--items", type=_at_least(1), default=20,
+                       help="alerts: items published one at a time (default 20)")
+    bench.add_argument("--burst", type=_at_least(1), default=10,
+                       help="alerts: items then published at once (default 10)")
     bench.add_argument("--events", type=_at_least(0), default=0,
                        help="compose: spread the items over this many stories of hundreds of items each "
                             "(default 0: the items' own stories)")
@@ -235,6 +243,12 @@ def main(argv: Sequence[str] | None = None) -> int:
 
                 with working(f"bench slack: {args.requests} signed requests, {args.concurrency} at a time"):
                     report = asyncio.run(bench_slack_report(settings, args.requests, args.concurrency))
+                print(report)
+            elif args.what == "alerts":
+                from bot.runtime import bench_alerts_report
+
+                with working(f"bench alerts: {args.channels} channels, {args.items} items then {args.burst} at once"):
+                    report = asyncio.run(bench_alerts_report(settings, args.channels, args.items, args.burst))
                 print(report)
             elif args.what == "discord":
                 from bot.runtime import bench_discord_report

@@ -19,8 +19,18 @@ from functools import lru_cache
 from typing import Literal
 from zoneinfo import available_timezones
 
+from bot.alerts import (
+    Follows,
+    QuietHours,
+    Subscription,
+    SubscriptionKind,
+    closest_name,
+    load_follows,
+    parse_quiet,
+)
 from bot.editions import Edition, parse_hhmm, zone
 from bot.models import ClassifiedItem, edition_id
+from bot.settings import Settings
 from bot.sources import SourcesConfig
 from bot.store import SourceState, Store
 from bot.taxonomy import Taxonomy
@@ -33,7 +43,7 @@ DEFAULT_STORIES = 5
 MAX_STORIES = 20
 STORY_WINDOW = timedelta(days=7)
 SEARCH_RESULTS = 10
-DEFAULT_MIN_IMPORTANCE = 0.5
+DEFAULT_MIN_IMPORTANCE = 0.6  # ALERT_MIN_IMPORTANCE's default
 LINE_LENGTH = 200
 PUBLIC = "public"
 
@@ -45,11 +55,14 @@ USAGE: dict[str, tuple[str, str]] = {
     "briefing": ("briefing [public]", "this channel's latest daily briefing"),
     "topics": ("topics", "the topics you can ask about"),
     "sources": ("sources", "the sources and their health"),
-    "subscribe": ("subscribe <topic> [min-importance]",
-                  f"alert this channel about important stories of a topic (importance 0 to 1, default "
-                  f"{DEFAULT_MIN_IMPORTANCE})"),
-    "unsubscribe": ("unsubscribe <topic>", "stop the alerts of a topic"),
-    "subscriptions": ("subscriptions", "the topics this channel gets alerts for"),
+    "subscribe": ("subscribe <topic or \"name\"> [min-importance]",
+                  "alert this channel about important stories of a topic, or about an organization, model or law "
+                  "(\"Anthropic\", \"GPT-5\", \"SB 53\"); optionally the least importance, 0 to 1"),
+    "unsubscribe": ("unsubscribe <topic or \"name\">", "stop those alerts"),
+    "subscriptions": ("subscriptions", "what this channel gets alerts for, and its quiet hours"),
+    "quiet": ("quiet <HH:MM-HH:MM> [time zone]",
+              "no alerts in this channel then (its time zone); they come as one digest at the end; "
+              "`quiet off` ends it"),
     "setup": ("setup <HH:MM> <time zone> [topics]",
               "this channel's daily briefing: local time, IANA time zone, topics (default all); "
               "`setup` shows it, `setup off` stops it"),
@@ -93,13 +106,36 @@ class Help:
 
 @dataclass(frozen=True)
 class Subscribe:
-    topic: str
-    min_importance: float = DEFAULT_MIN_IMPORTANCE
+    """A topic (`kind` "topic", by slug) or an organization, model or law of the gazetteer (by its name).
+    `min_importance` None: the deployment's default (ALERT_MIN_IMPORTANCE)."""
+
+    name: str
+    min_importance: float | None = None
+    kind: SubscriptionKind = "topic"
 
 
 @dataclass(frozen=True)
 class Unsubscribe:
-    topic: str
+    name: str
+
+
+@dataclass(frozen=True)
+class Quiet:
+    """Quiet hours; `timezone` None: the channel's briefing zone, else UTC."""
+
+    start: str
+    end: str
+    timezone: str | None = None
+
+
+@dataclass(frozen=True)
+class ShowQuiet:
+    pass
+
+
+@dataclass(frozen=True)
+class QuietOff:
+    pass
 
 
 @dataclass(frozen=True)
@@ -135,9 +171,30 @@ class Invalid:
 
 
 Command = (TopicQuery | Search | LatestBriefing | ListTopics | ListSources | Help | Subscribe | Unsubscribe
-           | ListSubscriptions | Setup | ShowSetup | StopSetup | Invalid)
+           | ListSubscriptions | Setup | ShowSetup | StopSetup | Quiet | ShowQuiet | QuietOff | Invalid)
 
 _COUNT = re.compile(r"^\d{1,3}$")
+# A word, or a name in straight or curly double quotes (Slack and phones type “these”).
+_TOKEN = re.compile(r'"([^"]*)"|“([^”]*)”|(\S+)')
+
+
+@dataclass(frozen=True)
+class Token:
+    text: str
+    quoted: bool = False
+
+
+def tokens(text: str) -> list[Token]:
+    """Words and quoted names; an unclosed quote is read as a plain word."""
+    found = []
+    for match in _TOKEN.finditer(text):
+        quoted = match.group(1) if match.group(1) is not None else match.group(2)
+        if quoted is not None:
+            if quoted.strip():
+                found.append(Token(" ".join(quoted.split()), True))
+        else:
+            found.append(Token(match.group(3).strip("\"“”")))
+    return [t for t in found if t.text]
 
 
 def closest(word: str, choices: Sequence[str]) -> str | None:
@@ -146,8 +203,9 @@ def closest(word: str, choices: Sequence[str]) -> str | None:
     return found[0] if found else None
 
 
-def parse(text: str, topics: Sequence[str]) -> Command:
-    """The command in the text after `/ai-news`. Never raises: bad input becomes `Invalid`."""
+def parse(text: str, topics: Sequence[str], follows: Follows | None = None) -> Command:
+    """The command in the text after `/ai-news`. Never raises: bad input becomes `Invalid`. Without `follows`
+    (the entity gazetteer), subscriptions are to topics only."""
     words = text.split()
     if not words:
         return Help()
@@ -172,12 +230,17 @@ def parse(text: str, topics: Sequence[str]) -> Command:
         if not rest:
             return Invalid("Tell me what to search for.", usage="search")
         return Search(" ".join(rest), public)
+    rest_text = text.strip().split(None, 1)[1] if len(words) > 1 else ""
     if head == "subscribe":
-        return _parse_subscribe(args, known, topics)
+        return _parse_subscribe(tokens(rest_text), known, topics, follows)
     if head == "unsubscribe":
-        if len(args) != 1:
-            return Invalid("Name one topic to unsubscribe from.", usage="unsubscribe")
-        return Unsubscribe(known.get(args[0].lower(), args[0].lower()))
+        names = tokens(rest_text)
+        if not names:
+            return Invalid("Name the topic, organization, model or law to unsubscribe from.", usage="unsubscribe")
+        name = " ".join(t.text for t in names)
+        return Unsubscribe(known.get(name.lower(), name))
+    if head == "quiet":
+        return _parse_quiet(args)
     if head == "setup":
         return _parse_setup(args, known, topics)
     if head in known:
@@ -203,18 +266,55 @@ def _unknown_topic(word: str, topics: Sequence[str], usage: str) -> Invalid:
                    unknown_topic=True)
 
 
-def _parse_subscribe(args: Sequence[str], known: dict[str, str], topics: Sequence[str]) -> Command:
-    if not 1 <= len(args) <= 2:
-        return Invalid("Name a topic, and optionally the minimum importance (0 to 1).", usage="subscribe")
-    topic = known.get(args[0].lower())
-    if topic is None:
-        return _unknown_topic(args[0], topics, "subscribe")
-    if len(args) == 1:
-        return Subscribe(topic)
-    threshold = parse_importance(args[1])
-    if threshold is None:
-        return Invalid(f"“{args[1]}” is not an importance between 0 and 1 (e.g. 0.7, or 70%).", usage="subscribe")
-    return Subscribe(topic, threshold)
+def _parse_subscribe(args: Sequence[Token], known: dict[str, str], topics: Sequence[str],
+                     follows: Follows | None) -> Command:
+    """`<topic> [importance]`, or `<name> [importance]` for an organization, model or law (quoted when it could be
+    read otherwise: `"SB 53"`, `"EU AI Act"`)."""
+    if not args:
+        return Invalid("Name a topic (or, in quotes, an organization, model or law), and optionally the minimum "
+                       "importance (0 to 1).", usage="subscribe")
+    threshold = None
+    if len(args) >= 2 and not args[-1].quoted:
+        threshold = parse_importance(args[-1].text)
+        if threshold is not None:
+            args = args[:-1]
+        elif not args[0].quoted and args[0].text.lower() in known:
+            return Invalid(f"“{args[-1].text}” is not an importance between 0 and 1 (e.g. 0.7, or 70%).",
+                           usage="subscribe")
+    name = " ".join(t.text for t in args)
+    quoted = any(t.quoted for t in args)
+    if len(args) == 1 and name.lower() in known:
+        return Subscribe(known[name.lower()], threshold)
+    if not quoted and args[0].text.lower() in known:
+        return Invalid("After a topic I expect only the minimum importance (0 to 1).", usage="subscribe")
+    followed = follows.resolve(name) if follows is not None else None
+    if followed is not None:
+        return Subscribe(followed.name, threshold, followed.kind)
+    if follows is None:
+        return _unknown_topic(name, topics, "subscribe")
+    choices = [*topics, *([entity] if (entity := follows.suggest(name)) else [])]
+    return Invalid(f"I know no topic, organization, model or law called “{name}”.", usage="subscribe",
+                   suggestion=closest_name(name, choices), unknown_topic=True)
+
+
+def _parse_quiet(args: Sequence[str]) -> Command:
+    if not args:
+        return ShowQuiet()
+    if len(args) == 1 and args[0].lower() in ("off", "stop", "none"):
+        return QuietOff()
+    tz: str | None = None
+    span = list(args)
+    if len(span) >= 2 and ":" not in span[-1]:
+        tz = resolve_zone(span[-1])
+        if tz is None:
+            return Invalid(f"“{span[-1]}” is not an IANA time zone name (e.g. Europe/Berlin, America/New_York, "
+                           "UTC).", usage="quiet", suggestion=closest_zone(span[-1]))
+        span = span[:-1]
+    try:
+        start, end = parse_quiet(" ".join(span))
+    except ValueError as exc:
+        return Invalid(f"{exc}.", usage="quiet")
+    return Quiet(start, end, tz)
 
 
 def parse_importance(text: str) -> float | None:
@@ -380,19 +480,33 @@ class Commands:
         *,
         rate_limit: int = 10,
         clock: Callable[[], datetime] | None = None,
+        follows: Follows | None = None,
+        min_importance: float = DEFAULT_MIN_IMPORTANCE,
+        max_per_hour: int | None = None,
     ) -> None:
         self.store = store
         self.taxonomy = taxonomy
         self.sources = sources
         self.rate_limit = rate_limit
         self.clock = clock or (lambda: datetime.now(UTC))
+        self.follows = follows
+        self.min_importance = min_importance
+        self.max_per_hour = max_per_hour
+
+    @classmethod
+    def from_settings(cls, settings: Settings, store: Store, taxonomy: Taxonomy, sources: SourcesConfig, *,
+                      clock: Callable[[], datetime] | None = None) -> Commands:
+        """The commands of a chat role: its rate limit, the alert defaults, and the entity gazetteer for follows."""
+        return cls(store, taxonomy, sources, rate_limit=settings.command_rate_limit, clock=clock,
+                   follows=load_follows(settings.config_file("entities.yaml")),
+                   min_importance=settings.alert_min_importance, max_per_hour=settings.alert_max_per_hour)
 
     @property
     def topics(self) -> tuple[str, ...]:
         return self.taxonomy.slugs
 
     def parse(self, text: str) -> Command:
-        return parse(text, self.topics)
+        return parse(text, self.topics, self.follows)
 
     async def allow(self, ctx: CommandContext) -> Answer | None:
         """None if the user may run a command now; otherwise the answer saying when to try again."""
@@ -441,6 +555,12 @@ class Commands:
                 return await self._show_setup(ctx)
             case StopSetup():
                 return await self._stop_setup(ctx)
+            case Quiet():
+                return await self._quiet(ctx, command)
+            case ShowQuiet():
+                return await self._show_quiet(ctx)
+            case QuietOff():
+                return await self._quiet_off(ctx)
 
     def _title(self, slug: str) -> str:
         topic = self.taxonomy.get(slug)
@@ -508,36 +628,98 @@ class Commands:
                       public=query.public)
 
     async def _subscribe(self, ctx: CommandContext, command: Subscribe) -> Answer:
-        new = await self.store.subscribe(ctx.channel, command.topic, command.min_importance)
-        verb = "Subscribed" if new else "Updated"
-        log.info("%s subscribed to %s (min importance %.2f) by %s", ctx.channel, command.topic,
-                 command.min_importance, ctx.user)
-        return Answer(title=f"{verb}: {command.topic}",
-                      text=f"This channel gets an alert when a {command.topic} story of importance "
-                           f"{command.min_importance:g} or more arrives.",
-                      note=f"`{COMMAND} unsubscribe {command.topic}` stops it.")
+        threshold = self.min_importance if command.min_importance is None else command.min_importance
+        subscription = Subscription(kind=command.kind, name=command.name, min_importance=threshold)
+        new = await self.store.put_subscription(ctx.channel, subscription)
+        log.info("%s subscribed to %s (min importance %.2f) by %s", ctx.channel, subscription.describe(), threshold,
+                 ctx.user)
+        if subscription.kind == "topic":
+            return Answer(title=f"{'Subscribed' if new else 'Updated'}: {command.name}",
+                          text=f"This channel gets an alert when a {command.name} story of importance "
+                               f"{threshold:g} or more arrives.{self._cap_note()}",
+                          note=f"`{COMMAND} unsubscribe {command.name}` stops it.")
+        also = ""
+        if subscription.kind == "organization" and self.follows is not None:
+            made = self.follows.models_of(subscription.name)
+            if made:
+                also = f" Stories that name only its models ({', '.join(made[:6])}) count too."
+        return Answer(title=f"{'Following' if new else 'Updated'}: {subscription.name} ({subscription.kind})",
+                      text=f"This channel gets an alert when a story about {subscription.name} of importance "
+                           f"{threshold:g} or more arrives.{also}{self._cap_note()}",
+                      note=f"`{COMMAND} unsubscribe \"{subscription.name}\"` stops it.")
+
+    def _cap_note(self) -> str:
+        if self.max_per_hour is None:
+            return ""
+        return (f" At most {self.max_per_hour} alerts an hour: more come as one digest at the end of the "
+                "hour.")
 
     async def _unsubscribe(self, ctx: CommandContext, command: Unsubscribe) -> Answer:
-        if await self.store.unsubscribe(ctx.channel, command.topic):
-            log.info("%s unsubscribed from %s by %s", ctx.channel, command.topic, ctx.user)
-            return Answer(title=f"Unsubscribed: {command.topic}",
-                          text=f"No more {command.topic} alerts in this channel.")
-        current = await self.store.subscriptions(ctx.channel)
-        suggestion = closest(command.topic, list(current))
-        text = f"This channel is not subscribed to “{command.topic}”."
+        current = await self.store.channel_subscriptions(ctx.channel)
+        wanted = command.name.lower()
+        resolved = self.follows.resolve(command.name) if self.follows is not None else None
+        found = next((s for s in current if s.name.lower() == wanted or (
+            resolved is not None and s.kind == resolved.kind and s.name == resolved.name)), None)
+        if found is not None and await self.store.unsubscribe(ctx.channel, found.field):
+            log.info("%s unsubscribed from %s by %s", ctx.channel, found.describe(), ctx.user)
+            what = f"{found.name} stories" if found.kind == "topic" else f"alerts about {found.name}"
+            return Answer(title=f"Unsubscribed: {found.name}", text=f"No more {what} in this channel.")
+        suggestion = closest_name(command.name, [s.name for s in current])
+        text = f"This channel is not subscribed to “{command.name}”."
         if suggestion:
             text += f" Did you mean {suggestion}?"
-        note = f"Subscribed: {', '.join(current)}." if current else "This channel has no subscriptions."
+        note = (f"Subscribed: {', '.join(s.name for s in current)}." if current
+                else "This channel has no subscriptions.")
         return Answer(title="Nothing to unsubscribe", text=text, note=note, kind="usage")
 
     async def _subscriptions(self, ctx: CommandContext, query: ListSubscriptions) -> Answer:
-        current = await self.store.subscriptions(ctx.channel)
+        current = await self.store.channel_subscriptions(ctx.channel)
+        quiet = await self.store.quiet_hours(ctx.channel)
+        quiet_text = (f"Quiet hours {quiet.start}-{quiet.end} ({quiet.timezone}): alerts then wait for "
+                      f"{quiet.end} and come as one digest." if quiet is not None else "")
         if not current:
-            return Answer(title="Subscriptions", text="This channel gets no topic alerts.", public=query.public,
-                          note=f"`{COMMAND} subscribe <topic>` starts them.")
-        lines = tuple(Line(title=topic, details=(self._title(topic),), text=f"importance {threshold:g} or more",
-                           code=True) for topic, threshold in current.items())
-        return Answer(title="Subscriptions", lines=lines, public=query.public)
+            return Answer(title="Subscriptions", text=" ".join(p for p in ("This channel gets no topic alerts.",
+                                                                           quiet_text) if p),
+                          public=query.public, note=f"`{COMMAND} subscribe <topic>` starts them.")
+        lines = tuple(Line(title=s.name, details=(self._title(s.name) if s.kind == "topic" else s.kind,),
+                           text=f"importance {s.min_importance:g} or more", code=True) for s in current)
+        notes = [quiet_text or f"No quiet hours (`{COMMAND} quiet 22:00-07:00` sets them)."]
+        if self.max_per_hour is not None:
+            notes.append(f"At most {self.max_per_hour} alerts an hour; more come as one digest at the end of the "
+                         "hour.")
+        return Answer(title="Subscriptions", lines=lines, public=query.public, note=" ".join(notes))
+
+    async def _quiet(self, ctx: CommandContext, command: Quiet) -> Answer:
+        timezone = command.timezone
+        if timezone is None:
+            edition = await self.store.edition(ctx.channel)
+            timezone = edition.timezone if edition is not None else "UTC"
+        quiet = QuietHours(start=command.start, end=command.end, timezone=timezone)
+        await self.store.set_quiet_hours(ctx.channel, quiet)
+        log.info("%s: quiet hours %s set by %s", ctx.channel, quiet.describe(), ctx.user)
+        return Answer(title=f"Quiet hours: {quiet.start}-{quiet.end}",
+                      text=f"No alerts in this channel from {quiet.start} to {quiet.end} ({quiet.timezone}); what "
+                           f"arrives then comes as one digest at {quiet.end}.",
+                      note=f"`{COMMAND} quiet off` ends them; `{COMMAND} quiet {quiet.start}-{quiet.end} "
+                           "<time zone>` sets another zone.")
+
+    async def _show_quiet(self, ctx: CommandContext) -> Answer:
+        quiet = await self.store.quiet_hours(ctx.channel)
+        if quiet is None:
+            return Answer(title="No quiet hours", text="Alerts come in this channel at any time of day.",
+                          note=f"`{COMMAND} quiet 22:00-07:00` sets quiet hours.")
+        return Answer(title=f"Quiet hours: {quiet.start}-{quiet.end}",
+                      text=f"No alerts from {quiet.start} to {quiet.end} ({quiet.timezone}); what arrives then "
+                           f"comes as one digest at {quiet.end}.", note=f"`{COMMAND} quiet off` ends them.")
+
+    async def _quiet_off(self, ctx: CommandContext) -> Answer:
+        if await self.store.quiet_hours(ctx.channel) is None:
+            return Answer(title="No quiet hours", text="This channel has no quiet hours.")
+        await self.store.set_quiet_hours(ctx.channel, None)
+        log.info("%s: quiet hours removed by %s", ctx.channel, ctx.user)
+        return Answer(title="Quiet hours off",
+                      text="Alerts come in this channel at any time of day again. A digest already waiting keeps "
+                           "its time.")
 
     async def _setup(self, ctx: CommandContext, command: Setup) -> Answer:
         previous = await self.store.edition(ctx.channel)

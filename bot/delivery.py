@@ -14,6 +14,11 @@ A Redis lock per delivery keeps two processes from working on the same one at on
 to one channel apart. The lock is short (`LOCK_TTL_MS`) and renewed while the delivery runs (`keep_lock`), so the lock
 of a process that died (kill -9) lapses within seconds and the next one finishes the thread.
 
+A message that changes after it is posted (a topic alert, whose story gains sources) is delivered with
+`deliver_revision`: the first delivery posts it like any other and records its revision with `done`; a later, higher
+revision edits the posted parts in place (`Editor.edit`, idempotent: an edit repeated after a crash changes nothing),
+and a lower or equal one (a redelivery, or an older revision arriving late) changes nothing.
+
 Errors decide what happens next, as everywhere on the bus (`bot.bus`): `api_failure` turns a platform's answer
 into a `TransientError` (rate limited, a server error, no answer: the consumer retries later, the ledger keeps
 the place) or a `PermanentError` whose message says what to fix (the consumer dead-letters it at once).
@@ -78,10 +83,14 @@ class DeliveryResult:
     posted: int = 0
     recovered: int = 0
     already_done: bool = False
+    edited: int = 0
+    revision: int | None = None
 
     def describe(self) -> str:
+        if self.edited:
+            return f"revision {self.revision}: {self.edited} part(s) edited in place"
         if self.already_done:
-            return "already delivered"
+            return "already delivered" + (f" (revision {self.revision})" if self.revision is not None else "")
         return f"{self.parts} part(s), {self.posted} posted, {self.recovered} found already posted"
 
 
@@ -130,6 +139,14 @@ class Poster(Protocol[M_contra]):
         """Post the part; returns its id. Raises TransientError or PermanentError (see `api_failure`)."""
 
 
+class Editor(Poster[M_contra], Protocol[M_contra]):
+    """A poster that can also replace what a posted part says."""
+
+    async def edit(self, ledger: Ledger, part: int, message: M_contra, ref: str) -> bool:
+        """Make the posted part (the platform's id `ref`) say `message`; False if the platform no longer has it
+        (deleted: there is nothing to update). Raises TransientError or PermanentError like `post`."""
+
+
 class Deliveries:
     """Exactly-once, paced deliveries for one platform. One per process."""
 
@@ -150,44 +167,86 @@ class Deliveries:
         return Ledger(self.store, self.platform, message_id, await self.store.delivery(self.platform, message_id),
                       self.ref)
 
-    async def deliver(self, message_id: str, channel: str, messages: Sequence[M],
-                      poster: Poster[M]) -> DeliveryResult:
-        """Post every part not posted yet, in order; returns what was done."""
-        result = DeliveryResult(message_id, channel)
+    @asynccontextmanager
+    async def _locked(self, message_id: str, channel: str) -> AsyncIterator[str]:
         lock = self.lock_name(message_id)
         if not await self.store.hold_lock(lock, self.owner, self.lock_ttl_ms):
             raise TransientError(f"edition {message_id} for {channel} is being delivered by another process")
         renewal = asyncio.create_task(keep_lock(self.store, lock, self.owner, self.lock_ttl_ms))
         try:
+            yield lock
+        finally:
+            renewal.cancel()
+            await self.store.release_lock(lock, self.owner)
+
+    async def deliver(self, message_id: str, channel: str, messages: Sequence[M],
+                      poster: Poster[M]) -> DeliveryResult:
+        """Post every part not posted yet, in order; returns what was done."""
+        result = DeliveryResult(message_id, channel)
+        async with self._locked(message_id, channel) as lock:
             ledger = await self.ledger(message_id)
             if ledger.get("done"):
                 result.already_done = True
                 return result
+            await self._post(ledger, lock, result, messages, poster, {})
+            return result
+
+    async def deliver_revision(self, message_id: str, channel: str, revision: int, messages: Sequence[M],
+                               poster: Editor[M]) -> DeliveryResult:
+        """Deliver revision `revision` of a message that changes: post it if it was never posted (completing a
+        half-posted one), edit it in place if an older revision is posted, do nothing if this or a newer one is."""
+        result = DeliveryResult(message_id, channel, revision=revision)
+        async with self._locked(message_id, channel) as lock:
+            ledger = await self.ledger(message_id)
+            if not ledger.get("done"):
+                await self._post(ledger, lock, result, messages, poster, {"revision": str(revision)})
+                return result
+            try:
+                posted = int(ledger.get("revision") or 1)
+            except ValueError:
+                posted = 0  # unreadable: editing again is harmless
+            if revision <= posted:
+                result.already_done, result.revision = True, posted
+                return result
             result.parts = len(messages)
-            await ledger.record({"channel": channel, "parts": str(len(messages))})
             for part, message in enumerate(messages):
                 ref = ledger.ref(part)
-                claimed_at = ledger.pending(part)
-                if ref is None and claimed_at is not None:
-                    ref = await poster.find(ledger, part, message, claimed_at)
-                    if ref is not None:
-                        await ledger.record({f"{self.ref}:{part}": ref, f"pending:{part}": None})
-                        result.recovered += 1
-                        log.info("%s: edition %s part %d was posted before (%s): recorded, not posted again",
-                                 self.platform, message_id, part, ref)
                 if ref is None:
-                    if not await self.store.hold_lock(lock, self.owner, self.lock_ttl_ms):
-                        raise TransientError(f"lost the delivery lock of edition {message_id}")
-                    await ledger.record({f"pending:{part}": f"{self.clock():.3f}"})
-                    async with self.pacer.slot(channel):
-                        ref = await poster.post(ledger, part, message)
-                    await ledger.record({f"{self.ref}:{part}": ref, f"pending:{part}": None})
-                    result.posted += 1
-            await ledger.record({"done": datetime.now(UTC).isoformat()})
+                    continue
+                async with self.pacer.slot(channel):
+                    found = await poster.edit(ledger, part, message, ref)
+                if found:
+                    result.edited += 1
+                else:
+                    log.info("%s: %s part %d (%s) is gone from the channel; not updated", self.platform, message_id,
+                             part, ref)
+            await ledger.record({"revision": str(revision)})
             return result
-        finally:
-            renewal.cancel()
-            await self.store.release_lock(lock, self.owner)
+
+    async def _post(self, ledger: Ledger, lock: str, result: DeliveryResult, messages: Sequence[M],
+                    poster: Poster[M], finish: Mapping[str, str]) -> None:
+        message_id, channel = ledger.message_id, result.channel
+        result.parts = len(messages)
+        await ledger.record({"channel": channel, "parts": str(len(messages))})
+        for part, message in enumerate(messages):
+            ref = ledger.ref(part)
+            claimed_at = ledger.pending(part)
+            if ref is None and claimed_at is not None:
+                ref = await poster.find(ledger, part, message, claimed_at)
+                if ref is not None:
+                    await ledger.record({f"{self.ref}:{part}": ref, f"pending:{part}": None})
+                    result.recovered += 1
+                    log.info("%s: edition %s part %d was posted before (%s): recorded, not posted again",
+                             self.platform, message_id, part, ref)
+            if ref is None:
+                if not await self.store.hold_lock(lock, self.owner, self.lock_ttl_ms):
+                    raise TransientError(f"lost the delivery lock of edition {message_id}")
+                await ledger.record({f"pending:{part}": f"{self.clock():.3f}"})
+                async with self.pacer.slot(channel):
+                    ref = await poster.post(ledger, part, message)
+                await ledger.record({f"{self.ref}:{part}": ref, f"pending:{part}": None})
+                result.posted += 1
+        await ledger.record({"done": datetime.now(UTC).isoformat(), **finish})
 
 
 async def keep_lock(store: Store, name: str, owner: str, ttl_ms: int) -> None:

@@ -16,7 +16,10 @@ from pydantic import (
     AfterValidator,
     BaseModel,
     ConfigDict,
+    Discriminator,
     Field,
+    Tag,
+    TypeAdapter,
     computed_field,
     field_validator,
     model_validator,
@@ -287,11 +290,18 @@ def edition_id(channel: str, day: date) -> str:
 
 
 class Alert(Message):
-    """One important item for one subscribed channel. Its id is a hash of channel and story."""
+    """One important story for one subscribed channel. Its id is a hash of channel and story, so a story alerts a
+    channel once; later coverage republishes it with the sources so far and a higher `revision`, and the chat
+    adapters update the message they posted to the highest revision."""
 
+    kind: Literal["alert"] = "alert"
     channel: str = Field(pattern=CHANNEL_PATTERN)
     topic: str
-    item: ClassifiedItem
+    item: ClassifiedItem = Field(description="the item that alerted: the story's first to match")
+    reason: str = Field(default="", description="why this channel gets it: its subscription")
+    why: str = Field(default="", description="why the story is important (importance and what raises it)")
+    sources: tuple[SourceLink, ...] = Field(default=(), description="every source covering the story so far")
+    revision: int = Field(default=1, ge=1, description="grows with the story's coverage; the latest wins")
 
     @computed_field  # type: ignore[prop-decorator]
     @property
@@ -301,6 +311,60 @@ class Alert(Message):
     @property
     def message_id(self) -> str:
         return self.alert_id
+
+
+class DigestStory(BaseModel):
+    """One story of a digest."""
+
+    model_config = ConfigDict(frozen=True, extra="ignore")
+
+    story_id: str
+    topic: str
+    title: str
+    url: str
+    source: str = ""
+    importance: float = Field(default=0.0, ge=0.0, le=1.0)
+    sources: int = Field(default=1, ge=1, description="how many sources cover it")
+    reason: str = ""
+
+
+class AlertDigest(Message):
+    """The stories held back from one channel (over its hourly number of alerts, or in its quiet hours), sent as
+    one message when they are due. Its id is a hash of channel and due time; it grows with `revision` as more
+    stories or sources come in."""
+
+    kind: Literal["digest"] = "digest"
+    channel: str = Field(pattern=CHANNEL_PATTERN)
+    due: AwareDatetime
+    cause: Literal["hourly", "quiet"] = "hourly"
+    stories: tuple[DigestStory, ...] = Field(min_length=1)
+    revision: int = Field(default=1, ge=1)
+    per_hour: int = Field(default=0, ge=0, description="the channel's hourly number of alerts")
+    quiet: str = Field(default="", description="the channel's quiet hours, as set")
+
+    @computed_field  # type: ignore[prop-decorator]
+    @property
+    def digest_id(self) -> str:
+        return digest_id(self.channel, self.due)
+
+    @property
+    def message_id(self) -> str:
+        return self.digest_id
+
+
+def digest_id(channel: str, due: datetime) -> str:
+    return stable_id("digest", channel, due.astimezone(UTC).isoformat())
+
+
+def _alert_kind(value: Any) -> str:
+    kind = value.get("kind") if isinstance(value, dict) else getattr(value, "kind", None)
+    return kind if isinstance(kind, str) else "alert"
+
+
+# What the alerts topic carries: an alert, or a digest (a message without `kind` is an alert).
+AlertMessage = Annotated[Annotated[Alert, Tag("alert")] | Annotated[AlertDigest, Tag("digest")],
+                         Discriminator(_alert_kind)]
+ALERT_MESSAGES: TypeAdapter[Alert | AlertDigest] = TypeAdapter(AlertMessage)
 
 
 class DeadLetter(Message):

@@ -17,6 +17,7 @@ The labeled sets are real items: `bot/data/labeled/*.jsonl` (AI headlines by top
 
 from __future__ import annotations
 
+import functools
 import itertools
 import json
 import math
@@ -80,6 +81,7 @@ class Signals(NamedTuple):
                    math.log1p(in_title + in_summary), math.log1p(hints))
 
 
+@functools.lru_cache(maxsize=4096)  # an item's summary is cleaned for its signals, its text and its story
 def content(summary: str) -> str:
     """The summary without feed boilerplate ("Score: 121 Comments: 92 By: ..."), at most SUMMARY_CHARS."""
     kept = [s for s in sentences(summary[:SUMMARY_CHARS * 2]) if not boilerplate(s)]

@@ -23,6 +23,7 @@ from pydantic import ValidationError
 from redis.asyncio import Redis
 
 from adapters.console import render_markdown
+from bot.alerts import load_follows
 from bot.briefing.writer import BriefingRequest
 from bot.bus import Bus
 from bot.editions import Edition, load_channels, merge_editions
@@ -35,6 +36,7 @@ from bot.sources import Source, SourcesConfig, load_sources
 from bot.store import Keys, SourceState, Store
 from bot.stories import MemoryStoryIndex, RedisStoryIndex
 from bot.taxonomy import Taxonomy, load_taxonomy
+from workers.alerter import Alerter
 from workers.composer import Composer, compose_edition
 from workers.indexer import Indexer
 from workers.ingest.bench import bench_ingest
@@ -212,6 +214,24 @@ def _composer(services: Services) -> RoleRunner:
     return make_composer(services).run
 
 
+def make_alerter(services: Services, **overrides: Any) -> Alerter:
+    settings = services.settings
+    options: dict[str, Any] = {
+        "max_per_hour": settings.alert_max_per_hour, "max_age": timedelta(hours=settings.alert_max_age_hours),
+        "tick_seconds": settings.alert_tick_seconds,
+    }
+    options.update(overrides)
+    return Alerter(services.bus, services.store, load_follows(settings.config_file("entities.yaml")), **options)
+
+
+def _alerter(services: Services) -> RoleRunner:
+    return make_alerter(services).run
+
+
+def _check_alerter(settings: Settings) -> None:
+    load_follows(settings.config_file("entities.yaml"))
+
+
 def _slack(services: Services) -> RoleRunner:
     from adapters.slack.role import create_role
 
@@ -267,6 +287,7 @@ ROLES: dict[str, Role] = {role.name: role for role in (
     Role("scheduler", _scheduler),
     Role("ingest", _ingest),
     Role("indexer", _indexer),
+    Role("alerter", _alerter, check=_check_alerter),
     Role("composer", _composer, check=_check_composer),
     Role("slack", _slack, check=_check_slack, configured=lambda settings: settings.slack_configured),
     Role("discord", _discord, check=_check_discord, configured=lambda settings: settings.discord_configured),
@@ -784,4 +805,25 @@ async def bench_slack_report(settings: Settings, requests: int, concurrency: int
     async with open_redis(settings) as (redis, _):
         result = await bench_slack(redis, taxonomy, sources, requests=max(10, requests),
                                    concurrency=max(1, concurrency))
+    return result.report()
+
+
+async def bench_alerts_report(settings: Settings, channels: int, items: int, burst: int) -> str:
+    """`ai-news bench alerts`: publish -> alert latency through the alerter and Slack roles, against bare aiokafka,
+    under a topic and key prefix of its own, removed at the end."""
+    import uuid
+
+    from adapters.slack.bench import bench_alerts
+
+    prefix = f"ainews-alerts-bench-{uuid.uuid4().hex[:8]}"
+    bench_settings = settings.model_copy(update={
+        "kafka_topic_prefix": prefix, "redis_key_prefix": f"{prefix}:", "alert_max_per_hour": items + burst + 10,
+        "ops_channel": None})
+    async with open_services(bench_settings) as services:
+        try:
+            result = await bench_alerts(services.bus, services.store, services.taxonomy, bench_settings,
+                                        make_alerter(services).run, channels=channels, items=items, burst=burst)
+        finally:
+            await _clear_keys(services)
+            await services.bus.delete_topics()
     return result.report()

@@ -48,6 +48,8 @@ class Settings(BaseSettings):
     kafka_client_id: str = "ai-news"
     kafka_connect_timeout: float = Field(default=30.0, gt=0)
     kafka_session_timeout_ms: int = Field(default=10_000, ge=1000, le=300_000)
+    kafka_fetch_max_wait_ms: int = Field(default=100, ge=1, le=10_000,
+                                         description="how long the broker may hold a fetch that has no records yet")
     kafka_max_message_bytes: int = Field(default=1_000_000, ge=100_000, le=100_000_000,
                                          description="the largest message ai-news sends or handles")
     consumer_max_attempts: int = Field(default=3, ge=1, le=100)
@@ -67,6 +69,13 @@ class Settings(BaseSettings):
     # Composer
     composer_tick_seconds: float = Field(default=20.0, gt=0, le=3600, description="how often editions are checked")
     composer_lock_ttl_seconds: float = Field(default=30.0, gt=0, description="leader lock of the composer")
+
+    # Topic alerts
+    alert_min_importance: float = Field(default=0.6, ge=0, le=1,
+                                        description="a subscription's minimum importance when none is given")
+    alert_max_per_hour: int = Field(default=6, ge=1, le=1000, description="alerts per channel per clock hour")
+    alert_max_age_hours: float = Field(default=12.0, gt=0, le=720, description="older items never alert")
+    alert_tick_seconds: float = Field(default=5.0, gt=0, le=3600, description="how often due digests are sent")
 
     # Redis
     redis_url: str = Field(default="redis://127.0.0.1:6379/0",

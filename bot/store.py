@@ -18,6 +18,7 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from redis.asyncio import Redis
 
+from bot.alerts import ChannelRules, QuietHours, Subscription
 from bot.editions import Edition, merge_editions
 from bot.models import Briefing, ClassifiedItem
 from bot.text import search_words
@@ -49,6 +50,11 @@ class TTL:
     COMMAND_RATE = 120
     # An OAuth install `state` handed to a browser; the install must finish within this time.
     OAUTH_STATE = int(timedelta(minutes=10).total_seconds())
+    # What the alerter knows of a story and of the alerts and digests it sent: longer than a story stays open
+    # (72 h) and than any item may alert (ALERT_MAX_AGE_HOURS), so a story never alerts a channel twice.
+    ALERT_STATE = int(timedelta(days=7).total_seconds())
+    # A channel's count of alerts in one clock hour.
+    ALERT_COUNT = int(timedelta(hours=2).total_seconds())
     # A chat platform's request id (Slack's trigger_id or event_id) seen: a repeat within this time is dropped.
     # Slack refuses requests older than 5 minutes anyway.
     REQUEST_SEEN = int(timedelta(minutes=10).total_seconds())
@@ -113,6 +119,36 @@ class Keys:
     def topic_subscribers(self, topic: str) -> str:
         """Hash: channel -> minimum importance, the channels that get alerts for a topic."""
         return f"{self.prefix}subs:topic:{topic}"
+
+    @property
+    def subscriptions_version(self) -> str:
+        """Counter: raised by every change of any channel's subscriptions or quiet hours (the alerter reloads)."""
+        return f"{self.prefix}subs:version"
+
+    def quiet_hours(self, channel: str) -> str:
+        """A channel's quiet hours (QuietHours JSON)."""
+        return f"{self.prefix}subs:quiet:{channel}"
+
+    def alert_story(self, story_id: str) -> str:
+        """Hash: item id -> SourceLink JSON, every source of a story the alerter has seen."""
+        return f"{self.prefix}alert:story:{story_id}"
+
+    def alert_placed(self, story_id: str) -> str:
+        """Hash: channel -> the id of the alert or digest that carries the story in that channel."""
+        return f"{self.prefix}alert:placed:{story_id}"
+
+    def alert_message(self, message_id: str) -> str:
+        """Hash: one alert or digest of one channel (its stories, due time, the revision last published)."""
+        return f"{self.prefix}alert:message:{message_id}"
+
+    def alert_count(self, channel: str, hour: int) -> str:
+        """Counter: alerts sent to a channel in one clock hour (hour = epoch seconds of its start)."""
+        return f"{self.prefix}alert:count:{channel}:{hour}"
+
+    @property
+    def alerts_due(self) -> str:
+        """Sorted set: the ids of digests waiting to go out, by due time."""
+        return f"{self.prefix}alert:due"
 
     def delivery(self, platform: str, message_id: str) -> str:
         """Hash: what a chat platform has delivered of one briefing or alert (its ledger)."""
@@ -486,31 +522,75 @@ class Store:
             return None
 
     # --- alert subscriptions -------------------------------------------------------------------------------
+    # A channel's subscriptions are one hash (topic slug, or `<kind>:<name>` for a followed organization, model
+    # or law -> minimum importance); every change raises `subscriptions_version`, which the alerter watches.
 
     async def subscribe(self, channel: str, topic: str, min_importance: float) -> bool:
         """Subscribe a channel to a topic's alerts (or change its threshold); True if it is new."""
+        return await self.put_subscription(channel, Subscription(name=topic, min_importance=min_importance))
+
+    async def put_subscription(self, channel: str, subscription: Subscription) -> bool:
+        """Add a subscription to a channel (or change its threshold); True if it is new."""
+        value = str(subscription.min_importance)
         async with self.redis.pipeline(transaction=True) as pipe:
-            pipe.hset(self.keys.channel_subscriptions(channel), topic, str(min_importance))
-            pipe.hset(self.keys.topic_subscribers(topic), channel, str(min_importance))
+            pipe.hset(self.keys.channel_subscriptions(channel), subscription.field, value)
+            if subscription.kind == "topic":
+                pipe.hset(self.keys.topic_subscribers(subscription.name), channel, value)
             pipe.sadd(self.keys.subscribed_channels, channel)
-            added, _, _ = await pipe.execute()
+            pipe.incr(self.keys.subscriptions_version)
+            added, *_ = await pipe.execute()
         return bool(added)
 
-    async def unsubscribe(self, channel: str, topic: str) -> bool:
-        """True if the channel was subscribed to the topic."""
+    async def unsubscribe(self, channel: str, field: str) -> bool:
+        """Remove a subscription (a topic, or a follow's `<kind>:<name>`); True if the channel had it."""
         async with self.redis.pipeline(transaction=True) as pipe:
-            pipe.hdel(self.keys.channel_subscriptions(channel), topic)
-            pipe.hdel(self.keys.topic_subscribers(topic), channel)
+            pipe.hdel(self.keys.channel_subscriptions(channel), field)
+            pipe.hdel(self.keys.topic_subscribers(field), channel)
             pipe.hlen(self.keys.channel_subscriptions(channel))
-            removed, _, left = await pipe.execute()
+            pipe.incr(self.keys.subscriptions_version)
+            removed, _, left, _ = await pipe.execute()
         if not left:
             await self.redis.srem(self.keys.subscribed_channels, channel)
         return bool(removed)
 
     async def subscriptions(self, channel: str) -> dict[str, float]:
-        """The channel's topics and their minimum importance."""
+        """The channel's subscriptions (topic slugs, and `<kind>:<name>` for follows) and their minimum importance."""
         raw = await self.redis.hgetall(self.keys.channel_subscriptions(channel))
         return {_text(topic): float(value) for topic, value in sorted(raw.items())}
+
+    async def channel_subscriptions(self, channel: str) -> list[Subscription]:
+        """The channel's subscriptions: topics first, then follows, each by name."""
+        return _subscriptions(await self.redis.hgetall(self.keys.channel_subscriptions(channel)), channel)
+
+    async def set_quiet_hours(self, channel: str, quiet: QuietHours | None) -> None:
+        """Set (None: remove) a channel's quiet hours."""
+        async with self.redis.pipeline(transaction=True) as pipe:
+            if quiet is None:
+                pipe.delete(self.keys.quiet_hours(channel))
+            else:
+                pipe.set(self.keys.quiet_hours(channel), quiet.model_dump_json())
+            pipe.incr(self.keys.subscriptions_version)
+            await pipe.execute()
+
+    async def quiet_hours(self, channel: str) -> QuietHours | None:
+        return _quiet(await self.redis.get(self.keys.quiet_hours(channel)), channel)
+
+    async def subscriptions_version(self) -> int:
+        value = await self.redis.get(self.keys.subscriptions_version)
+        return int(value) if value is not None else 0
+
+    async def alert_rules(self) -> tuple[int, list[ChannelRules]]:
+        """Every subscribed channel's subscriptions and quiet hours, and the version they were read at."""
+        version = await self.subscriptions_version()
+        channels = await self.subscribed_channels()
+        async with self.redis.pipeline(transaction=False) as pipe:
+            for channel in channels:
+                pipe.hgetall(self.keys.channel_subscriptions(channel))
+                pipe.get(self.keys.quiet_hours(channel))
+            raw = await pipe.execute()
+        rules = [ChannelRules(channel, tuple(_subscriptions(raw[2 * n], channel)), _quiet(raw[2 * n + 1], channel))
+                 for n, channel in enumerate(channels)]
+        return version, rules
 
     async def subscribed_channels(self) -> list[str]:
         return sorted(_text(c) for c in await self.redis.smembers(self.keys.subscribed_channels))
@@ -565,3 +645,23 @@ class Store:
 
 def _text(value: bytes | str) -> str:
     return value.decode() if isinstance(value, bytes) else value
+
+
+def _subscriptions(raw: Mapping[bytes | str, bytes | str], channel: str) -> list[Subscription]:
+    found = []
+    for field, value in raw.items():
+        try:
+            found.append(Subscription.from_field(_text(field), float(_text(value))))
+        except (ValueError, ValidationError) as exc:
+            log.warning("subscription %r of %s is unreadable, skipped: %s", _text(field), channel, exc)
+    return sorted(found, key=lambda s: (s.kind != "topic", s.kind, s.name.lower()))
+
+
+def _quiet(value: bytes | str | None, channel: str) -> QuietHours | None:
+    if value is None:
+        return None
+    try:
+        return QuietHours.model_validate_json(value)
+    except ValidationError as exc:
+        log.warning("quiet hours of %s are unreadable, ignored: %s", channel, exc.errors()[0]["msg"])
+        return None

@@ -265,6 +265,7 @@ class DiscordAPI:
         ("POST", "/channels/{channel}/messages", "send"),
         ("GET", "/channels/{channel}/messages", "history"),
         ("GET", "/channels/{channel}/messages/{message}", "message"),
+        ("PATCH", "/channels/{channel}/messages/{message}", "edit"),
         ("POST", "/channels/{channel}/messages/{message}/threads", "thread"),
         ("POST", "/channels/{channel}/threads", "forum_post"),
         ("GET", "/channels/{channel}/threads/archived/public", "archived"),
@@ -419,6 +420,30 @@ class DiscordAPI:
             if message["id"] == request.match_info["message"]:
                 return _json(_visible(message))
         return _error(404, 10008, "Unknown Message")
+
+    async def r_edit(self, request: web.Request, body: Any) -> web.Response:
+        channel_id = request.match_info["channel"]
+        refused = self._refuse(channel_id)
+        if refused:
+            return refused
+        for message in self.messages[channel_id]:
+            if message["id"] == request.match_info["message"]:
+                break
+        else:
+            return _error(404, 10008, "Unknown Message")
+        if message["author"]["id"] != BOT_ID:
+            return _error(403, 50005, "Cannot edit a message authored by another user")
+        problems = embed_problems(body)
+        if problems:
+            return _error(400, 50035, "Invalid Form Body: " + "; ".join(problems))
+        if "embeds" in body:
+            message["embeds"] = [{**e, "type": "rich"} for e in body["embeds"]]
+        if "allowed_mentions" in body:
+            message["allowed_mentions"] = body["allowed_mentions"]
+        message["edited_timestamp"] = datetime.now(UTC).isoformat()
+        message["edits"] = message.get("edits", 0) + 1
+        message["pings"] = pings(message)
+        return _json(_visible(message))
 
     def _thread(self, parent: dict[str, Any], thread_id: str, name: str, kind: int) -> dict[str, Any]:
         thread = {"id": thread_id, "type": kind, "guild_id": parent["guild_id"], "parent_id": parent["id"],

@@ -173,10 +173,26 @@ class SlackAPI:
             message.pop("thread_ts")
         self.messages.setdefault(channel, []).append(message)
         return {"ok": True, "channel": channel, "ts": message["ts"],
-                "message": {k: v for k, v in message.items() if k not in ("params", "token")}}
+                "message": {k: v for k, v in message.items() if k not in ("params", "token", "update_params")}}
+
+    async def m_chat_update(self, params: dict[str, Any], token: str | None) -> dict[str, Any]:
+        channel, ts = params["channel"], params["ts"]
+        for message in self.messages.get(channel, []):
+            if message["ts"] == ts:
+                break
+        else:
+            return {"ok": False, "error": "message_not_found"}
+        blocks = params.get("blocks")
+        metadata = params.get("metadata")
+        message.update({"text": params.get("text", ""), "blocks": json.loads(blocks) if isinstance(blocks, str)
+                        else blocks, "edited": message.get("edited", 0) + 1,
+                        "update_params": params})
+        if metadata is not None:
+            message["metadata"] = json.loads(metadata) if isinstance(metadata, str) else metadata
+        return {"ok": True, "channel": channel, "ts": ts, "text": message["text"]}
 
     def _visible(self, message: dict[str, Any], with_metadata: bool) -> dict[str, Any]:
-        shown = {k: v for k, v in message.items() if k not in ("params", "token", "metadata")}
+        shown = {k: v for k, v in message.items() if k not in ("params", "token", "metadata", "update_params")}
         if with_metadata and message.get("metadata") and not self.metadata_hidden:
             shown["metadata"] = message["metadata"]
         return shown

@@ -161,6 +161,12 @@ class API:
         return cast("MessagePayload", await self.http.request(
             Route("POST", "/channels/{channel_id}/messages", channel_id=channel_id), json=body))
 
+    async def edit(self, channel_id: int, message_id: int, payload: dict[str, Any]) -> MessagePayload:
+        """Replace a message's embeds (and allowed mentions); repeating it changes nothing more."""
+        return cast("MessagePayload", await self.http.request(
+            Route("PATCH", "/channels/{channel_id}/messages/{message_id}", channel_id=channel_id,
+                  message_id=message_id), json=payload))
+
     async def start_thread(self, channel_id: int, message_id: int, name: str) -> ThreadPayload:
         """A public thread started from a message (its id is the message's)."""
         return cast("ThreadPayload", await self.http.request(

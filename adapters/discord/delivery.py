@@ -20,6 +20,10 @@ The channel's type decides the shape (no configuration):
   (Missing Access 50001, Missing Permissions 50013, Unknown Channel 10003, ...) goes to the dead-letter topic with
   the fix, e.g. "give the bot Create Public Threads in #news". When the cache says a permission is missing, the
   delivery stops before posting anything.
+
+Alerts and digests (`AlertDelivery`) and sources' changes of health (`OpsDelivery`, to a Discord OPS_CHANNEL) go
+through the same ledger as one message each (in a forum channel, a post named after the story); a higher revision of
+an alert already posted edits that message in place (`PATCH`; a message deleted meanwhile is left alone).
 """
 
 from __future__ import annotations
@@ -27,9 +31,9 @@ from __future__ import annotations
 import hashlib
 import logging
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any, Literal
 
 import aiohttp
@@ -38,10 +42,17 @@ from aiokafka import ConsumerRecord
 
 from adapters.discord.channels import PLATFORM, DiscordChannel, parse_channel
 from adapters.discord.client import API, NotRepeated, permission_name
-from adapters.discord.render import DiscordMessage, render_briefing
+from adapters.discord.render import (
+    DiscordMessage,
+    alert_name,
+    render_alert,
+    render_briefing,
+    render_digest,
+    render_health,
+)
 from bot.bus import PermanentError
 from bot.delivery import Deliveries, DeliveryResult, Ledger, Pacer, api_failure, unreachable
-from bot.models import Briefing
+from bot.models import Alert, AlertDigest, Briefing, HealthEvent, stable_id
 from bot.store import Store
 
 if TYPE_CHECKING:  # discord.types modules import each other in a cycle: only for type checking
@@ -74,6 +85,14 @@ KIND_NEEDS: dict[Kind, tuple[str, ...]] = {
              "send_messages_in_threads"),
     "forum": ("view_channel", "send_messages", "embed_links", "read_message_history", "send_messages_in_threads"),
 }
+# Alerts and health messages are single messages (a forum gets a post): no thread to start.
+ALERT_NEEDS: dict[Kind, tuple[str, ...]] = {
+    "text": ("view_channel", "send_messages", "embed_links", "read_message_history"),
+    "forum": ("view_channel", "send_messages", "embed_links", "read_message_history"),
+}
+# A health event older than this is not posted (a first start reads the health topic from its beginning).
+HEALTH_MAX_AGE = timedelta(days=1)
+UNKNOWN_MESSAGE = 10008
 TEXT_TYPES = frozenset({discord.ChannelType.text.value, discord.ChannelType.news.value})
 FORUM_TYPES = frozenset({discord.ChannelType.forum.value})
 THREAD_TYPES = frozenset({discord.ChannelType.news_thread.value, discord.ChannelType.public_thread.value,
@@ -179,15 +198,20 @@ class BriefingDelivery:
         ledger = await self.store.delivery(PLATFORM, edition)
         if ledger.get("done"):  # nothing to look up
             return DeliveryResult(edition, channel.name, already_done=True)
-        target = await self.target(channel)
         rendered = render_briefing(briefing)
+        poster = await self.poster(channel, edition, rendered.thread_name, len(rendered.messages))
+        return await self.deliveries.deliver(edition, channel.name, rendered.messages, poster)
+
+    async def poster(self, channel: DiscordChannel, message_id: str, thread_name: str, parts: int,
+                     needs: Mapping[Kind, tuple[str, ...]] = KIND_NEEDS) -> _Poster:
+        """What posts a delivery's parts into the channel (after checking that it can)."""
+        target = await self.target(channel, needs)
         user = self.client.user
         if user is None:
             raise RuntimeError("the Discord client is not logged in")
-        poster = _Poster(self.api, target, edition, rendered.thread_name, len(rendered.messages), user.id)
-        return await self.deliveries.deliver(edition, channel.name, rendered.messages, poster)
+        return _Poster(self.api, target, message_id, thread_name, parts, user.id)
 
-    async def target(self, channel: DiscordChannel) -> Target:
+    async def target(self, channel: DiscordChannel, needs: Mapping[Kind, tuple[str, ...]] = KIND_NEEDS) -> Target:
         """The channel as Discord has it; PermanentError if ai-news cannot post there, saying what to fix."""
         what = f"looking up {channel.name}"
         cached = self.client.get_channel(channel.channel_id)
@@ -217,15 +241,20 @@ class BriefingDelivery:
         else:
             shape = ("a thread" if type_ in THREAD_TYPES else "a media channel" if media else
                      "a direct message" if not guild_id else f"a channel of type {type_}")
-            raise PermanentError(f"{channel.name} ({label}) is {shape}: ai-news posts briefings to text, "
-                                 "announcement and forum channels; name one of those")
+            raise PermanentError(f"{channel.name} ({label}) is {shape}: ai-news posts briefings and alerts to "
+                                 "text, announcement and forum channels; name one of those")
         target = Target(channel.channel_id, guild_id, kind, label, permissions)
         if permissions is not None:
-            missing = [p for p in KIND_NEEDS[kind] if not getattr(permissions, p)]
+            missing = [p for p in needs[kind] if not getattr(permissions, p)]
             if missing:
                 raise PermanentError(f"posting to {target.where}: the bot lacks {_names(missing)}; give the bot "
                                      f"{_names(missing)} in {label} {INVITE}")
         return target
+
+    async def latest_thread_url(self, channel: str) -> str | None:
+        """A link to the thread of the channel's latest daily briefing, if there is one."""
+        briefing = await self.store.latest_briefing(channel)
+        return await self.thread_url(briefing.edition_id) if briefing is not None else None
 
     async def thread_url(self, edition: str) -> str | None:
         """A link to an edition's thread or forum post (for `/ai-news briefing`), if it was posted."""
@@ -238,6 +267,73 @@ class BriefingDelivery:
         if root is not None:
             return f"{WEB}/{guild}/{parse_channel(name).channel_id}/{root}"
         return None
+
+
+class AlertDelivery:
+    """Posts alerts and digests whose channel is `discord:...` (a message; in a forum channel, a post), exactly once
+    through the briefings' ledger and pacing, and edits a posted one when a higher revision comes. One per process."""
+
+    def __init__(self, briefings: BriefingDelivery) -> None:
+        self.briefings = briefings
+
+    async def handle(self, message: Alert | AlertDigest, record: ConsumerRecord[bytes, bytes]) -> None:
+        if not message.channel.startswith(f"{PLATFORM}:"):
+            return
+        result = await self.deliver(message)
+        log.info("alert %s in %s: %s (topic=%s partition=%d offset=%d)", result.edition_id, result.channel,
+                 result.describe(), record.topic, record.partition, record.offset)
+
+    async def deliver(self, message: Alert | AlertDigest) -> DeliveryResult:
+        try:
+            channel = parse_channel(message.channel)
+        except ValueError as exc:
+            raise PermanentError(str(exc)) from None
+        ledger = await self.briefings.store.delivery(PLATFORM, message.message_id)
+        if ledger.get("done") and int(ledger.get("revision") or 1) >= message.revision:
+            return DeliveryResult(message.message_id, channel.name, already_done=True)  # nothing to look up
+        thread = await self.briefings.latest_thread_url(message.channel)
+        rendered = render_digest(message, thread) if isinstance(message, AlertDigest) else render_alert(message, thread)
+        poster = await self.briefings.poster(channel, message.message_id, alert_name(message), 1, ALERT_NEEDS)
+        return await self.briefings.deliveries.deliver_revision(message.message_id, channel.name, message.revision,
+                                                                [rendered], poster)
+
+
+class OpsDelivery:
+    """Posts sources' changes of health to OPS_CHANNEL (when it is a Discord channel): one message per source and
+    change (failing, disabled, recovered of one failing spell), exactly once."""
+
+    def __init__(self, briefings: BriefingDelivery, ops_channel: str | None,
+                 clock: Callable[[], datetime] | None = None) -> None:
+        self.briefings = briefings
+        self.ops_channel = ops_channel if ops_channel and ops_channel.startswith(f"{PLATFORM}:") else None
+        self.clock = clock or (lambda: datetime.now(UTC))
+
+    async def handle(self, event: HealthEvent, record: ConsumerRecord[bytes, bytes]) -> None:
+        if self.ops_channel is None:
+            return
+        if self.clock() - event.at > HEALTH_MAX_AGE:
+            log.info("health event of %s (%s at %s) is too old to post", event.source_id, event.status,
+                     event.at.isoformat())
+            return
+        result = await self.deliver(event)
+        log.info("health of %s (%s) to %s: %s", event.source_id, event.status, result.channel, result.describe())
+
+    async def deliver(self, event: HealthEvent) -> DeliveryResult:
+        assert self.ops_channel is not None
+        try:
+            channel = parse_channel(self.ops_channel)
+        except ValueError as exc:
+            raise PermanentError(f"OPS_CHANNEL: {exc}") from None
+        message_id = ops_message_id(event)
+        title = f"{event.status}: {event.source_name or event.source_id}"
+        poster = await self.briefings.poster(channel, message_id, title[:100], 1, ALERT_NEEDS)
+        return await self.briefings.deliveries.deliver(message_id, channel.name, [render_health(event)], poster)
+
+
+def ops_message_id(event: HealthEvent) -> str:
+    """One per source and change of health: a failing spell (its start) is failing, disabled and recovered once."""
+    spell = (event.failing_since or event.at).isoformat()
+    return stable_id("ops", event.source_id, event.status, spell)
 
 
 @dataclass
@@ -306,6 +402,22 @@ class _Poster:
                                 "thread") from exc
         await ledger.record({"thread": str(thread)})
         return thread
+
+    async def edit(self, ledger: Ledger, part: int, message: DiscordMessage, ref: str) -> bool:
+        """Replace a posted part's embeds (the same edit again changes nothing); False if it was deleted."""
+        if part == 0 and self.target.kind == "text":
+            channel_id = self.target.channel_id
+        else:  # a forum post's starter message is in the post (same id); replies are in the thread
+            channel_id = int(ledger.get("thread") or ref)
+        try:
+            await self.api.edit(channel_id, int(ref), {**message.payload()})
+        except discord.NotFound as exc:
+            if exc.code == UNKNOWN_MESSAGE:
+                return False
+            raise self._failure(exc, f"updating {self.edition} in {self.target.where}", "post") from exc
+        except Exception as exc:
+            raise self._failure(exc, f"updating {self.edition} in {self.target.where}", "post") from exc
+        return True
 
     async def find(self, ledger: Ledger, part: int, message: DiscordMessage, claimed_at: float) -> str | None:
         what = f"checking {self.target.where} for part {part + 1} of edition {self.edition}"

@@ -2,20 +2,21 @@
 interaction into the platform-neutral grammar of `bot.commands` and renders the answer.
 
 The command is one `/ai-news` with a subcommand per configured topic (`/ai-news regulation`, typed as in Slack)
-and, beside them, `search`, `briefing`, `topics`, `sources`, `subscribe`, `unsubscribe`, `subscriptions`,
+and, beside them, `search`, `briefing`, `topics`, `sources`, `subscribe`, `unsubscribe`, `subscriptions`, `quiet`,
 `setup` and `help`. Discord allows 25 subcommands: when the topics and the verbs do not fit (or a topic's name
 cannot be a subcommand name), the topics share one `topic` subcommand whose `name` option autocompletes. Topic
-and time-zone options autocomplete; `unsubscribe` offers the channel's subscriptions.
+and time-zone options autocomplete (`subscribe` also offers the organizations, models and laws one can follow);
+`unsubscribe` offers the channel's subscriptions.
 
 The definition is registered only when it changed: its fingerprint is kept in Redis (`Keys.chat_commands`), so a
 restart registers nothing.
 
 Answering within Discord's 3 s: usage help and `help` (no Redis work beyond the rate limit) are answered at once;
 everything else is deferred first (ephemeral unless `public`), then the answer replaces the "thinking" message.
-`setup`, `subscribe` and `unsubscribe` change the channel for everyone, so they need the Manage Channels
-permission in the channel (the member's permissions that Discord sends with the interaction; Discord's
-`default_member_permissions` would apply to the whole command). A failure is logged with the command and the
-channel, and the user gets a short apology, never a stack trace.
+`setup`, `subscribe`, `unsubscribe` and `quiet` (setting or ending quiet hours) change the channel for everyone, so
+they need the Manage Channels permission in the channel (the member's permissions that Discord sends with the
+interaction; Discord's `default_member_permissions` would apply to the whole command). A failure is logged with the
+command and the channel, and the user gets a short apology, never a stack trace.
 """
 
 from __future__ import annotations
@@ -48,6 +49,8 @@ from bot.commands import (
     Commands,
     Help,
     Invalid,
+    Quiet,
+    QuietOff,
     Setup,
     StopSetup,
     Subscribe,
@@ -67,7 +70,8 @@ MAX_CHOICES = 25
 DESCRIPTION_CHARS = 100
 CHOICE_CHARS = 100
 FALLBACK = "topic"
-VERBS = ("search", "briefing", "topics", "sources", "subscribe", "unsubscribe", "subscriptions", "setup", "help")
+VERBS = ("search", "briefing", "topics", "sources", "subscribe", "unsubscribe", "subscriptions", "quiet", "setup",
+         "help")
 COMMON_ZONES = ("UTC", "Europe/London", "Europe/Berlin", "Europe/Paris", "America/New_York", "America/Chicago",
                 "America/Los_Angeles", "America/Sao_Paulo", "Asia/Kolkata", "Asia/Shanghai", "Asia/Tokyo",
                 "Australia/Sydney")
@@ -120,12 +124,18 @@ def command_definition(taxonomy: Taxonomy) -> dict[str, Any]:
         _sub("briefing", USAGE["briefing"][1], _public()),
         _sub("topics", USAGE["topics"][1], _public()),
         _sub("sources", USAGE["sources"][1], _public()),
-        _sub("subscribe", "Alert this channel about important stories of a topic (needs Manage Channels)",
-             topic_option,
-             {"type": NUMBER, "name": "min-importance", "description": "From 0 to 1 (default 0.5)",
+        _sub("subscribe", "Alerts about a topic, organization, model or law (needs Manage Channels)",
+             {**topic_option, "description": "A topic, or an organization, model or law to follow", "max_length": 100},
+             {"type": NUMBER, "name": "min-importance", "description": "From 0 to 1 (default: the usual threshold)",
               "min_value": 0, "max_value": 1}),
-        _sub("unsubscribe", "Stop the alerts of a topic (needs Manage Channels)", topic_option),
+        _sub("unsubscribe", "Stop alerts about a topic, organization, model or law (needs Manage Channels)",
+             {**topic_option, "description": "One of this channel's subscriptions", "max_length": 100}),
         _sub("subscriptions", USAGE["subscriptions"][1], _public()),
+        _sub("quiet", "Quiet hours: no alerts then, one digest at the end (changing them needs Manage Channels)",
+             {"type": STRING, "name": "hours", "description": "HH:MM-HH:MM, e.g. 22:00-07:00, or off; empty shows "
+                                                               "them", "max_length": 20},
+             {"type": STRING, "name": "zone", "description": "IANA time zone (default: the briefing's, else UTC)",
+              "autocomplete": True, "max_length": 64}),
         _sub("setup", "This channel's daily briefing: without options shows it (changing it needs Manage Channels)",
              {"type": STRING, "name": "time", "description": "Local time as HH:MM (24-hour), or off to stop it",
               "max_length": 5},
@@ -170,7 +180,7 @@ class Request:
 
     @property
     def changes_channel(self) -> bool:
-        return isinstance(self.command, Setup | StopSetup | Subscribe | Unsubscribe)
+        return isinstance(self.command, Setup | StopSetup | Subscribe | Unsubscribe | Quiet | QuietOff)
 
 
 def _options(data: Mapping[str, Any]) -> tuple[str, dict[str, Any]]:
@@ -184,6 +194,12 @@ def _options(data: Mapping[str, Any]) -> tuple[str, dict[str, Any]]:
 
 def _word(value: Any) -> str:
     return " ".join(str(value).split()) if value is not None else ""
+
+
+def _quoted(value: Any) -> str:
+    """An option's value as one name of the grammar (quoted, so that a name ending in a number stays whole)."""
+    word = _word(value).replace('"', "").replace("“", "").replace("”", "")
+    return f'"{word}"' if word else ""
 
 
 def translate(data: Mapping[str, Any], commands: Commands) -> Request:
@@ -208,10 +224,12 @@ def translate(data: Mapping[str, Any], commands: Commands) -> Request:
         text = f"{name}{tail}"
     elif name == "subscribe":
         importance = values.get("min-importance")
-        text = f"subscribe {_word(values.get('topic'))}" + (f" {importance:g}" if isinstance(importance, int | float)
-                                                            else "")
+        text = f"subscribe {_quoted(values.get('topic'))}" + (f" {importance:g}" if isinstance(importance, int | float)
+                                                              else "")
     elif name == "unsubscribe":
-        text = f"unsubscribe {_word(values.get('topic'))}"
+        text = f"unsubscribe {_quoted(values.get('topic'))}"
+    elif name == "quiet":
+        text = " ".join(part for part in ("quiet", _word(values.get("hours")), _word(values.get("zone"))) if part)
     elif name == "setup":
         topics = ",".join(_word(t) for t in str(values.get("topics") or "").split(",") if t.strip())
         text = " ".join(part for part in ("setup", _word(values.get("time")), _word(values.get("zone")), topics)
@@ -353,12 +371,15 @@ class Interactions:
         field = (str(sub.get("name")), str(focused.get("name")) if focused else "")
         topics = self.commands.topics
         choices: list[str] = []
-        if field in (("subscribe", "topic"), (FALLBACK, "name")):
+        if field == (FALLBACK, "name"):
             choices = topic_choices(typed, topics)
+        elif field == ("subscribe", "topic"):
+            follows = self.commands.follows.names() if self.commands.follows is not None else []
+            choices = topic_choices(typed, [*topics, *follows]) if typed.strip() else list(topics)
         elif field == ("unsubscribe", "topic"):
             ctx = await self.context(interaction)
-            choices = topic_choices(typed, list(await self.store.subscriptions(ctx.channel)))
-        elif field == ("setup", "zone"):
+            choices = topic_choices(typed, [s.name for s in await self.store.channel_subscriptions(ctx.channel)])
+        elif field in (("setup", "zone"), ("quiet", "zone")):
             choices = zone_choices(typed)
         elif field == ("setup", "topics"):
             choices = topic_list_choices(typed, topics)

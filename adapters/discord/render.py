@@ -36,8 +36,9 @@ from discord.types.embed import Embed as EmbedPayload
 from discord.types.embed import EmbedField
 from discord.utils import escape_markdown, escape_mentions
 
-from bot.commands import Answer, Line
-from bot.models import Briefing, Section, SourceLink, Story, Table
+from bot.alerts import alert_kicker, digest_line, digest_note, digest_title, health_text
+from bot.commands import Answer, Line, one_line
+from bot.models import Alert, AlertDigest, Briefing, HealthEvent, Section, SourceLink, Story, Table
 from bot.text import fold_space, sentences, shorten
 
 # Discord's limits (https://discord.com/developers/docs/resources/message#embed-object-embed-limits).
@@ -525,6 +526,79 @@ def render_briefing(briefing: Briefing) -> DiscordBriefing:
     _sources(out, briefing.sources)
     out.flush()
     return DiscordBriefing(root=_root(briefing), thread_name=thread_name(briefing), thread=tuple(out.messages))
+
+
+# Alerts, digests and source health.
+
+ALERT_SOURCES_SHOWN = 8
+BRIEFING_LINK = "Today's briefing thread"
+HEALTH_COLORS = {"failing": 0xE67E22, "disabled": 0xE74C3C, "recovered": 0x2ECC71}
+
+
+def render_alert(alert: Alert, thread_url: str | None = None) -> DiscordMessage:
+    """One embed: the topic and why this channel gets it (author), the linked title, one sentence, the source and
+    why the story is important, the sources so far, the channel's latest briefing thread."""
+    item = alert.item
+    source = item.source_name or item.source
+    lines = []
+    sentence = one_line(item)
+    if sentence:
+        lines.append(fit(sentence, LINE_LIMIT))
+    lines.append(" · ".join(fit(part, 500) for part in (source, alert.why) if part))
+    if len(alert.sources) > 1:
+        shown = [link(s.source or s.title, s.url) for s in alert.sources[:ALERT_SOURCES_SHOWN]]
+        more = len(alert.sources) - len(shown)
+        lines += _link_lines(f"{len(alert.sources)} sources: ", shown)
+        if more:
+            lines.append(f"and {more} more")
+    if thread_url and safe_url(thread_url):
+        lines.append(f"[{BRIEFING_LINK}]({safe_url(thread_url)})")
+    kicker = f"{alert_kicker(alert.topic)} · {alert.reason}" if alert.reason else alert_kicker(alert.topic)
+    embed: EmbedPayload = {"type": "rich", "color": topic_color(alert.topic),
+                           "author": {"name": fit(kicker, AUTHOR_NAME_LIMIT)},
+                           "title": fit(item.title, TITLE_LIMIT) or "Untitled story",
+                           "description": "\n".join(lines)[:DESCRIPTION_LIMIT]}
+    target = safe_url(item.url)
+    if target:
+        embed["url"] = target
+    return DiscordMessage((embed,))
+
+
+def render_digest(digest: AlertDigest, thread_url: str | None = None) -> DiscordMessage:
+    """The stories held back from a channel as one embed (cut, with a note, if they do not fit)."""
+    note = fit(digest_note(digest), FOOTER_LIMIT)
+    closing = f"[{BRIEFING_LINK}]({safe_url(thread_url)})" if thread_url and safe_url(thread_url) else ""
+    room = DESCRIPTION_LIMIT - len(closing) - len(ANSWER_CUT) - 8
+    lines: list[str] = []
+    for story in digest.stories:
+        line = (f"• **{link(story.title, story.url, max_label=STORY_TITLE_CHARS)}** · "
+                + fit(digest_line(story.sources, story.source, story.importance), 300))
+        if len(line) + 1 > room:
+            lines.append(f"*{ANSWER_CUT}*")
+            break
+        lines.append(line)
+        room -= len(line) + 1
+    if closing:
+        lines.append(closing)
+    topics = {story.topic for story in digest.stories}
+    embed: EmbedPayload = {"type": "rich", "color": topic_color(next(iter(topics))) if len(topics) == 1 else ROOT_COLOR,
+                           "title": fit(digest_title(digest), TITLE_LIMIT), "description": "\n".join(lines),
+                           "footer": {"text": note}}
+    return DiscordMessage((embed,))
+
+
+def alert_name(message: Alert | AlertDigest) -> str:
+    """The name of the forum post an alert or digest becomes in a forum channel."""
+    title = message.item.title if isinstance(message, Alert) else digest_title(message)
+    return fit(title, THREAD_NAME_LIMIT, lambda text: neutralise_mentions(fold_space(text))) or "ai-news alert"
+
+
+def render_health(event: HealthEvent) -> DiscordMessage:
+    """A source's change of health, for the operations channel."""
+    title, text = health_text(event)
+    embed: EmbedPayload = {"type": "rich", "color": HEALTH_COLORS.get(event.status, ROOT_COLOR),
+                           "title": fit(title, TITLE_LIMIT), "description": fit(text, DESCRIPTION_LIMIT, escape_text)}
+    return DiscordMessage((embed,))
 
 
 # Answers of /ai-news.

@@ -1,4 +1,5 @@
-"""The `discord` role: delivers briefings (consumer group `<prefix>.discord` on `<prefix>.briefings`) and answers
+"""The `discord` role: delivers briefings, topic alerts and (to a Discord OPS_CHANNEL) sources' changes of health
+(consumer group `<prefix>.discord` on `<prefix>.briefings`, `<prefix>.alerts` and `<prefix>.health`) and answers
 `/ai-news`, until asked to stop.
 
 One bot token serves every server that invited the bot: a discord.py client over the gateway (intents: guilds
@@ -19,14 +20,16 @@ from datetime import datetime
 
 import aiohttp
 import discord
+from aiokafka import ConsumerRecord
 from discord.http import Route
 
 from adapters.discord.client import API, Client, endpoints
-from adapters.discord.delivery import BriefingDelivery
+from adapters.discord.delivery import AlertDelivery, BriefingDelivery, OpsDelivery
 from adapters.discord.interactions import Interactions, command_definition, sync_commands
 from bot.bus import Bus, Consumer
 from bot.commands import Commands
 from bot.delivery import Pacer
+from bot.models import Alert, AlertDigest, Briefing, HealthEvent
 from bot.settings import ConfigError, ServiceError, Settings
 from bot.sources import SourcesConfig
 from bot.store import Store
@@ -87,14 +90,28 @@ class DiscordRole:
         self.ready = asyncio.Event()  # logged in, /ai-news registered, the gateway ready
         self.client: Client | None = None
         self.delivery: BriefingDelivery | None = None
+        self.alerts: AlertDelivery | None = None
+        self.ops: OpsDelivery | None = None
         self.interactions: Interactions | None = None
         self.registered: bool | None = None  # whether this start registered /ai-news (None: not started)
         self._gateway: asyncio.Task[None] | None = None
 
     def consumer(self) -> Consumer:
+        """The group `<prefix>.discord` on briefings, alerts and source health."""
         if self.delivery is None:
             raise RuntimeError("the Discord role is not serving yet")
-        return self.bus.consumer(self.bus.topics.group(GROUP), [self.bus.topics.briefings], self.delivery.handle)
+        topics = self.bus.topics
+        return self.bus.consumer(topics.group(GROUP), [topics.briefings, topics.alerts, topics.health], self.handle)
+
+    async def handle(self, message: Briefing | Alert | AlertDigest | HealthEvent,
+                     record: ConsumerRecord[bytes, bytes]) -> None:
+        assert self.delivery is not None and self.alerts is not None and self.ops is not None
+        if isinstance(message, Briefing):
+            await self.delivery.handle(message, record)
+        elif isinstance(message, HealthEvent):
+            await self.ops.handle(message, record)
+        else:
+            await self.alerts.handle(message, record)
 
     async def run(self, stop: asyncio.Event) -> None:
         async with self.serving():
@@ -130,8 +147,10 @@ class DiscordRole:
             try:
                 await self._login(client)
                 self.delivery = BriefingDelivery(client, self.store, self.pacer, api=API(client.http))
-                commands = Commands(self.store, self.taxonomy, self.sources, rate_limit=settings.command_rate_limit,
-                                    clock=self.clock)
+                self.alerts = AlertDelivery(self.delivery)
+                self.ops = OpsDelivery(self.delivery, settings.ops_channel, clock=self.clock)
+                commands = Commands.from_settings(settings, self.store, self.taxonomy, self.sources,
+                                                  clock=self.clock)
                 self.interactions = Interactions(commands, self.store, self.delivery)
                 await self._register(client)
                 self._gateway = asyncio.create_task(self._connect(client), name="discord-gateway")

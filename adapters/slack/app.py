@@ -116,9 +116,10 @@ class SlackHandlers:
     async def home_channels(self, team_id: str | None) -> list[HomeChannel]:
         """The workspace's channels that have a daily briefing or topic alerts."""
         editions = {e.channel: e for e in await self.store.editions() if e.platform == PLATFORM}
-        subscribed = [c for c in await self.store.subscribed_channels() if c.startswith(f"{PLATFORM}:")]
+        _, rules = await self.store.alert_rules()
+        alerts = {r.channel: r for r in rules if r.channel.startswith(f"{PLATFORM}:")}
         shown: list[HomeChannel] = []
-        for name in sorted(set(editions) | set(subscribed)):
+        for name in sorted(set(editions) | set(alerts)):
             try:
                 channel = parse_channel(name)
             except ValueError:
@@ -126,8 +127,7 @@ class SlackHandlers:
                 continue
             if not self.workspaces.belongs(channel, team_id):
                 continue
-            subscriptions = await self.store.subscriptions(name) if name in subscribed else {}
-            shown.append(HomeChannel(channel.channel_id, editions.get(name), subscriptions))
+            shown.append(HomeChannel(channel.channel_id, editions.get(name), alerts.get(name)))
         return shown
 
     async def drop_repeats(self, body: dict[str, Any], next: Callable[[], Awaitable[BoltResponse]]) -> BoltResponse:

@@ -1,4 +1,5 @@
-"""`ai-news bench slack`: how fast `/ai-news` is acknowledged, against a bare bolt app on the same machine.
+"""`ai-news bench slack`: how fast `/ai-news` is acknowledged, against a bare bolt app on the same machine; and
+`ai-news bench alerts`: how fast an item published to Kafka becomes an alert in every subscribed Slack channel.
 
 Both apps are served over HTTP on 127.0.0.1 and get the same signed slash-command requests, many at a time. The
 bare app's handler only acks; ai-news acks, then answers through the response URL (timed too). A small local
@@ -9,19 +10,22 @@ archive is seeded under a key prefix of its own in the given Redis, removed at t
 from __future__ import annotations
 
 import asyncio
+import json
 import math
 import secrets
 import statistics
 import time
 import uuid
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable, Coroutine, Iterable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
-from urllib.parse import urlencode
+from typing import Any
+from urllib.parse import parse_qsl, urlencode
 
 import aiohttp
 from aiohttp import web
+from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
 from pydantic import SecretStr
 from redis.asyncio import Redis
 from slack_bolt.async_app import AsyncAck, AsyncApp
@@ -31,7 +35,7 @@ from slack_sdk.web.async_client import AsyncWebClient
 from adapters.slack.role import SlackRole
 from bot.bus import Bus, TopicTable
 from bot.delivery import Pacer
-from bot.models import ClassifiedItem, Item
+from bot.models import ClassifiedItem, Item, stable_id
 from bot.settings import Settings
 from bot.sources import SourcesConfig
 from bot.store import Keys, Store
@@ -222,3 +226,201 @@ async def bench_slack(redis: Redis, taxonomy: Taxonomy, sources: SourcesConfig, 
         if keys:
             await redis.delete(*keys)
     return SlackBenchResult(command, per_round * rounds, concurrency, bare, real, f"{prefix}:")
+
+
+# --- `ai-news bench alerts` ------------------------------------------------------------------------------------
+
+AlerterRunner = Callable[[asyncio.Event], Coroutine[Any, Any, None]]
+
+
+class AlertSink:
+    """A stand-in Slack Web API for alerts: auth.test, chat.postMessage (each post timed by the alert id in its
+    metadata), chat.update, conversations.history (empty) and chat.getPermalink."""
+
+    def __init__(self) -> None:
+        self.arrived: dict[str, float] = {}
+        self.posts = 0
+        self.updates = 0
+        self.changed = asyncio.Condition()
+
+    async def api(self, request: web.Request) -> web.Response:
+        method = request.match_info["method"]
+        params: dict[str, Any] = {}
+        if request.can_read_body:
+            raw = await request.read()
+            params = json.loads(raw or b"{}") if request.content_type == "application/json" else dict(
+                parse_qsl(raw.decode()))
+        if method == "auth.test":
+            return web.json_response({"ok": True, "team_id": "T0BENCH", "user_id": "U0BOT", "bot_id": "B0BOT"})
+        if method == "chat.postMessage":
+            arrived = time.perf_counter()
+            metadata = params.get("metadata")
+            metadata = json.loads(metadata) if isinstance(metadata, str) else metadata or {}
+            alert = str((metadata.get("event_payload") or {}).get("alert_id") or "")
+            self.posts += 1
+            self.arrived.setdefault(alert, arrived)
+            async with self.changed:
+                self.changed.notify_all()
+            return web.json_response({"ok": True, "channel": params.get("channel"), "ts": f"{time.time():.6f}"})
+        if method == "chat.update":
+            self.updates += 1
+            return web.json_response({"ok": True, "channel": params.get("channel"), "ts": params.get("ts")})
+        if method == "conversations.history":
+            return web.json_response({"ok": True, "messages": [], "has_more": False})
+        if method == "chat.getPermalink":
+            return web.json_response({"ok": True, "permalink": "https://bench.example/archives/C/p1"})
+        return web.json_response({"ok": False, "error": "unknown_method"}, status=404)
+
+    async def wait_for(self, keys: Iterable[str], limit: float) -> bool:
+        wanted = set(keys)
+        async with self.changed:
+            try:
+                await asyncio.wait_for(self.changed.wait_for(lambda: wanted <= self.arrived.keys()), limit)
+            except TimeoutError:
+                return False
+        return True
+
+
+@dataclass
+class AlertBenchResult:
+    channels: int
+    partitions: int
+    paced: list[float]
+    burst: list[float]
+    burst_items: int
+    burst_alerts: int
+    burst_seconds: float
+    kafka: list[float]
+    kafka_messages: int
+    kafka_seconds: float
+    missing: int
+    post_interval: float = 0.0
+
+    def report(self) -> str:
+        def row(name: str, values: list[float], rate: str) -> str:
+            return (f"{name:<46} {statistics.median(values) * 1000:9.1f} ms {percentile(values, 95) * 1000:9.1f} ms"
+                    f" {rate:>9}")
+
+        burst_rate = f"{self.burst_alerts / self.burst_seconds:.0f}" if self.burst_seconds else "-"
+        kafka_rate = f"{self.kafka_messages / self.kafka_seconds:.0f}" if self.kafka_seconds else "-"
+        lines = [
+            f"topic alerts: items published to Kafka ({self.partitions} partitions), {self.channels} channels "
+            "subscribed, alerter and Slack role on one machine, a stand-in Slack API on 127.0.0.1",
+            f"(one at a time: posts to a channel {self.post_interval:g} s apart as SLACK_POST_INTERVAL says; at once: "
+            "not spaced, and the hourly limit off for both)",
+            f"{'':<46} {'median':>12} {'p95':>12} {'per s':>9}",
+            row("publish -> alert posted, items one at a time", self.paced, "-"),
+            row(f"publish -> alert posted, {self.burst_items} items at once", self.burst, f"{burst_rate} alerts"),
+            row("bare aiokafka produce -> consume", self.kafka, f"{kafka_rate} msgs"),
+            f"p95 one at a time vs bare aiokafka: x{percentile(self.paced, 95) / percentile(self.kafka, 95):.1f}; "
+            f"{len(self.paced) + len(self.burst)} alerts timed, {self.missing} missing",
+        ]
+        return "\n".join(lines)
+
+
+def _bench_item(n: int, run: str) -> ClassifiedItem:
+    item = Item(url=f"https://bench.example/{run}/{n}", title=f"Humanoid robot maker ships model {n}",
+                source="bench", source_name="Bench", published=datetime.now(UTC),
+                summary=f"A robotics company shipped its model {n}. It matters.")
+    return ClassifiedItem.from_item(item, topics=["robotics"], importance=0.8, about_ai=True,
+                                    story_id=f"{run}-{n}")
+
+
+async def _round_trips(bus: Bus, topic: str, count: int, burst: int) -> tuple[list[float], int, float]:
+    """Bare aiokafka on the same broker, with the producer and fetch settings of ai-news's bus: each message timed
+    from send to receipt, one at a time; then a burst."""
+    bootstrap = bus.bootstrap_servers
+    producer: AIOKafkaProducer[bytes, bytes] = AIOKafkaProducer(bootstrap_servers=bootstrap, acks="all",
+                                                                linger_ms=5, enable_idempotence=False)
+    consumer: AIOKafkaConsumer[bytes, bytes] = AIOKafkaConsumer(bootstrap_servers=bootstrap, group_id=None,
+                                                                enable_auto_commit=False,
+                                                                fetch_max_wait_ms=bus.fetch_max_wait_ms)
+    await producer.start()
+    await consumer.start()
+    try:
+        partitions = [TopicPartition(topic, p) for p in sorted(consumer.partitions_for_topic(topic) or {0})]
+        consumer.assign(partitions)
+        await consumer.seek_to_end()
+        latencies: list[float] = []
+        for n in range(count):
+            started = time.perf_counter()
+            await producer.send_and_wait(topic, f"round-trip {n}".encode(), key=str(n).encode())
+            while True:
+                batch = await consumer.getmany(timeout_ms=1000)
+                if any(r.value == f"round-trip {n}".encode() for records in batch.values() for r in records):
+                    break
+            latencies.append(time.perf_counter() - started)
+        started = time.perf_counter()
+        await asyncio.gather(*[await producer.send(topic, b"burst", key=str(n).encode()) for n in range(burst)])
+        received = 0
+        while received < burst:
+            batch = await consumer.getmany(timeout_ms=1000)
+            received += sum(len(records) for records in batch.values())
+        return latencies, burst, time.perf_counter() - started
+    finally:
+        await consumer.stop()
+        await producer.stop()
+
+
+async def bench_alerts(bus: Bus, store: Store, taxonomy: Taxonomy, settings: Settings, alerter: AlerterRunner, *,
+                       channels: int = 100, items: int = 20, burst: int = 10) -> AlertBenchResult:
+    """Items published to Kafka with `channels` channels subscribed to their topic: the time from publishing an item
+    to each channel's alert reaching the stand-in Slack API, one item at a time and in a burst; against a bare
+    aiokafka produce-consume round trip on the same broker. `alerter` runs the alerter role (the composition root
+    builds it); the Slack role is the real one."""
+    run = uuid.uuid4().hex[:8]
+    names = [f"slack:C{n:07d}" for n in range(channels)]
+    for name in names:
+        await store.subscribe(name, "robotics", 0.5)
+    sink = AlertSink()
+    app = web.Application()
+    app.router.add_route("*", "/api/{method}", sink.api)
+    stop = asyncio.Event()
+    async with _served(app) as base:
+        role_settings = settings.model_copy(update={
+            "slack_bot_token": SecretStr(BENCH_TOKEN), "slack_signing_secret": SecretStr(secrets.token_hex(8)),
+            "slack_app_token": None, "slack_client_id": None, "slack_api_base_url": f"{base}/api/"})
+        role = SlackRole(role_settings, bus, store, taxonomy, SourcesConfig(), http_host="127.0.0.1", http_port=0,
+                         pacer=Pacer(settings.slack_post_interval))
+        tasks = [asyncio.create_task(alerter(stop)), asyncio.create_task(role.run(stop))]
+        try:
+            async def publish(batch: list[ClassifiedItem]) -> tuple[dict[str, float], list[str]]:
+                sent: dict[str, float] = {}
+                for item in batch:
+                    sent[item.story_id] = time.perf_counter()
+                    await bus.publish(bus.topics.items("robotics"), item, key=item.story_id)
+                keys = [stable_id("alert", name, story) for story in sent for name in names]
+                return sent, keys
+
+            def timed(sent: dict[str, float]) -> list[float]:
+                return [sink.arrived[stable_id("alert", name, story)] - at for story, at in sent.items()
+                        for name in names if stable_id("alert", name, story) in sink.arrived]
+
+            # warm up (the consumer groups join, connections open): one item, every channel's alert
+            _, keys = await publish([_bench_item(-1, run)])
+            if not await sink.wait_for(keys, 60):
+                raise RuntimeError("the warm-up alerts did not arrive within 60 s")
+            paced: list[float] = []
+            for n in range(items):
+                await asyncio.sleep(settings.slack_post_interval)  # so that the pacer never holds a post back
+                sent, keys = await publish([_bench_item(n, run)])
+                await sink.wait_for(keys, 30)
+                paced += timed(sent)
+            # the burst gives each channel `burst` alerts at once: posts to one channel are not spaced for it (the
+            # pacer would, by SLACK_POST_INTERVAL), so it measures the pipeline, not the pacing
+            role.pacer.interval = 0.0
+            began = time.perf_counter()
+            sent, keys = await publish([_bench_item(items + n, run) for n in range(burst)])
+            await sink.wait_for(keys, 120)
+            burst_times = timed(sent)
+            burst_seconds = max((sink.arrived[k] for k in keys if k in sink.arrived), default=began) - began
+        finally:
+            stop.set()
+            await asyncio.gather(*tasks, return_exceptions=True)
+    probe = f"{bus.topics.prefix}.bench-round-trip"
+    await bus.ensure_topics([probe])
+    kafka, kafka_messages, kafka_seconds = await _round_trips(bus, probe, max(items, 20),
+                                                              burst * channels)
+    return AlertBenchResult(channels, bus.partitions, paced, burst_times, burst, len(burst_times), burst_seconds, kafka,
+                            kafka_messages, kafka_seconds, len(names) * (items + burst) - len(paced) - len(burst_times),
+                            settings.slack_post_interval)

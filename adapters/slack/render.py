@@ -15,9 +15,10 @@ from dataclasses import dataclass
 from typing import Any
 
 from adapters.slack.mrkdwn import escape, link, split, truncate
-from bot.commands import Answer, Line
+from bot.alerts import ChannelRules, alert_kicker, digest_line, digest_note, digest_title, health_text
+from bot.commands import Answer, Line, one_line
 from bot.editions import Edition
-from bot.models import Briefing, Section, SourceLink, Story, Table
+from bot.models import Alert, AlertDigest, Briefing, HealthEvent, Section, SourceLink, Story, Table
 
 Block = dict[str, Any]
 
@@ -217,6 +218,67 @@ def render_briefing(briefing: Briefing) -> list[SlackMessage]:
     return messages
 
 
+# --- alerts ------------------------------------------------------------------------------------------------------
+
+ALERT_SOURCES_SHOWN = 8
+BRIEFING_LINK = "Today's briefing thread"
+
+
+def render_alert(alert: Alert, thread_url: str | None = None) -> SlackMessage:
+    """One compact message: topic and why this channel gets it, the linked title, the source, one sentence, why it
+    is important, the sources so far, and the channel's latest briefing thread."""
+    item = alert.item
+    source = item.source_name or item.source
+    blocks: list[Block] = [*context(escape(f"{alert_kicker(alert.topic)} · {alert.reason}" if alert.reason
+                                           else alert_kicker(alert.topic)))]
+    head = f"*{link(item.url, item.title)}*"
+    sentence = one_line(item)
+    blocks += sections(head + (f"\n{escape(sentence)}" if sentence else ""))
+    details = [escape(source)]
+    if alert.why:
+        details.append(escape(alert.why))
+    blocks += context(" · ".join(details))
+    if len(alert.sources) > 1:
+        shown = [link(s.url, s.source or s.title) for s in alert.sources[:ALERT_SOURCES_SHOWN]]
+        more = len(alert.sources) - len(shown)
+        blocks += context(f"{len(alert.sources)} sources: " + " · ".join(shown) + (f" and {more} more" if more else ""))
+    if thread_url:
+        blocks += context(link(thread_url, BRIEFING_LINK))
+    fallback = escape(f"{alert_kicker(alert.topic)}: {item.title} ({source})")
+    return SlackMessage(text=truncate(fallback, MAX_FALLBACK), blocks=tuple(blocks))
+
+
+def render_digest(digest: AlertDigest, thread_url: str | None = None) -> SlackMessage:
+    """The stories held back from a channel, as one message (cut, with a note, if they would not fit)."""
+    title = escape(digest_title(digest))
+    blocks: list[Block] = [header(title), *context(escape(digest_note(digest)))]
+    lines = [f"• *{link(story.url, story.title)}* · "
+             + escape(digest_line(story.sources, story.source, story.importance)) for story in digest.stories]
+    body = sections("\n".join(lines))
+    room = MAX_BLOCKS - len(blocks) - 3
+    used = sum(block_chars(b) for b in blocks)
+    kept: list[Block] = []
+    for block in body:
+        if len(kept) >= room or used + block_chars(block) > MESSAGE_BUDGET - 500:
+            break
+        kept.append(block)
+        used += block_chars(block)
+    blocks += kept
+    if len(kept) < len(body):
+        blocks += context("The list is longer than a message; the rest is left out.")
+    if thread_url:
+        blocks += context(link(thread_url, BRIEFING_LINK))
+    fallback = f"{title}: " + escape("; ".join(story.title for story in digest.stories))
+    return SlackMessage(text=truncate(fallback, MAX_FALLBACK), blocks=tuple(blocks))
+
+
+def render_health(event: HealthEvent) -> SlackMessage:
+    """A source's change of health, for the operations channel."""
+    title, text = health_text(event)
+    blocks = [*sections(f"*{escape(title)}*"), *sections(escape(text))]
+    return SlackMessage(text=truncate(escape(f"{title}: {text}"), MAX_FALLBACK), blocks=tuple(blocks))
+
+
 # --- command answers -------------------------------------------------------------------------------------------
 
 def answer_line(line: Line) -> str:
@@ -268,7 +330,11 @@ class HomeChannel:
 
     channel_id: str
     edition: Edition | None
-    subscriptions: dict[str, float]
+    alerts: ChannelRules | None = None
+
+    @property
+    def subscribed(self) -> bool:
+        return self.alerts is not None and bool(self.alerts.subscriptions)
 
 
 def channel_mention(channel_id: str) -> str:
@@ -281,7 +347,7 @@ def render_home(channels: Sequence[HomeChannel], command: str = "/ai-news") -> d
     blocks: list[Block] = [header("ai-news"),
                            *sections("Daily AI briefings, answers by topic and topic alerts for your channels.")]
     with_editions = [c for c in channels if c.edition is not None]
-    with_alerts = [c for c in channels if c.subscriptions]
+    with_alerts = [c for c in channels if c.subscribed]
     blocks += [divider(), *sections("*Daily briefings*")]
     if with_editions:
         lines = []
@@ -298,10 +364,14 @@ def render_home(channels: Sequence[HomeChannel], command: str = "/ai-news") -> d
                                   "in a channel."))
     blocks += [divider(), *sections("*Topic alerts*")]
     if with_alerts:
-        lines = [f"{channel_mention(c.channel_id)}: "
-                 + ", ".join(f"{escape(topic)} (importance {threshold:g}+)"
-                             for topic, threshold in c.subscriptions.items())
-                 for c in with_alerts]
+        lines = []
+        for channel in with_alerts:
+            assert channel.alerts is not None
+            quiet = channel.alerts.quiet
+            lines.append(f"{channel_mention(channel.channel_id)}: "
+                         + ", ".join(f"{escape(s.describe())} (importance {s.min_importance:g}+)"
+                                     for s in channel.alerts.subscriptions)
+                         + (f"; quiet {escape(quiet.describe())}" if quiet is not None else ""))
         blocks += sections(bullets(lines))
     else:
         blocks += sections(escape(f"No channel gets topic alerts yet: run `{command} subscribe robotics` "

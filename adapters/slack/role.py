@@ -1,4 +1,5 @@
-"""The `slack` role: delivers briefings (consumer group `<prefix>.slack` on `<prefix>.briefings`) and serves
+"""The `slack` role: delivers briefings, topic alerts and (to a Slack OPS_CHANNEL) sources' changes of health
+(consumer group `<prefix>.slack` on `<prefix>.briefings`, `<prefix>.alerts` and `<prefix>.health`) and serves
 `/ai-news` and the App Home tab, until asked to stop.
 
 Modes, from the settings:
@@ -20,6 +21,7 @@ from datetime import datetime
 
 import aiohttp
 from aiohttp import web
+from aiokafka import ConsumerRecord
 from slack_bolt.adapter.socket_mode.aiohttp import AsyncSocketModeHandler
 from slack_bolt.async_app import AsyncApp
 from slack_sdk.errors import SlackApiError
@@ -27,12 +29,13 @@ from slack_sdk.web.async_client import AsyncWebClient
 
 from adapters.slack.app import EVENTS_PATH, SlackHandlers, build_app, refuse_malformed
 from adapters.slack.client import make_web_client, new_session
-from adapters.slack.delivery import BriefingDelivery
+from adapters.slack.delivery import AlertDelivery, BriefingDelivery, OpsDelivery
 from adapters.slack.oauth import RedisInstallationStore, RedisOAuthStateStore
 from adapters.slack.workspaces import Workspaces
 from bot.bus import Bus, Consumer
 from bot.commands import Commands
 from bot.delivery import Pacer
+from bot.models import Alert, AlertDigest, Briefing, HealthEvent
 from bot.settings import ConfigError, Settings
 from bot.sources import SourcesConfig
 from bot.store import Store
@@ -79,6 +82,8 @@ class SlackRole:
         self.bound_port: int | None = None
         self.app: AsyncApp | None = None
         self.delivery: BriefingDelivery | None = None
+        self.alerts: AlertDelivery | None = None
+        self.ops: OpsDelivery | None = None
         self.socket_handler: AsyncSocketModeHandler | None = None
 
     @property
@@ -86,9 +91,21 @@ class SlackRole:
         return not self.socket_mode or self.oauth
 
     def consumer(self) -> Consumer:
+        """The group `<prefix>.slack` on briefings, alerts and source health."""
         if self.delivery is None:
             raise RuntimeError("the Slack role is not serving yet")
-        return self.bus.consumer(self.bus.topics.group(GROUP), [self.bus.topics.briefings], self.delivery.handle)
+        topics = self.bus.topics
+        return self.bus.consumer(topics.group(GROUP), [topics.briefings, topics.alerts, topics.health], self.handle)
+
+    async def handle(self, message: Briefing | Alert | AlertDigest | HealthEvent,
+                     record: ConsumerRecord[bytes, bytes]) -> None:
+        assert self.delivery is not None and self.alerts is not None and self.ops is not None
+        if isinstance(message, Briefing):
+            await self.delivery.handle(message, record)
+        elif isinstance(message, HealthEvent):
+            await self.ops.handle(message, record)
+        else:
+            await self.alerts.handle(message, record)
 
     async def run(self, stop: asyncio.Event) -> None:
         async with self.serving():
@@ -109,8 +126,9 @@ class SlackRole:
             token = settings.slack_bot_token.get_secret_value() if settings.slack_bot_token and not self.oauth else None
             workspaces = Workspaces(token=token, installations=installations)
             self.delivery = BriefingDelivery(client, self.store, workspaces, self.pacer)
-            commands = Commands(self.store, self.taxonomy, self.sources, rate_limit=settings.command_rate_limit,
-                                clock=self.clock)
+            self.alerts = AlertDelivery(self.delivery)
+            self.ops = OpsDelivery(self.delivery, settings.ops_channel, clock=self.clock)
+            commands = Commands.from_settings(settings, self.store, self.taxonomy, self.sources, clock=self.clock)
             handlers = SlackHandlers(commands, self.store, workspaces, self.delivery, session)
             secret = settings.slack_signing_secret.get_secret_value() if settings.slack_signing_secret else ""
             self.app = build_app(

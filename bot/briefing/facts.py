@@ -78,10 +78,16 @@ class Event:
     sentence: str  # the evidence
 
 
+_ORDER = {kind: n for n, (kind, _) in enumerate(EVENT_PATTERNS)}
+
+
 def events_in(title: str, summary: str) -> list[Event]:
     """The events an item reports as done, strongest first (law, acquisition, funding, ... release, benchmark)."""
     found: dict[str, Event] = {}
-    for sentence in [title, *sentences(summary)[:EVENT_SENTENCES]]:
+    candidates = [title]
+    if summary:
+        candidates += sentences(summary)[:EVENT_SENTENCES]
+    for sentence in candidates:
         if _UNSURE.search(sentence):
             continue
         for kind, pattern in EVENT_PATTERNS:
@@ -89,8 +95,7 @@ def events_in(title: str, summary: str) -> list[Event]:
                 if kind == "security" and _WORD_LEAK.search(sentence):
                     continue
                 found[kind] = Event(kind, sentence)
-    order = [kind for kind, _ in EVENT_PATTERNS]
-    return sorted(found.values(), key=lambda e: order.index(e.kind))
+    return sorted(found.values(), key=lambda e: _ORDER[e.kind])
 
 
 # --- amounts with their roles -----------------------------------------------------------------------------------

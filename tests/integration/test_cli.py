@@ -90,8 +90,9 @@ def test_bad_config_file_names_file_and_field(tmp_path: Path) -> None:
 def test_run_refuses_unknown_and_unreleased_roles(tmp_path: Path) -> None:
     result = _run(["run", "--role", "nope"], _env(tmp_path), tmp_path)
     assert result.returncode == 2 and "invalid choice" in result.stderr
-    result = _run(["run", "--role", "alerter"], _env(tmp_path), tmp_path)
-    assert result.returncode == 2 and "not part of this release yet" in result.stderr
+    (tmp_path / "entities.yaml").write_text("laws: [AI Act\n")
+    result = _run(["run", "--role", "alerter"], _env(tmp_path, AINEWS_CONFIG_DIR=str(tmp_path)), tmp_path)
+    assert result.returncode == 2 and "entities.yaml" in result.stderr and "not valid YAML" in result.stderr
     result = _run(["run", "--role", "slack"], _env(tmp_path, AINEWS_EMBEDDED="never", KAFKA_BOOTSTRAP_SERVERS="x:1"),
                   tmp_path)
     assert result.returncode == 2 and "SLACK_" in result.stderr and "Traceback" not in result.stderr
@@ -146,7 +147,7 @@ async def test_run_all_roles_in_one_process_publishes_the_due_edition(
 
     code, log = await run_until_sigterm(["run", "--role", "all"], env, tmp_path, published)
     assert code == 0, log
-    assert "running roles: scheduler, ingest, indexer, composer" in log and "Traceback" not in log
+    assert "running roles: scheduler, ingest, indexer, alerter, composer" in log and "Traceback" not in log
     briefing = await store.latest_briefing("slack:CALL")
     assert briefing is not None and briefing.date == now.date()
     assert briefing.key_developments[0].title == "Anthropic releases Claude Opus 5"

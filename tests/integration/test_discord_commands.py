@@ -115,7 +115,7 @@ async def test_the_gateway_connection_and_the_registered_command(role: DiscordRo
     (command,) = api.commands
     names = [o["name"] for o in command["options"]]
     assert names == [*taxonomy.slugs, "search", "briefing", "topics", "sources", "subscribe", "unsubscribe",
-                     "subscriptions", "setup", "help"]
+                     "subscriptions", "quiet", "setup", "help"]
     assert command["contexts"] == [0]
     assert role.client is not None and role.client.get_guild(int(where.guild)) is not None  # GUILD_CREATE cached
 
@@ -148,7 +148,7 @@ async def test_too_many_topics_share_one_autocompleting_subcommand(
     async with serving(role_settings(settings, discord_api), store, load_taxonomy(tmp_path / "topics.yaml"),
                        clock=lambda: NOW):
         options = discord_api.commands[0]["options"]
-        assert len(options) == 10 and options[0]["name"] == "topic"  # validated by the stand-in like Discord
+        assert len(options) == 11 and options[0]["name"] == "topic"  # validated by the stand-in like Discord
         assert (await where.typed("topic", "name", "extra-"))[:3] == ["extra-0", "extra-1", "extra-2"]
         assert "An extra story" in text(await where.ask("topic", name="extra-3"))
         wrong = text(await where.ask("topic", name="extra-33"))
@@ -235,11 +235,11 @@ async def test_subscriptions_need_manage_channels(role: DiscordRole, where: Wher
     assert "Updated: robotics" in text(await where.ask("subscribe", topic="robotics", min_importance=0.8))
     await where.ask("subscribe", topic="safety")
     listed = text(await where.ask("subscriptions"))
-    assert "importance 0.8 or more" in listed and "importance 0.5 or more" in listed
+    assert "importance 0.8 or more" in listed and "importance 0.6 or more" in listed  # ALERT_MIN_IMPORTANCE
     assert await where.typed("unsubscribe", "topic", "") == ["robotics", "safety"]  # this channel's
     assert "Unsubscribed: robotics" in text(await where.ask("unsubscribe", topic="robotics"))
     assert "not subscribed" in text(await where.ask("unsubscribe", topic="robotcs"))
-    assert await store.subscriptions(channel) == {"safety": 0.5}
+    assert await store.subscriptions(channel) == {"safety": 0.6}
 
 
 async def test_setup_of_the_channel_edition(role: DiscordRole, where: Where, store: Store) -> None:
@@ -266,7 +266,8 @@ async def test_autocomplete_of_zones_and_topics(role: DiscordRole, where: Where)
     assert (await where.typed("setup", "zone", "berl"))[0] == "Europe/Berlin"
     assert (await where.typed("setup", "zone", "new york"))[0] == "America/New_York"
     assert "UTC" in await where.typed("setup", "zone", "")
-    assert await where.typed("subscribe", "topic", "rob") == ["robotics"]
+    assert await where.typed("subscribe", "topic", "rob") == ["robotics", "Agility Robotics"]  # topics first
+    assert (await where.typed("subscribe", "topic", "anthr"))[0] == "Anthropic"  # and what one can follow
     assert await where.typed("setup", "topics", "regulation, saf") == ["regulation, safety"]
     assert len(await where.typed("subscribe", "topic", "")) == 9
 

@@ -275,7 +275,8 @@ async def test_permission_errors_are_permanent_with_the_fix(role: Any, store: St
 
 async def test_channels_ai_news_cannot_post_to(role: Any, discord_api: DiscordAPI) -> None:
     guild, voice = server(discord_api, discord.ChannelType.voice, "lounge")
-    with pytest.raises(PermanentError, match="ai-news posts briefings to text, announcement and forum channels"):
+    with pytest.raises(PermanentError,
+                       match="ai-news posts briefings and alerts to text, announcement and forum channels"):
         await role.delivery.deliver(briefing(f"discord:{voice}"))
     with pytest.raises(PermanentError, match="Unknown Channel \\(10003\\); check the channel id"):
         await role.delivery.deliver(briefing("discord:123456789012345678"))

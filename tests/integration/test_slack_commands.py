@@ -112,7 +112,7 @@ async def test_unknown_topic_and_malformed_commands_get_help(role: SlackRole, ap
     assert "Traceback" not in text
     text = all_text(await ask(role, api, "subscribe robotics 7"))
     assert "is not an importance between 0 and 1" in text
-    assert "`/ai-news subscribe &lt;topic&gt; [min-importance]`" in text
+    assert '`/ai-news subscribe &lt;topic or "name"&gt; [min-importance]`' in text
     text = all_text(await ask(role, api, "setup 08:00 Europe/Berln"))
     assert "Did you mean Europe/Berlin?" in text
     help_text = all_text(await ask(role, api, ""))
@@ -162,11 +162,11 @@ async def test_subscriptions(role: SlackRole, api: SlackAPI, store: Store) -> No
     assert "Updated: robotics" in all_text(await ask(role, api, "subscribe robotics 80%"))
     await ask(role, api, "subscribe safety")
     listed = all_text(await ask(role, api, "subscriptions"))
-    assert "`robotics`" in listed and "importance 0.8 or more" in listed and "importance 0.5 or more" in listed
+    assert "`robotics`" in listed and "importance 0.8 or more" in listed and "importance 0.6 or more" in listed
     assert "Unsubscribed: robotics" in all_text(await ask(role, api, "unsubscribe robotics"))
     again = all_text(await ask(role, api, "unsubscribe robotcs"))
     assert "not subscribed" in again and "Subscribed: safety" in again
-    assert await store.subscriptions("slack:C0456") == {"safety": 0.5}
+    assert await store.subscriptions("slack:C0456") == {"safety": 0.6}  # ALERT_MIN_IMPORTANCE
     assert await store.subscribed_channels() == ["slack:C0456"]
 
 

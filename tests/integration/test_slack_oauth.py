@@ -76,7 +76,7 @@ async def test_install_then_commands_and_delivery_use_the_workspace_token(role: 
     # the installed workspace's commands are authorized and named with its team
     answer = await ask(role, api, "subscribe robotics", team="T0002")
     assert "Subscribed: robotics" in all_text(answer)
-    assert await store.subscriptions("slack:T0002:C0456") == {"robotics": 0.5}
+    assert await store.subscriptions("slack:T0002:C0456") == {"robotics": 0.6}
     assert await store.subscriptions("slack:C0456") == {}
 
     # a workspace that never installed the app is not served: bolt tells the user to (re)install

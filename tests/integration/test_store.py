@@ -4,6 +4,7 @@ from datetime import UTC, datetime, timedelta
 
 from redis.asyncio import Redis
 
+from bot.alerts import QuietHours, Subscription
 from bot.editions import Edition
 from bot.models import Briefing, ClassifiedItem, Item
 from bot.store import TTL, EditionClaim, Store
@@ -140,3 +141,26 @@ async def test_subscriptions_both_ways(store: Store) -> None:
     assert await store.unsubscribe("slack:C1", "robotics") is False
     await store.unsubscribe("discord:9", "robotics")
     assert await store.subscribed_channels() == ["slack:C1"]
+
+
+async def test_follows_quiet_hours_and_the_version_the_alerter_watches(store: Store) -> None:
+    assert await store.subscriptions_version() == 0
+    await store.subscribe("slack:C1", "robotics", 0.6)
+    assert await store.put_subscription("slack:C1", Subscription(kind="organization", name="Google DeepMind",
+                                                                 min_importance=0.5)) is True
+    assert await store.put_subscription("slack:C1", Subscription(kind="law", name="SB 53", min_importance=0.7))
+    await store.set_quiet_hours("slack:C1", QuietHours(start="22:00", end="07:00", timezone="Europe/Berlin"))
+    await store.subscribe("discord:9", "safety", 0.2)
+    assert await store.subscriptions_version() == 5
+    assert [s.describe() for s in await store.channel_subscriptions("slack:C1")] == [
+        "robotics", "SB 53 (law)", "Google DeepMind (organization)"]
+    version, rules = await store.alert_rules()
+    assert version == 5 and [r.channel for r in rules] == ["discord:9", "slack:C1"]
+    assert rules[1].quiet == QuietHours(start="22:00", end="07:00", timezone="Europe/Berlin") and rules[0].quiet is None
+    assert await store.unsubscribe("slack:C1", "organization:Google DeepMind") is True
+    await store.set_quiet_hours("slack:C1", None)
+    assert await store.quiet_hours("slack:C1") is None and await store.subscriptions_version() == 7
+    await store.redis.hset(store.keys.channel_subscriptions("slack:C1"), "robotics", "lots")  # damaged by hand
+    await store.redis.set(store.keys.quiet_hours("slack:C1"), "{")
+    _, rules = await store.alert_rules()
+    assert [s.describe() for s in rules[1].subscriptions] == ["SB 53 (law)"] and rules[1].quiet is None

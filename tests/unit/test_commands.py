@@ -4,9 +4,9 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
+from bot.alerts import load_follows
 from bot.commands import (
     COMMAND_WORDS,
-    DEFAULT_MIN_IMPORTANCE,
     DEFAULT_STORIES,
     USAGE,
     Answer,
@@ -17,8 +17,11 @@ from bot.commands import (
     ListSources,
     ListSubscriptions,
     ListTopics,
+    Quiet,
+    QuietOff,
     Search,
     Setup,
+    ShowQuiet,
     ShowSetup,
     StopSetup,
     Subscribe,
@@ -34,6 +37,7 @@ from bot.commands import (
     usage_answer,
 )
 from bot.models import ClassifiedItem, Item
+from tests.conftest import CONFIG
 
 TOPICS = ("models", "research", "robotics", "products", "business", "infrastructure", "regulation", "safety", "tools")
 
@@ -57,7 +61,8 @@ TOPICS = ("models", "research", "robotics", "products", "business", "infrastruct
     ("topics", ListTopics()),
     ("sources", ListSources()),
     ("subscriptions", ListSubscriptions()),
-    ("subscribe robotics", Subscribe("robotics", DEFAULT_MIN_IMPORTANCE)),
+    ("subscribe robotics", Subscribe("robotics")),
+    ('subscribe "robotics"', Subscribe("robotics")),
     ("subscribe Robotics 0.7", Subscribe("robotics", 0.7)),
     ("subscribe robotics 70%", Subscribe("robotics", 0.7)),
     ("subscribe safety 0", Subscribe("safety", 0.0)),
@@ -65,6 +70,13 @@ TOPICS = ("models", "research", "robotics", "products", "business", "infrastruct
     ("unsubscribe robotics", Unsubscribe("robotics")),
     ("unsubscribe ROBOTICS", Unsubscribe("robotics")),
     ("unsubscribe old-topic", Unsubscribe("old-topic")),
+    ("unsubscribe Some Name", Unsubscribe("Some Name")),
+    ('unsubscribe "Google DeepMind"', Unsubscribe("Google DeepMind")),
+    ("quiet", ShowQuiet()),
+    ("quiet off", QuietOff()),
+    ("quiet 22:00-07:00", Quiet("22:00", "07:00")),
+    ("quiet 22:30 - 6:00 europe/berlin", Quiet("22:30", "06:00", "Europe/Berlin")),
+    ("quiet 22:00 to 07:00 UTC", Quiet("22:00", "07:00", "UTC")),
     ("setup", ShowSetup()),
     ("setup off", StopSetup()),
     ("setup 08:00 Europe/Berlin", Setup("08:00", "Europe/Berlin", ())),
@@ -95,7 +107,11 @@ def test_grammar(text: str, expected: object) -> None:
     ("subscribe robotics 150%", "subscribe"),
     ("subscribe robotics high", "subscribe"),
     ("unsubscribe", "unsubscribe"),
-    ("unsubscribe a b", "unsubscribe"),
+    ('unsubscribe ""', "unsubscribe"),
+    ("quiet 22:00-22:00", "quiet"),
+    ("quiet 10pm-6am", "quiet"),
+    ("quiet 22:00-07:00 Mars/Olympus_Mons", "quiet"),
+    ("quiet 25:00-07:00", "quiet"),
     ("setup 08:00", "setup"),
     ("setup 8am Europe/Berlin", "setup"),
     ("setup 25:00 UTC", "setup"),
@@ -212,3 +228,40 @@ def test_context_takes_the_platform_from_the_channel() -> None:
 def test_answers_are_neutral_dataclasses() -> None:
     answer = Answer(title="t")
     assert answer.kind == "ok" and answer.lines == () and answer.edition_id is None
+
+
+FOLLOWS = load_follows(CONFIG / "entities.yaml")
+
+
+@pytest.mark.parametrize(("text", "expected"), [
+    ("subscribe Anthropic", Subscribe("Anthropic", None, "organization")),
+    ('subscribe "anthropic" 0.5', Subscribe("Anthropic", 0.5, "organization")),
+    ("subscribe “deepmind” 80%", Subscribe("Google DeepMind", 0.8, "organization")),
+    ("subscribe Mistral", Subscribe("Mistral AI", None, "organization")),
+    ("subscribe Claude", Subscribe("Claude", None, "model")),
+    ("subscribe GPT-5 0.7", Subscribe("GPT-5", 0.7, "model")),
+    ("subscribe llama 3.1 405b", Subscribe("Llama 3.1 405b", None, "model")),
+    ("subscribe SB 53", Subscribe("SB 53", None, "law")),
+    ('subscribe "sb53" 0.9', Subscribe("SB 53", 0.9, "law")),
+    ("subscribe EU AI Act", Subscribe("EU AI Act", None, "law")),
+    ("subscribe robotics 0.7", Subscribe("robotics", 0.7)),
+])
+def test_subscribe_follows_organizations_models_and_laws(text: str, expected: Subscribe) -> None:
+    assert parse(text, TOPICS, FOLLOWS) == expected
+
+
+@pytest.mark.parametrize(("text", "suggestion"), [
+    ("subscribe Antropic", "Anthropic"),
+    ('subscribe "Open AI"', "OpenAI"),
+    ("subscribe regulaton", "regulation"),
+    ("subscribe qwertyuiop", None),
+])
+def test_an_unknown_name_gets_the_closest_topic_or_entity(text: str, suggestion: str | None) -> None:
+    result = parse(text, TOPICS, FOLLOWS)
+    assert isinstance(result, Invalid) and result.usage == "subscribe" and result.suggestion == suggestion
+    assert "I know no topic, organization, model or law" in result.problem
+
+
+def test_after_a_topic_only_an_importance() -> None:
+    result = parse("subscribe robotics now", TOPICS, FOLLOWS)
+    assert isinstance(result, Invalid) and "“now” is not an importance" in result.problem

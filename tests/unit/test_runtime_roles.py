@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 from pydantic import SecretStr
 
@@ -17,10 +19,10 @@ def settings(**values: object) -> Settings:
 
 
 def test_all_runs_the_chat_roles_whose_tokens_are_set() -> None:
-    assert default_roles(settings()) == ["scheduler", "ingest", "indexer", "composer"]
+    assert default_roles(settings()) == ["scheduler", "ingest", "indexer", "alerter", "composer"]
     both = settings(discord_bot_token=SecretStr(TOKEN), slack_bot_token=SecretStr("xoxb-1"))
-    assert default_roles(both) == ["scheduler", "ingest", "indexer", "composer", "slack", "discord"]
-    assert set(ROLES) <= set(ROLE_NAMES)
+    assert default_roles(both) == ["scheduler", "ingest", "indexer", "alerter", "composer", "slack", "discord"]
+    assert set(ROLES) == set(ROLE_NAMES)  # every role of the design is in this release
 
 
 def test_each_role_checks_its_settings_before_connecting() -> None:
@@ -33,5 +35,14 @@ def test_each_role_checks_its_settings_before_connecting() -> None:
                                      discord_application_id="223456789012345678"), ["discord"])
     check_role_settings(settings(discord_bot_token=SecretStr(TOKEN), discord_application_id="223456789012345678"),
                         ["discord", "composer"])
-    with pytest.raises(ConfigError, match="not part of this release yet"):
-        check_roles(["alerter"])
+    with pytest.raises(ConfigError, match="unknown role 'notifier'"):
+        check_roles(["notifier"])
+
+
+def test_the_alerter_checks_the_entity_gazetteer(tmp_path: Path) -> None:
+    for name in ("topics.yaml", "sources.yaml"):
+        (tmp_path / name).write_text((CONFIG / name).read_text())
+    (tmp_path / "entities.yaml").write_text("organizations:\n  - {aliases: [x]}\n")
+    with pytest.raises(ConfigError, match=r"entities.yaml: organizations\[0\].name: Field required"):
+        check_role_settings(Settings(_env_file=None, ainews_config_dir=tmp_path), ["alerter"])  # type: ignore[call-arg]
+    check_role_settings(settings(), ["alerter"])

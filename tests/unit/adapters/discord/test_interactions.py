@@ -17,7 +17,23 @@ from adapters.discord.interactions import (
     translate,
     zone_choices,
 )
-from bot.commands import Commands, Help, Invalid, ListTopics, Search, Setup, ShowSetup, StopSetup, Subscribe, TopicQuery
+from bot.alerts import load_follows
+from bot.commands import (
+    Commands,
+    Help,
+    Invalid,
+    ListTopics,
+    Quiet,
+    QuietOff,
+    Search,
+    Setup,
+    ShowQuiet,
+    ShowSetup,
+    StopSetup,
+    Subscribe,
+    TopicQuery,
+    Unsubscribe,
+)
 from bot.sources import SourcesConfig
 from bot.store import Store
 from bot.taxonomy import Taxonomy, load_taxonomy
@@ -44,11 +60,14 @@ def test_definition_has_a_subcommand_per_topic_and_passes_discords_rules(taxonom
     definition = command_definition(taxonomy)
     assert validate_command(definition) == []
     names = [o["name"] for o in definition["options"]]
-    assert names[:len(taxonomy.slugs)] == list(taxonomy.slugs) and len(names) == 18
+    assert names[:len(taxonomy.slugs)] == list(taxonomy.slugs) and len(names) == 19
     subscribe = next(o for o in definition["options"] if o["name"] == "subscribe")
-    assert subscribe["options"][0] == {"type": 3, "name": "topic", "description": "A topic (from /ai-news topics)",
-                                       "required": True, "autocomplete": True}
+    assert subscribe["options"][0] == {"type": 3, "name": "topic", "required": True, "autocomplete": True,
+                                       "description": "A topic, or an organization, model or law to follow",
+                                       "max_length": 100}
     assert subscribe["options"][1]["min_value"] == 0 and subscribe["options"][1]["max_value"] == 1
+    quiet = next(o for o in definition["options"] if o["name"] == "quiet")
+    assert [o["name"] for o in quiet["options"]] == ["hours", "zone"] and quiet["options"][1]["autocomplete"]
     regulation = next(o for o in definition["options"] if o["name"] == "regulation")
     assert [o["name"] for o in regulation["options"]] == ["count", "public"]
     assert definition_fingerprint(definition) == definition_fingerprint(command_definition(taxonomy))
@@ -61,7 +80,7 @@ def _taxonomy_with(tmp_path: Path, *slugs: str) -> Taxonomy:
     return load_taxonomy(tmp_path / "topics.yaml")
 
 
-@pytest.mark.parametrize("slugs", [tuple(f"extra-{n}" for n in range(8)), ("help",), ("a" * 33,)],
+@pytest.mark.parametrize("slugs", [tuple(f"extra-{n}" for n in range(7)), ("help",), ("a" * 33,)],
                          ids=["more-than-25", "a-verb", "too-long-a-name"])
 def test_topics_fall_back_to_one_topic_subcommand(tmp_path: Path, slugs: tuple[str, ...]) -> None:
     taxonomy = _taxonomy_with(tmp_path, *slugs)
@@ -70,12 +89,12 @@ def test_topics_fall_back_to_one_topic_subcommand(tmp_path: Path, slugs: tuple[s
     assert validate_command(definition) == []
     assert definition["options"][0]["name"] == "topic"
     assert definition["options"][0]["options"][0]["autocomplete"] is True
-    assert len(definition["options"]) == 10
+    assert len(definition["options"]) == 11
 
 
-def test_sixteen_topics_still_fit(tmp_path: Path) -> None:
-    assert topics_as_subcommands(_taxonomy_with(tmp_path, *(f"extra-{n}" for n in range(7)))) is True  # 16 + 9 verbs
-    assert topics_as_subcommands(_taxonomy_with(tmp_path, *(f"extra-{n}" for n in range(8)))) is False
+def test_fifteen_topics_still_fit(tmp_path: Path) -> None:
+    assert topics_as_subcommands(_taxonomy_with(tmp_path, *(f"extra-{n}" for n in range(6)))) is True  # 15 + 10 verbs
+    assert topics_as_subcommands(_taxonomy_with(tmp_path, *(f"extra-{n}" for n in range(7)))) is False
 
 
 def test_translate_every_subcommand(commands: Commands) -> None:
@@ -96,6 +115,22 @@ def test_translate_every_subcommand(commands: Commands) -> None:
     assert translate(options("setup", time="off"), commands).command == StopSetup()
     assert translate(options("help"), commands).command == Help()
     assert translate({"name": "ai-news"}, commands).command == Help()
+    quiet = translate(options("quiet", hours="22:00-07:00", zone="europe/berlin"), commands)
+    assert quiet.command == Quiet("22:00", "07:00", "Europe/Berlin") and quiet.changes_channel
+    assert translate(options("quiet", hours="off"), commands).command == QuietOff()
+    assert translate(options("quiet", hours="off"), commands).changes_channel
+    assert translate(options("quiet"), commands).command == ShowQuiet()
+    assert not translate(options("quiet"), commands).changes_channel
+
+
+def test_subscribe_takes_a_followed_name_whole() -> None:
+    commands = Commands(cast(Store, None), load_taxonomy(CONFIG / "topics.yaml"), SourcesConfig(),
+                        follows=load_follows(CONFIG / "entities.yaml"))
+    assert translate(options("subscribe", topic="SB 1", min_importance=0.5), commands).command == Subscribe(
+        "SB 1", 0.5, "law")  # the number is the bill's, not an importance
+    assert translate(options("subscribe", topic='Google "DeepMind"'), commands).command == Subscribe(
+        "Google DeepMind", None, "organization")
+    assert translate(options("unsubscribe", topic="EU AI Act"), commands).command == Unsubscribe("EU AI Act")
 
 
 def test_bad_input_becomes_usage_help(commands: Commands) -> None:

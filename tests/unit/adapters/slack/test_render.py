@@ -21,6 +21,7 @@ from adapters.slack.render import (
     render_home,
     table_text,
 )
+from bot.alerts import ChannelRules, QuietHours, Subscription
 from bot.commands import Answer, Line
 from bot.editions import Edition
 from bot.models import Briefing, KeyDevelopment, Section, SourceLink, Story, Table
@@ -231,11 +232,15 @@ def test_a_long_answer_is_cut_with_a_note() -> None:
 def test_home_view() -> None:
     edition = Edition(channel="slack:C0456", time="08:00", timezone="Europe/Berlin", topics=("regulation",),
                       origin="chat")
-    view = render_home([HomeChannel("C0456", edition, {"robotics": 0.5}), HomeChannel("C0999", None, {})])
+    rules = ChannelRules("slack:C0456", (Subscription(name="robotics", min_importance=0.5),
+                                         Subscription(kind="organization", name="AT&T <x>", min_importance=0.7)),
+                         QuietHours(start="22:00", end="07:00", timezone="Europe/Berlin"))
+    view = render_home([HomeChannel("C0456", edition, rules), HomeChannel("C0999", None, None)])
     assert view["type"] == "home" and len(view["blocks"]) <= 100
     text = "\n".join(texts(view["blocks"]))
     assert "<#C0456>: 08:00 Europe/Berlin, regulation (set from chat)" in text
-    assert "<#C0456>: robotics (importance 0.5+)" in text
+    assert ("<#C0456>: robotics (importance 0.5+), AT&amp;T &lt;x&gt; (organization) (importance 0.7+); "
+            "quiet 22:00-07:00 Europe/Berlin") in text
     empty = "\n".join(texts(render_home([])["blocks"]))
     assert "No channel has a daily briefing yet" in empty and "No channel gets topic alerts yet" in empty
 
