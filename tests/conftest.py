@@ -68,7 +68,7 @@ def settings(kafka_bootstrap: str, redis_url: str, prefix: str) -> Settings:
         redis_key_prefix=f"{prefix}:",
         kafka_partitions=2,
         consumer_retry_backoff=0.05,
-        kafka_session_timeout_ms=6000,
+        kafka_session_timeout_ms=2000,
         ainews_config_dir=CONFIG,
         ainews_embedded="never",
     )

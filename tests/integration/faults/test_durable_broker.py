@@ -86,7 +86,7 @@ async def test_a_durable_broker_restarted_mid_stream_keeps_its_queue_and_offsets
 async def test_ai_news_run_on_a_durable_embedded_broker_loses_nothing_across_kills(
         s3: S3, settings: Settings, taxonomy: Taxonomy, store: Store, tmp_path: Path) -> None:
     env = _env(tmp_path, REDIS_URL=settings.redis_url, REDIS_KEY_PREFIX=settings.redis_key_prefix,
-               KAFKA_TOPIC_PREFIX=settings.kafka_topic_prefix, KAFKA_PARTITIONS="2", KAFKA_SESSION_TIMEOUT_MS="6000",
+               KAFKA_TOPIC_PREFIX=settings.kafka_topic_prefix, KAFKA_PARTITIONS="2", KAFKA_SESSION_TIMEOUT_MS="2000",
                AINEWS_EMBEDDED_KAFKA_STORAGE=s3.storage, LOG_LEVEL="INFO", **s3.env)
     role = AiNews(["run", "--role", "indexer"], env, tmp_path / "run.log")
     batches = [_items(0, 150), _items(150, 150), _items(300, 100)]

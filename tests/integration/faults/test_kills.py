@@ -149,7 +149,7 @@ async def test_the_indexer_killed_at_random_points_archives_everything_once(
 async def test_the_embedded_broker_killed_under_ai_news_is_started_again_and_the_pipeline_goes_on(
         tmp_path: Path, settings: Settings, store: Store, taxonomy: Taxonomy) -> None:
     env = _env(tmp_path, REDIS_URL=settings.redis_url, REDIS_KEY_PREFIX=settings.redis_key_prefix,
-               KAFKA_TOPIC_PREFIX=settings.kafka_topic_prefix, KAFKA_PARTITIONS="2", KAFKA_SESSION_TIMEOUT_MS="6000",
+               KAFKA_TOPIC_PREFIX=settings.kafka_topic_prefix, KAFKA_PARTITIONS="2", KAFKA_SESSION_TIMEOUT_MS="2000",
                LOG_LEVEL="INFO")
     role = AiNews(["run", "--role", "indexer"], env, tmp_path / "run.log")
     try:
