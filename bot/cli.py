@@ -233,38 +233,38 @@ def main(argv: Sequence[str] | None = None) -> int:
                     report = bench_classify(settings, args.lines)
                 print(report)
             elif args.what == "compose":
-                from bot.runtime import bench_compose
+                from bot.cmd.bench.compose import bench_compose
 
                 with working(f"bench compose: {args.lines} items, 3 runs of the whole process"):
                     report = asyncio.run(bench_compose(settings, args.lines, events=args.events))
                 print(report)
             elif args.what == "slack":
-                from bot.runtime import bench_slack_report
+                from bot.cmd.bench.chat import bench_slack_report
 
                 with working(f"bench slack: {args.requests} signed requests, {args.concurrency} at a time"):
                     report = asyncio.run(bench_slack_report(settings, args.requests, args.concurrency))
                 print(report)
             elif args.what == "alerts":
-                from bot.runtime import bench_alerts_report
+                from bot.cmd.bench.chat import bench_alerts_report
 
                 with working(f"bench alerts: {args.channels} channels, {args.items} items then {args.burst} at once"):
                     report = asyncio.run(bench_alerts_report(settings, args.channels, args.items, args.burst))
                 print(report)
             elif args.what == "discord":
-                from bot.runtime import bench_discord_report
+                from bot.cmd.bench.chat import bench_discord_report
 
                 with working(f"bench discord: {args.requests} interactions, {args.concurrency} at a time"):
                     report = asyncio.run(bench_discord_report(settings, args.requests, args.concurrency))
                 print(report)
             else:
-                from bot.runtime import bench
+                from bot.cmd.bench.ingest import bench_ingest_report
 
                 with working(f"bench {args.what}: {args.rounds} rounds"):
-                    report = asyncio.run(bench(settings, args.what, args.rounds, args.corpus))
+                    report = asyncio.run(bench_ingest_report(settings, args.what, args.rounds, args.corpus))
                 print(report)
             return 0
         if args.command == "discord":
-            from bot.runtime import discord_invite
+            from bot.cmd.invite import discord_invite
 
             print(discord_invite(settings))
             return 0
@@ -325,7 +325,7 @@ def _run(settings: Settings, roles: list[str] | None) -> int:
 
 
 def _ingest(settings: Settings, sources: list[str]) -> int:
-    from bot.runtime import ingest_once
+    from bot.cmd.ingest_once import ingest_once
 
     with working(f"fetching {len(sources)} source(s), publishing and archiving what is new"):
         result = asyncio.run(ingest_once(settings, sources))
@@ -382,7 +382,7 @@ def _compose(settings: Settings, args: argparse.Namespace) -> int:
 
 
 def _post(settings: Settings, args: argparse.Namespace) -> int:
-    from bot.runtime import post
+    from bot.cmd.post import post
 
     result = asyncio.run(post(settings, args.channel, args.date, args.tz, args.at, dry_run=args.dry_run,
                               include_backfill=args.include_backfill))
@@ -427,7 +427,7 @@ def _age(when: datetime | None, now: datetime) -> str:
 
 
 def _sources(settings: Settings, enable: list[str], as_json: bool = False) -> int:
-    from bot.runtime import source_rows
+    from bot.cmd.sources import source_rows
     from bot.sources import failure_reason
 
     rows = asyncio.run(source_rows(settings, enable))
@@ -477,7 +477,7 @@ def _demo(args: argparse.Namespace, overrides: dict[str, str]) -> int:
     from rich.logging import RichHandler
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, SpinnerColumn, TaskID, TextColumn
 
-    from bot.runtime import demo
+    from bot.cmd.demo import demo
 
     settings = load_settings(**overrides)
     # The demo keeps its topics and keys apart from any real deployment on the same Kafka and Redis.

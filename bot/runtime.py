@@ -1,6 +1,7 @@
 """The composition root: opens the services (Kafka, Redis; embedded when not configured), wires roles and
-adapters together, and runs them until SIGTERM or SIGINT. The only module of bot/ (with cli) that imports
-workers/ and adapters/.
+adapters together, and runs them until SIGTERM or SIGINT. A role is one entry of ROLES (its factory, the
+settings it checks, whether `--role all` runs it). With cli and the command bodies in bot/cmd/, the only part of
+bot/ that imports workers/ and adapters/.
 """
 
 from __future__ import annotations
@@ -8,42 +9,31 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-import os
 import signal
 from collections.abc import AsyncIterator, Callable, Coroutine, Mapping, Sequence
 from contextlib import AsyncExitStack, asynccontextmanager
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, timedelta
-from importlib import resources
-from pathlib import Path
+from datetime import UTC, datetime, timedelta
 from typing import Any, Protocol
 from urllib.parse import urlsplit, urlunsplit
 
-from pydantic import ValidationError
 from redis.asyncio import Redis
 
-from adapters.console import render_markdown
 from bot.alerts import load_follows
-from bot.briefing.writer import BriefingRequest
 from bot.bus import Bus
-from bot.editions import Edition, load_channels, merge_editions
+from bot.editions import load_channels, merge_editions
 from bot.embedded import EmbeddedKafka, EmbeddedRedis, keep_running, redacted, redis_reachable
-from bot.models import Briefing, ClassifiedItem, FetchJob, Item
 from bot.offline import build_enricher, build_writer
 from bot.outages import Availability, watch
 from bot.settings import ROLE_NAMES, ConfigError, ServiceError, Settings
-from bot.sources import Source, SourcesConfig, load_sources
-from bot.store import Keys, SourceState, Store
-from bot.stories import MemoryStoryIndex, RedisStoryIndex
+from bot.sources import SourcesConfig, load_sources
+from bot.store import Keys, Store
+from bot.stories import RedisStoryIndex
 from bot.taxonomy import Taxonomy, load_taxonomy
 from workers.alerter import Alerter
-from workers.composer import Composer, compose_edition
+from workers.composer import Composer
 from workers.indexer import Indexer
-from workers.ingest.bench import bench_ingest
-from workers.ingest.detect import kind_from_document, kind_from_url, source_id_for
 from workers.ingest.fetch import Fetcher
-from workers.ingest.formats import parse_document
-from workers.ingest.parse import FeedError, parse_feed
 from workers.ingest.worker import Ingestor
 from workers.scheduler import Scheduler
 
@@ -417,7 +407,7 @@ async def run(settings: Settings, roles: Sequence[str], skipped: Mapping[str, st
     log.info("stopped")
 
 
-# --- demo --------------------------------------------------------------------------------------------------
+# --- helpers of the one-shot commands -----------------------------------------------------------------
 
 class Progress(Protocol):
     def step(self, text: str) -> None: ...
@@ -425,70 +415,7 @@ class Progress(Protocol):
     def advance(self, done: int, total: int) -> None: ...
 
 
-def sample_feeds() -> list[tuple[str, bytes]]:
-    """The feeds bundled in the package for the demo, as (source id, document)."""
-    folder = resources.files("bot") / "samples"
-    return sorted(
-        (entry.name.removesuffix(".xml").replace("_", "-"), entry.read_bytes())
-        for entry in folder.iterdir()
-        if entry.name.endswith(".xml")
-    )
-
-
-async def demo(settings: Settings, progress: Progress, *, days: int = 7, index_timeout: float = 60.0) -> str:
-    """Ingest the bundled feeds through Kafka into the Redis archive, then compose a Markdown briefing."""
-    progress.step("Starting Kafka and Redis")
-    async with open_services(settings) as services:
-        progress.note(f"Kafka: {services.kafka_description}")
-        progress.note(f"Redis: {services.redis_description}")
-        await _clear_keys(services)
-        indexer = Indexer(services.bus, services.store)
-        consumer = indexer.consumer()
-        stop = asyncio.Event()
-        task = asyncio.create_task(consumer.run(stop), name="indexer")
-        try:
-            progress.step("Parsing and classifying the sample feeds")
-            enricher = await asyncio.to_thread(build_enricher, settings, services.taxonomy)
-            parsed = await asyncio.to_thread(_load_samples)
-            # Importance as ingest would have given each item on arrival: no item is fresher than another.
-            items = await enricher.classify_items(parsed, MemoryStoryIndex(), now=lambda: datetime.now(UTC))
-            progress.note(f"{len(items)} items from {len({i.source for i in items})} sample feeds")
-
-            progress.step("Publishing items to Kafka")
-            await services.bus.publish_many(
-                (services.bus.topics.items(item.primary_topic), item, item.story_id) for item in items
-            )
-            progress.step("Indexing into Redis (consumer group index)")
-            await _wait_archived(services.store, [i.id for i in items], progress, index_timeout, task)
-        finally:
-            stop.set()
-            await asyncio.gather(task, return_exceptions=True)
-
-        progress.step("Composing the briefing from the archive")
-        newest = max(i.published for i in items)
-        until = newest + timedelta(seconds=1)
-        window = await services.store.recent(since=until - timedelta(days=days), until=until)
-        writer = build_writer(settings, services.taxonomy, enricher)
-        briefing = await writer.write(window, BriefingRequest(channel="console:demo", day=newest.date()))
-        await _clear_keys(services)
-        return render_markdown(briefing)
-
-
-def _load_samples() -> list[Item]:
-    now = datetime.now(UTC)
-    items: dict[str, Item] = {}
-    for source_id, document in sample_feeds():
-        try:
-            parsed = parse_feed(document, source_id=source_id, now=now)
-        except FeedError as exc:
-            log.warning("sample feed skipped: %s", exc)
-            continue
-        for item in parsed.items:
-            items.setdefault(item.id, item)
-    return list(items.values())
-
-
-async def _wait_archived(
+async def wait_archived(
     store: Store, ids: list[str], progress: Progress | None, limit: float, consumer_task: asyncio.Task[None]
 ) -> None:
     loop = asyncio.get_running_loop()
@@ -507,323 +434,8 @@ async def _wait_archived(
         await asyncio.sleep(0.1)
 
 
-async def _clear_keys(services: Services) -> None:
+async def clear_keys(services: Services) -> None:
     """The demo runs under its own key prefix; it leaves nothing behind in a shared Redis."""
     keys = [key async for key in services.redis.scan_iter(match=services.store.keys.pattern, count=500)]
     if keys:
         await services.redis.delete(*keys)
-
-
-# --- ingest --once and sources ----------------------------------------------------------------------------
-
-@dataclass
-class OnceResult:
-    items: list[ClassifiedItem]
-    errors: list[str]
-
-
-def resolve_source(arg: str, config: SourcesConfig) -> tuple[Source, bytes | None]:
-    """A configured source id, a URL (configured or not) or a local file, as a Source (and the file's bytes)."""
-    known = config.get(arg)
-    if known is not None:
-        return known, None
-    if arg.startswith(("http://", "https://")):
-        by_url = config.by_url(arg)
-        if by_url is not None:
-            return by_url, None
-        return Source(id=source_id_for(arg), name=urlsplit(arg).hostname or arg, kind=kind_from_url(arg), url=arg), None
-    path = Path(arg)
-    try:
-        data = path.read_bytes()
-    except OSError as exc:
-        reason = exc.strerror or type(exc).__name__
-        raise ValueError(f"{arg}: not a configured source id, an http(s) URL or a readable file ({reason})") from None
-    # No name of its own: its items carry the feed's own title, as they would from the publisher's URL.
-    source = Source.model_construct(id=source_id_for(path.stem), name="", kind=kind_from_document(data),
-                                    url=path.resolve().as_uri(), interval_minutes=0, weight=1.0, topics=(),
-                                    enabled=True, min_points=0, ai_only=False)
-    return source, data
-
-
-async def ingest_once(settings: Settings, args: Sequence[str], index_timeout: float = 60.0) -> OnceResult:
-    """Fetch each source now, publish what is new, and wait until the archive holds it."""
-    async with open_services(settings) as services:
-        config = load_sources_config(settings, services.taxonomy)
-        errors: list[str] = []
-        resolved: list[tuple[Source, bytes | None]] = []
-        for arg in args:
-            try:
-                resolved.append(resolve_source(arg, config))
-            except ValueError as exc:
-                errors.append(str(exc))
-        fetcher = make_fetcher(settings)
-        ingestor = make_ingestor(services, fetcher, config)
-        indexer = Indexer(services.bus, services.store).consumer()
-        stop = asyncio.Event()
-        task = asyncio.create_task(indexer.run(stop), name="indexer")
-        try:
-            now = datetime.now(UTC)
-            # Fetched sources at once; documents in hand one after another, so that a link in two of them is
-            # seen by the second as already archived and comes out once.
-            fetches = {index: asyncio.create_task(ingestor.ingest(
-                FetchJob(source_id=source.id, url=source.url, kind=source.kind, due_at=now), source))
-                for index, (source, data) in enumerate(resolved) if data is None}
-            outcomes = []
-            for index, (source, data) in enumerate(resolved):
-                outcomes.append(await fetches[index] if data is None
-                                else await ingestor.ingest_document(source, data, source.kind))
-            items = list({item.id: item for outcome in outcomes for item in outcome.new_items}.values())
-            errors += [outcome.error for outcome in outcomes if outcome.error]
-            if items:
-                await _wait_archived(services.store, [i.id for i in items], None, index_timeout, task)
-        finally:
-            stop.set()
-            await asyncio.gather(task, return_exceptions=True)
-            await fetcher.close()
-        return OnceResult(items, errors)
-
-
-@dataclass
-class SourceRow:
-    source: Source
-    state: SourceState
-
-    @property
-    def status(self) -> str:
-        return self.state.status if self.source.enabled else "off"
-
-
-async def source_rows(settings: Settings, enable: Sequence[str] = ()) -> list[SourceRow]:
-    """Every configured source with its state; `enable` re-enables disabled sources first."""
-    taxonomy = load_taxonomy(settings.config_file("topics.yaml"))
-    config = load_sources_config(settings, taxonomy)
-    unknown = [source_id for source_id in enable if config.get(source_id) is None]
-    if unknown:
-        names = ", ".join(map(repr, unknown))
-        raise ConfigError(f"no source with id {names} in {settings.config_file('sources.yaml')}")
-    async with open_redis(settings) as (redis, _):
-        store = Store(redis, Keys(settings.redis_key_prefix))
-        for source_id in enable:
-            await store.update_source(source_id, {"disabled": False, "disabled_at": None, "failures": 0,
-                                                  "failing_since": None, "next_due": None})
-            log.info("source %s enabled", source_id)
-        states = await store.source_states([s.id for s in config.sources])
-    return [SourceRow(source, states[source.id]) for source in config.sources]
-
-
-def _read_corpus(corpus: Path) -> list[tuple[str, bytes]]:
-    """The feed documents of a file or folder; any that is not a readable feed is named with the reason."""
-    try:
-        files = sorted(p for p in corpus.iterdir() if p.is_file()) if corpus.is_dir() else [corpus]
-        documents = [(source_id_for(p.stem), p.read_bytes()) for p in files]
-    except OSError as exc:
-        raise ConfigError(f"{corpus}: cannot read the corpus: {exc.strerror or exc}") from None
-    for (source_id, data), path in zip(documents, files, strict=True):
-        try:
-            parse_document(kind_from_document(data), data, source_id=source_id)
-        except FeedError as exc:
-            raise ConfigError(f"{path}: not a feed to benchmark ({exc}); give RSS, Atom or JSON Feed files") from None
-    return documents
-
-
-async def bench(settings: Settings, what: str, rounds: int, corpus: Path | None) -> str:
-    """Run one benchmark and return its report."""
-    if what != "ingest":
-        raise ConfigError(f"unknown benchmark {what!r}; benchmarks: ingest")
-    documents = await asyncio.to_thread(_read_corpus, corpus) if corpus is not None else sample_feeds()
-    if not documents:
-        raise ConfigError(f"no documents to benchmark in {corpus}")
-    async with open_redis(settings) as (redis, _):
-        result = await bench_ingest(redis, settings.redis_key_prefix, documents, rounds)
-    return result.report()
-
-
-# --- post ---------------------------------------------------------------------------------------------------
-
-@dataclass
-class PostResult:
-    edition: Edition
-    day: date
-    briefing: Briefing | None  # None: already published, nothing sent
-    items: int = 0  # in the window
-    backfill: int = 0  # of those, from a source's first poll
-    not_ai: int = 0  # of those, not about AI
-
-
-async def _edition_for(store: Store, settings: Settings, taxonomy: Taxonomy, channel: str, timezone: str | None,
-                       at: str | None) -> Edition:
-    """The channel's edition in effect (chat, then channels.yaml), with --tz/--at applied; UTC 08:00 if none."""
-    configured = {e.channel: e for e in load_channels(settings.config_file("channels.yaml"), taxonomy.slugs).channels}
-    stored = await store.edition(channel)
-    base = stored if stored is not None and stored.origin == "chat" else configured.get(channel, stored)
-    data = base.model_dump() if base is not None else {"channel": channel}
-    if timezone is not None:
-        data["timezone"] = timezone
-    if at is not None:
-        data["time"] = at
-    try:
-        return Edition.model_validate(data)
-    except ValidationError as exc:
-        problems = "; ".join(f"{'.'.join(map(str, e['loc'])) or 'edition'}: {e['msg']}" for e in exc.errors())
-        raise ConfigError(f"edition of {channel}: {problems}") from None
-
-
-async def post(settings: Settings, channel: str, day: date | None, timezone: str | None, at: str | None,
-               dry_run: bool = False, include_backfill: bool = False) -> PostResult:
-    """`ai-news post`: compose the channel's edition from the archive now and publish it to the briefings topic,
-    once per channel and date. With `dry_run`, compose it and publish nothing (needs only Redis)."""
-    taxonomy = load_taxonomy(settings.config_file("topics.yaml"))
-    if dry_run:
-        async with open_redis(settings) as (redis, _):
-            store = Store(redis, Keys(settings.redis_key_prefix))
-            edition = await _edition_for(store, settings, taxonomy, channel, timezone, at)
-            when = day or datetime.now(edition.zone).date()
-            writer = build_writer(settings, taxonomy)
-            composed, window = await compose_edition(store, writer, edition, when, include_backfill)
-            items = writer.decided(window.items)
-            return PostResult(edition, when, composed, len(items), sum(i.backfill for i in items),
-                              sum(i.about_ai is False for i in items))
-    if not settings.kafka_bootstrap_servers:
-        raise ConfigError("ai-news post publishes the edition to Kafka for the chat roles to deliver; with no "
-                          "KAFKA_BOOTSTRAP_SERVERS it would go to an embedded broker that stops with this command. "
-                          "Set KAFKA_BOOTSTRAP_SERVERS to the broker your roles use, or add --dry-run to see the "
-                          "edition")
-    async with open_services(settings, taxonomy) as services:
-        edition = await _edition_for(services.store, settings, taxonomy, channel, timezone, at)
-        when = day or datetime.now(edition.zone).date()
-        composer = make_composer(services)
-        return PostResult(edition, when, await composer.publish(edition, when), 0)
-
-
-# --- bench compose ----------------------------------------------------------------------------------------
-
-def _redis_url_of(redis: Redis) -> str:
-    kwargs = redis.connection_pool.connection_kwargs
-    if "path" in kwargs:
-        return f"unix://{kwargs['path']}?db={kwargs.get('db', 0)}"
-    return f"redis://{kwargs.get('host', '127.0.0.1')}:{kwargs.get('port', 6379)}/{kwargs.get('db', 0)}"
-
-
-async def bench_compose(settings: Settings, count: int, repeats: int = 3, events: int = 0) -> str:
-    """`ai-news post --dry-run` (a whole process: start, load the window from Redis, compose, render JSON) on
-    `count` archived items, against only loading those items from Redis in-process, in the same run. With
-    `events`, the items are spread over that many stories (hundreds of items each)."""
-    import statistics
-    import subprocess
-    import sys
-    import time
-    import uuid
-
-    from bot.classify import bundled_examples
-
-    taxonomy = load_taxonomy(settings.config_file("topics.yaml"))
-    prefix = f"ainews-bench-{uuid.uuid4().hex[:8]}:"
-    day = date(2026, 1, 15)
-    edition = Edition(channel="console:bench", time="08:00", timezone="UTC")
-    start, end = edition.window(day)
-    examples = bundled_examples()
-    items = [
-        Item(url=f"https://news.example.com/bench/{n}", title=examples[n % len(examples)].title,
-             summary=examples[n % len(examples)].summary, source=f"source-{n % 40}", source_name=f"Source {n % 40}",
-             published=end - timedelta(seconds=(n + 1) * 86_399 / count))
-        for n in range(count)
-    ]
-    enricher = await asyncio.to_thread(build_enricher, settings, taxonomy)
-    classified = await enricher.classify_items(items, MemoryStoryIndex(), now=end)
-    if events:
-        classified = [i.model_copy(update={"story_id": f"bench-event-{n % events}"}) for n, i in enumerate(classified)]
-    async with open_redis(settings) as (redis, _):
-        store = Store(redis, Keys(prefix))
-        try:
-            for first in range(0, len(classified), 50):
-                await asyncio.gather(*(store.archive(i) for i in classified[first:first + 50]))
-            env = {**os.environ, "REDIS_URL": _redis_url_of(redis), "REDIS_KEY_PREFIX": prefix,
-                   "AINEWS_EMBEDDED": "never", "AINEWS_CONFIG_DIR": str(settings.ainews_config_dir.resolve())}
-            command = [sys.executable, "-m", "bot.cli", "--log-level", "WARNING", "post", "--channel",
-                       edition.channel, "--date", day.isoformat(), "--at", edition.time, "--tz", edition.timezone,
-                       "--dry-run", "--format", "json"]
-            wholes, loads = [], []
-            for _ in range(repeats):
-                started = time.perf_counter()
-                done = await asyncio.to_thread(subprocess.run, command, env=env, stdout=subprocess.PIPE,
-                                               stderr=subprocess.PIPE, check=False)
-                wholes.append(time.perf_counter() - started)
-                if done.returncode != 0:
-                    raise RuntimeError(f"ai-news post --dry-run failed: {done.stderr.decode(errors='replace')[-500:]}")
-                started = time.perf_counter()
-                loaded = await store.recent(since=start, until=end)
-                loads.append(time.perf_counter() - started)
-            composed = Briefing.model_validate_json(done.stdout)
-        finally:
-            keys = [key async for key in redis.scan_iter(match=f"{prefix}*", count=1000)]
-            for first in range(0, len(keys), 1000):
-                await redis.delete(*keys[first:first + 1000])
-    whole, load = statistics.median(wholes), statistics.median(loads)
-    stories = sum(len(s.stories) for s in composed.sections)
-    return "\n".join([
-        f"{count} items in one edition's window ({len(loaded)} loaded)"
-        + (f", spread over {events} stories" if events else "")
-        + f", archived in Redis; medians of {repeats} interleaved runs on {os.cpu_count()} cores",
-        f"ai-news post --dry-run, whole process (start, load the window and the week before from Redis, compose, "
-        f"render JSON): {whole:.2f} s (runs: {', '.join(f'{w:.2f}' for w in wholes)} s); "
-        f"{stories} stories in {len(composed.sections)} sections",
-        f"only loading the window's items from Redis (Store.recent, in-process): {load:.2f} s "
-        f"(runs: {', '.join(f'{w:.2f}' for w in loads)} s)",
-        f"ratio: {whole / load:.1f} (whole process / loading alone)",
-    ])
-
-
-async def bench_discord_report(settings: Settings, interactions: int, concurrency: int) -> str:
-    """`/ai-news` response latency of the Discord role under concurrent interactions, against a bare discord.py
-    handler on the same local stand-in."""
-    from adapters.discord.bench import bench_discord
-
-    taxonomy = load_taxonomy(settings.config_file("topics.yaml"))
-    sources = load_sources_config(settings, taxonomy)
-    async with open_redis(settings) as (redis, _):
-        result = await bench_discord(redis, taxonomy, sources, interactions=max(10, interactions),
-                                     concurrency=max(1, concurrency))
-    return result.report()
-
-
-def discord_invite(settings: Settings) -> str:
-    """The URL that adds the bot to a server, with its slash commands and exactly the permissions it uses."""
-    from adapters.discord.client import invite_url
-
-    if settings.discord_application_id is None:
-        raise ConfigError("set DISCORD_APPLICATION_ID (the developer portal: your application -> General "
-                          "Information -> Application ID)")
-    return invite_url(settings.discord_application_id)
-
-
-async def bench_slack_report(settings: Settings, requests: int, concurrency: int) -> str:
-    """Slash-command latency of the Slack app under concurrent signed requests, against a bare bolt app."""
-    from adapters.slack.bench import bench_slack
-
-    taxonomy = load_taxonomy(settings.config_file("topics.yaml"))
-    sources = load_sources_config(settings, taxonomy)
-    async with open_redis(settings) as (redis, _):
-        result = await bench_slack(redis, taxonomy, sources, requests=max(10, requests),
-                                   concurrency=max(1, concurrency))
-    return result.report()
-
-
-async def bench_alerts_report(settings: Settings, channels: int, items: int, burst: int) -> str:
-    """`ai-news bench alerts`: publish -> alert latency through the alerter and Slack roles, against bare aiokafka,
-    under a topic and key prefix of its own, removed at the end."""
-    import uuid
-
-    from adapters.slack.bench import bench_alerts
-
-    prefix = f"ainews-alerts-bench-{uuid.uuid4().hex[:8]}"
-    bench_settings = settings.model_copy(update={
-        "kafka_topic_prefix": prefix, "redis_key_prefix": f"{prefix}:", "alert_max_per_hour": items + burst + 10,
-        "ops_channel": None})
-    async with open_services(bench_settings) as services:
-        try:
-            result = await bench_alerts(services.bus, services.store, services.taxonomy, bench_settings,
-                                        make_alerter(services).run, channels=channels, items=items, burst=burst)
-        finally:
-            await _clear_keys(services)
-            await services.bus.delete_topics()
-    return result.report()

@@ -7,7 +7,7 @@ import re
 
 from redis.asyncio import Redis
 
-from bot.runtime import bench_alerts_report
+from bot.cmd.bench.chat import bench_alerts_report
 from bot.settings import Settings
 
 

@@ -14,9 +14,10 @@ from aiohttp import web
 from aiokafka import AIOKafkaConsumer, TopicPartition
 
 from bot.bus import Bus
+from bot.cmd.post import post
 from bot.editions import Edition
 from bot.models import Briefing, ClassifiedItem, Entities, Item, edition_id
-from bot.runtime import Services, make_composer, post
+from bot.runtime import Services, make_composer
 from bot.settings import Settings
 from bot.store import EditionClaim, Store
 from bot.taxonomy import Taxonomy
