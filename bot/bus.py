@@ -70,6 +70,8 @@ COMMIT_TIMEOUT = 10.0
 WATCH_INTERVAL = 2.0
 # How long the consumers may take to close their clients of the lost topics before these are recreated.
 RELEASE_TIMEOUT = 15.0
+# How long a stopping consumer waits to leave its group before it just closes its connections.
+CLOSE_TIMEOUT = 2.0
 # A record with this header is the bus's own (no message): consumers skip it. One goes to each partition of a
 # recreated topic: a broker that took records for a topic it did not have (the embedded one does, between its restart
 # and the topic's recreation) serves them only once a record is written after the topic exists.
@@ -639,7 +641,7 @@ class Consumer:
                         await self._sleep(delay)
                 finally:
                     self._client = None
-                    await consumer.stop()
+                    await self._close(consumer)
                 if generation != self.bus.generation and not self._stop.is_set():
                     log.info("group=%s rejoining its group on the new topics", self.group)
         finally:
@@ -650,6 +652,24 @@ class Consumer:
             self.ready.clear()
             log.info("group=%s stopped (processed=%d dead-lettered=%d)",
                      self.group, self.stats.processed, self.stats.dead_lettered)
+
+    async def _close(self, consumer: AIOKafkaConsumer[bytes, bytes]) -> None:
+        """Leave the group and close the client. When stopping, the broker's answer to a group join under way
+        (seconds on some brokers) is not waited for beyond CLOSE_TIMEOUT: nothing was assigned yet, so nothing is
+        left to commit, and the group forgets the member after its session timeout."""
+        closing = asyncio.ensure_future(consumer.stop())
+        done, _ = await asyncio.wait({closing}, timeout=CLOSE_TIMEOUT if self._stop.is_set() else None)
+        if closing in done:
+            closing.result()
+            return
+        closing.cancel()
+        with contextlib.suppress(asyncio.CancelledError, KafkaError):
+            await closing
+        for part in (consumer._fetcher, consumer._client):  # what stop() would have closed after the group
+            if part is not None:
+                with contextlib.suppress(Exception):
+                    await part.close()
+        log.info("group=%s stopped without waiting for the broker to finish its group join", self.group)
 
     def _new_consumer(self) -> AIOKafkaConsumer[bytes, bytes]:
         consumer: AIOKafkaConsumer[bytes, bytes] = AIOKafkaConsumer(

@@ -173,7 +173,10 @@ class _ChildService:
     def stop(self) -> None:
         proc, self._proc = self._proc, None
         if proc is not None and proc.poll() is None:
-            proc.terminate()
+            if self.keeps_data:
+                proc.terminate()
+            else:
+                proc.kill()  # nothing of it is kept: no reason to wait for its shutdown
             try:
                 proc.wait(timeout=5)
             except subprocess.TimeoutExpired:
@@ -183,6 +186,11 @@ class _ChildService:
         if self._dir is not None:
             shutil.rmtree(self._dir, ignore_errors=True)
             self._dir = None
+
+    @property
+    def keeps_data(self) -> bool:
+        """Whether the service is given time to shut down cleanly (it keeps data beyond its process)."""
+        return True
 
     def __enter__(self) -> _ChildService:
         self.start()
@@ -207,6 +215,10 @@ class EmbeddedKafka(_ChildService):
     @property
     def in_memory(self) -> bool:
         return self.storage.startswith("memory:")
+
+    @property
+    def keeps_data(self) -> bool:
+        return not self.in_memory
 
     def _env(self) -> dict[str, str] | None:
         return {**os.environ, **self.extra_env} if self.extra_env else None

@@ -15,9 +15,10 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import AsyncExitStack, asynccontextmanager
 from datetime import datetime
+from typing import Any
 
 import aiohttp
 from aiohttp import web
@@ -26,6 +27,7 @@ from slack_bolt.adapter.socket_mode.aiohttp import AsyncSocketModeHandler
 from slack_bolt.async_app import AsyncApp
 from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
+from slack_sdk.web.async_slack_response import AsyncSlackResponse
 
 from adapters.slack.app import EVENTS_PATH, SlackHandlers, build_app, refuse_malformed
 from adapters.slack.client import make_web_client, new_session
@@ -85,6 +87,7 @@ class SlackRole:
         self.alerts: AlertDelivery | None = None
         self.ops: OpsDelivery | None = None
         self.socket_handler: AsyncSocketModeHandler | None = None
+        self._stopped: asyncio.Event | None = None  # the stop of run(), seen while connecting
 
     @property
     def serves_http(self) -> bool:
@@ -108,6 +111,7 @@ class SlackRole:
             await self.alerts.handle(message, record)
 
     async def run(self, stop: asyncio.Event) -> None:
+        self._stopped = stop
         async with self.serving():
             await self.consumer().run(stop)
         log.info("Slack role stopped")
@@ -175,7 +179,7 @@ class SlackRole:
         try:
             # A refused token is found here (and stops the role with a clear message); a Slack out of reach is
             # left to the background connection, so the role keeps stopping at once when asked.
-            opened = await asyncio.wait_for(client.apps_connections_open(app_token=app_token), PREFLIGHT_TIMEOUT)
+            opened = await self._preflight(client.apps_connections_open(app_token=app_token))
         except TimeoutError:
             log.warning("Slack Socket Mode: no answer from Slack within %gs; connecting in the background",
                         PREFLIGHT_TIMEOUT)
@@ -193,6 +197,24 @@ class SlackRole:
         # delivering what it can and stops at once when asked.
         connecting = asyncio.create_task(self._connect(handler), name="slack socket mode")
         stack.push_async_callback(_cancel, connecting)
+
+    async def _preflight(self, call: Awaitable[AsyncSlackResponse]) -> AsyncSlackResponse:
+        """The call's answer; TimeoutError after PREFLIGHT_TIMEOUT, or at once when the role is asked to stop."""
+        answer = asyncio.ensure_future(call)
+        waits: set[asyncio.Future[Any]] = {answer}
+        if self._stopped is not None:
+            waits.add(asyncio.ensure_future(self._stopped.wait()))
+        try:
+            await asyncio.wait(waits, timeout=PREFLIGHT_TIMEOUT, return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            for waiting in waits - {answer}:
+                waiting.cancel()
+        if not answer.done():
+            answer.cancel()
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await answer
+            raise TimeoutError
+        return answer.result()
 
     async def _connect(self, handler: AsyncSocketModeHandler) -> None:
         await handler.connect_async()  # type: ignore[no-untyped-call]
