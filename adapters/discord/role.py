@@ -5,18 +5,20 @@
 One bot token serves every server that invited the bot: a discord.py client over the gateway (intents: guilds
 only, no privileged intent), sharded as Discord says. `create_role` checks the settings at once (a `ConfigError`
 says what to set); nothing connects before `run`. On start the role logs in over REST (a token Discord refuses is a
-`ConfigError` saying so), checks that DISCORD_APPLICATION_ID is the token's application, registers `/ai-news` if
-its definition changed, connects to the gateway and consumes briefings. A gateway that closes for good (e.g. the
-token revoked) stops the role with the reason.
+`ConfigError` saying so; a Discord out of reach is tried again with backoff while the other roles go on), checks
+that DISCORD_APPLICATION_ID is the token's application, registers `/ai-news` if its definition changed, connects to
+the gateway and consumes briefings. A gateway that closes for good (e.g. the token revoked) stops the role with the
+reason.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Callable, Coroutine
 from contextlib import asynccontextmanager
 from datetime import datetime
+from typing import Any
 
 import aiohttp
 import discord
@@ -36,6 +38,17 @@ from bot.store import Store
 from bot.taxonomy import Taxonomy
 
 log = logging.getLogger(__name__)
+
+# Backoff between two attempts to reach Discord at start (doubling up to the second figure).
+RETRY_FIRST, RETRY_MAX = 1.0, 60.0
+
+
+class _Unreachable(ServiceError):
+    """Discord could not be reached at start (network, 5xx, 429): tried again, the other roles go on."""
+
+
+class _Stopped(Exception):
+    """Asked to stop while still reaching Discord."""
 
 GROUP = "discord"
 PORTAL = "https://discord.com/developers/applications"
@@ -86,6 +99,7 @@ class DiscordRole:
         self.application_id = settings.discord_application_id
         self.pacer = pacer or Pacer(settings.discord_post_interval)
         self.clock = clock
+        self._stopped: asyncio.Event | None = None  # the stop of run(), seen while reaching Discord
         self.guild_ready_timeout = guild_ready_timeout
         self.ready = asyncio.Event()  # logged in, /ai-news registered, the gateway ready
         self.client: Client | None = None
@@ -114,6 +128,25 @@ class DiscordRole:
             await self.alerts.handle(message, record)
 
     async def run(self, stop: asyncio.Event) -> None:
+        """Serve until `stop` is set. A Discord out of reach at start is tried again with backoff (one warning per
+        attempt) while the rest of ai-news goes on; a refused token or setting stops the role with what to fix."""
+        self._stopped = stop
+        delay = RETRY_FIRST
+        while not stop.is_set():
+            try:
+                await self._serve(stop)
+                return
+            except _Stopped:
+                break
+            except _Unreachable as exc:
+                log.warning("%s; trying again in %.0fs", exc, delay)
+                try:
+                    await asyncio.wait_for(stop.wait(), delay)
+                except TimeoutError:
+                    delay = min(RETRY_MAX, delay * 2)
+        log.info("Discord role stopped")
+
+    async def _serve(self, stop: asyncio.Event) -> None:
         async with self.serving():
             assert self._gateway is not None
             consumer = self.consumer()
@@ -129,7 +162,6 @@ class DiscordRole:
                 self._gateway.result()  # raises why the gateway closed
                 raise ServiceError("the Discord gateway connection ended")
             deliveries.result()
-        log.info("Discord role stopped")
 
     async def _interaction(self, interaction: discord.Interaction) -> None:
         if self.interactions is not None:
@@ -145,14 +177,14 @@ class DiscordRole:
             self.client = client
             waiting: asyncio.Task[None] | None = None
             try:
-                await self._login(client)
+                await self._unless_stopped(self._login(client))
                 self.delivery = BriefingDelivery(client, self.store, self.pacer, api=API(client.http))
                 self.alerts = AlertDelivery(self.delivery)
                 self.ops = OpsDelivery(self.delivery, settings.ops_channel, clock=self.clock)
                 commands = Commands.from_settings(settings, self.store, self.taxonomy, self.sources,
                                                   clock=self.clock)
                 self.interactions = Interactions(commands, self.store, self.delivery)
-                await self._register(client)
+                await self._unless_stopped(self._register(client))
                 self._gateway = asyncio.create_task(self._connect(client), name="discord-gateway")
                 waiting = asyncio.create_task(self._wait_ready(client))
                 yield self
@@ -164,6 +196,28 @@ class DiscordRole:
                 if self._gateway is not None:
                     self._gateway.cancel()
                     await asyncio.gather(self._gateway, return_exceptions=True)
+
+    async def _unless_stopped(self, step: Coroutine[Any, Any, None]) -> None:
+        """Run a start step; _Stopped at once if the role is asked to stop meanwhile, and a Discord out of reach
+        as _Unreachable (run() tries again)."""
+        task = asyncio.ensure_future(step)
+        waits: set[asyncio.Future[Any]] = {task}
+        stopping = asyncio.ensure_future(self._stopped.wait()) if self._stopped is not None else None
+        if stopping is not None:
+            waits.add(stopping)
+        try:
+            await asyncio.wait(waits, return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            if stopping is not None:
+                stopping.cancel()
+        if not task.done():
+            task.cancel()
+            await asyncio.gather(task, return_exceptions=True)
+            raise _Stopped
+        try:
+            task.result()
+        except ServiceError as exc:
+            raise _Unreachable(str(exc)) from None
 
     async def _wait_ready(self, client: Client) -> None:
         await client.wait_until_ready()

@@ -349,3 +349,33 @@ async def test_a_revoked_token_stops_the_role_saying_so(settings: Settings, stor
     with pytest.raises(ConfigError, match="gateway refused DISCORD_BOT_TOKEN \\(4004 Authentication failed\\)"):
         await asyncio.wait_for(task, 20)
     assert not stop.is_set()  # the role stopped by itself; the other roles of the process are stopped by run_roles
+
+
+async def test_a_discord_out_of_reach_at_start_is_tried_again_and_a_stop_is_not_held_up(
+        settings: Settings, store: Store, taxonomy: Taxonomy, bus: Bus, discord_api: DiscordAPI,
+        monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture) -> None:
+    import adapters.discord.role as role_module
+
+    monkeypatch.setattr(role_module, "RETRY_FIRST", 0.05)
+    server(discord_api)
+    discord_api.fault("me", status=503, times=2)
+    stop = asyncio.Event()
+    running = make_role(role_settings(settings, discord_api), store, taxonomy, bus=bus)
+    task = asyncio.create_task(running.run(stop))
+    await asyncio.wait_for(running.ready.wait(), 10)  # the third login succeeds: the role serves
+    tries = [r.getMessage() for r in caplog.records if "trying again in" in r.getMessage()]
+    assert len(tries) == 2 and all("Discord is not answering" in t and "(503)" in t for t in tries), tries
+    assert len(discord_api.called("me")) == 3
+    stop.set()
+    await asyncio.wait_for(task, 10)
+
+    # Nothing listens: the role waits 30 s before trying again, and a stop ends it at once without an error.
+    monkeypatch.setattr(role_module, "RETRY_FIRST", 30.0)
+    unreachable = role_settings(settings, discord_api, discord_api_base_url="http://127.0.0.1:9/api/v10")
+    stop = asyncio.Event()
+    task = asyncio.create_task(make_role(unreachable, store, taxonomy, bus=bus).run(stop))
+    await eventually(lambda: any("cannot reach Discord" in r.getMessage() for r in caplog.records))
+    started = time.monotonic()
+    stop.set()
+    await asyncio.wait_for(task, 10)
+    assert time.monotonic() - started < 2  # stopping does not wait for the next attempt
