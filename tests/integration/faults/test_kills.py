@@ -20,6 +20,9 @@ from bot.models import Briefing, ClassifiedItem, Item, KeyDevelopment, Section, 
 from bot.settings import Settings
 from bot.store import Store
 from bot.taxonomy import Taxonomy
+from tests.discordapi import APPLICATION_ID as DISCORD_APPLICATION_ID
+from tests.discordapi import BOT_TOKEN as DISCORD_TOKEN
+from tests.discordapi import DiscordAPI
 from tests.integration.faults.conftest import AiNews, publish_eventually
 from tests.integration.test_cli import _env, services_env
 from tests.slackapi import BOT_TOKEN, SIGNING_SECRET, SlackAPI
@@ -83,6 +86,45 @@ async def test_a_killed_slack_role_finishes_the_thread_soon_after_it_restarts(
     assert posted == list(range(len(posted))), posted  # every part once, in order: none twice, no gap
     root = api.thread(CHANNEL)[0]
     assert all(m["thread_ts"] == root["ts"] for m in api.thread(CHANNEL)[1:])
+
+
+async def test_a_killed_discord_role_finishes_the_thread_soon_after_it_restarts(
+        tmp_path: Path, settings: Settings, bus: Bus, discord_api: DiscordAPI) -> None:
+    from adapters.discord.delivery import nonce
+    from adapters.discord.render import render_briefing
+    from tests.integration.test_discord_delivery import assert_thread, briefing, server
+
+    _, channel = server(discord_api)
+    sent = briefing(f"discord:{channel}", sections=4)
+    discord_api.fault("send", hang=True, store_first=True, when=lambda body: body["nonce"] == nonce(sent.edition_id, 3))
+    env = services_env(tmp_path, settings, DISCORD_BOT_TOKEN=DISCORD_TOKEN,
+                       DISCORD_APPLICATION_ID=DISCORD_APPLICATION_ID, DISCORD_API_BASE_URL=discord_api.api_url,
+                       DISCORD_GATEWAY_URL=discord_api.gateway_url, DISCORD_POST_INTERVAL="0")
+    role = AiNews(["run", "--role", "discord"], env, tmp_path / "discord.log")
+    expected = len(render_briefing(sent).messages)
+    try:
+        role.start()
+        await role.said("running roles:")
+        await bus.publish(bus.topics.briefings, sent, key=sent.channel)
+        await asyncio.wait_for(discord_api.hung.wait(), 60)  # part 3 is stored; Discord holds the call
+        role.kill()  # kill -9 mid-thread: its delivery lock stays in Redis
+        role.start()
+        loop = asyncio.get_running_loop()
+        restarted = loop.time()
+        while True:
+            threads = discord_api.threads_of(channel)
+            posted = 1 + (len(discord_api.posts(threads[0]["id"])) if threads else 0)
+            if posted >= expected:
+                break
+            assert role.alive, role.text()[-2000:]
+            assert loop.time() - restarted < 60, f"thread not finished 60 s after the restart: {posted} parts"
+            await asyncio.sleep(0.2)
+        took = loop.time() - restarted
+        assert role.stop() == 0
+    finally:
+        role.kill()
+    logging.getLogger(__name__).info("discord role killed mid-thread: finished %.1f s after the restart", took)
+    assert_thread(discord_api, channel, sent)  # the root once, every part once in its thread, in order
 
 
 async def test_a_delivery_lock_is_short_and_renewed_while_the_delivery_lives(store: Store) -> None:
