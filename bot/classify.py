@@ -202,7 +202,12 @@ class TopicClassifier:
 
     def score_matrix(self, texts: Sequence[tuple[str, str]]) -> np.ndarray:
         """Scores (rows: texts, columns: taxonomy topics in order), each in 0..1."""
+        return self._score_matrix(texts)[0]
+
+    def _score_matrix(self, texts: Sequence[tuple[str, str]]) -> tuple[np.ndarray, np.ndarray]:
+        """The scores, and which topics' keywords each text holds (a boolean matrix of the same shape)."""
         scores = np.zeros((len(texts), len(self.taxonomy.slugs)))
+        matched = np.zeros(scores.shape, dtype=bool)
         learned = set(self.learned)
         if self.model is not None and learned and texts:
             probabilities = softmax(self.model.decision([example_text(title, body) for title, body in texts]))
@@ -212,18 +217,29 @@ class TopicClassifier:
         for i, (title, body) in enumerate(texts):
             for slug, value in self.keywords.scores(title, body).items():
                 scores[i, self._columns[slug]] += (KEYWORD_WEIGHT if slug in learned else NEW_TOPIC_WEIGHT) * value
-        return scores
+                matched[i, self._columns[slug]] = True
+        return scores, matched
 
-    def rank(self, scores: np.ndarray) -> list[tuple[tuple[str, ...], dict[str, float]]]:
-        """Ranked topics and rounded topic scores for each row of a score matrix."""
+    def rank(self, scores: np.ndarray, matched: np.ndarray | None = None) -> list[tuple[tuple[str, ...],
+                                                                                         dict[str, float]]]:
+        """Ranked topics and rounded topic scores for each row of a score matrix. With `matched` (which topics'
+        keywords each text holds), a topic that requires evidence leads only a text that holds one of its keywords;
+        otherwise the next topic leads and it may follow."""
         slugs = self.taxonomy.slugs
+        needs_evidence = [t.evidence_required for t in self.taxonomy.topics]
         results: list[tuple[tuple[str, ...], dict[str, float]]] = []
         orders = np.argsort(-scores, axis=1, kind="stable")  # ties keep the taxonomy's order
-        for row, order in zip(scores.tolist(), orders.tolist(), strict=True):
+        evidence = matched.tolist() if matched is not None else [None] * len(scores)
+        for row, order, held in zip(scores.tolist(), orders.tolist(), evidence, strict=True):
             top = row[order[0]]
             if top <= 0:
                 results.append(((self.taxonomy.fallback,), {}))
                 continue
+            if held is not None:
+                lead = next((j for j in order if row[j] > 0 and (held[j] or not needs_evidence[j])), order[0])
+                if lead != order[0]:
+                    order = [lead, *(j for j in order if j != lead)]
+                    top = row[lead]
             topics = [slugs[order[0]]] + [
                 slugs[j] for j in order[1:MAX_TOPICS] if row[j] >= SECONDARY_MIN and row[j] >= SECONDARY_RATIO * top
             ]
@@ -231,7 +247,7 @@ class TopicClassifier:
         return results
 
     def topics(self, texts: Sequence[tuple[str, str]]) -> list[tuple[tuple[str, ...], dict[str, float]]]:
-        return self.rank(self.score_matrix(texts))
+        return self.rank(*self._score_matrix(texts))
 
 
 @dataclass(frozen=True)
@@ -328,6 +344,10 @@ _GUIDE_URL = re.compile(r"^https?://[^/]+/(?:[^/]+/)?(?:engineering|cookbook)/",
 _TOOL_HEADLINE = re.compile(r"\bopen[- ]source (?:tool|library|framework|sdk|cli|toolkit|platform|alternative)\b",
                             re.IGNORECASE)
 _SHOW_HN = re.compile(r"^(?:Show|Launch) HN:", re.IGNORECASE)
+# A change to what users of a service get (its plans, prices, limits, what it allows) is a product story.
+_PLAN_CHANGE = re.compile(r"\b(?:plans?(?! to\b)|subscriptions?|pricing|price (?:increase|hike|cut|change)s?|quotas?|"
+                          r"usage limits?|rate limits?|(?:free|paid|pro) tiers?|no longer allow\w*|allowed again)\b",
+                          re.IGNORECASE)
 # Which section an event belongs to, as a news editor files it.
 EVENT_SECTIONS = {"outage": "products", "availability": "products", "security": "safety", "law": "regulation",
                   "court": "regulation",
@@ -360,8 +380,9 @@ def editorial_topic(title: str, url: str, models: Sequence[str], events: Sequenc
     page or an outage is a product story, a security incident a safety one, a law, ruling or ban regulation,
     a raise, acquisition, hire or partnership business, a paper on arXiv research, a headline that is a model's
     name or reports its release a models story, a code repository, a Show HN, a practitioner's write-up or
-    serving engineering a tools one, a company's position on policy a regulation one, a first-person piece on AI
-    and work a business one. Only for the default slugs that the taxonomy has."""
+    serving engineering a tools one, a company's position on policy a regulation one, a change to a service's
+    plans, prices or limits a products one, a first-person piece on AI and work a business one. Only for the
+    default slugs that the taxonomy has."""
     def have(slug: str) -> str | None:
         return slug if slug in slugs else None
 
@@ -386,6 +407,8 @@ def editorial_topic(title: str, url: str, models: Sequence[str], events: Sequenc
         return have("tools")
     if _POSITION.search(title):
         return have("regulation")
+    if _PLAN_CHANGE.search(title):
+        return have("products")
     if not events and _SERVING.search(f"{title} {summary}"):
         return have("tools")
     if not events and not models and _PERSONAL.search(f"{title} {summary}") and _WORK.search(

@@ -20,6 +20,9 @@ class Topic(BaseModel):
     keywords: tuple[str, ...] = ()
     negative_keywords: tuple[str, ...] = ()
     audience: str | None = Field(default=None, description="who this topic's news matters to, for the briefing")
+    evidence_required: bool = Field(default=False, description=(
+        "lead an item only when one of the topic's keywords is in its text: for a topic the learned model also "
+        "gives to general essays that never name what the topic is about"))
 
     @field_validator("keywords", "negative_keywords")
     @classmethod

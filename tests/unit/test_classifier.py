@@ -62,6 +62,29 @@ def test_multi_label(classifier: TopicClassifier) -> None:
     assert all(scores[t] > 0 for t in topics)
 
 
+def test_a_topic_that_requires_evidence_leads_only_items_that_name_it(taxonomy: Taxonomy) -> None:
+    slugs = taxonomy.slugs
+    safety, business = slugs.index("safety"), slugs.index("business")
+    assert taxonomy.topics[safety].evidence_required
+    scores = np.zeros((2, len(slugs)))
+    scores[:, safety], scores[:, business] = 0.6, 0.3
+    matched = np.zeros(scores.shape, dtype=bool)
+    matched[1, safety] = True  # the second text names a harm
+    essay, incident = TopicClassifier(taxonomy, None).rank(scores, matched)
+    assert essay[0] == ("business", "safety")  # the model's pick may follow, not lead
+    assert incident[0][0] == "safety"
+    lenient = taxonomy.model_copy(update={"topics": tuple(
+        t.model_copy(update={"evidence_required": False}) for t in taxonomy.topics)})
+    assert TopicClassifier(lenient, None).rank(scores, matched)[0][0][0] == "safety"
+
+
+def test_an_essay_on_ai_with_no_harm_named_is_not_a_safety_story(classifier: TopicClassifier) -> None:
+    (topics, _), = classifier.topics([("AI fatigue is real and nobody talks about it", "")])
+    assert topics[0] != "safety"
+    (topics, _), = classifier.topics([("Hackers used an AI agent to break into a hospital's network", "")])
+    assert topics[0] == "safety"
+
+
 def test_shipped_labeled_set_is_large_and_sourced() -> None:
     examples = bundled_examples()
     counts: dict[str, int] = {}

@@ -178,9 +178,10 @@ def test_eval_briefing_scores_the_labeled_days(tmp_path: Path) -> None:
     header = next(line for line in lines if line.startswith("day "))
     assert header.split()[:4] == ["day", "entries", "stories", "about"]
     days = [line.split()[0] for line in lines[lines.index(header) + 1:-1]]
-    assert days == ["2025-10-31", "2025-11-25", "2025-12-19", "2026-02-03", "2026-04-11", "all"]
+    assert days == ["2025-10-31", "2025-11-25", "2025-12-19", "2026-02-03", "2026-02-08", "2026-02-09",
+                    "2026-04-04", "2026-04-11", "2026-04-13", "2026-04-14", "2026-04-21", "2026-04-24", "all"]
     total = lines[-2].split()
-    assert total[1] == "142"  # every labeled entry was read
+    assert total[1] == str(142 + 194)  # every labeled entry of both files was read
     missing = _run(["eval", "--briefing", str(tmp_path / "nowhere")])
     assert missing.returncode == 2 and "not a folder of labeled days" in missing.stderr
     (tmp_path / "bad.jsonl").write_text('{"title": "x"}\n')
