@@ -43,8 +43,10 @@ AI_CLASS = "ai"
 OTHER_CLASS = "other"
 SIGNALS = ("ai_term_title", "ai_term_summary", "model_name", "ai_terms", "ai_hints")
 # The threshold is the lowest probability whose cross-validated precision reaches this; the decision then keeps
-# as much recall as that precision allows.
-TARGET_PRECISION = 0.97
+# as much recall as that precision allows. Cross-validation on this set runs above what real days show (their
+# items are newer and unlike the training headlines), and a story wrongly in a briefing costs more than one left
+# in the archive: the target leaves a margin.
+TARGET_PRECISION = 0.98
 
 
 class RelevanceExample(BaseModel):
