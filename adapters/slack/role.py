@@ -46,6 +46,8 @@ from bot.taxonomy import Taxonomy
 log = logging.getLogger(__name__)
 
 PREFLIGHT_TIMEOUT = 3.0
+# On stop, commands already acknowledged get this long to be answered before they are cancelled.
+ANSWER_GRACE = 2.0
 
 GROUP = "slack"
 
@@ -134,6 +136,7 @@ class SlackRole:
             self.ops = OpsDelivery(self.delivery, settings.ops_channel, clock=self.clock)
             commands = Commands.from_settings(settings, self.store, self.taxonomy, self.sources, clock=self.clock)
             handlers = SlackHandlers(commands, self.store, workspaces, self.delivery, session)
+            stack.push_async_callback(handlers.finish, ANSWER_GRACE)  # after the server stops taking requests
             secret = settings.slack_signing_secret.get_secret_value() if settings.slack_signing_secret else ""
             self.app = build_app(
                 client, handlers, signing_secret=secret,
