@@ -144,6 +144,10 @@ async def _served(app: web.Application) -> AsyncIterator[str]:
         await runner.cleanup()
 
 
+def _client(concurrency: int) -> aiohttp.ClientSession:
+    return aiohttp.ClientSession(connector=aiohttp.TCPConnector(limit=concurrency))
+
+
 def _bare_app(api_url: str, secret: str) -> AsyncApp:
     app = AsyncApp(client=AsyncWebClient(token=BENCH_TOKEN, base_url=api_url), signing_secret=secret,
                    name="bare-bench")
@@ -164,15 +168,16 @@ async def _seed(store: Store, topic: str, count: int) -> None:
         await store.archive(ClassifiedItem.from_item(item, topics=[topic]))
 
 
-async def _load(url: str, secret: str, respond_base: str, command: str, count: int, concurrency: int,
-                sent: dict[str, float]) -> tuple[list[float], float]:
+async def _load(http: aiohttp.ClientSession, url: str, secret: str, respond_base: str, command: str, count: int,
+                concurrency: int, sent: dict[str, float]) -> tuple[list[float], float]:
+    """`count` signed commands to `url`, `concurrency` at a time, over the connections `http` keeps open."""
     verifier = SignatureVerifier(secret)
     latencies: list[float] = []
     queue: asyncio.Queue[int] = asyncio.Queue()
     for n in range(count):
         queue.put_nowait(n)
 
-    async def worker(http: aiohttp.ClientSession) -> None:
+    async def worker() -> None:
         while True:
             try:
                 n = queue.get_nowait()
@@ -193,15 +198,13 @@ async def _load(url: str, secret: str, respond_base: str, command: str, count: i
                     raise RuntimeError(f"the app answered {response.status} to a signed command")
             latencies.append(time.perf_counter() - started)
 
-    connector = aiohttp.TCPConnector(limit=concurrency)
-    async with aiohttp.ClientSession(connector=connector) as http:
-        began = time.perf_counter()
-        await asyncio.gather(*(worker(http) for _ in range(concurrency)))
-        return latencies, time.perf_counter() - began
+    began = time.perf_counter()
+    await asyncio.gather(*(worker() for _ in range(concurrency)))
+    return latencies, time.perf_counter() - began
 
 
 async def bench_slack(redis: Redis, taxonomy: Taxonomy, sources: SourcesConfig, *, requests: int = 2000,
-                      concurrency: int = 50, command: str = "regulation", rounds: int = 2) -> SlackBenchResult:
+                      concurrency: int = 50, command: str = "regulation", rounds: int = 10) -> SlackBenchResult:
     """Ack latency of ai-news's `/ai-news` against a bare bolt app's, same machine, same run."""
     if command.split()[0] not in taxonomy.slugs:
         raise ValueError(f"benchmark command must start with a topic: {', '.join(taxonomy.slugs)}")
@@ -226,24 +229,27 @@ async def bench_slack(redis: Redis, taxonomy: Taxonomy, sources: SourcesConfig, 
             async with role.serving(), _served(_bare_app(f"{api_base}/api/", secret).web_app()) as bare_base:
                 real_url = f"http://127.0.0.1:{role.bound_port}/slack/events"
                 bare_url = f"{bare_base}/slack/events"
-                for url in (bare_url, real_url):  # warm up: connections, bolt's auth.test, caches
-                    warm: dict[str, float] = {}
-                    await _load(url, secret, api_base, command, min(100, requests), concurrency, warm)
-                    await stand_in.wait_for(set(warm) if url == real_url else set(), 30.0)
-                per_round = max(1, requests // rounds)
-                for _ in range(rounds):
-                    for url, sample in ((bare_url, bare), (real_url, real)):
-                        record: dict[str, float] = {}
-                        began = time.perf_counter()
-                        latencies, elapsed = await _load(url, secret, api_base, command, per_round, concurrency,
-                                                         record)
-                        sample.ack += latencies
-                        sample.elapsed += elapsed
-                        if sample is real:  # its answers, before the next round: they must not slow the bare app
-                            await stand_in.wait_for(set(record), 30.0)
-                            sample.answering += max((stand_in.arrived.get(key, began) for key in record),
-                                                    default=began) - began
-                            sent.update(record)
+                # one client per app, its connections kept open from the warm-up on (as Slack's are)
+                async with _client(concurrency) as bare_http, _client(concurrency) as real_http:
+                    apps = ((bare_url, bare_http, bare), (real_url, real_http, real))
+                    for url, http, _ in apps:  # warm up: connections, bolt's auth.test, caches
+                        warm: dict[str, float] = {}
+                        await _load(http, url, secret, api_base, command, min(100, requests), concurrency, warm)
+                        await stand_in.wait_for(set(warm) if url == real_url else set(), 30.0)
+                    per_round = max(1, requests // rounds)
+                    for _ in range(rounds):
+                        for url, http, sample in apps:
+                            record: dict[str, float] = {}
+                            began = time.perf_counter()
+                            latencies, elapsed = await _load(http, url, secret, api_base, command, per_round,
+                                                             concurrency, record)
+                            sample.ack += latencies
+                            sample.elapsed += elapsed
+                            if sample is real:  # its answers, before the next round: they must not slow the bare app
+                                await stand_in.wait_for(set(record), 30.0)
+                                sample.answering += max((stand_in.arrived.get(key, began) for key in record),
+                                                        default=began) - began
+                                sent.update(record)
         real.answer = [stand_in.arrived[key] - started for key, started in sent.items() if key in stand_in.arrived]
     finally:
         keys = [key async for key in redis.scan_iter(match=f"{prefix}:*", count=500)]
