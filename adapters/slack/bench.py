@@ -70,6 +70,7 @@ class SlackBenchResult:
     bare: Sample
     real: Sample
     key_prefix: str
+    rounds: int = 1
 
     def report(self) -> str:
         def ms(value: float) -> str:
@@ -86,10 +87,10 @@ class SlackBenchResult:
         bare_median, real_median = statistics.median(bare.ack), statistics.median(real.ack)
         bare_p99, real_p99 = percentile(bare.ack, 99), percentile(real.ack, 99)
         lines = [
-            f"/ai-news {self.command}: {self.requests} signed requests per app, {self.concurrency} at a time, "
-            "HTTP on 127.0.0.1; both apps served alike (aiohttp, bolt's signature check), the same load generator; "
-            "the bare bolt app only acks, ai-news also answers, and a round's answers all arrive before the next "
-            "round starts",
+            f"/ai-news {self.command}: {self.requests} signed requests per app, {self.concurrency} at a time, in "
+            f"{self.rounds} alternating rounds, HTTP on 127.0.0.1",
+            "(both apps served alike: bolt's aiohttp app, signatures checked, one load generator; the bare app only "
+            "acks, ai-news also answers, and its answers of a round arrive before the next round starts)",
             f"{'':<26} {'ai-news':>14} {'bare bolt':>14} {'ratio':>8}",
             row("ack median", real_median, bare_median, ms),
             row("ack p99", real_p99, bare_p99, ms),
@@ -255,7 +256,7 @@ async def bench_slack(redis: Redis, taxonomy: Taxonomy, sources: SourcesConfig, 
         keys = [key async for key in redis.scan_iter(match=f"{prefix}:*", count=500)]
         if keys:
             await redis.delete(*keys)
-    return SlackBenchResult(command, per_round * rounds, concurrency, bare, real, f"{prefix}:")
+    return SlackBenchResult(command, per_round * rounds, concurrency, bare, real, f"{prefix}:", rounds)
 
 
 # --- `ai-news bench alerts` ------------------------------------------------------------------------------------
