@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import gc
 import logging
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import AsyncExitStack, asynccontextmanager
@@ -149,6 +150,7 @@ class SlackRole:
                 await self._serve_http(stack, self.app)
             if self.socket_mode:
                 await self._serve_socket(stack, self.app, client)
+            settle_heap()
             self.ready.set()
             try:
                 yield self
@@ -228,6 +230,15 @@ async def _cancel(task: asyncio.Task[None]) -> None:
     task.cancel()
     with contextlib.suppress(asyncio.CancelledError, Exception):
         await task
+
+
+def settle_heap() -> None:
+    """What the role built to serve (settings, taxonomy, the follows gazetteer, bolt and aiohttp, the imported
+    modules) lives as long as the process: collected once, then left out of the cyclic collector's full passes, so
+    that those scan only what requests create. Each full pass over the startup heap (about 100,000 objects) held
+    the event loop, acknowledgements included, for about 50 ms on a 2-core machine."""
+    gc.collect()
+    gc.freeze()
 
 
 async def _healthz(request: web.Request) -> web.Response:
