@@ -603,9 +603,10 @@ class Store:
     # --- slash commands and chat deliveries ----------------------------------------------------------------
 
     async def count_command(self, user: str, now: datetime) -> int:
-        """Count one slash command of a user in the current minute; returns the count so far (this one included)."""
+        """Count one slash command of a user in the current minute; returns the count so far (this one included).
+        One round trip with no MULTI/EXEC: INCR and EXPIRE go out together, and nothing else writes the key."""
         key = self.keys.command_rate(user, int(now.timestamp()) // 60)
-        async with self.redis.pipeline(transaction=True) as pipe:
+        async with self.redis.pipeline(transaction=False) as pipe:
             pipe.incr(key)
             pipe.expire(key, TTL.COMMAND_RATE)
             count, _ = await pipe.execute()

@@ -1,20 +1,23 @@
 """The bolt AsyncApp: `/ai-news` and the App Home tab, with its Web API client injected.
 
-`/ai-news` is acknowledged first (Slack wants an answer within 3 s), then answered through the command's
-response URL: ephemeral, or in the channel when the user adds `public`. Any failure while answering is logged
-with the command and the channel, and the user gets a short apology, never a stack trace. Request signatures
-are verified by bolt (HTTP mode) with SLACK_SIGNING_SECRET; requests older than 5 minutes are refused. A request
-that bolt cannot read (a timestamp that is not a number, a body that is not what its content type says) is refused
-before it reaches bolt with a 4xx and one log line (`refuse_malformed`), and a signed request seen before (its
-`trigger_id` or `event_id`) is acknowledged and dropped (`SlackHandlers.drop_repeats`).
+`/ai-news` is acknowledged first (Slack wants an answer within 3 s): the listener acks and returns, and the rest
+(the check for a repeated request, the rate limit, the answer) runs after the acknowledgement has gone out
+(`SlackHandlers.after_ack`); nothing touches Redis before it. The answer goes through the command's response URL:
+ephemeral, or in the channel when the user adds `public`. Any failure while answering is logged with the command
+and the channel, and the user gets a short apology, never a stack trace. Request signatures are verified by bolt
+(HTTP mode) with SLACK_SIGNING_SECRET; requests older than 5 minutes are refused. A request that bolt cannot read
+(a timestamp that is not a number, a body that is not what its content type says) is refused before it reaches
+bolt with a 4xx and one log line (`refuse_malformed`), and a signed request seen before (its `trigger_id` or
+`event_id`) is acknowledged and nothing else is done (`SlackHandlers.first_time`).
 """
 
 from __future__ import annotations
 
+import asyncio
 import json
 import logging
 import time
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Callable, Coroutine, Sequence
 from typing import Any
 
 import aiohttp
@@ -22,7 +25,6 @@ from aiohttp import web
 from slack_bolt.async_app import AsyncAck, AsyncApp, AsyncBoltContext
 from slack_bolt.oauth.async_oauth_settings import AsyncOAuthSettings
 from slack_bolt.request.internals import parse_body
-from slack_bolt.response import BoltResponse
 from slack_sdk.oauth.installation_store.async_installation_store import AsyncInstallationStore
 from slack_sdk.oauth.state_store.async_state_store import AsyncOAuthStateStore
 from slack_sdk.web.async_client import AsyncWebClient
@@ -56,6 +58,8 @@ BOT_SCOPES = ("commands", "chat:write", "chat:write.public", "channels:read", "g
 INSTALL_PATH = "/slack/install"
 REDIRECT_PATH = "/slack/oauth_redirect"
 EVENTS_PATH = "/slack/events"
+# Acknowledged requests answered at the same time; the others wait their turn.
+ANSWERS_AT_ONCE = 16
 
 
 class SlackHandlers:
@@ -68,14 +72,61 @@ class SlackHandlers:
         self.workspaces = workspaces
         self.delivery = delivery
         self.session = session
+        self._after_ack: set[asyncio.Task[None]] = set()
+        # Acknowledging is cheap and answering is not: under a burst the answers queue here rather than open a
+        # Redis connection each (the pool has 100) or starve the acknowledgements of the event loop.
+        self._answering = asyncio.Semaphore(ANSWERS_AT_ONCE)
 
     def context(self, body: dict[str, Any]) -> CommandContext:
         team = body.get("team_id") or None
         channel = self.workspaces.channel(team, str(body.get("channel_id") or ""))
         return CommandContext(channel=channel.name, user=self.workspaces.user(team, str(body.get("user_id") or "")))
 
+    def after_ack(self, work: Coroutine[Any, Any, None], what: str) -> None:
+        """Run `work` once the listener has returned (so bolt has sent the acknowledgement); a failure is logged."""
+        task = asyncio.create_task(self._logged(work, what), name=f"slack {what}")
+        self._after_ack.add(task)
+        task.add_done_callback(self._after_ack.discard)
+
+    async def _logged(self, work: Coroutine[Any, Any, None], what: str) -> None:
+        try:
+            async with self._answering:
+                await work
+        except Exception:
+            log.exception("Slack %s failed", what)
+        finally:
+            work.close()  # never started when cancelled while queued
+
+    async def finish(self, grace: float) -> None:
+        """On stop: what was acknowledged gets up to `grace` seconds to be done, the rest is cancelled."""
+        pending = set(self._after_ack)
+        if not pending:
+            return
+        _, late = await asyncio.wait(pending, timeout=grace)
+        for task in late:
+            task.cancel()
+        if late:
+            log.warning("stopping: %d acknowledged Slack request(s) not answered within %gs, cancelled", len(late),
+                        grace)
+            await asyncio.gather(*late, return_exceptions=True)
+
+    async def first_time(self, body: dict[str, Any]) -> bool:
+        """False for a request whose trigger_id (commands, interactions) or event_id (events) was seen in the last
+        10 minutes: a replay, or a retry of one that was handled. It was acknowledged; nothing else is done."""
+        seen = str(body.get("trigger_id") or body.get("event_id") or "")
+        if not seen or await self.store.first_request(PLATFORM, seen):
+            return True
+        log.warning("dropped a repeated Slack request (%s %s, team %s)",
+                    "trigger_id" if body.get("trigger_id") else "event_id", seen[:100], body.get("team_id"))
+        return False
+
     async def command(self, ack: AsyncAck, body: dict[str, Any]) -> None:
         await ack()
+        self.after_ack(self.answer(body), f"{COMMAND} answer")
+
+    async def answer(self, body: dict[str, Any]) -> None:
+        if not await self.first_time(body):
+            return
         started = time.perf_counter()
         text = str(body.get("text") or "")
         where = f"channel {body.get('channel_id')} (team {body.get('team_id')}) user {body.get('user_id')}"
@@ -107,11 +158,16 @@ class SlackHandlers:
         if response.status_code != 200:
             log.error("answer to %s refused by Slack: %d %s", where, response.status_code, response.body[:200])
 
-    async def home(self, event: dict[str, Any], context: AsyncBoltContext, client: AsyncWebClient) -> None:
-        if event.get("tab") != "home" or not event.get("user"):
-            return
-        channels = await self.home_channels(context.team_id)
-        await client.views_publish(user_id=event["user"], view=render_home(channels, COMMAND))
+    async def home(self, body: dict[str, Any], event: dict[str, Any], context: AsyncBoltContext,
+                   client: AsyncWebClient) -> None:
+        """`app_home_opened`: bolt acknowledges the event when this returns; the tab is published after."""
+        if event.get("tab") == "home" and event.get("user"):
+            self.after_ack(self.publish_home(body, str(event["user"]), context.team_id, client), "Home tab")
+
+    async def publish_home(self, body: dict[str, Any], user: str, team_id: str | None,
+                           client: AsyncWebClient) -> None:
+        if await self.first_time(body):
+            await client.views_publish(user_id=user, view=render_home(await self.home_channels(team_id), COMMAND))
 
     async def home_channels(self, team_id: str | None) -> list[HomeChannel]:
         """The workspace's channels that have a daily briefing or topic alerts."""
@@ -129,17 +185,6 @@ class SlackHandlers:
                 continue
             shown.append(HomeChannel(channel.channel_id, editions.get(name), alerts.get(name)))
         return shown
-
-    async def drop_repeats(self, body: dict[str, Any], next: Callable[[], Awaitable[BoltResponse]]) -> BoltResponse:
-        """Bolt middleware, after the signature check: a request whose trigger_id (commands, interactions) or
-        event_id (events) was seen in the last 10 minutes is a replay, or a retry of one that was handled: it is
-        acknowledged and nothing else is done."""
-        seen = str(body.get("trigger_id") or body.get("event_id") or "")
-        if seen and not await self.store.first_request(PLATFORM, seen):
-            log.warning("dropped a repeated Slack request (%s %s, team %s)",
-                        "trigger_id" if body.get("trigger_id") else "event_id", seen[:100], body.get("team_id"))
-            return BoltResponse(status=200, body="")
-        return await next()
 
     async def error(self, error: Exception, body: dict[str, Any]) -> None:
         log.error("Slack request failed (type %s): %s: %s", body.get("type") or body.get("command"),
@@ -173,8 +218,10 @@ def build_app(
         request_verification_enabled=True,
         logger=_BOLT_LOG,
         name="ai-news",
+        # The listeners only acknowledge and hand the rest to SlackHandlers.after_ack: the response goes out as soon
+        # as they return, with no polling for the ack (bolt polls every 10 ms otherwise).
+        process_before_response=True,
     )
-    app.middleware(handlers.drop_repeats)
     app.command(COMMAND)(handlers.command)
     app.event("app_home_opened")(handlers.home)
     app.error(handlers.error)

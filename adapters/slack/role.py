@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import gc
 import logging
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import AsyncExitStack, asynccontextmanager
@@ -46,6 +47,8 @@ from bot.taxonomy import Taxonomy
 log = logging.getLogger(__name__)
 
 PREFLIGHT_TIMEOUT = 3.0
+# On stop, commands already acknowledged get this long to be answered before they are cancelled.
+ANSWER_GRACE = 2.0
 
 GROUP = "slack"
 
@@ -134,6 +137,7 @@ class SlackRole:
             self.ops = OpsDelivery(self.delivery, settings.ops_channel, clock=self.clock)
             commands = Commands.from_settings(settings, self.store, self.taxonomy, self.sources, clock=self.clock)
             handlers = SlackHandlers(commands, self.store, workspaces, self.delivery, session)
+            stack.push_async_callback(handlers.finish, ANSWER_GRACE)  # after the server stops taking requests
             secret = settings.slack_signing_secret.get_secret_value() if settings.slack_signing_secret else ""
             self.app = build_app(
                 client, handlers, signing_secret=secret,
@@ -146,6 +150,7 @@ class SlackRole:
                 await self._serve_http(stack, self.app)
             if self.socket_mode:
                 await self._serve_socket(stack, self.app, client)
+            settle_heap()
             self.ready.set()
             try:
                 yield self
@@ -225,6 +230,15 @@ async def _cancel(task: asyncio.Task[None]) -> None:
     task.cancel()
     with contextlib.suppress(asyncio.CancelledError, Exception):
         await task
+
+
+def settle_heap() -> None:
+    """What the role built to serve (settings, taxonomy, the follows gazetteer, bolt and aiohttp, the imported
+    modules) lives as long as the process: collected once, then left out of the cyclic collector's full passes, so
+    that those scan only what requests create. Each full pass over the startup heap (about 100,000 objects) held
+    the event loop, acknowledgements included, for about 50 ms on a 2-core machine."""
+    gc.collect()
+    gc.freeze()
 
 
 async def _healthz(request: web.Request) -> web.Response:

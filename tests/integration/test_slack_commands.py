@@ -84,6 +84,41 @@ async def test_ack_comes_at_once_even_when_the_answer_is_slow(role: SlackRole, a
     assert "Topics" in all_text(api.answers()[0])
 
 
+async def test_the_ack_touches_no_redis(role: SlackRole, api: SlackAPI, store: Store,
+                                       monkeypatch: pytest.MonkeyPatch) -> None:
+    calls: list[str] = []
+    original = store.redis.execute_command
+
+    async def slow(*args: Any, **kwargs: Any) -> Any:
+        calls.append(str(args[0]))
+        await asyncio.sleep(1.5)
+        return await original(*args, **kwargs)
+
+    monkeypatch.setattr(store.redis, "execute_command", slow)
+    body, headers = signed_command("topics", response_url=api.response_url())
+    status, elapsed = await post(role, body, headers)
+    assert status == 200 and elapsed < 0.5, elapsed  # the repeat check and the rate limit come after the ack
+    await api.wait_for(lambda: len(api.answers()) == 1, limit=10)
+    assert "SET" in calls and "Topics" in all_text(api.answers()[0])
+
+
+async def test_acknowledged_commands_are_answered_when_the_role_stops(settings: Settings, store: Store,
+                                                                      taxonomy: Taxonomy, api: SlackAPI,
+                                                                      monkeypatch: pytest.MonkeyPatch) -> None:
+    original = Commands.answer
+
+    async def slow(self: Commands, *args: Any) -> Any:
+        await asyncio.sleep(0.3)
+        return await original(self, *args)
+
+    monkeypatch.setattr(Commands, "answer", slow)
+    async with serving(role_settings(settings, api, command_rate_limit=50), store, taxonomy) as running:
+        for n in range(5):
+            body, headers = signed_command("topics", response_url=api.response_url(), user=f"U0STOP{n}")
+            assert (await post(running, body, headers))[0] == 200
+    assert len(api.answers()) == 5  # answered before serving() returned
+
+
 async def test_topic_answer_latest_stories_linked_and_escaped(role: SlackRole, api: SlackAPI, store: Store) -> None:
     for n, hours in enumerate([1, 5, 30, 50, 70, 100, 24 * 8]):
         await store.archive(item(n, ["regulation"], hours))
