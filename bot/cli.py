@@ -188,7 +188,7 @@ def _benches_arg(text: str) -> tuple[str, ...]:
     chosen = _topics_arg(text)
     unknown = [name for name in chosen if name not in BENCHES]
     if unknown or not chosen:
-        raise argparse.ArgumentTypeError(f"unknown bench {', '.join(unknown) or text!r}: {', '.join(BENCHES)}")
+        raise argparse.ArgumentTypeError(f"unknown bench {', '.join(unknown or [text])}; benches: {', '.join(BENCHES)}")
     return chosen
 
 

@@ -141,6 +141,7 @@ class PipelineBench:
     runs: list[PipelineRun]
     bare_messages: int
     bare_seconds: float
+    prefix: str  # of every topic and key of the runs (all removed at the end)
 
     @property
     def bare_rate(self) -> float:
@@ -384,6 +385,7 @@ def role_env(settings: Settings, redis_url: str, config: Path) -> dict[str, str]
         "KAFKA_TOPIC_PREFIX": settings.kafka_topic_prefix,
         "KAFKA_PARTITIONS": str(settings.kafka_partitions),
         "KAFKA_FETCH_MAX_WAIT_MS": str(settings.kafka_fetch_max_wait_ms),
+        "KAFKA_SESSION_TIMEOUT_MS": str(settings.kafka_session_timeout_ms),
         "REDIS_URL": redis_url,
         "REDIS_KEY_PREFIX": settings.redis_key_prefix,
         "AINEWS_EMBEDDED": "never",
@@ -580,4 +582,5 @@ async def bench_pipeline(settings: Settings, feeds: int = 100, per_feed: int = 2
                 await outer.bus.delete_topics([*outer.bus.topics.all(), f"{base.kafka_topic_prefix}.bench-round-trip"])
             broker = outer.kafka_description.split(" (")[0]
     size = sum(len(v) for v, _ in payloads) / len(payloads) if payloads else 0.0
-    return PipelineBench(feeds, per_feed, partitions, os.cpu_count() or 1, broker, size, runs, len(payloads), bare)
+    return PipelineBench(feeds, per_feed, partitions, os.cpu_count() or 1, broker, size, runs, len(payloads), bare,
+                         base.kafka_topic_prefix)
