@@ -175,6 +175,9 @@ class TopicTable:
 
 
 Handler = Callable[[Any, ConsumerRecord[bytes, bytes]], Awaitable[None]]
+# Handles the valid messages of one fetched batch of a partition at once (one round trip for many, say); the records
+# are those of `Handler`, in order.
+BatchHandler = Callable[[list[tuple[Any, ConsumerRecord[bytes, bytes]]]], Awaitable[None]]
 
 
 def is_transient(exc: BaseException) -> bool:
@@ -540,9 +543,11 @@ class Bus:
         *,
         auto_offset_reset: str = "earliest",
         max_records: int = 100,
+        batch_handler: BatchHandler | None = None,
     ) -> Consumer:
         return Consumer(
-            self, group, topics, handler, auto_offset_reset=auto_offset_reset, max_records=max_records
+            self, group, topics, handler, auto_offset_reset=auto_offset_reset, max_records=max_records,
+            batch_handler=batch_handler,
         )
 
 
@@ -580,7 +585,11 @@ def _partitions(tps: Iterable[TopicPartition]) -> str:
 
 
 class Consumer:
-    """A member of a consumer group that validates, handles, then commits each batch."""
+    """A member of a consumer group that validates, handles, then commits each batch.
+
+    With a `batch_handler`, the valid messages of each fetched batch of a partition are handled in one call; if it
+    fails for any reason but an infrastructure that is away (retried as a whole), the batch is handled again record
+    by record with `handler`, so that only the record at fault is retried and dead-lettered."""
 
     def __init__(
         self,
@@ -591,12 +600,14 @@ class Consumer:
         *,
         auto_offset_reset: str = "earliest",
         max_records: int = 100,
+        batch_handler: BatchHandler | None = None,
     ) -> None:
         self.bus = bus
         self.group = group
         self.topics = tuple(topics)
         self.models: Mapping[str, type[Message]] = {t: bus.topics.model_for(t) for t in self.topics}
         self.handler = handler
+        self.batch_handler = batch_handler
         self.auto_offset_reset = auto_offset_reset
         self.max_records = max_records
         self.stats = ConsumerStats()
@@ -740,6 +751,13 @@ class Consumer:
 
     async def _process_partition(self, records: list[ConsumerRecord[bytes, bytes]]) -> int | None:
         """Handle records in order; returns the offset to commit (last handled + 1), or None."""
+        if self.batch_handler is not None and len(records) > 1:
+            try:
+                await self._process_batch(self.batch_handler, records)
+            except _Stopping:
+                return None  # nothing committed: the batch comes again, and its effects are idempotent
+            last: int = records[-1].offset
+            return last + 1
         next_offset = None
         for record in records:
             try:
@@ -801,9 +819,47 @@ class Consumer:
         key = _bounded_key(record.key) or "-"
         return f"topic={record.topic} partition={record.partition} offset={record.offset} group={self.group} id={key}"
 
+    async def _process_batch(self, handle: BatchHandler, records: list[ConsumerRecord[bytes, bytes]]) -> None:
+        ready = []
+        for record in records:
+            message = await self._validated(record)
+            if message is not None:
+                ready.append((message, record))
+        transient_failures = 0
+        while ready:
+            try:
+                await handle(ready)
+            except asyncio.CancelledError:
+                raise
+            except Exception as exc:
+                if is_transient(exc) and not is_permanent(exc):
+                    transient_failures += 1
+                    self.stats.retried += 1
+                    delay = min(30.0, self.bus.retry_backoff * 2 ** min(transient_failures - 1, 8))
+                    log.warning("dependency unavailable, retrying the batch of %d in %.1fs: %s to %s: %s: %s",
+                                len(ready), delay, self._where(ready[0][1]), ready[-1][1].offset,
+                                type(exc).__name__, exc)
+                    await self._sleep(delay)
+                    continue
+                log.warning("batch of %d failed, handling its records one by one: %s to %s: %s: %s", len(ready),
+                            self._where(ready[0][1]), ready[-1][1].offset, type(exc).__name__, exc)
+                for message, record in ready:
+                    await self._handle(message, record)
+                return
+            self.stats.processed += len(ready)
+            log.debug("handled a batch of %d: %s to %s", len(ready), self._where(ready[0][1]), ready[-1][1].offset)
+            return
+
     async def _process(self, record: ConsumerRecord[bytes, bytes]) -> None:
+        message = await self._validated(record)
+        if message is not None:
+            await self._handle(message, record)
+
+    async def _validated(self, record: ConsumerRecord[bytes, bytes]) -> Message | None:
+        """The record's message; None for the bus's own records, and for a record that is too large or does not
+        validate (dead-lettered here)."""
         if any(name == CONTROL_HEADER for name, _ in record.headers or ()):
-            return  # the bus's own record, not a message
+            return None  # the bus's own record, not a message
         model = self.models[record.topic]
         size = len(record.value or b"") + len(record.key or b"")
         if size > self.bus.max_message_bytes:
@@ -812,16 +868,18 @@ class Consumer:
                 "not handled")
             log.warning("oversized %s message, dead-lettering: %s %s", model.__name__, self._where(record), too_large)
             await self._dead_letter(record, too_large, attempts=0)
-            return
+            return None
         try:
             if record.value is None:
                 raise ValueError("empty record value")
-            message = self.bus.topics.validate(record.topic, record.value)
+            return self.bus.topics.validate(record.topic, record.value)
         except (ValidationError, ValueError) as exc:
             log.warning("invalid %s message, dead-lettering: %s %s", model.__name__, self._where(record),
                         _one_line(exc))
             await self._dead_letter(record, exc, attempts=0)
-            return
+            return None
+
+    async def _handle(self, message: Message, record: ConsumerRecord[bytes, bytes]) -> None:
         attempts = 0
         transient_failures = 0
         while True:

@@ -255,21 +255,36 @@ class Store:
 
         An item that is not about AI is archived and found by search, but kept out of the topic indexes: topic
         answers and each topic's daily counts never see it."""
-        score = item.published.timestamp()
-        cutoff = (item.published - TTL.INDEX_RETENTION).timestamp()
-        topics = item.topics if item.about_ai is not False else ()
+        return await self.archive_many([item]) == 1
+
+    async def archive_many(self, items: Sequence[ClassifiedItem]) -> int:
+        """Store and index many items in one transaction (one round trip); returns how many were not archived
+        before. The same effect as `archive` of each in turn: each index is trimmed once, to the retention of the
+        newest item that touches it, which removes exactly what the calls one by one would."""
+        if not items:
+            return 0
+        cutoffs: dict[str, float] = {}
+        words: set[str] = set()
+        firsts = []  # where each item's SET NX answer is among the results
         async with self.redis.pipeline(transaction=True) as pipe:
-            pipe.set(self.keys.item(item.id), item.model_dump_json(), nx=True, ex=TTL.ITEM)
-            pipe.zadd(self.keys.items_by_time, {item.id: score})
-            for topic in topics:
-                pipe.zadd(self.keys.topic_by_time(topic), {item.id: score})
-            for index in (self.keys.items_by_time, *map(self.keys.topic_by_time, topics)):
+            for item in items:
+                firsts.append(len(pipe))
+                score = item.published.timestamp()
+                cutoff = (item.published - TTL.INDEX_RETENTION).timestamp()
+                topics = item.topics if item.about_ai is not False else ()
+                pipe.set(self.keys.item(item.id), item.model_dump_json(), nx=True, ex=TTL.ITEM)
+                for index in (self.keys.items_by_time, *map(self.keys.topic_by_time, topics)):
+                    pipe.zadd(index, {item.id: score})
+                    cutoffs[index] = max(cutoff, cutoffs.get(index, cutoff))
+                for word in search_words(f"{item.title} {item.summary}")[:MAX_WORDS_PER_ITEM]:
+                    pipe.zadd(self.keys.word(word), {item.id: score})
+                    words.add(word)
+            for index, cutoff in cutoffs.items():
                 pipe.zremrangebyscore(index, "-inf", f"({cutoff}")
-            for word in search_words(f"{item.title} {item.summary}")[:MAX_WORDS_PER_ITEM]:
-                pipe.zadd(self.keys.word(word), {item.id: score})
+            for word in words:
                 pipe.expire(self.keys.word(word), TTL.ITEM)
             results = await pipe.execute()
-        return bool(results[0])
+        return sum(1 for at in firsts if results[at])
 
     async def has_items(self, item_ids: Sequence[str]) -> list[bool]:
         if not item_ids:

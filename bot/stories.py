@@ -19,6 +19,7 @@ import json
 import re
 import zlib
 from collections import defaultdict
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Protocol
@@ -175,6 +176,10 @@ def same_story(a: StorySignature, b: StorySignature) -> float:
 class StoryIndex(Protocol):
     async def candidates(self, signature: StorySignature) -> list[StorySignature]: ...
     async def save(self, signature: StorySignature) -> None: ...
+    async def prefetch(self, signatures: Sequence[StorySignature]) -> None:
+        """Before a batch of `candidates`/`save` calls for these signatures, in order: load at once what they need."""
+    async def flush(self) -> None:
+        """After that batch: store at once what it saved."""
 
 
 async def assign_story(index: StoryIndex, signature: StorySignature) -> StorySignature:
@@ -210,14 +215,35 @@ class MemoryStoryIndex:
         for key in signature.keys:
             self._buckets[key].add(signature.story_id)
 
+    async def prefetch(self, signatures: Sequence[StorySignature]) -> None:
+        return None
+
+    async def flush(self) -> None:
+        return None
+
+
+@dataclass
+class _Batch:
+    """What one batch of signatures can match (every bucket of their keys, and the stories in them), and what it
+    saved, to write at `flush`."""
+
+    buckets: dict[tuple[str, str | int], set[str]]
+    stories: dict[str, StorySignature]
+    saved: dict[str, StorySignature] = field(default_factory=dict)
+
 
 class RedisStoryIndex:
-    """Recent story signatures in Redis, expiring after the story window, shared by every ingest worker."""
+    """Recent story signatures in Redis, expiring after the story window, shared by every ingest worker.
+
+    Between `prefetch` and `flush` (one document's items), candidates come from what `prefetch` loaded in two round
+    trips, plus what the batch saved so far, and saves are written at `flush` in one: the same answers as a round
+    trip per call, as of the batch's start (another worker's stories saved meanwhile are seen from the next batch)."""
 
     def __init__(self, redis: Redis, prefix: str) -> None:
         self.redis = redis
         self.prefix = prefix
         self.ttl = int(WINDOW.total_seconds()) + 3600
+        self._batch: _Batch | None = None
 
     def _story_key(self, story_id: str) -> str:
         return f"{self.prefix}story:{story_id}"
@@ -225,21 +251,55 @@ class RedisStoryIndex:
     def _bucket_key(self, key: tuple[str, str | int]) -> str:
         return f"{self.prefix}storykey:{key[0]}:{key[1]}"
 
-    async def candidates(self, signature: StorySignature) -> list[StorySignature]:
+    async def _load(self, keys: Sequence[tuple[str, str | int]]) -> _Batch:
+        """The buckets of `keys` and the stories in them: two round trips."""
         async with self.redis.pipeline(transaction=False) as pipe:
-            for key in signature.keys:
+            for key in keys:
                 pipe.smembers(self._bucket_key(key))
-            buckets = await pipe.execute()
-        ids = sorted({(m.decode() if isinstance(m, bytes) else str(m)) for bucket in buckets for m in bucket})
-        if not ids:
-            return []
-        raw = await self.redis.mget([self._story_key(i) for i in ids])
-        return [StorySignature.from_json(value) for value in raw if value is not None]
+            found = await pipe.execute()
+        buckets = {key: {(m.decode() if isinstance(m, bytes) else str(m)) for m in members}
+                   for key, members in zip(keys, found, strict=True)}
+        ids = sorted(set().union(*buckets.values()))
+        raw = await self.redis.mget([self._story_key(i) for i in ids]) if ids else []
+        stories = {i: StorySignature.from_json(value) for i, value in zip(ids, raw, strict=True) if value is not None}
+        return _Batch(buckets, stories)
+
+    async def candidates(self, signature: StorySignature) -> list[StorySignature]:
+        batch = self._batch
+        if batch is None:
+            batch = await self._load(signature.keys)
+        elif missing := [key for key in signature.keys if key not in batch.buckets]:  # one it was not prefetched for
+            loaded = await self._load(missing)
+            batch.buckets.update(loaded.buckets)
+            for story_id, story in loaded.stories.items():
+                batch.stories.setdefault(story_id, story)
+        ids = sorted(set().union(*(batch.buckets[key] for key in signature.keys)))
+        return [batch.stories[i] for i in ids if i in batch.stories]
 
     async def save(self, signature: StorySignature) -> None:
-        async with self.redis.pipeline(transaction=True) as pipe:
-            pipe.set(self._story_key(signature.story_id), signature.to_json(), ex=self.ttl)
+        if self._batch is not None:
+            self._batch.stories[signature.story_id] = signature
+            self._batch.saved[signature.story_id] = signature
             for key in signature.keys:
-                pipe.sadd(self._bucket_key(key), signature.story_id)
+                self._batch.buckets.setdefault(key, set()).add(signature.story_id)
+            return
+        await self._write([signature])
+
+    async def prefetch(self, signatures: Sequence[StorySignature]) -> None:
+        keys = list(dict.fromkeys(key for signature in signatures for key in signature.keys))
+        self._batch = await self._load(keys)
+
+    async def flush(self) -> None:
+        batch, self._batch = self._batch, None
+        if batch is not None and batch.saved:
+            await self._write(list(batch.saved.values()))
+
+    async def _write(self, signatures: Sequence[StorySignature]) -> None:
+        async with self.redis.pipeline(transaction=True) as pipe:
+            for signature in signatures:
+                pipe.set(self._story_key(signature.story_id), signature.to_json(), ex=self.ttl)
+                for key in signature.keys:
+                    pipe.sadd(self._bucket_key(key), signature.story_id)
+            for key in dict.fromkeys(key for signature in signatures for key in signature.keys):
                 pipe.expire(self._bucket_key(key), self.ttl)
             await pipe.execute()
