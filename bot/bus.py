@@ -175,8 +175,8 @@ class TopicTable:
 
 
 Handler = Callable[[Any, ConsumerRecord[bytes, bytes]], Awaitable[None]]
-# Handles the valid messages of one fetched batch of a partition at once (one round trip for many, say); the records
-# are those of `Handler`, in order.
+# Handles the valid messages of one fetched batch at once (one round trip for many, say): (message, record) pairs,
+# each partition's in order.
 BatchHandler = Callable[[list[tuple[Any, ConsumerRecord[bytes, bytes]]]], Awaitable[None]]
 
 
@@ -587,9 +587,10 @@ def _partitions(tps: Iterable[TopicPartition]) -> str:
 class Consumer:
     """A member of a consumer group that validates, handles, then commits each batch.
 
-    With a `batch_handler`, the valid messages of each fetched batch of a partition are handled in one call; if it
-    fails for any reason but an infrastructure that is away (retried as a whole), the batch is handled again record
-    by record with `handler`, so that only the record at fault is retried and dead-lettered."""
+    With a `batch_handler`, the valid messages of each fetched batch (every partition's records, each partition in
+    order) are handled in one call and their offsets committed in one request; if it fails for any reason but an
+    infrastructure that is away (then it is retried as a whole), the batch is handled again record by record with
+    `handler`, so that only the record at fault is retried and dead-lettered."""
 
     def __init__(
         self,
@@ -738,10 +739,19 @@ class Consumer:
                     await fetch
                 break
             batch = fetch.result()
+            if self.batch_handler is not None and sum(map(len, batch.values())) > 1:
+                try:
+                    await self._process_batch(self.batch_handler, [r for records in batch.values() for r in records])
+                except _Stopping:
+                    break  # nothing committed: the batch comes again, and its effects are idempotent
+                if self.bus.generation == generation:
+                    await self._commit(consumer, {tp: records[-1].offset + 1 for tp, records in batch.items()
+                                                  if records})
+                continue
             for tp, records in batch.items():
                 done = await self._process_partition(records)
                 if done is not None and self.bus.generation == generation:
-                    await self._commit(consumer, tp, done)
+                    await self._commit(consumer, {tp: done})
                 if self._stop.is_set():
                     break
 
@@ -751,13 +761,6 @@ class Consumer:
 
     async def _process_partition(self, records: list[ConsumerRecord[bytes, bytes]]) -> int | None:
         """Handle records in order; returns the offset to commit (last handled + 1), or None."""
-        if self.batch_handler is not None and len(records) > 1:
-            try:
-                await self._process_batch(self.batch_handler, records)
-            except _Stopping:
-                return None  # nothing committed: the batch comes again, and its effects are idempotent
-            last: int = records[-1].offset
-            return last + 1
         next_offset = None
         for record in records:
             try:
@@ -769,12 +772,14 @@ class Consumer:
                 break
         return next_offset
 
-    async def _commit(self, consumer: AIOKafkaConsumer[bytes, bytes], tp: TopicPartition, offset: int) -> None:
-        """Commit the offset, or give it up: after COMMIT_TIMEOUT, when asked to stop, or when the broker is found
-        without its topics (an offset of the old topic must not land on the new one). A commit given up only means
-        that these records are delivered again one day, which changes nothing: effects are idempotent."""
-        where = f"group={self.group} commit of {tp.topic}[{tp.partition}]@{offset}"
-        self._committing = commit = asyncio.ensure_future(consumer.commit({tp: offset}))
+    async def _commit(self, consumer: AIOKafkaConsumer[bytes, bytes], offsets: dict[TopicPartition, int]) -> None:
+        """Commit the offsets (one request), or give them up: after COMMIT_TIMEOUT, when asked to stop, or when the
+        broker is found without its topics (an offset of the old topic must not land on the new one). A commit given
+        up only means that these records are delivered again one day, which changes nothing: effects are
+        idempotent."""
+        where = f"group={self.group} commit of " + ", ".join(
+            f"{tp.topic}[{tp.partition}]@{offset}" for tp, offset in sorted(offsets.items()))
+        self._committing = commit = asyncio.ensure_future(consumer.commit(offsets))
         try:
             waits = {commit, self._stopping} if self._stopping is not None else {commit}
             done, _ = await asyncio.wait(waits, timeout=COMMIT_TIMEOUT, return_when=asyncio.FIRST_COMPLETED)

@@ -240,6 +240,13 @@ class SourceState(BaseModel):
         return "ok" if self.last_success else "new"
 
 
+# SET key 1 EX ttl for each of KEYS (ARGV[1] the TTL): a seen ledger of many items in one round trip.
+_MARK_SEEN = """
+for _, key in ipairs(KEYS) do redis.call('SET', key, 1, 'EX', ARGV[1]) end
+return #KEYS
+"""
+
+
 class Store:
     """The archive and, as issues add them, the other Redis-backed state."""
 
@@ -258,33 +265,33 @@ class Store:
         return await self.archive_many([item]) == 1
 
     async def archive_many(self, items: Sequence[ClassifiedItem]) -> int:
-        """Store and index many items in one transaction (one round trip); returns how many were not archived
-        before. The same effect as `archive` of each in turn: each index is trimmed once, to the retention of the
-        newest item that touches it, which removes exactly what the calls one by one would."""
+        """Store and index many items in one transaction (one round trip, one ZADD per index and word); returns how
+        many were not archived before. The same effect as `archive` of each in turn: each index is trimmed once, to
+        the retention of the newest item that touches it, which removes exactly what the calls one by one would."""
         if not items:
             return 0
+        indexes: dict[str, dict[str, float]] = {}
         cutoffs: dict[str, float] = {}
-        words: set[str] = set()
-        firsts = []  # where each item's SET NX answer is among the results
         async with self.redis.pipeline(transaction=True) as pipe:
+            for item in items:  # first, so that the answer of each item's SET NX is at its position
+                pipe.set(self.keys.item(item.id), item.model_dump_json(), nx=True, ex=TTL.ITEM)
             for item in items:
-                firsts.append(len(pipe))
                 score = item.published.timestamp()
                 cutoff = (item.published - TTL.INDEX_RETENTION).timestamp()
                 topics = item.topics if item.about_ai is not False else ()
-                pipe.set(self.keys.item(item.id), item.model_dump_json(), nx=True, ex=TTL.ITEM)
                 for index in (self.keys.items_by_time, *map(self.keys.topic_by_time, topics)):
-                    pipe.zadd(index, {item.id: score})
+                    indexes.setdefault(index, {})[item.id] = score
                     cutoffs[index] = max(cutoff, cutoffs.get(index, cutoff))
                 for word in search_words(f"{item.title} {item.summary}")[:MAX_WORDS_PER_ITEM]:
-                    pipe.zadd(self.keys.word(word), {item.id: score})
-                    words.add(word)
+                    indexes.setdefault(self.keys.word(word), {})[item.id] = score
+            for index, members in indexes.items():
+                pipe.zadd(index, members)
             for index, cutoff in cutoffs.items():
                 pipe.zremrangebyscore(index, "-inf", f"({cutoff}")
-            for word in words:
-                pipe.expire(self.keys.word(word), TTL.ITEM)
+            for index in indexes.keys() - cutoffs.keys():  # the words' indexes
+                pipe.expire(index, TTL.ITEM)
             results = await pipe.execute()
-        return sum(1 for at in firsts if results[at])
+        return sum(1 for created in results[:len(items)] if created)
 
     async def has_items(self, item_ids: Sequence[str]) -> list[bool]:
         if not item_ids:
@@ -369,20 +376,17 @@ class Store:
     # --- dedupe ledger -------------------------------------------------------------------------------------
 
     async def unseen(self, item_ids: Sequence[str]) -> list[str]:
-        """The ids not seen within TTL.SEEN, in order."""
+        """The ids not seen within TTL.SEEN, in order (one round trip)."""
         if not item_ids:
             return []
-        async with self.redis.pipeline(transaction=False) as pipe:
-            for item_id in item_ids:
-                pipe.exists(self.keys.seen(item_id))
-            found = await pipe.execute()
-        return [item_id for item_id, exists in zip(item_ids, found, strict=True) if not exists]
+        found = await self.redis.mget([self.keys.seen(item_id) for item_id in item_ids])
+        return [item_id for item_id, value in zip(item_ids, found, strict=True) if value is None]
 
     async def mark_seen(self, item_ids: Iterable[str]) -> None:
-        async with self.redis.pipeline(transaction=False) as pipe:
-            for item_id in item_ids:
-                pipe.set(self.keys.seen(item_id), 1, ex=TTL.SEEN)
-            await pipe.execute()
+        """One round trip, however many."""
+        keys = [self.keys.seen(item_id) for item_id in item_ids]
+        if keys:
+            await self.redis.register_script(_MARK_SEEN)(keys=keys, args=[TTL.SEEN])
 
     # --- source state --------------------------------------------------------------------------------------
 

@@ -232,6 +232,31 @@ class _Batch:
     saved: dict[str, StorySignature] = field(default_factory=dict)
 
 
+# The buckets of KEYS, in one round trip: one array of members per key.
+_LOAD_BUCKETS = """
+local found = {}
+for i, key in ipairs(KEYS) do found[i] = redis.call('SMEMBERS', key) end
+return found
+"""
+# Stories written in one round trip. ARGV[1] is the TTL, then per story its JSON, its story id and how many bucket keys
+# it has; KEYS holds per story its key, then its bucket keys. Every bucket key touched gets the TTL once.
+_WRITE_STORIES = """
+local ttl = tonumber(ARGV[1])
+local k, touched = 1, {}
+for a = 2, #ARGV, 3 do
+  redis.call('SET', KEYS[k], ARGV[a], 'EX', ttl)
+  local buckets = tonumber(ARGV[a + 2])
+  for b = k + 1, k + buckets do
+    redis.call('SADD', KEYS[b], ARGV[a + 1])
+    touched[KEYS[b]] = true
+  end
+  k = k + buckets + 1
+end
+for key in pairs(touched) do redis.call('EXPIRE', key, ttl) end
+return k - 1
+"""
+
+
 class RedisStoryIndex:
     """Recent story signatures in Redis, expiring after the story window, shared by every ingest worker.
 
@@ -244,6 +269,8 @@ class RedisStoryIndex:
         self.prefix = prefix
         self.ttl = int(WINDOW.total_seconds()) + 3600
         self._batch: _Batch | None = None
+        self._load_buckets = redis.register_script(_LOAD_BUCKETS)
+        self._write_stories = redis.register_script(_WRITE_STORIES)
 
     def _story_key(self, story_id: str) -> str:
         return f"{self.prefix}story:{story_id}"
@@ -253,10 +280,7 @@ class RedisStoryIndex:
 
     async def _load(self, keys: Sequence[tuple[str, str | int]]) -> _Batch:
         """The buckets of `keys` and the stories in them: two round trips."""
-        async with self.redis.pipeline(transaction=False) as pipe:
-            for key in keys:
-                pipe.smembers(self._bucket_key(key))
-            found = await pipe.execute()
+        found = await self._load_buckets(keys=[self._bucket_key(key) for key in keys]) if keys else []
         buckets = {key: {(m.decode() if isinstance(m, bytes) else str(m)) for m in members}
                    for key, members in zip(keys, found, strict=True)}
         ids = sorted(set().union(*buckets.values()))
@@ -295,11 +319,11 @@ class RedisStoryIndex:
             await self._write(list(batch.saved.values()))
 
     async def _write(self, signatures: Sequence[StorySignature]) -> None:
-        async with self.redis.pipeline(transaction=True) as pipe:
-            for signature in signatures:
-                pipe.set(self._story_key(signature.story_id), signature.to_json(), ex=self.ttl)
-                for key in signature.keys:
-                    pipe.sadd(self._bucket_key(key), signature.story_id)
-            for key in dict.fromkeys(key for signature in signatures for key in signature.keys):
-                pipe.expire(self._bucket_key(key), self.ttl)
-            await pipe.execute()
+        """The stories and their buckets, in one round trip (one script: atomic, as a transaction would be)."""
+        keys: list[str] = []
+        args: list[str | int] = [self.ttl]
+        for signature in signatures:
+            keys.append(self._story_key(signature.story_id))
+            keys += [self._bucket_key(key) for key in signature.keys]
+            args += [signature.to_json(), signature.story_id, len(signature.keys)]
+        await self._write_stories(keys=keys, args=args)
