@@ -28,6 +28,7 @@ from email.utils import format_datetime
 from pathlib import Path
 from xml.sax.saxutils import escape
 
+import feedparser
 import yaml
 from aiohttp import web
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
@@ -142,6 +143,7 @@ class PipelineBench:
     bare_messages: int
     bare_seconds: float
     prefix: str  # of every topic and key of the runs (all removed at the end)
+    feedparser_rate: float = 0.0  # entries/s of bare feedparser.parse on some of the same feeds, on one core
 
     @property
     def bare_rate(self) -> float:
@@ -193,9 +195,17 @@ class PipelineBench:
             return "ceiling: not measured (no CPU figures)"
         heaviest, seconds = max(run.cpu.items(), key=lambda kv: kv[1])
         share = seconds / sum(run.cpu.values())
-        return (f"ceiling on {self.cores} cores: about {self.ceiling(run):,.0f} items/s, every process sharing the "
-                f"same cores; {heaviest} takes {share:.0%} of the CPU ({seconds / run.archived * 1000:.2f} ms an "
-                f"item), so more ingest workers than cores only add contention")
+        lines = [
+            f"ceiling on {self.cores} cores: about {self.ceiling(run):,.0f} items/s: every process shares the same "
+            f"cores (CPU-bound Python: one core each at most), {heaviest} takes {share:.0%} of the CPU "
+            f"({seconds / run.archived * 1000:.2f} ms an item), so more ingest workers than cores only add contention"]
+        if self.feedparser_rate and self.bare_rate:
+            needed = self.cores / (self.bare_rate / 2) * 1000
+            lines.append(
+                f"half the bare round trip ({self.bare_rate / 2:,.0f} items/s) leaves {needed:.2f} ms of CPU an item "
+                f"for every process on {self.cores} cores; bare feedparser.parse alone takes "
+                f"{1000 / self.feedparser_rate:.2f} ms an item here ({self.feedparser_rate:,.0f} entries/s a core)")
+        return "\n".join(lines)
 
 
 # --- CPU of the processes ----------------------------------------------------------------------------------
@@ -505,6 +515,13 @@ def _bytes(value: object) -> bytes:
     return value if isinstance(value, bytes) else str(value).encode()
 
 
+def _feedparser_rate(documents: Sequence[bytes]) -> float:
+    """Entries/s of bare feedparser.parse on these documents."""
+    started = time.perf_counter()
+    entries = sum(len(feedparser.parse(document).entries) for document in documents)
+    return entries / max(time.perf_counter() - started, 1e-9)
+
+
 # --- the baseline ------------------------------------------------------------------------------------------
 
 async def bare_round_trip(bus: Bus, topic: str, messages: Sequence[tuple[bytes, bytes]]) -> float:
@@ -553,6 +570,7 @@ async def bench_pipeline(settings: Settings, feeds: int = 100, per_feed: int = 2
                                        "redis_key_prefix": f"ainews-pipe-{run_id}:", "kafka_partitions": partitions})
     progress("pipeline: starting Kafka and Redis, generating the feeds", 0, 0)
     documents = feed_documents(feeds, per_feed, datetime.now(UTC))
+    parsing = await asyncio.to_thread(_feedparser_rate, list(documents.values())[:5])
     with tempfile.TemporaryDirectory(prefix="ai-news-pipeline-") as folder:
         async with serve_feeds(documents) as url, open_services(base) as outer:
             config = write_config(Path(folder), url, feeds, settings)
@@ -583,4 +601,4 @@ async def bench_pipeline(settings: Settings, feeds: int = 100, per_feed: int = 2
             broker = outer.kafka_description.split(" (")[0]
     size = sum(len(v) for v, _ in payloads) / len(payloads) if payloads else 0.0
     return PipelineBench(feeds, per_feed, partitions, os.cpu_count() or 1, broker, size, runs, len(payloads), bare,
-                         base.kafka_topic_prefix)
+                         base.kafka_topic_prefix, parsing)
