@@ -240,6 +240,31 @@ class SourceState(BaseModel):
         return "ok" if self.last_success else "new"
 
 
+# Items archived and indexed in one call. KEYS: the n item keys, then the index keys. ARGV: n, the items' TTL, the n
+# items' JSON, then per index: how many members, the score below which it is trimmed ('' for none), the TTL it gets
+# ('' for none), then that many score/member pairs. SET NX answers whether each item is new; returns how many were.
+_ARCHIVE = """
+local n = tonumber(ARGV[1])
+local created = 0
+for i = 1, n do
+  if redis.call('SET', KEYS[i], ARGV[2 + i], 'NX', 'EX', ARGV[2]) then created = created + 1 end
+end
+local a = 3 + n
+for k = n + 1, #KEYS do
+  local count, cutoff, ttl = tonumber(ARGV[a]), ARGV[a + 1], ARGV[a + 2]
+  a = a + 3
+  local pairs_ = {}
+  for j = a, a + 2 * count - 1 do
+    pairs_[#pairs_ + 1] = ARGV[j]
+    if #pairs_ == 1000 then redis.call('ZADD', KEYS[k], unpack(pairs_)); pairs_ = {} end
+  end
+  if #pairs_ > 0 then redis.call('ZADD', KEYS[k], unpack(pairs_)) end
+  a = a + 2 * count
+  if cutoff ~= '' then redis.call('ZREMRANGEBYSCORE', KEYS[k], '-inf', '(' .. cutoff) end
+  if ttl ~= '' then redis.call('EXPIRE', KEYS[k], ttl) end
+end
+return created
+"""
 # SET key 1 EX ttl for each of KEYS (ARGV[1] the TTL): a seen ledger of many items in one round trip.
 _MARK_SEEN = """
 for _, key in ipairs(KEYS) do redis.call('SET', key, 1, 'EX', ARGV[1]) end
@@ -265,33 +290,32 @@ class Store:
         return await self.archive_many([item]) == 1
 
     async def archive_many(self, items: Sequence[ClassifiedItem]) -> int:
-        """Store and index many items in one transaction (one round trip, one ZADD per index and word); returns how
-        many were not archived before. The same effect as `archive` of each in turn: each index is trimmed once, to
-        the retention of the newest item that touches it, which removes exactly what the calls one by one would."""
+        """Store and index many items in one script call (one round trip, atomic as a transaction); returns how many
+        were not archived before. The same effect as `archive` of each in turn: each index is trimmed once, to the
+        retention of the newest item that touches it, which removes exactly what the calls one by one would."""
         if not items:
             return 0
         indexes: dict[str, dict[str, float]] = {}
         cutoffs: dict[str, float] = {}
-        async with self.redis.pipeline(transaction=True) as pipe:
-            for item in items:  # first, so that the answer of each item's SET NX is at its position
-                pipe.set(self.keys.item(item.id), item.model_dump_json(), nx=True, ex=TTL.ITEM)
-            for item in items:
-                score = item.published.timestamp()
-                cutoff = (item.published - TTL.INDEX_RETENTION).timestamp()
-                topics = item.topics if item.about_ai is not False else ()
-                for index in (self.keys.items_by_time, *map(self.keys.topic_by_time, topics)):
-                    indexes.setdefault(index, {})[item.id] = score
-                    cutoffs[index] = max(cutoff, cutoffs.get(index, cutoff))
-                for word in search_words(f"{item.title} {item.summary}")[:MAX_WORDS_PER_ITEM]:
-                    indexes.setdefault(self.keys.word(word), {})[item.id] = score
-            for index, members in indexes.items():
-                pipe.zadd(index, members)
-            for index, cutoff in cutoffs.items():
-                pipe.zremrangebyscore(index, "-inf", f"({cutoff}")
-            for index in indexes.keys() - cutoffs.keys():  # the words' indexes
-                pipe.expire(index, TTL.ITEM)
-            results = await pipe.execute()
-        return sum(1 for created in results[:len(items)] if created)
+        for item in items:
+            score = item.published.timestamp()
+            cutoff = (item.published - TTL.INDEX_RETENTION).timestamp()
+            topics = item.topics if item.about_ai is not False else ()
+            for index in (self.keys.items_by_time, *map(self.keys.topic_by_time, topics)):
+                indexes.setdefault(index, {})[item.id] = score
+                cutoffs[index] = max(cutoff, cutoffs.get(index, cutoff))
+            for word in search_words(f"{item.title} {item.summary}")[:MAX_WORDS_PER_ITEM]:
+                indexes.setdefault(self.keys.word(word), {})[item.id] = score
+        keys = [self.keys.item(item.id) for item in items]
+        args: list[str | int | float] = [len(items), TTL.ITEM, *(item.model_dump_json() for item in items)]
+        for index, members in indexes.items():
+            keys.append(index)
+            trimmed = index in cutoffs  # a time index; the others are words' indexes, which expire instead
+            args += [len(members), repr(cutoffs[index]) if trimmed else "", "" if trimmed else TTL.ITEM]
+            for member, score in members.items():
+                args += [repr(score), member]
+        created = await self.redis.register_script(_ARCHIVE)(keys=keys, args=args)
+        return int(created)
 
     async def has_items(self, item_ids: Sequence[str]) -> list[bool]:
         if not item_ids:
