@@ -242,7 +242,7 @@ def bench_progress() -> Iterator[Callable[[str, int, int], None]]:
 
         def update(text: str, done: int, total: int) -> None:
             if text != shown[0] and not err.is_terminal:
-                err.print(f"ai-news bench: {text}", highlight=False)
+                err.print(f"ai-news bench: {text}", highlight=False, soft_wrap=True)
             shown[0] = text
             bar.update(task, description=text, completed=done, total=total or None)
 
