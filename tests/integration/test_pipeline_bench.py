@@ -36,6 +36,7 @@ async def test_bench_pipeline_archives_every_item_and_reports_each_stage(setting
         assert run.items == 40 and run.archived == 40
         assert run.seconds > 0 and run.rate > 0
         assert set(run.max_lag) == {"ingest", "index"}
+        assert sum(run.held) == 2 and len(run.held) == run.workers  # the group shares the fetch topic's partitions
         assert {"ingest" if run.workers == 1 else "ingest-1", "indexer", "scheduler", "redis"} <= set(run.cpu)
     assert result.bare_messages == 40 and result.bare_seconds > 0 and result.message_bytes > 100
     report = result.report()

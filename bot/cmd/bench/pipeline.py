@@ -120,6 +120,7 @@ class PipelineRun:
     seconds: float  # first fetch job -> last item archived
     max_lag: dict[str, int] = field(default_factory=dict)  # stage -> most records not yet committed
     cpu: dict[str, float] = field(default_factory=dict)  # process -> CPU seconds during the run
+    held: list[int] = field(default_factory=list)  # partitions of the fetch topic each ingest worker held
 
     @property
     def rate(self) -> float:
@@ -166,13 +167,14 @@ class PipelineBench:
             f"pipeline: {self.feeds} feeds x {self.per_feed} new items = {self.feeds * self.per_feed} items from a "
             f"local feed server, scheduler, ingest and indexer as `ai-news run --role` processes; {self.broker}, "
             f"{self.partitions} partitions a topic; {self.cores} cores",
-            f"{'':<28} {'items':>7} {'seconds':>8} {'items/s':>9} {'max lag: fetch jobs':>20} {'items':>7}",
+            f"{'':<34} {'items':>7} {'seconds':>8} {'items/s':>9} {'max lag: fetch jobs':>20} {'items':>7}",
         ]
         for run in self.runs:
-            name = f"{run.workers} ingest worker{'s' if run.workers > 1 else ''}"
-            lines.append(f"{name:<28} {run.archived:>7} {run.seconds:>8.2f} {run.rate:>9,.0f} "
+            held = "+".join(map(str, run.held))
+            name = f"{run.workers} ingest worker{'s' if run.workers > 1 else ''} ({held} partitions)"
+            lines.append(f"{name:<34} {run.archived:>7} {run.seconds:>8.2f} {run.rate:>9,.0f} "
                          f"{run.max_lag.get('ingest', 0):>20} {run.max_lag.get('index', 0):>7}")
-        lines.append(f"{'bare aiokafka round trip':<28} {self.bare_messages:>7} {self.bare_seconds:>8.2f} "
+        lines.append(f"{'bare aiokafka round trip':<34} {self.bare_messages:>7} {self.bare_seconds:>8.2f} "
                      f"{self.bare_rate:>9,.0f}  (produce + consume of {self.message_bytes:,.0f}-byte messages)")
         lines.append(f"ratio: {self.ratio:.2f} (best pipeline items/s / bare round trip msgs/s)")
         if len(self.runs) > 1:
@@ -462,6 +464,7 @@ async def run_pipeline(services: Services, redis_url: str, config: Path, workers
         for n in range(workers):
             roles.append(await start_role(f"ingest-{n + 1}" if workers > 1 else "ingest", "ingest", env, config))
         await _until_joined(roles, bus.partitions, bus.topics.fetch)
+        held = [len(r.assigned) for r in roles if r.name.startswith("ingest")]
         sampling = asyncio.create_task(sampler.run(stop), name="lag sampler")
         scheduler = await start_role("scheduler", "scheduler", env, config)
         roles.append(scheduler)
@@ -507,7 +510,7 @@ async def run_pipeline(services: Services, redis_url: str, config: Path, workers
         chunk = ids[first:first + 1000]
         values = await services.redis.mget([store.keys.item(i.decode()) for i in chunk])
         messages += [(_bytes(v), item_id) for item_id, v in zip(chunk, values, strict=True) if v is not None]
-    run = PipelineRun(workers, total, archived, max(ended - began, 1e-6), dict(sampler.max_lag), cpu)
+    run = PipelineRun(workers, total, archived, max(ended - began, 1e-6), dict(sampler.max_lag), cpu, held)
     return run, messages
 
 
