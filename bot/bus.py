@@ -839,12 +839,8 @@ class Consumer:
             except Exception as exc:
                 if is_transient(exc) and not is_permanent(exc):
                     transient_failures += 1
-                    self.stats.retried += 1
-                    delay = min(30.0, self.bus.retry_backoff * 2 ** min(transient_failures - 1, 8))
-                    log.warning("dependency unavailable, retrying the batch of %d in %.1fs: %s to %s: %s: %s",
-                                len(ready), delay, self._where(ready[0][1]), ready[-1][1].offset,
-                                type(exc).__name__, exc)
-                    await self._sleep(delay)
+                    await self._wait_to_retry(transient_failures, exc, f"the batch of {len(ready)}: "
+                                              f"{self._where(ready[0][1])} to {ready[-1][1].offset}")
                     continue
                 log.warning("batch of %d failed, handling its records one by one: %s to %s: %s: %s", len(ready),
                             self._where(ready[0][1]), ready[-1][1].offset, type(exc).__name__, exc)
@@ -895,11 +891,7 @@ class Consumer:
             except Exception as exc:
                 if is_transient(exc) and not is_permanent(exc):
                     transient_failures += 1
-                    self.stats.retried += 1
-                    delay = min(30.0, self.bus.retry_backoff * 2 ** min(transient_failures - 1, 8))
-                    log.warning("dependency unavailable, retrying in %.1fs: %s %s: %s",
-                                delay, self._where(record), type(exc).__name__, exc)
-                    await self._sleep(delay)
+                    await self._wait_to_retry(transient_failures, exc, self._where(record))
                     continue
                 attempts += 1
                 if is_permanent(exc) or attempts >= self.bus.max_attempts:
@@ -917,6 +909,14 @@ class Consumer:
                 self.stats.processed += 1
                 log.debug("handled %s", self._where(record))
                 return
+
+    async def _wait_to_retry(self, failures: int, exc: Exception, what: str) -> None:
+        """A dependency is away: wait the backoff of the `failures`-th failure in a row before trying `what` again
+        (raises _Stopping if asked to stop meanwhile)."""
+        self.stats.retried += 1
+        delay = min(30.0, self.bus.retry_backoff * 2 ** min(failures - 1, 8))
+        log.warning("dependency unavailable, retrying in %.1fs: %s %s: %s", delay, what, type(exc).__name__, exc)
+        await self._sleep(delay)
 
     async def _sleep(self, delay: float) -> None:
         try:
