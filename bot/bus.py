@@ -175,6 +175,9 @@ class TopicTable:
 
 
 Handler = Callable[[Any, ConsumerRecord[bytes, bytes]], Awaitable[None]]
+# Handles the valid messages of one fetched batch at once (one round trip for many, say): (message, record) pairs,
+# each partition's in order.
+BatchHandler = Callable[[list[tuple[Any, ConsumerRecord[bytes, bytes]]]], Awaitable[None]]
 
 
 def is_transient(exc: BaseException) -> bool:
@@ -540,9 +543,11 @@ class Bus:
         *,
         auto_offset_reset: str = "earliest",
         max_records: int = 100,
+        batch_handler: BatchHandler | None = None,
     ) -> Consumer:
         return Consumer(
-            self, group, topics, handler, auto_offset_reset=auto_offset_reset, max_records=max_records
+            self, group, topics, handler, auto_offset_reset=auto_offset_reset, max_records=max_records,
+            batch_handler=batch_handler,
         )
 
 
@@ -580,7 +585,12 @@ def _partitions(tps: Iterable[TopicPartition]) -> str:
 
 
 class Consumer:
-    """A member of a consumer group that validates, handles, then commits each batch."""
+    """A member of a consumer group that validates, handles, then commits each batch.
+
+    With a `batch_handler`, the valid messages of each fetched batch (every partition's records, each partition in
+    order) are handled in one call and their offsets committed in one request; if it fails for any reason but an
+    infrastructure that is away (then it is retried as a whole), the batch is handled again record by record with
+    `handler`, so that only the record at fault is retried and dead-lettered."""
 
     def __init__(
         self,
@@ -591,12 +601,14 @@ class Consumer:
         *,
         auto_offset_reset: str = "earliest",
         max_records: int = 100,
+        batch_handler: BatchHandler | None = None,
     ) -> None:
         self.bus = bus
         self.group = group
         self.topics = tuple(topics)
         self.models: Mapping[str, type[Message]] = {t: bus.topics.model_for(t) for t in self.topics}
         self.handler = handler
+        self.batch_handler = batch_handler
         self.auto_offset_reset = auto_offset_reset
         self.max_records = max_records
         self.stats = ConsumerStats()
@@ -727,10 +739,19 @@ class Consumer:
                     await fetch
                 break
             batch = fetch.result()
+            if self.batch_handler is not None and sum(map(len, batch.values())) > 1:
+                try:
+                    await self._process_batch(self.batch_handler, [r for records in batch.values() for r in records])
+                except _Stopping:
+                    break  # nothing committed: the batch comes again, and its effects are idempotent
+                if self.bus.generation == generation:
+                    await self._commit(consumer, {tp: records[-1].offset + 1 for tp, records in batch.items()
+                                                  if records})
+                continue
             for tp, records in batch.items():
                 done = await self._process_partition(records)
                 if done is not None and self.bus.generation == generation:
-                    await self._commit(consumer, tp, done)
+                    await self._commit(consumer, {tp: done})
                 if self._stop.is_set():
                     break
 
@@ -751,12 +772,14 @@ class Consumer:
                 break
         return next_offset
 
-    async def _commit(self, consumer: AIOKafkaConsumer[bytes, bytes], tp: TopicPartition, offset: int) -> None:
-        """Commit the offset, or give it up: after COMMIT_TIMEOUT, when asked to stop, or when the broker is found
-        without its topics (an offset of the old topic must not land on the new one). A commit given up only means
-        that these records are delivered again one day, which changes nothing: effects are idempotent."""
-        where = f"group={self.group} commit of {tp.topic}[{tp.partition}]@{offset}"
-        self._committing = commit = asyncio.ensure_future(consumer.commit({tp: offset}))
+    async def _commit(self, consumer: AIOKafkaConsumer[bytes, bytes], offsets: dict[TopicPartition, int]) -> None:
+        """Commit the offsets (one request), or give them up: after COMMIT_TIMEOUT, when asked to stop, or when the
+        broker is found without its topics (an offset of the old topic must not land on the new one). A commit given
+        up only means that these records are delivered again one day, which changes nothing: effects are
+        idempotent."""
+        where = f"group={self.group} commit of " + ", ".join(
+            f"{tp.topic}[{tp.partition}]@{offset}" for tp, offset in sorted(offsets.items()))
+        self._committing = commit = asyncio.ensure_future(consumer.commit(offsets))
         try:
             waits = {commit, self._stopping} if self._stopping is not None else {commit}
             done, _ = await asyncio.wait(waits, timeout=COMMIT_TIMEOUT, return_when=asyncio.FIRST_COMPLETED)
@@ -801,9 +824,43 @@ class Consumer:
         key = _bounded_key(record.key) or "-"
         return f"topic={record.topic} partition={record.partition} offset={record.offset} group={self.group} id={key}"
 
+    async def _process_batch(self, handle: BatchHandler, records: list[ConsumerRecord[bytes, bytes]]) -> None:
+        ready = []
+        for record in records:
+            message = await self._validated(record)
+            if message is not None:
+                ready.append((message, record))
+        transient_failures = 0
+        while ready:
+            try:
+                await handle(ready)
+            except asyncio.CancelledError:
+                raise
+            except Exception as exc:
+                if is_transient(exc) and not is_permanent(exc):
+                    transient_failures += 1
+                    await self._wait_to_retry(transient_failures, exc, f"the batch of {len(ready)}: "
+                                              f"{self._where(ready[0][1])} to {ready[-1][1].offset}")
+                    continue
+                log.warning("batch of %d failed, handling its records one by one: %s to %s: %s: %s", len(ready),
+                            self._where(ready[0][1]), ready[-1][1].offset, type(exc).__name__, exc)
+                for message, record in ready:
+                    await self._handle(message, record)
+                return
+            self.stats.processed += len(ready)
+            log.debug("handled a batch of %d: %s to %s", len(ready), self._where(ready[0][1]), ready[-1][1].offset)
+            return
+
     async def _process(self, record: ConsumerRecord[bytes, bytes]) -> None:
+        message = await self._validated(record)
+        if message is not None:
+            await self._handle(message, record)
+
+    async def _validated(self, record: ConsumerRecord[bytes, bytes]) -> Message | None:
+        """The record's message; None for the bus's own records, and for a record that is too large or does not
+        validate (dead-lettered here)."""
         if any(name == CONTROL_HEADER for name, _ in record.headers or ()):
-            return  # the bus's own record, not a message
+            return None  # the bus's own record, not a message
         model = self.models[record.topic]
         size = len(record.value or b"") + len(record.key or b"")
         if size > self.bus.max_message_bytes:
@@ -812,16 +869,18 @@ class Consumer:
                 "not handled")
             log.warning("oversized %s message, dead-lettering: %s %s", model.__name__, self._where(record), too_large)
             await self._dead_letter(record, too_large, attempts=0)
-            return
+            return None
         try:
             if record.value is None:
                 raise ValueError("empty record value")
-            message = self.bus.topics.validate(record.topic, record.value)
+            return self.bus.topics.validate(record.topic, record.value)
         except (ValidationError, ValueError) as exc:
             log.warning("invalid %s message, dead-lettering: %s %s", model.__name__, self._where(record),
                         _one_line(exc))
             await self._dead_letter(record, exc, attempts=0)
-            return
+            return None
+
+    async def _handle(self, message: Message, record: ConsumerRecord[bytes, bytes]) -> None:
         attempts = 0
         transient_failures = 0
         while True:
@@ -832,11 +891,7 @@ class Consumer:
             except Exception as exc:
                 if is_transient(exc) and not is_permanent(exc):
                     transient_failures += 1
-                    self.stats.retried += 1
-                    delay = min(30.0, self.bus.retry_backoff * 2 ** min(transient_failures - 1, 8))
-                    log.warning("dependency unavailable, retrying in %.1fs: %s %s: %s",
-                                delay, self._where(record), type(exc).__name__, exc)
-                    await self._sleep(delay)
+                    await self._wait_to_retry(transient_failures, exc, self._where(record))
                     continue
                 attempts += 1
                 if is_permanent(exc) or attempts >= self.bus.max_attempts:
@@ -854,6 +909,14 @@ class Consumer:
                 self.stats.processed += 1
                 log.debug("handled %s", self._where(record))
                 return
+
+    async def _wait_to_retry(self, failures: int, exc: Exception, what: str) -> None:
+        """A dependency is away: wait the backoff of the `failures`-th failure in a row before trying `what` again
+        (raises _Stopping if asked to stop meanwhile)."""
+        self.stats.retried += 1
+        delay = min(30.0, self.bus.retry_backoff * 2 ** min(failures - 1, 8))
+        log.warning("dependency unavailable, retrying in %.1fs: %s %s: %s", delay, what, type(exc).__name__, exc)
+        await self._sleep(delay)
 
     async def _sleep(self, delay: float) -> None:
         try:

@@ -103,14 +103,16 @@ def _parser() -> argparse.ArgumentParser:
                          help="also compose items archived from a source's first poll (left out by default)")
 
     bench = sub.add_parser("bench", help="measure a hot path against the raw library it builds on")
-    bench.add_argument("what", choices=["ingest", "classify", "compose", "slack", "discord", "alerts"],
+    bench.add_argument("what", choices=["ingest", "classify", "compose", "slack", "discord", "alerts", "pipeline",
+                                        "all"],
                        help="ingest: parse+normalize+dedupe vs feedparser.parse; "
                             "classify: the whole `ai-news classify` process vs the bare vectorizer and model; "
                             "compose: `ai-news post --dry-run` on 10,000 archived items vs loading them from Redis; "
                             "slack: /ai-news latency under concurrent signed requests vs a bare bolt app; "
                             "discord: /ai-news latency under concurrent interactions vs a bare discord.py handler; "
                             "alerts: publish -> alert posted in every subscribed channel vs a bare aiokafka round "
-                            "trip")
+                            "trip; pipeline: local feeds -> scheduler, ingest, indexer processes -> archive vs a bare "
+                            "aiokafka produce+consume of as many messages; all: every bench, one table")
     bench.add_argument("--lines", type=_at_least(100), default=10_000,
                        help="classify: lines to classify; compose: items in the window (100 or more, default 10000)")
     bench.add_argument("--rounds", type=_at_least(1), default=20, help="passes over the corpus (default 20)")
@@ -130,6 +132,20 @@ def _parser() -> argparse.ArgumentParser:
                        help="compose: spread the items over this many stories of hundreds of items each "
                             "(default 0: the items' own stories)")
 
+    bench.add_argument("--feeds", type=_at_least(1), default=100,
+                       help="pipeline: feeds on the local feed server (default 100)")
+    bench.add_argument("--feed-items", type=_at_least(1), default=200,
+                       help="pipeline: new items in each feed (default 200: 20,000 items in all)")
+    bench.add_argument("--workers", type=_workers_arg, default=(1, 2), metavar="N[,N]",
+                       help="pipeline: ingest workers of each run, e.g. 1,2 (the default: one run with 1, one with 2)")
+    bench.add_argument("--partitions", type=_at_least(1), default=6,
+                       help="pipeline: partitions of each topic (default 6)")
+    bench.add_argument("--only", type=_benches_arg, metavar="A,B",
+                       help=f"all: only these benches ({', '.join(BENCHES)})")
+    bench.add_argument("--quick", action="store_true",
+                       help="all: small sizes, a few seconds a bench (a check that each works, not a measure)")
+    bench.add_argument("--json", action="store_true", help="all: the rows as JSON on standard output")
+
     chat = sub.add_parser("discord", help="Discord: the link that adds the bot to a server")
     chat_sub = chat.add_subparsers(dest="discord_command", metavar="ACTION", required=True)
     chat_sub.add_parser("invite", help="print the install URL: the bot and /ai-news, with exactly the permissions "
@@ -138,6 +154,7 @@ def _parser() -> argparse.ArgumentParser:
 
 
 FORMATS = ("markdown", "json", "slack", "discord")
+BENCHES = ("ingest", "classify", "compose", "slack", "discord", "alerts", "pipeline")
 
 
 def _date(text: str) -> date:
@@ -158,6 +175,21 @@ def _at_least(low: int) -> Callable[[str], int]:
         return value
 
     return parse
+
+
+def _workers_arg(text: str) -> tuple[int, ...]:
+    counts = tuple(_at_least(1)(part.strip()) for part in text.split(",") if part.strip())
+    if not counts:
+        raise argparse.ArgumentTypeError("give one or more worker counts, e.g. 1,2")
+    return counts
+
+
+def _benches_arg(text: str) -> tuple[str, ...]:
+    chosen = _topics_arg(text)
+    unknown = [name for name in chosen if name not in BENCHES]
+    if unknown or not chosen:
+        raise argparse.ArgumentTypeError(f"unknown bench {', '.join(unknown or [text])}; benches: {', '.join(BENCHES)}")
+    return chosen
 
 
 def _topics_arg(text: str) -> tuple[str, ...]:
@@ -196,6 +228,47 @@ def working(message: str) -> Iterator[None]:
         yield
 
 
+@contextmanager
+def bench_progress() -> Iterator[Callable[[str, int, int], None]]:
+    """A progress display on stderr for a long bench: what it does now, and how far (done of total) when known."""
+    from rich.console import Console
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
+
+    err = Console(stderr=True)
+    with Progress(SpinnerColumn(), TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
+                  TimeElapsedColumn(), console=err, transient=True, disable=not err.is_terminal) as bar:
+        task = bar.add_task("starting", total=None)
+        shown = [""]
+
+        def update(text: str, done: int, total: int) -> None:
+            if text != shown[0] and not err.is_terminal:
+                err.print(f"ai-news bench: {text}", highlight=False, soft_wrap=True)
+            shown[0] = text
+            bar.update(task, description=text, completed=done, total=total or None)
+
+        yield update
+
+
+def _bench(settings: Settings, args: argparse.Namespace) -> int:
+    if args.log_level is None:  # the progress display says what happens; the services' INFO lines would bury it
+        logging.getLogger().setLevel(logging.WARNING)
+    if args.what == "pipeline":
+        from bot.cmd.bench.pipeline import bench_pipeline
+
+        with bench_progress() as progress:
+            result = asyncio.run(bench_pipeline(settings, args.feeds, args.feed_items, args.workers, args.partitions,
+                                                progress))
+        print(result.report())
+        return 0 if all(run.archived == run.items for run in result.runs) else 1
+    from bot.cmd.bench.all import Sizes, as_json, bench_all, table
+
+    sizes = Sizes.quick() if args.quick else Sizes()
+    with bench_progress() as progress:
+        rows = asyncio.run(bench_all(settings, sizes, args.only or BENCHES, progress))
+    print(as_json(rows) if args.json else table(rows))
+    return 1 if any(row.figure.endswith(": failed") for row in rows) else 0
+
+
 def _configure_logging(level: str, *, quiet_libraries: bool = True) -> None:
     logging.basicConfig(level=level, format="%(asctime)s %(levelname)-7s %(name)s: %(message)s", stream=sys.stderr)
     if quiet_libraries and level != "DEBUG":
@@ -226,18 +299,20 @@ def main(argv: Sequence[str] | None = None) -> int:
         if args.command == "sources":
             return _sources(settings, args.enable, args.json)
         if args.command == "bench":
+            if args.what in ("pipeline", "all"):
+                return _bench(settings, args)
             if args.what == "classify":
                 from bot.offline import bench_classify
 
                 with working(f"bench classify: {args.lines} lines, 3 runs of the whole process"):
-                    report = bench_classify(settings, args.lines)
-                print(report)
+                    classified = bench_classify(settings, args.lines)
+                print(classified.report())
             elif args.what == "compose":
                 from bot.cmd.bench.compose import bench_compose
 
                 with working(f"bench compose: {args.lines} items, 3 runs of the whole process"):
-                    report = asyncio.run(bench_compose(settings, args.lines, events=args.events))
-                print(report)
+                    composed = asyncio.run(bench_compose(settings, args.lines, events=args.events))
+                print(composed.report())
             elif args.what == "slack":
                 from bot.cmd.bench.chat import bench_slack_report
 

@@ -130,6 +130,7 @@ class Enricher:
         hints = topic_hints or {}
         trusted = set(ai_only)
         results = []
+        await stories.prefetch([p.signature for p in prepared])
         for p in prepared:
             entry, topics = p.entry, p.topics
             hint = tuple(hints.get(entry.source, ()))
@@ -146,6 +147,7 @@ class Enricher:
             )
             score = combine(p.event, p.figures, signals)
             results.append(Enrichment(topics, p.scores, score, p.entities, story.story_id, len(story.sources), ai))
+        await stories.flush()
         return results
 
     async def classify_items(

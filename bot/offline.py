@@ -264,7 +264,40 @@ def evaluation_report(settings: Settings, folds: int, holdout: Path | None = Non
     return report
 
 
-def bench_classify(settings: Settings, count: int, repeats: int = 3) -> str:
+@dataclass(frozen=True)
+class ClassifyBench:
+    count: int
+    distinct: int
+    repeats: int
+    wholes: list[float]  # seconds of each whole `ai-news classify` process
+    bares: list[float]  # seconds of each bare transform + predict
+    cpus: list[float]  # CPU seconds of each whole process and its workers
+
+    @property
+    def rate(self) -> float:
+        return self.count / statistics.median(self.wholes)
+
+    @property
+    def bare_rate(self) -> float:
+        return self.count / statistics.median(self.bares)
+
+    def report(self) -> str:
+        count, wholes, cpus = self.count, self.wholes, self.cpus
+        whole, bare = statistics.median(wholes), statistics.median(self.bares)
+        return "\n".join([
+            f"{count} lines from the labeled set ({self.distinct} distinct); medians of {self.repeats} interleaved "
+            f"runs on {os.cpu_count()} cores",
+            f"ai-news classify, whole process (start, model, topics, entities, importance, stories, JSON in and out): "
+            f"{whole:.2f} s = {count / whole:,.0f} items/s (runs: {', '.join(f'{w:.2f}' for w in wholes)} s)",
+            f"CPU time of that process and its workers: {statistics.median(cpus):.2f} s (a time-shared host's "
+            f"stolen cycles inflate the wall clock, not this)",
+            f"bare TfidfVectorizer.transform + LinearSVC.predict on the same texts (in-process, after import and fit): "
+            f"{bare:.2f} s = {count / bare:,.0f} items/s",
+            f"ratio: {bare / whole:.2f} (whole process / bare predict, in items/s)",
+        ])
+
+
+def bench_classify(settings: Settings, count: int, repeats: int = 3) -> ClassifyBench:
     """The whole `ai-news classify` process on `count` lines, against the bare vectorizer and model predict
     (scikit-learn's TfidfVectorizer.transform and LinearSVC.predict) on the same texts, in the same run.
     Both are repeated, interleaved, and the medians reported: this machine's speed varies from run to run."""
@@ -306,18 +339,7 @@ def bench_classify(settings: Settings, count: int, repeats: int = 3) -> str:
             started = time.perf_counter()
             model.predict(vectorizer.transform(same))
             bares.append(time.perf_counter() - started)
-    whole, bare = statistics.median(wholes), statistics.median(bares)
-    return "\n".join([
-        f"{count} lines from the labeled set ({len(examples)} distinct); medians of {repeats} interleaved runs "
-        f"on {os.cpu_count()} cores",
-        f"ai-news classify, whole process (start, model, topics, entities, importance, stories, JSON in and out): "
-        f"{whole:.2f} s = {count / whole:,.0f} items/s (runs: {', '.join(f'{w:.2f}' for w in wholes)} s)",
-        f"CPU time of that process and its workers: {statistics.median(cpus):.2f} s (a time-shared host's "
-        f"stolen cycles inflate the wall clock, not this)",
-        f"bare TfidfVectorizer.transform + LinearSVC.predict on the same texts (in-process, after import and fit): "
-        f"{bare:.2f} s = {count / bare:,.0f} items/s",
-        f"ratio: {bare / whole:.2f} (whole process / bare predict, in items/s)",
-    ])
+    return ClassifyBench(count, len(examples), repeats, wholes, bares, cpus)
 
 
 def evaluate_briefings(settings: Settings, folder: Path, *, details: bool = False) -> str:

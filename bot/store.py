@@ -240,6 +240,38 @@ class SourceState(BaseModel):
         return "ok" if self.last_success else "new"
 
 
+# Items archived and indexed in one call. KEYS: the n item keys, then the index keys. ARGV: n, the items' TTL, the n
+# items' JSON, then per index: how many members, the score below which it is trimmed ('' for none), the TTL it gets
+# ('' for none), then that many score/member pairs. SET NX answers whether each item is new; returns how many were.
+_ARCHIVE = """
+local n = tonumber(ARGV[1])
+local created = 0
+for i = 1, n do
+  if redis.call('SET', KEYS[i], ARGV[2 + i], 'NX', 'EX', ARGV[2]) then created = created + 1 end
+end
+local a = 3 + n
+for k = n + 1, #KEYS do
+  local count, cutoff, ttl = tonumber(ARGV[a]), ARGV[a + 1], ARGV[a + 2]
+  a = a + 3
+  local pairs_ = {}
+  for j = a, a + 2 * count - 1 do
+    pairs_[#pairs_ + 1] = ARGV[j]
+    if #pairs_ == 1000 then redis.call('ZADD', KEYS[k], unpack(pairs_)); pairs_ = {} end
+  end
+  if #pairs_ > 0 then redis.call('ZADD', KEYS[k], unpack(pairs_)) end
+  a = a + 2 * count
+  if cutoff ~= '' then redis.call('ZREMRANGEBYSCORE', KEYS[k], '-inf', '(' .. cutoff) end
+  if ttl ~= '' then redis.call('EXPIRE', KEYS[k], ttl) end
+end
+return created
+"""
+# SET key 1 EX ttl for each of KEYS (ARGV[1] the TTL): a seen ledger of many items in one round trip.
+_MARK_SEEN = """
+for _, key in ipairs(KEYS) do redis.call('SET', key, 1, 'EX', ARGV[1]) end
+return #KEYS
+"""
+
+
 class Store:
     """The archive and, as issues add them, the other Redis-backed state."""
 
@@ -255,21 +287,35 @@ class Store:
 
         An item that is not about AI is archived and found by search, but kept out of the topic indexes: topic
         answers and each topic's daily counts never see it."""
-        score = item.published.timestamp()
-        cutoff = (item.published - TTL.INDEX_RETENTION).timestamp()
-        topics = item.topics if item.about_ai is not False else ()
-        async with self.redis.pipeline(transaction=True) as pipe:
-            pipe.set(self.keys.item(item.id), item.model_dump_json(), nx=True, ex=TTL.ITEM)
-            pipe.zadd(self.keys.items_by_time, {item.id: score})
-            for topic in topics:
-                pipe.zadd(self.keys.topic_by_time(topic), {item.id: score})
+        return await self.archive_many([item]) == 1
+
+    async def archive_many(self, items: Sequence[ClassifiedItem]) -> int:
+        """Store and index many items in one script call (one round trip, atomic as a transaction); returns how many
+        were not archived before. The same effect as `archive` of each in turn: each index is trimmed once, to the
+        retention of the newest item that touches it, which removes exactly what the calls one by one would."""
+        if not items:
+            return 0
+        indexes: dict[str, dict[str, float]] = {}
+        cutoffs: dict[str, float] = {}
+        for item in items:
+            score = item.published.timestamp()
+            cutoff = (item.published - TTL.INDEX_RETENTION).timestamp()
+            topics = item.topics if item.about_ai is not False else ()
             for index in (self.keys.items_by_time, *map(self.keys.topic_by_time, topics)):
-                pipe.zremrangebyscore(index, "-inf", f"({cutoff}")
+                indexes.setdefault(index, {})[item.id] = score
+                cutoffs[index] = max(cutoff, cutoffs.get(index, cutoff))
             for word in search_words(f"{item.title} {item.summary}")[:MAX_WORDS_PER_ITEM]:
-                pipe.zadd(self.keys.word(word), {item.id: score})
-                pipe.expire(self.keys.word(word), TTL.ITEM)
-            results = await pipe.execute()
-        return bool(results[0])
+                indexes.setdefault(self.keys.word(word), {})[item.id] = score
+        keys = [self.keys.item(item.id) for item in items]
+        args: list[str | int | float] = [len(items), TTL.ITEM, *(item.model_dump_json() for item in items)]
+        for index, members in indexes.items():
+            keys.append(index)
+            trimmed = index in cutoffs  # a time index; the others are words' indexes, which expire instead
+            args += [len(members), repr(cutoffs[index]) if trimmed else "", "" if trimmed else TTL.ITEM]
+            for member, score in members.items():
+                args += [repr(score), member]
+        created = await self.redis.register_script(_ARCHIVE)(keys=keys, args=args)
+        return int(created)
 
     async def has_items(self, item_ids: Sequence[str]) -> list[bool]:
         if not item_ids:
@@ -354,20 +400,17 @@ class Store:
     # --- dedupe ledger -------------------------------------------------------------------------------------
 
     async def unseen(self, item_ids: Sequence[str]) -> list[str]:
-        """The ids not seen within TTL.SEEN, in order."""
+        """The ids not seen within TTL.SEEN, in order (one round trip)."""
         if not item_ids:
             return []
-        async with self.redis.pipeline(transaction=False) as pipe:
-            for item_id in item_ids:
-                pipe.exists(self.keys.seen(item_id))
-            found = await pipe.execute()
-        return [item_id for item_id, exists in zip(item_ids, found, strict=True) if not exists]
+        found = await self.redis.mget([self.keys.seen(item_id) for item_id in item_ids])
+        return [item_id for item_id, value in zip(item_ids, found, strict=True) if value is None]
 
     async def mark_seen(self, item_ids: Iterable[str]) -> None:
-        async with self.redis.pipeline(transaction=False) as pipe:
-            for item_id in item_ids:
-                pipe.set(self.keys.seen(item_id), 1, ex=TTL.SEEN)
-            await pipe.execute()
+        """One round trip, however many."""
+        keys = [self.keys.seen(item_id) for item_id in item_ids]
+        if keys:
+            await self.redis.register_script(_MARK_SEEN)(keys=keys, args=[TTL.SEEN])
 
     # --- source state --------------------------------------------------------------------------------------
 

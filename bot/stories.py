@@ -19,6 +19,7 @@ import json
 import re
 import zlib
 from collections import defaultdict
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Protocol
@@ -175,6 +176,10 @@ def same_story(a: StorySignature, b: StorySignature) -> float:
 class StoryIndex(Protocol):
     async def candidates(self, signature: StorySignature) -> list[StorySignature]: ...
     async def save(self, signature: StorySignature) -> None: ...
+    async def prefetch(self, signatures: Sequence[StorySignature]) -> None:
+        """Before a batch of `candidates`/`save` calls for these signatures, in order: load at once what they need."""
+    async def flush(self) -> None:
+        """After that batch: store at once what it saved."""
 
 
 async def assign_story(index: StoryIndex, signature: StorySignature) -> StorySignature:
@@ -210,14 +215,62 @@ class MemoryStoryIndex:
         for key in signature.keys:
             self._buckets[key].add(signature.story_id)
 
+    async def prefetch(self, signatures: Sequence[StorySignature]) -> None:
+        return None
+
+    async def flush(self) -> None:
+        return None
+
+
+@dataclass
+class _Batch:
+    """What one batch of signatures can match (every bucket of their keys, and the stories in them), and what it
+    saved, to write at `flush`."""
+
+    buckets: dict[tuple[str, str | int], set[str]]
+    stories: dict[str, StorySignature]
+    saved: dict[str, StorySignature] = field(default_factory=dict)
+
+
+# The buckets of KEYS, in one round trip: one array of members per key.
+_LOAD_BUCKETS = """
+local found = {}
+for i, key in ipairs(KEYS) do found[i] = redis.call('SMEMBERS', key) end
+return found
+"""
+# Stories written in one round trip. ARGV[1] is the TTL, then per story its JSON, its story id and how many bucket keys
+# it has; KEYS holds per story its key, then its bucket keys. Every bucket key touched gets the TTL once.
+_WRITE_STORIES = """
+local ttl = tonumber(ARGV[1])
+local k, touched = 1, {}
+for a = 2, #ARGV, 3 do
+  redis.call('SET', KEYS[k], ARGV[a], 'EX', ttl)
+  local buckets = tonumber(ARGV[a + 2])
+  for b = k + 1, k + buckets do
+    redis.call('SADD', KEYS[b], ARGV[a + 1])
+    touched[KEYS[b]] = true
+  end
+  k = k + buckets + 1
+end
+for key in pairs(touched) do redis.call('EXPIRE', key, ttl) end
+return k - 1
+"""
+
 
 class RedisStoryIndex:
-    """Recent story signatures in Redis, expiring after the story window, shared by every ingest worker."""
+    """Recent story signatures in Redis, expiring after the story window, shared by every ingest worker.
+
+    Between `prefetch` and `flush` (one document's items), candidates come from what `prefetch` loaded in two round
+    trips, plus what the batch saved so far, and saves are written at `flush` in one: the same answers as a round
+    trip per call, as of the batch's start (another worker's stories saved meanwhile are seen from the next batch)."""
 
     def __init__(self, redis: Redis, prefix: str) -> None:
         self.redis = redis
         self.prefix = prefix
         self.ttl = int(WINDOW.total_seconds()) + 3600
+        self._batch: _Batch | None = None
+        self._load_buckets = redis.register_script(_LOAD_BUCKETS)
+        self._write_stories = redis.register_script(_WRITE_STORIES)
 
     def _story_key(self, story_id: str) -> str:
         return f"{self.prefix}story:{story_id}"
@@ -225,21 +278,52 @@ class RedisStoryIndex:
     def _bucket_key(self, key: tuple[str, str | int]) -> str:
         return f"{self.prefix}storykey:{key[0]}:{key[1]}"
 
+    async def _load(self, keys: Sequence[tuple[str, str | int]]) -> _Batch:
+        """The buckets of `keys` and the stories in them: two round trips."""
+        found = await self._load_buckets(keys=[self._bucket_key(key) for key in keys]) if keys else []
+        buckets = {key: {(m.decode() if isinstance(m, bytes) else str(m)) for m in members}
+                   for key, members in zip(keys, found, strict=True)}
+        ids = sorted(set().union(*buckets.values()))
+        raw = await self.redis.mget([self._story_key(i) for i in ids]) if ids else []
+        stories = {i: StorySignature.from_json(value) for i, value in zip(ids, raw, strict=True) if value is not None}
+        return _Batch(buckets, stories)
+
     async def candidates(self, signature: StorySignature) -> list[StorySignature]:
-        async with self.redis.pipeline(transaction=False) as pipe:
-            for key in signature.keys:
-                pipe.smembers(self._bucket_key(key))
-            buckets = await pipe.execute()
-        ids = sorted({(m.decode() if isinstance(m, bytes) else str(m)) for bucket in buckets for m in bucket})
-        if not ids:
-            return []
-        raw = await self.redis.mget([self._story_key(i) for i in ids])
-        return [StorySignature.from_json(value) for value in raw if value is not None]
+        batch = self._batch
+        if batch is None:
+            batch = await self._load(signature.keys)
+        elif missing := [key for key in signature.keys if key not in batch.buckets]:  # one it was not prefetched for
+            loaded = await self._load(missing)
+            batch.buckets.update(loaded.buckets)
+            for story_id, story in loaded.stories.items():
+                batch.stories.setdefault(story_id, story)
+        ids = sorted(set().union(*(batch.buckets[key] for key in signature.keys)))
+        return [batch.stories[i] for i in ids if i in batch.stories]
 
     async def save(self, signature: StorySignature) -> None:
-        async with self.redis.pipeline(transaction=True) as pipe:
-            pipe.set(self._story_key(signature.story_id), signature.to_json(), ex=self.ttl)
+        if self._batch is not None:
+            self._batch.stories[signature.story_id] = signature
+            self._batch.saved[signature.story_id] = signature
             for key in signature.keys:
-                pipe.sadd(self._bucket_key(key), signature.story_id)
-                pipe.expire(self._bucket_key(key), self.ttl)
-            await pipe.execute()
+                self._batch.buckets.setdefault(key, set()).add(signature.story_id)
+            return
+        await self._write([signature])
+
+    async def prefetch(self, signatures: Sequence[StorySignature]) -> None:
+        keys = list(dict.fromkeys(key for signature in signatures for key in signature.keys))
+        self._batch = await self._load(keys)
+
+    async def flush(self) -> None:
+        batch, self._batch = self._batch, None
+        if batch is not None and batch.saved:
+            await self._write(list(batch.saved.values()))
+
+    async def _write(self, signatures: Sequence[StorySignature]) -> None:
+        """The stories and their buckets, in one round trip (one script: atomic, as a transaction would be)."""
+        keys: list[str] = []
+        args: list[str | int] = [self.ttl]
+        for signature in signatures:
+            keys.append(self._story_key(signature.story_id))
+            keys += [self._bucket_key(key) for key in signature.keys]
+            args += [signature.to_json(), signature.story_id, len(signature.keys)]
+        await self._write_stories(keys=keys, args=args)

@@ -13,6 +13,8 @@ from bot.store import Store
 log = logging.getLogger(__name__)
 
 GROUP = "index"
+# Records fetched at once from a partition, archived in one Redis transaction.
+BATCH = 500
 
 
 class Indexer:
@@ -26,5 +28,12 @@ class Indexer:
             self.archived += 1
             log.debug("archived %s from topic=%s", item.id, record.topic)
 
+    async def handle_batch(self, batch: list[tuple[ClassifiedItem, ConsumerRecord[bytes, bytes]]]) -> None:
+        """A fetched batch of a partition, archived in one Redis transaction."""
+        archived = await self.store.archive_many([item for item, _ in batch])
+        self.archived += archived
+        log.debug("archived %d of %d items from topic=%s", archived, len(batch), batch[0][1].topic)
+
     def consumer(self) -> Consumer:
-        return self.bus.consumer(self.bus.topics.group(GROUP), self.bus.topics.item_topics, self.handle)
+        return self.bus.consumer(self.bus.topics.group(GROUP), self.bus.topics.item_topics, self.handle,
+                                 max_records=BATCH, batch_handler=self.handle_batch)

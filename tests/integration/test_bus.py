@@ -196,3 +196,36 @@ async def test_stop_during_retry_leaves_the_message_uncommitted(bus: Bus) -> Non
     await eventually(lambda: received == ["source-8"], what="the retried job after restart")
     again.stop()
     await task
+
+
+async def test_batch_handler_takes_a_partitions_batch_and_falls_back_to_records_on_failure(bus: Bus) -> None:
+    batches: list[list[str]] = []
+    one_by_one: list[str] = []
+    topic = bus.topics.items("models")
+    items = [_item(n) for n in range(6)]
+
+    async def handle(item: ClassifiedItem, record: ConsumerRecord[bytes, bytes]) -> None:
+        if item.id == items[4].id:
+            raise PermanentError("this one is broken")
+        one_by_one.append(item.id)
+
+    async def handle_batch(batch: list[tuple[ClassifiedItem, ConsumerRecord[bytes, bytes]]]) -> None:
+        ids = [item.id for item, _ in batch]
+        batches.append(ids)
+        if items[4].id in ids:
+            raise ValueError("one of the batch is broken")
+
+    await bus.producer.send_and_wait(topic, b"{not json", key=b"poison", partition=0)
+    await bus.publish_many((topic, item, "same-partition") for item in items[:3])
+    consumer = bus.consumer(bus.topics.group("index"), [topic], handle, batch_handler=handle_batch)
+    task = asyncio.create_task(consumer.run())
+    await eventually(lambda: consumer.stats.processed == 3, what="the first batch")
+    await bus.publish_many((topic, item, "same-partition") for item in items[3:])
+    await eventually(lambda: consumer.stats.processed + consumer.stats.dead_lettered == 6 + 1, what="the second")
+    consumer.stop()
+    await task
+    handled = [i for batch in batches for i in batch]
+    assert sorted(handled) == sorted(i.id for i in items) and all(len(batch) > 1 for batch in batches)
+    assert sorted(one_by_one) == sorted(i.id for i in (items[3], items[5]))  # only the failed batch, one by one
+    letters = {(letter.key, letter.error) for letter in await _read_dlq(bus, 2)}
+    assert ("same-partition", "this one is broken") in letters and "poison" in {key for key, _ in letters}

@@ -7,7 +7,7 @@ from datetime import UTC, datetime, timedelta
 from bot.enrich import Enricher
 from bot.models import Item
 from bot.store import Store
-from bot.stories import RedisStoryIndex
+from bot.stories import MemoryStoryIndex, RedisStoryIndex
 
 T0 = datetime(2026, 4, 30, 8, tzinfo=UTC)
 
@@ -45,3 +45,24 @@ async def test_stories_expire_after_the_window(enricher: Enricher, store: Store)
         [_item("https://b.example/1", "Amazon invests another $4 billion in Anthropic", "b", hours=80)], index,
         now=T0 + timedelta(hours=80))
     assert late.story_id != first.story_id  # outside 72 hours: a new story
+
+
+async def test_one_batch_through_redis_groups_as_in_memory_and_saves_at_the_end(enricher: Enricher,
+                                                                              store: Store) -> None:
+    items = [
+        _item("https://mistral.ai/news/pixtral-12b", "Mistral releases Pixtral 12B, its first multimodal model",
+              "mistral"),
+        _item("https://example.com/qwen", "Alibaba releases Qwen2.5-Max", "example", hours=1),
+        _item("https://www.theverge.com/pixtral", "Pixtral 12B: Mistral's open-weight vision-language model arrives",
+              "the-verge", hours=2),
+    ]
+    index = RedisStoryIndex(store.redis, store.keys.prefix)
+    through_redis = await enricher.classify_items(items, index, now=T0 + timedelta(hours=3))
+    in_memory = await enricher.classify_items(items, MemoryStoryIndex(), now=T0 + timedelta(hours=3))
+    assert [i.story_id for i in through_redis] == [i.story_id for i in in_memory]
+    assert through_redis[2].story_id == through_redis[0].story_id != through_redis[1].story_id
+    assert len([k async for k in store.redis.scan_iter(match=f"{store.keys.prefix}story:*")]) == 2
+    (later,) = await enricher.classify_items(
+        [_item("https://b.example/pixtral", "Mistral's Pixtral 12B multimodal model released", "b", hours=4)],
+        RedisStoryIndex(store.redis, store.keys.prefix), now=T0 + timedelta(hours=5))
+    assert later.story_id == through_redis[0].story_id

@@ -164,3 +164,16 @@ async def test_follows_quiet_hours_and_the_version_the_alerter_watches(store: St
     await store.redis.set(store.keys.quiet_hours("slack:C1"), "{")
     _, rules = await store.alert_rules()
     assert [s.describe() for s in rules[1].subscriptions] == ["SB 53 (law)"] and rules[1].quiet is None
+
+
+async def test_archive_many_is_archive_of_each_in_one_round_trip(store: Store) -> None:
+    items = [_item(1, ["models", "research"], 1, "OpenAI releases GPT-4o"), _item(2, ["regulation"], 2, "EU AI Act"),
+             _item(3, ["models"], 24 * 200, "An old model")]
+    assert await store.archive(items[1]) is True
+    assert await store.archive_many([*items, items[0]]) == 2  # the second is archived already; the first twice
+    assert await store.count() == 2  # the old one was trimmed off the indexes, as archive of each in turn does
+    assert await store.count("models") == 1 and await store.count("research") == 1
+    assert await store.count("regulation") == 1
+    assert [i.title for i in await store.search("gpt-4o")] == ["OpenAI releases GPT-4o"]
+    assert await store.get_item(items[2].id) == items[2]
+    assert await store.archive_many([]) == 0 and await store.archive_many(items) == 0

@@ -2,12 +2,22 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from bot.runtime import clear_keys, load_sources_config, make_alerter, open_redis, open_services
 from bot.settings import Settings
 from bot.taxonomy import load_taxonomy
 
+if TYPE_CHECKING:
+    from adapters.discord.bench import DiscordBenchResult
+    from adapters.slack.bench import AlertBenchResult, SlackBenchResult
+
 
 async def bench_discord_report(settings: Settings, interactions: int, concurrency: int) -> str:
+    return (await discord_bench(settings, interactions, concurrency)).report()
+
+
+async def discord_bench(settings: Settings, interactions: int, concurrency: int) -> DiscordBenchResult:
     """`/ai-news` response latency of the Discord role under concurrent interactions, against a bare discord.py
     handler on the same local stand-in."""
     from adapters.discord.bench import bench_discord
@@ -17,10 +27,14 @@ async def bench_discord_report(settings: Settings, interactions: int, concurrenc
     async with open_redis(settings) as (redis, _):
         result = await bench_discord(redis, taxonomy, sources, interactions=max(10, interactions),
                                      concurrency=max(1, concurrency))
-    return result.report()
+    return result
 
 
 async def bench_slack_report(settings: Settings, requests: int, concurrency: int) -> str:
+    return (await slack_bench(settings, requests, concurrency)).report()
+
+
+async def slack_bench(settings: Settings, requests: int, concurrency: int) -> SlackBenchResult:
     """Slash-command latency of the Slack app under concurrent signed requests, against a bare bolt app."""
     from adapters.slack.bench import bench_slack
 
@@ -29,10 +43,14 @@ async def bench_slack_report(settings: Settings, requests: int, concurrency: int
     async with open_redis(settings) as (redis, _):
         result = await bench_slack(redis, taxonomy, sources, requests=max(10, requests),
                                    concurrency=max(1, concurrency))
-    return result.report()
+    return result
 
 
 async def bench_alerts_report(settings: Settings, channels: int, items: int, burst: int) -> str:
+    return (await alerts_bench(settings, channels, items, burst)).report()
+
+
+async def alerts_bench(settings: Settings, channels: int, items: int, burst: int) -> AlertBenchResult:
     """`ai-news bench alerts`: publish -> alert latency through the alerter and Slack roles, against bare aiokafka,
     under a topic and key prefix of its own, removed at the end."""
     import uuid
@@ -50,4 +68,4 @@ async def bench_alerts_report(settings: Settings, channels: int, items: int, bur
         finally:
             await clear_keys(services)
             await services.bus.delete_topics()
-    return result.report()
+    return result

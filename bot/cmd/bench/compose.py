@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import asyncio
 import os
+import statistics
+from dataclasses import dataclass
 from datetime import date, timedelta
 
 from redis.asyncio import Redis
@@ -25,11 +27,44 @@ def _redis_url_of(redis: Redis) -> str:
     return f"redis://{kwargs.get('host', '127.0.0.1')}:{kwargs.get('port', 6379)}/{kwargs.get('db', 0)}"
 
 
-async def bench_compose(settings: Settings, count: int, repeats: int = 3, events: int = 0) -> str:
+@dataclass(frozen=True)
+class ComposeBench:
+    count: int
+    loaded: int
+    events: int
+    repeats: int
+    wholes: list[float]  # seconds of each whole `ai-news post --dry-run` process
+    loads: list[float]  # seconds of each in-process load of the window
+    stories: int
+    sections: int
+
+    @property
+    def whole(self) -> float:
+        return statistics.median(self.wholes)
+
+    @property
+    def load(self) -> float:
+        return statistics.median(self.loads)
+
+    def report(self) -> str:
+        whole, load, wholes, loads = self.whole, self.load, self.wholes, self.loads
+        return "\n".join([
+            f"{self.count} items in one edition's window ({self.loaded} loaded)"
+            + (f", spread over {self.events} stories" if self.events else "")
+            + f", archived in Redis; medians of {self.repeats} interleaved runs on {os.cpu_count()} cores",
+            f"ai-news post --dry-run, whole process (start, load the window and the week before from Redis, compose, "
+            f"render JSON): {whole:.2f} s (runs: {', '.join(f'{w:.2f}' for w in wholes)} s); "
+            f"{self.stories} stories in {self.sections} sections",
+            f"only loading the window's items from Redis (Store.recent, in-process): {load:.2f} s "
+            f"(runs: {', '.join(f'{w:.2f}' for w in loads)} s)",
+            f"ratio: {whole / load:.1f} (whole process / loading alone)",
+        ])
+
+
+async def bench_compose(settings: Settings, count: int, repeats: int = 3, events: int = 0) -> ComposeBench:
     """`ai-news post --dry-run` (a whole process: start, load the window from Redis, compose, render JSON) on
     `count` archived items, against only loading those items from Redis in-process, in the same run. With
     `events`, the items are spread over that many stories (hundreds of items each)."""
-    import statistics
     import subprocess
     import sys
     import time
@@ -79,16 +114,5 @@ async def bench_compose(settings: Settings, count: int, repeats: int = 3, events
             keys = [key async for key in redis.scan_iter(match=f"{prefix}*", count=1000)]
             for first in range(0, len(keys), 1000):
                 await redis.delete(*keys[first:first + 1000])
-    whole, load = statistics.median(wholes), statistics.median(loads)
     stories = sum(len(s.stories) for s in composed.sections)
-    return "\n".join([
-        f"{count} items in one edition's window ({len(loaded)} loaded)"
-        + (f", spread over {events} stories" if events else "")
-        + f", archived in Redis; medians of {repeats} interleaved runs on {os.cpu_count()} cores",
-        f"ai-news post --dry-run, whole process (start, load the window and the week before from Redis, compose, "
-        f"render JSON): {whole:.2f} s (runs: {', '.join(f'{w:.2f}' for w in wholes)} s); "
-        f"{stories} stories in {len(composed.sections)} sections",
-        f"only loading the window's items from Redis (Store.recent, in-process): {load:.2f} s "
-        f"(runs: {', '.join(f'{w:.2f}' for w in loads)} s)",
-        f"ratio: {whole / load:.1f} (whole process / loading alone)",
-    ])
+    return ComposeBench(count, len(loaded), events, repeats, wholes, loads, stories, len(composed.sections))

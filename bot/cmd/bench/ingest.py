@@ -8,7 +8,7 @@ from pathlib import Path
 from bot.cmd.demo import sample_feeds
 from bot.runtime import open_redis
 from bot.settings import ConfigError, Settings
-from workers.ingest.bench import bench_ingest
+from workers.ingest.bench import IngestBench, bench_ingest
 from workers.ingest.detect import kind_from_document, source_id_for
 from workers.ingest.formats import parse_document
 from workers.ingest.parse import FeedError
@@ -31,6 +31,10 @@ def _read_corpus(corpus: Path) -> list[tuple[str, bytes]]:
 
 async def bench_ingest_report(settings: Settings, what: str, rounds: int, corpus: Path | None) -> str:
     """Run one benchmark and return its report."""
+    return (await ingest_bench(settings, what, rounds, corpus)).report()
+
+
+async def ingest_bench(settings: Settings, what: str, rounds: int, corpus: Path | None) -> IngestBench:
     if what != "ingest":
         raise ConfigError(f"unknown benchmark {what!r}; benchmarks: ingest")
     documents = await asyncio.to_thread(_read_corpus, corpus) if corpus is not None else sample_feeds()
@@ -38,4 +42,4 @@ async def bench_ingest_report(settings: Settings, what: str, rounds: int, corpus
         raise ConfigError(f"no documents to benchmark in {corpus}")
     async with open_redis(settings) as (redis, _):
         result = await bench_ingest(redis, settings.redis_key_prefix, documents, rounds)
-    return result.report()
+    return result

@@ -174,6 +174,7 @@ async def test_the_indexer_killed_at_random_points_archives_everything_once(
             role.kill()
             at_kill.append(await store.count())
         role.start()
+        await role.said("running roles:")  # it archives a fetched batch at once: all may be in before it is up
         loop = asyncio.get_running_loop()
         deadline = loop.time() + 120
         while await store.count() < len(items):
@@ -274,6 +275,7 @@ async def test_scheduler_ingest_and_indexer_killed_at_random_points_lose_nothing
                 role.kill()
                 at_kill.append(await store.count())
             role.start()
+            await role.said("running roles:")  # all may be archived before it is up: a SIGTERM then comes too soon
             loop = asyncio.get_running_loop()
             deadline = loop.time() + 120
             while await store.count() < total:
