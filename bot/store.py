@@ -189,6 +189,7 @@ if redis.call('get', KEYS[1]) == ARGV[1] then return redis.call('pexpire', KEYS[
 if redis.call('set', KEYS[1], ARGV[1], 'NX', 'PX', ARGV[2]) then return 1 end
 return 0
 """
+_MARK_SEEN = "for _, key in ipairs(KEYS) do redis.call('SET', key, '1', 'EX', ARGV[1]) end return #KEYS"
 _SWAP = """
 if redis.call('get', KEYS[1]) == ARGV[1] then return redis.call('set', KEYS[1], ARGV[2], 'EX', ARGV[3]) and 1 end
 return 0
@@ -357,17 +358,14 @@ class Store:
         """The ids not seen within TTL.SEEN, in order."""
         if not item_ids:
             return []
-        async with self.redis.pipeline(transaction=False) as pipe:
-            for item_id in item_ids:
-                pipe.exists(self.keys.seen(item_id))
-            found = await pipe.execute()
-        return [item_id for item_id, exists in zip(item_ids, found, strict=True) if not exists]
+        # One MGET rather than an EXISTS each: one command to pack and parse, not one per item.
+        found = await self.redis.mget([self.keys.seen(item_id) for item_id in item_ids])
+        return [item_id for item_id, value in zip(item_ids, found, strict=True) if value is None]
 
     async def mark_seen(self, item_ids: Iterable[str]) -> None:
-        async with self.redis.pipeline(transaction=False) as pipe:
-            for item_id in item_ids:
-                pipe.set(self.keys.seen(item_id), 1, ex=TTL.SEEN)
-            await pipe.execute()
+        keys = [self.keys.seen(item_id) for item_id in item_ids]
+        if keys:  # one command for the whole batch (each key keeps its own TTL, which MSET cannot set)
+            await self.redis.eval(_MARK_SEEN, len(keys), *keys, TTL.SEEN)
 
     # --- source state --------------------------------------------------------------------------------------
 
