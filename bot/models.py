@@ -6,6 +6,7 @@ so producing the same message twice yields the same id and consumers can make th
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import re
 from datetime import UTC, date, datetime
@@ -41,6 +42,7 @@ _ALREADY_CANONICAL = re.compile(r"https?://[a-z0-9.-]*[a-z0-9](?:/[^?#\s]*[^/?#\
 CHANNEL_PATTERN = r"^(slack|discord|console):[A-Za-z0-9._:-]+$"
 
 
+@functools.lru_cache(maxsize=1 << 16)  # an item's id is asked for many times while a briefing is composed
 def stable_id(*parts: str, length: int = 24) -> str:
     """A short, deterministic hex id of the given parts."""
     digest = hashlib.sha256("\x1f".join(parts).encode("utf-8")).hexdigest()

@@ -80,9 +80,12 @@ def build_writer(settings: Settings, taxonomy: Taxonomy, enricher: Enricher | No
     """The briefing writer: the gazetteer's names, the about-AI decision for items archived without one, and the
     LLM analyst when LLM_BASE_URL and LLM_MODEL are set."""
     gazetteer = load_gazetteer(settings.config_file("entities.yaml"))
-    deciding = enricher or build_enricher(settings, taxonomy)
+    loaded = [enricher] if enricher is not None else []  # the models load only when an item needs them
 
     def decide(items: Sequence[ClassifiedItem]) -> list[ClassifiedItem]:
+        if not loaded:
+            loaded.append(build_enricher(settings, taxonomy))
+        deciding = loaded[0]
         found = [deciding.extractor.extract(f"{i.title}. {i.summary}") for i in items]
         decisions = deciding.decide_ai([(i.title, i.summary) for i in items], found)
         return [i.model_copy(update={"about_ai": d.about_ai, "ai_score": d.score})

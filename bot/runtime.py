@@ -21,8 +21,9 @@ from redis.asyncio import Redis
 
 from bot.alerts import load_follows
 from bot.bus import Bus
+from bot.connections import open_redis as open_redis  # where the commands have always found it
 from bot.editions import load_channels, merge_editions
-from bot.embedded import EmbeddedKafka, EmbeddedRedis, keep_running, redacted, redis_reachable
+from bot.embedded import EmbeddedKafka, keep_running, redacted
 from bot.offline import build_enricher, build_writer
 from bot.outages import Availability, watch
 from bot.settings import ROLE_NAMES, ConfigError, ServiceError, Settings
@@ -58,31 +59,6 @@ def redact_url(url: str) -> str:
         netloc = f"{parts.username or ''}:***@{parts.hostname}" + (f":{parts.port}" if parts.port else "")
         return urlunsplit(parts._replace(netloc=netloc))
     return url
-
-
-@asynccontextmanager
-async def open_redis(settings: Settings) -> AsyncIterator[tuple[Redis, str]]:
-    """The Redis of REDIS_URL, or an embedded one when it does not answer (AINEWS_EMBEDDED=auto)."""
-    async with AsyncExitStack() as stack:
-        redis_url = settings.redis_url
-        problem = await asyncio.to_thread(redis_reachable, redis_url)
-        if problem is None:
-            description = f"Redis at {redact_url(redis_url)}"
-        elif settings.ainews_embedded == "never":
-            raise ServiceError(f"Redis at {redact_url(redis_url)} is not reachable ({problem}); "
-                               "check REDIS_URL, or allow the embedded Redis with AINEWS_EMBEDDED=auto")
-        else:
-            embedded_redis = EmbeddedRedis()
-            embedded_redis.spawn()  # from this thread, which lives as long as the process
-            stack.callback(embedded_redis.stop)
-            await asyncio.to_thread(embedded_redis.wait_ready)
-            redis_url = embedded_redis.url
-            description = (f"embedded Redis on {redis_url} "
-                           f"(REDIS_URL {redact_url(settings.redis_url)} not reachable: {problem})")
-        log.info("Redis: %s", description)
-        redis = Redis.from_url(redis_url)
-        stack.push_async_callback(redis.aclose)
-        yield redis, description
 
 
 @asynccontextmanager
@@ -189,7 +165,7 @@ def _scheduler(services: Services) -> RoleRunner:
 def make_composer(services: Services, **overrides: Any) -> Composer:
     settings = services.settings
     channels = load_channels(settings.config_file("channels.yaml"), services.taxonomy.slugs)
-    writer = build_writer(settings, services.taxonomy)
+    writer = build_writer(settings, services.taxonomy, build_enricher(settings, services.taxonomy))
     if writer.analyst is not None:
         log.info("LLM analyst on: %r", writer.analyst)
     options: dict[str, Any] = {

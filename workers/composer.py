@@ -21,17 +21,19 @@ from collections import deque
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
+from typing import TYPE_CHECKING
 
 from pydantic import ValidationError
 
 from bot.briefing.compose import BASELINE_DAYS, in_window
 from bot.briefing.writer import BriefingRequest, BriefingWriter
-from bot.bus import Bus
 from bot.editions import Edition
 from bot.models import Briefing, ClassifiedItem, edition_id
 from bot.store import EditionClaim, Store
 from bot.taxonomy import Taxonomy
-from workers.ticks import every
+
+if TYPE_CHECKING:  # composing an edition (`ai-news post --dry-run`) needs no Kafka client
+    from bot.bus import Bus
 
 log = logging.getLogger(__name__)
 
@@ -93,6 +95,8 @@ class Composer:
 
     async def run(self, stop: asyncio.Event) -> None:
         """Lead (or wait to lead) and publish due editions every tick until `stop` is set."""
+        from workers.ticks import every
+
         editions = await self.store.sync_editions(self.configured)
         log.info("composer %s: %d edition(s) in effect", self.owner, len(editions))
         leading = False

@@ -27,10 +27,9 @@ import logging
 import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit, urlunsplit
 
-import aiohttp
 from pydantic import SecretStr
 
 from bot.briefing.compose import Draft, StoryAnalysis
@@ -40,6 +39,9 @@ from bot.models import Briefing
 from bot.settings import Settings
 from bot.taxonomy import Taxonomy
 from bot.text import fold_space, sentences
+
+if TYPE_CHECKING:  # aiohttp is imported when a model is asked: a briefing without the analyst never needs it
+    import aiohttp
 
 log = logging.getLogger(__name__)
 
@@ -310,6 +312,8 @@ class Analyst:
                    parts: Sequence[str], budget: Budget, report: AnalystReport,
                    limit: asyncio.Semaphore) -> dict[str, Any] | None:
         """The model's JSON answer, or None after recording a fallback for every part of this request."""
+        import aiohttp
+
         loop = asyncio.get_running_loop()
         estimate = len(prompt) // 4 + max_tokens
         sent = False
@@ -386,6 +390,8 @@ class _Session:
     async def __aenter__(self) -> aiohttp.ClientSession:
         if self._given is not None:
             return self._given
+        import aiohttp
+
         self._own = aiohttp.ClientSession()
         return self._own
 

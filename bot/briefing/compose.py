@@ -158,9 +158,9 @@ def _headline_words(item: ClassifiedItem) -> set[str]:
     return found | {part for word in found if "-" in word for part in word.split("-") if len(part) > 1}
 
 
-def _numbers_differ(a: str, b: str) -> bool:
-    """Each headline has a number the other lacks ("update 8" and "update 9"; "v0.6.1" and "v0.6.2"): two events."""
-    na, nb = set(_NUMBER.findall(a)), set(_NUMBER.findall(b))
+def _numbers_differ(na: set[str], nb: set[str]) -> bool:
+    """Each headline has a number the other lacks ("update 8" and "update 9"; "v0.6.1" and "v0.6.2"): two events.
+    `na` and `nb` are the headlines' numbers (`_NUMBER`)."""
     return bool(na - nb) and bool(nb - na)
 
 
@@ -202,14 +202,16 @@ def _merge(groups: list[list[ClassifiedItem]]) -> list[list[ClassifiedItem]]:
     heads = [_headline_words(g[0]) for g in top]
     models = [_model_keys(g[:1]) for g in top]
     laws = [{law.lower() for law in g[0].entities.laws} for g in top]
-    times = [g[0].published for g in top]
+    times = [g[0].published.timestamp() for g in top]
+    window = MERGE_WINDOW.total_seconds()
+    numbers = [set(_NUMBER.findall(g[0].title)) for g in top]
     for i, j in itertools.combinations(range(len(top)), 2):
-        if abs(times[i] - times[j]) > MERGE_WINDOW or _conflict(models[i], models[j]):
+        if abs(times[i] - times[j]) > window or _conflict(models[i], models[j]):
             continue
         if laws[i] and laws[j] and not laws[i] & laws[j]:
             continue
         a, b = heads[i], heads[j]
-        if _numbers_differ(top[i][0].title, top[j][0].title):
+        if _numbers_differ(numbers[i], numbers[j]):
             continue
         shared = a & b
         same_headline = bool(a and b) and (len(shared) / len(a | b) >= SAME_HEADLINE

@@ -19,6 +19,7 @@ import re
 from dataclasses import dataclass
 from urllib.parse import urlsplit
 
+from bot.patterns import Prefilter
 from bot.text import sentences
 
 # --- events ---------------------------------------------------------------------------------------------------
@@ -79,6 +80,8 @@ class Event:
 
 
 _ORDER = {kind: n for n, (kind, _) in enumerate(EVENT_PATTERNS)}
+# Most sentences are ruled out for most patterns without running them ("" stands for _UNSURE).
+_MAY_MATCH = Prefilter({"": _UNSURE, **dict(EVENT_PATTERNS)})
 
 
 def events_in(title: str, summary: str) -> list[Event]:
@@ -88,10 +91,11 @@ def events_in(title: str, summary: str) -> list[Event]:
     if summary:
         candidates += sentences(summary)[:EVENT_SENTENCES]
     for sentence in candidates:
-        if _UNSURE.search(sentence):
+        may = _MAY_MATCH.candidates(sentence)
+        if (may is None or "" in may) and _UNSURE.search(sentence):
             continue
         for kind, pattern in EVENT_PATTERNS:
-            if kind not in found and pattern.search(sentence):
+            if kind not in found and (may is None or kind in may) and pattern.search(sentence):
                 if kind == "security" and _WORD_LEAK.search(sentence):
                     continue
                 found[kind] = Event(kind, sentence)

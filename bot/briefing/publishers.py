@@ -11,6 +11,7 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
+from functools import lru_cache
 from urllib.parse import urlsplit
 
 # Hosts where every user or project has its own space: the publisher is the space, not the host.
@@ -23,17 +24,22 @@ _SHARED_SUFFIXES = (".github.io", ".substack.com", ".medium.com", ".wordpress.co
 _SECOND_LEVEL = frozenset({"co", "com", "org", "net", "ac", "gov", "edu", "ne", "or"})
 
 
+@lru_cache(maxsize=1 << 16)
+def _host(url: str) -> str:
+    return (urlsplit(url).hostname or "").lower().removeprefix("www.")
+
+
 @dataclass(frozen=True)
 class Publisher:
     key: str  # what sources are counted by
     name: str  # what a reader sees
 
 
+@lru_cache(maxsize=1 << 16)  # each link is asked for by the aggregators' count and by its story
 def site_of(url: str) -> str:
     """The registrable part of a URL's host ("blog.google", "anthropic.com", "bbc.co.uk"); for hosts shared by
     many authors, the author's space ("github.com/sqliteai", "danluu.github.io")."""
-    parts = urlsplit(url)
-    host = (parts.hostname or "").lower().removeprefix("www.")
+    host = _host(url)
     if host.endswith(_SHARED_SUFFIXES):
         return host
     labels = host.split(".")
@@ -42,7 +48,7 @@ def site_of(url: str) -> str:
     else:
         site = ".".join(labels[-2:])
     if site in _SHARED_HOSTS:
-        segment = next((s for s in parts.path.split("/") if s), "")
+        segment = next((s for s in urlsplit(url).path.split("/") if s), "")
         if segment and site != "arxiv.org":
             return f"{site}/{segment.lower()}"
     return site
@@ -54,7 +60,7 @@ def publisher_of(url: str, feed_name: str, names: Mapping[str, str] | None = Non
     carries many sites' links, as Hacker News does), else by the site itself."""
     site = site_of(url)
     known = names or {}
-    host = (urlsplit(url).hostname or "").lower().removeprefix("www.")
+    host = _host(url)
     labels = host.split(".")
     for candidate in (*(".".join(labels[i:]) for i in range(len(labels) - 1)), site):
         if candidate in known:

@@ -7,10 +7,10 @@ from datetime import date, datetime
 
 from pydantic import ValidationError
 
+from bot.connections import open_redis
 from bot.editions import Edition, load_channels
 from bot.models import Briefing
 from bot.offline import build_writer
-from bot.runtime import make_composer, open_redis, open_services
 from bot.settings import ConfigError, Settings
 from bot.store import Keys, Store
 from bot.taxonomy import Taxonomy, load_taxonomy
@@ -60,6 +60,8 @@ async def post(settings: Settings, channel: str, day: date | None, timezone: str
             items = writer.decided(window.items)
             return PostResult(edition, when, composed, len(items), sum(i.backfill for i in items),
                               sum(i.about_ai is False for i in items))
+    from bot.runtime import make_composer, open_services  # Kafka and the workers: not needed by --dry-run
+
     if not settings.kafka_bootstrap_servers:
         raise ConfigError("ai-news post publishes the edition to Kafka for the chat roles to deliver; with no "
                           "KAFKA_BOOTSTRAP_SERVERS it would go to an embedded broker that stops with this command. "

@@ -1,0 +1,63 @@
+from __future__ import annotations
+
+import re
+
+from bot.briefing.facts import _UNSURE, EVENT_PATTERNS
+from bot.classify import bundled_examples
+from bot.patterns import Prefilter, literal_starts
+from bot.text import sentences
+
+
+def test_literal_starts_reads_the_words_a_pattern_starts_with() -> None:
+    assert literal_starts(re.compile(r"\b(?:acquir(?:es|ed)|buys|takes over)\b", re.IGNORECASE)) == (
+        "acquired", "acquires", "buys", "takes over")
+    assert literal_starts(re.compile(r"^(?:Show|Ask) HN:")) == ("ask hn:", "show hn:")
+    assert literal_starts(re.compile(r"CVE-\d{4}")) == tuple(f"cve-{d}" for d in range(10))
+    assert literal_starts(re.compile(r"\b(?:is|are) (?:now )?available")) == ("are ", "is ")
+    # "release" covers "released" and "releases"
+    assert literal_starts(re.compile(r"release|released|releases")) == ("release",)
+
+
+def test_literal_starts_says_nothing_when_a_match_may_start_anywhere() -> None:
+    for pattern in (r"\w+ raised", r"(?:new )?model", r"[^.]{0,40} law", r"a|", r".*x", r"[a-z]+"):
+        assert literal_starts(re.compile(pattern)) is None, pattern
+
+
+def test_letters_outside_ascii_in_a_pattern_get_no_pre_check() -> None:
+    # Case-insensitive, the Kelvin sign matches "k": no pre-check could tell from lower-cased text.
+    assert literal_starts(re.compile("\u212aelvin", re.IGNORECASE)) is None
+    assert literal_starts(re.compile(r"[$€]")) == ("$", "€")  # symbols have no case
+
+
+def _texts() -> list[str]:
+    texts = ["Why would Apple buy Mistral?", "ACME RAISES $5M", "It may rain", "It May launch", "CVE-2025-1234",
+             "Ünïcödé raises €4bn", "OpenAI is here.", "nothing at all", ""]
+    for example in bundled_examples()[:400]:
+        texts += [example.title, *sentences(example.summary)[:3]]
+    return texts
+
+
+def test_a_pattern_left_out_by_the_prefilter_never_matches() -> None:
+    patterns = {"": _UNSURE, **dict(EVENT_PATTERNS)}
+    prefilter = Prefilter(patterns)
+    left_out = 0
+    for text in _texts():
+        may = prefilter.candidates(text)
+        if may is None:
+            assert not text.isascii()
+            continue
+        for name, pattern in patterns.items():
+            if pattern.search(text):
+                assert name in may, (name, text)
+            elif name not in may:
+                left_out += 1
+    assert left_out > 1000  # it does rule most of them out
+
+
+def test_prefilter_finds_overlapping_and_nested_words() -> None:
+    prefilter = Prefilter({"short": re.compile(r"\bis\b"), "long": re.compile(r"is here"),
+                           "inner": re.compile(r"here"), "any": re.compile(r"\d")})
+    assert prefilter.candidates("It IS HERE") == {"short", "long", "inner"}
+    assert prefilter.candidates("this") == {"short"}  # "is" inside "this": the pre-check is of text, not words
+    assert prefilter.candidates("nothing") == frozenset()
+    assert prefilter.candidates("über") is None
