@@ -164,7 +164,9 @@ async def test_post_publishes_once_and_dry_run_prints(tmp_path: Path, settings: 
                     - timedelta(hours=n + 1))
         await store.archive(ClassifiedItem.from_item(item, topics=["regulation"], importance=0.6))
     env = services_env(tmp_path, settings)
-    args = ["post", "--channel", "slack:CCLI", "--tz", "UTC", "--at", "23:59"]
+    edition = now - timedelta(minutes=1)  # an edition that has just come due, whatever the time of day
+    args = ["post", "--channel", "slack:CCLI", "--tz", "UTC", "--date", edition.date().isoformat(), "--at",
+            edition.strftime("%H:%M")]
     preview = _run([*args, "--dry-run"], env, tmp_path)
     assert preview.returncode == 0, preview.stderr
     assert "## Regulation" in preview.stdout and "3 items in the window; not published" in preview.stderr
