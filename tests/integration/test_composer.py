@@ -216,12 +216,14 @@ async def test_post_publishes_a_channel_and_date_once(settings: Settings, bus: B
     for n in range(4):
         await store.archive(_item(n, now - timedelta(hours=n + 1), topic="regulation",
                                   title=f"Senate passes AI bill number {n}"))
-    first = await post(settings, "slack:CPOST", None, "UTC", "23:59")
-    assert first.briefing is not None and first.day == now.date()
+    edition = now - timedelta(minutes=1)  # an edition that has just come due, whatever the time of day
+    day, at = edition.date(), edition.strftime("%H:%M")
+    first = await post(settings, "slack:CPOST", day, "UTC", at)
+    assert first.briefing is not None and first.day == day
     assert sum(len(s.stories) for s in first.briefing.sections) == 4
-    again = await post(settings, "slack:CPOST", None, "UTC", "23:59")
+    again = await post(settings, "slack:CPOST", day, "UTC", at)
     assert again.briefing is None
-    preview = await post(settings, "slack:CPOST", None, "UTC", "23:59", dry_run=True)
+    preview = await post(settings, "slack:CPOST", day, "UTC", at, dry_run=True)
     assert preview.briefing is not None and preview.items == 4
     assert [b.channel for b in await _briefings(bus)] == ["slack:CPOST"]
 
