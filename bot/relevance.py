@@ -21,6 +21,7 @@ import functools
 import itertools
 import json
 import math
+import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from importlib import resources
@@ -95,6 +96,16 @@ def relevance_text(title: str, summary: str) -> str:
     return f"{title}. {title}. {content(summary)}"
 
 
+# Job ads and hiring threads are not news about AI, whoever is hiring ("Tasklet (YC P26) Is Hiring ...",
+# "Ask HN: Who is hiring? (May 2026)").
+_JOB_AD = re.compile(r"\((?:YC )?[A-Z]\d{2}\) (?:is|are) hiring\b|^Ask HN: (?:Who is hiring|Who wants to be hired|"
+                     r"Freelancer\? Seeking freelancer)", re.IGNORECASE)
+
+
+def job_ad(title: str) -> bool:
+    return _JOB_AD.search(title) is not None
+
+
 @dataclass(frozen=True)
 class Decision:
     score: float  # calibrated probability that the item is about AI
@@ -126,7 +137,8 @@ class RelevanceModel:
     def decide(self, items: Sequence[tuple[str, str]], signals: Sequence[Signals]) -> list[Decision]:
         """A decision for each (title, summary)."""
         scores = self.probabilities([relevance_text(t, s) for t, s in items], signals)
-        return [Decision(round(float(p), 3), bool(p >= self.threshold)) for p in scores]
+        return [Decision(round(float(p), 3), bool(p >= self.threshold) and not job_ad(title))
+                for p, (title, _) in zip(scores, items, strict=True)]
 
     def save(self, target: Path | IO[bytes]) -> None:
         np.savez_compressed(

@@ -15,6 +15,7 @@ from bot.relevance import (
     bundled_relevance_examples,
     bundled_relevance_model,
     content,
+    job_ad,
     relevance_text,
     train_relevance,
 )
@@ -54,6 +55,20 @@ def test_ai_items_are_about_ai(model: RelevanceModel, title: str, summary: str) 
 ])
 def test_general_news_is_not(model: RelevanceModel, title: str, summary: str) -> None:
     assert not _decide(model, title, summary)[1]
+
+
+@pytest.mark.parametrize("title", [
+    "Tasklet (YC P26) Is Hiring a Customer Success Engineer",
+    "Hoplite (YC S26) is hiring founding AI engineers to build coding agents",
+    "Ask HN: Who is hiring? (May 2026)",
+])
+def test_job_ads_are_not_news_about_ai(model: RelevanceModel, title: str) -> None:
+    assert job_ad(title)
+    assert not _decide(model, title, "We build AI agents with LLMs for machine learning teams.")[1]
+
+
+def test_hiring_news_is_no_job_ad() -> None:
+    assert not job_ad("Meta is hiring AI researchers with $100M pay packages")
 
 
 def test_feed_boilerplate_is_no_evidence() -> None:
