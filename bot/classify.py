@@ -400,10 +400,10 @@ _FEATURE = re.compile(r"\b(?:now|adds?|added|gets?|launch\w*|introduc\w+|roll(?:
 
 # An opinion piece or essay ("Why ...", "Is anybody else bored of talking about AI?", "The end of ..."):
 # on AI and coding a tools story, on AI and work, culture or society a business one (a question may be a paper's
-# title: research stands); not a product, model or infrastructure story.
+# title: research stands for it); not a product, model or infrastructure story.
 _OPINION = re.compile(r"\?\s*$|^(?:why|should|the (?:end|future|case|death|rise) of|in defen[cs]e of|against|stop|"
                       r"don.t|no,|yes,)\b|\b(?:bored|tired|fatigue|hype|backlash|"
-                      r"bubble|doom\w*|burnout|superpowers?|era|eat(?:s|ing)?|killing|dead|dying)\b", re.IGNORECASE)
+                      r"bubble|doom\w*|burnout|superpowers?|eat(?:s|ing)?|killing|dead|dying)\b", re.IGNORECASE)
 
 
 def _story_kind(title: str, summary: str, headline_models: Sequence[str], events: Sequence[str]
@@ -421,7 +421,9 @@ def _story_kind(title: str, summary: str, headline_models: Sequence[str], events
         return "products", frozenset({"products", "business", "safety", "regulation", "robotics"})
     if not events and not headline_models and _OPINION.search(title):
         coding = _CODING.search(title) is not None or _DEVELOPER_SIDE.search(title) is not None
-        return ("tools" if coding else "business"), frozenset({"business", "safety", "regulation", "tools", "research"})
+        question = title.rstrip().endswith("?")
+        return ("tools" if coding else "business"), frozenset(
+            {"business", "safety", "regulation", "tools", *(("research",) if question else ())})
     return None
 
 

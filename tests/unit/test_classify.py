@@ -94,3 +94,8 @@ def test_a_model_release_of_an_assistant_is_not_a_feature(taxonomy: Taxonomy) ->
     # A model named in the headline makes it a models story, as before.
     assert editorial_topic("Gemini 3.5 Flash now available", "", ("Gemini 3.5 Flash",), ("release",),
                            taxonomy.slugs, ranked=("tools",)) == "models"
+
+
+def test_an_essay_title_is_no_paper_unless_it_asks(taxonomy: Taxonomy) -> None:
+    assert editorial_topic("The End of an Era", "", (), (), taxonomy.slugs, ranked=("research",)) == "business"
+    assert editorial_topic("Is anybody else bored of AI?", "", (), (), taxonomy.slugs, ranked=("research",)) is None
