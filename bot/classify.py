@@ -405,6 +405,17 @@ _OPINION = re.compile(r"\?\s*$|^(?:why|should|the (?:end|future|case|death|rise)
                       r"don.t|no,|yes,)\b|\b(?:bored|tired|fatigue|hype|backlash|"
                       r"bubble|doom\w*|burnout|superpowers?|eat(?:s|ing)?|killing|dead|dying)\b", re.IGNORECASE)
 
+# Advertising in an AI product (ads in a chatbot, ads targeted on prompts): the business side, or a privacy risk
+# (or, for ads in a developer's agent, a tools story); not a product feature.
+_ADS = re.compile(r"\b(?:ads|adverts?|advertis\w+|ad (?:placements?|targeting|revenue|network|partners?|business)|"
+                  r"sponsored (?:answers?|results?|replies))\b", re.IGNORECASE)
+# A launch tagline ("Flint: A Visualization Language for the AI Era", "Foo - an open-source agent framework"): a
+# tool, as Show HN posts are, not a product; a model's or a paper's tagline ("X: A Framework for ...") stays.
+_TAGLINE = re.compile(r"^[\w.+#-]+(?: [\w.+#-]+)?\s*(?::|,| [-\u2013\u2014]) an? (?:[\w-]+ ){0,3}?"
+                      r"(?:language|library|framework|toolkit|tool|cli|editor|ide|engine|database|server|runtime|"
+                      r"compiler|sdk|platform|extension|plugin|debugger|profiler|terminal|shell|harness|sandbox|proxy|"
+                      r"gateway)\b", re.IGNORECASE)
+
 
 def _story_kind(title: str, summary: str, headline_models: Sequence[str], events: Sequence[str]
                 ) -> tuple[str, frozenset[str]] | None:
@@ -416,6 +427,10 @@ def _story_kind(title: str, summary: str, headline_models: Sequence[str], events
     if _GENERATED.search(title) and not _CODING.search(title) and "release" not in events:
         return ("safety" if _HARM.search(f"{title} {summary}") else "business"), frozenset(
             {"safety", "business", "regulation", "products"})
+    if _ADS.search(title):
+        return "business", frozenset({"business", "safety", "regulation", "tools"})
+    if _TAGLINE.search(title):
+        return "tools", frozenset({"tools", "models", "research", "safety"})
     if _ASSISTANT.search(title) and _FEATURE.search(title) and not _DEVELOPER_SIDE.search(title) \
             and not headline_models:
         return "products", frozenset({"products", "business", "safety", "regulation", "robotics"})

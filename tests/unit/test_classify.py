@@ -99,3 +99,15 @@ def test_a_model_release_of_an_assistant_is_not_a_feature(taxonomy: Taxonomy) ->
 def test_an_essay_title_is_no_paper_unless_it_asks(taxonomy: Taxonomy) -> None:
     assert editorial_topic("The End of an Era", "", (), (), taxonomy.slugs, ranked=("research",)) == "business"
     assert editorial_topic("Is anybody else bored of AI?", "", (), (), taxonomy.slugs, ranked=("research",)) is None
+
+
+@pytest.mark.parametrize(("title", "ranked", "expected"), [
+    # Ads in an AI product are business (or a privacy risk), not a product feature.
+    ("OpenAI ad partner now selling ChatGPT ad placements based on prompt relevance", ("products",), "business"),
+    ("Chatbot starts showing ads in answers", ("safety",), None),
+    # A launch tagline names a tool; a paper's tagline keeps research.
+    ("Flint: A Visualization Language for the AI Era", ("products",), "tools"),
+    ("DataFlex: A Unified Framework for Data-Centric Dynamic Training of LLMs", ("research",), None),
+])
+def test_ads_and_taglines(taxonomy: Taxonomy, title: str, ranked: tuple[str, ...], expected: str | None) -> None:
+    assert editorial_topic(title, "https://news.example.com/b", (), (), taxonomy.slugs, ranked=ranked) == expected
