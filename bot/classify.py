@@ -383,9 +383,10 @@ _HARM = re.compile(r"\b(?:fake|fakes|scams?|fraud\w*|misinformation|disinformati
                    re.IGNORECASE)
 # A government's or an army's dealings with AI companies: a contract or deal is business, anything else (a dispute,
 # a statement, a demand) policy; never infrastructure.
-_GOVERNMENT = re.compile(r"\b(?:pentagon|department of (?:war|defen[cs]e)|dod|military|militaries|armed forces|"
-                         r"army|navy|air force|defen[cs]e (?:department|ministry|contracts?)|war department)\b",
-                         re.IGNORECASE)
+# Army, Navy and Air Force as names only ("an army of agents" is not one).
+_GOVERNMENT = re.compile(r"\b(?:[Pp]entagon|[Dd]epartment of (?:[Ww]ar|[Dd]efen[cs]e)|DoD|DOD|[Mm]ilitary|"
+                         r"[Mm]ilitaries|[Aa]rmed [Ff]orces|(?:U\.?S\.? )?(?:Army|Navy|Air Force)(?! of)|"
+                         r"[Dd]efen[cs]e (?:[Dd]epartment|[Mm]inistry|[Cc]ontracts?)|[Ww]ar [Dd]epartment)\b")
 _DEAL = re.compile(r"\b(?:deals?|contracts?|agreements?|awards?|awarded|signs?|signed|partners?|partnership)\b|"
                    r"[$€£]\d", re.IGNORECASE)
 # A consumer AI assistant's feature or change ("ChatGPT can now ...", "Gemini adds ..."): a products story, unless

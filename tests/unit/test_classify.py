@@ -64,6 +64,7 @@ def test_multi_label_ranks_topics(taxonomy: Taxonomy) -> None:
     ("Pentagon signs $200M contract with an AI lab for frontier models", ("infrastructure",), "business"),
     ("The Department of War demands unrestricted access to Claude", ("infrastructure",), "regulation"),
     ("Claude approved for DoD IL5 workloads", ("products",), None),
+    ("An army of AI agents rewrote our billing system", ("infrastructure",), None),
     # AI-made content: business, or safety when it names a harm; AI-written code is left to the model.
     ("Streaming service says a third of new uploads are AI-generated", ("products",), None),
     ("Streaming service says a third of new uploads are AI-generated", ("tools",), "business"),
