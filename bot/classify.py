@@ -373,9 +373,10 @@ _PERSONAL = re.compile(r"\b(?:I|I.m|I.ve|my|me|you|your|we|us|our)\b")
 # (a chatbot's feature read as a developer tool, an army's AI contract as a compute deal).
 # A benchmark, leaderboard or eval suite: a models story, or a research one (a safety benchmark may stay safety).
 _BENCHMARK = re.compile(r"\b(?:[Bb]enchmarks?|[Ll]eaderboards?|[Ee]vals?|[\w.]+[- ][Bb]ench|[A-Z]\w*Bench)\b")
-# Content made by AI (music, books, images, papers): what it does to a market or a field (business), or a harm
+# Content made by AI (music, books, art, papers): what it does to a market or a field (business), or a harm
 # (safety), or a rule about it (regulation). AI-written code is coding practice, left to the model.
-_GENERATED = re.compile(r"\bAI[- ](?:generated|written|made|created)\b|\b(?:generated|written|made) (?:by|with) AI\b|"
+_GENERATED = re.compile(r"\bAI[- ](?:generated|written|made|created|music|songs?|art|artwork|artists?|bands?|books?|"
+                        r"novels?|actors?|actress|influencers?)\b|\b(?:generated|written|made) (?:by|with) AI\b|"
                         r"\b(?:AI )?slop\b", re.IGNORECASE)
 _CODING = re.compile(r"\b(?:code|coding|pull requests?|PRs?|patch(?:es)?|commits?|contributions?)\b", re.IGNORECASE)
 _HARM = re.compile(r"\b(?:fake|fakes|scams?|fraud\w*|misinformation|disinformation|deepfakes?|impersonat\w+|abuse|"

@@ -69,6 +69,7 @@ def test_multi_label_ranks_topics(taxonomy: Taxonomy) -> None:
     ("Streaming service says a third of new uploads are AI-generated", ("products",), None),
     ("Streaming service says a third of new uploads are AI-generated", ("tools",), "business"),
     ("AI-generated fake reviews flood app stores", ("tools",), "safety"),
+    ("An AI band passes a million monthly listeners", ("models",), "business"),
     ("Project bans AI-generated code contributions", ("tools",), None),
     # A consumer assistant's feature is a products story, not a developer tool; its developer side stays tools.
     ("ChatGPT can now read your calendar", ("tools",), "products"),
