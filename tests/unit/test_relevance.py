@@ -15,7 +15,7 @@ from bot.relevance import (
     bundled_relevance_examples,
     bundled_relevance_model,
     content,
-    job_ad,
+    listing,
     relevance_text,
     train_relevance,
 )
@@ -61,14 +61,17 @@ def test_general_news_is_not(model: RelevanceModel, title: str, summary: str) ->
     "Tasklet (YC P26) Is Hiring a Customer Success Engineer",
     "Hoplite (YC S26) is hiring founding AI engineers to build coding agents",
     "Ask HN: Who is hiring? (May 2026)",
+    "Claude Code meetup Berlin: agents, MCP servers and pizza",
+    "OpenAI Codex hackathon in San Francisco this weekend",
 ])
-def test_job_ads_are_not_news_about_ai(model: RelevanceModel, title: str) -> None:
-    assert job_ad(title)
+def test_listings_are_not_news_about_ai(model: RelevanceModel, title: str) -> None:
+    assert listing(title)
     assert not _decide(model, title, "We build AI agents with LLMs for machine learning teams.")[1]
 
 
-def test_hiring_news_is_no_job_ad() -> None:
-    assert not job_ad("Meta is hiring AI researchers with $100M pay packages")
+def test_news_about_hiring_is_no_listing() -> None:
+    assert not listing("Meta is hiring AI researchers with $100M pay packages")
+    assert not listing("Launch HN: Hoplite (YC S26) - Effortlessly deploy cloud coding agents")
 
 
 def test_feed_boilerplate_is_no_evidence() -> None:
