@@ -459,9 +459,9 @@ def editorial_topic(title: str, url: str, models: Sequence[str], events: Sequenc
     name or reports its release a models story, a code repository, a Show HN, a practitioner's write-up or
     serving engineering a tools one, a company's position on policy a regulation one, a change to a service's
     plans, prices or limits a products one, a first-person piece on AI and work a business one. A benchmark, a
-    government's or an army's dealings, AI-made content and a chatbot's feature go where their kind belongs unless
-    `ranked` (the learned ranking) already leads with a section that kind allows. Only for the default slugs that
-    the taxonomy has."""
+    government's or an army's dealings, AI-made content, ads, a launch tagline, a chatbot's feature and an essay go
+    where their kind belongs unless `ranked` (the learned ranking) already leads with a section that kind allows.
+    Only for the default slugs that the taxonomy has."""
     def have(slug: str) -> str | None:
         return slug if slug in slugs else None
 
@@ -487,10 +487,9 @@ def editorial_topic(title: str, url: str, models: Sequence[str], events: Sequenc
     if _POSITION.search(title):
         return have("regulation")
     story_kind = _story_kind(title, summary, headline_models, events)
-    if story_kind is not None:
-        preferred, accepted = story_kind
-        # The model's own choice stands when it is one the kind allows.
-        return None if ranked[:1] and ranked[0] in accepted else have(preferred)
+    # The learned ranking's choice stands when it is one the kind allows (the rules below may still apply).
+    if story_kind is not None and not (ranked[:1] and ranked[0] in story_kind[1]):
+        return have(story_kind[0])
     if _PLAN_CHANGE.search(title):
         return have("products")
     if not events and _SERVING.search(f"{title} {summary}"):
