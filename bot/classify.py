@@ -368,6 +368,82 @@ _WORK = re.compile(r"\b(?:jobs?|careers?|expertise|skills?|colleagues?|co-?worke
 _PERSONAL = re.compile(r"\b(?:I|I.m|I.ve|my|me|you|your|we|us|our)\b")
 
 
+# Kinds of story that a headline alone tells, with the section an editor files them under and the other sections
+# that are fine for them. The learned model files them elsewhere when their words are those of another section
+# (a chatbot's feature read as a developer tool, an army's AI contract as a compute deal).
+# A benchmark, leaderboard or eval suite: a models story, or a research one (a safety benchmark may stay safety).
+_BENCHMARK = re.compile(r"\b(?:[Bb]enchmarks?|[Ll]eaderboards?|[Ee]vals?|[\w.]+[- ][Bb]ench|[A-Z]\w*Bench)\b")
+# Content made by AI (music, books, art, papers): what it does to a market or a field (business), or a harm
+# (safety), or a rule about it (regulation). AI-written code is coding practice, left to the model.
+_GENERATED = re.compile(r"\bAI[- ](?:generated|written|made|created|music|songs?|art|artwork|artists?|bands?|books?|"
+                        r"novels?|actors?|actress|influencers?)\b|\b(?:generated|written|made) (?:by|with) AI\b|"
+                        r"\b(?:AI )?slop\b", re.IGNORECASE)
+_CODING = re.compile(r"\b(?:code|coding|pull requests?|PRs?|patch(?:es)?|commits?|contributions?)\b", re.IGNORECASE)
+_HARM = re.compile(r"\b(?:fake|fakes|scams?|fraud\w*|misinformation|disinformation|deepfakes?|impersonat\w+|abuse|"
+                   r"harm\w*|hallucinat\w+|vulnerabilit\w+|cve|malware|spam|poison\w*|manipulat\w+|stolen|security)\b",
+                   re.IGNORECASE)
+# A government's or an army's dealings with AI companies: a contract or deal is business, anything else (a dispute,
+# a statement, a demand) policy; never infrastructure.
+# Army, Navy and Air Force as names only ("an army of agents" is not one).
+_GOVERNMENT = re.compile(r"\b(?:[Pp]entagon|[Dd]epartment of (?:[Ww]ar|[Dd]efen[cs]e)|DoD|DOD|[Mm]ilitary|"
+                         r"[Mm]ilitaries|[Aa]rmed [Ff]orces|(?:U\.?S\.? )?(?:Army|Navy|Air Force)(?! of)|"
+                         r"[Dd]efen[cs]e (?:[Dd]epartment|[Mm]inistry|[Cc]ontracts?)|[Ww]ar [Dd]epartment)\b")
+_DEAL = re.compile(r"\b(?:deals?|contracts?|agreements?|awards?|awarded|signs?|signed|partners?|partnership)\b|"
+                   r"[$€£]\d", re.IGNORECASE)
+# A consumer AI assistant's feature or change ("ChatGPT can now ...", "Gemini adds ..."): a products story, unless
+# the headline is about its developer side (API, SDK, CLI, coding) or about a model.
+_ASSISTANT = re.compile(r"\b(?:chatgpt|gemini|grok|perplexity|meta ai|copilot|siri|alexa|notebooklm|claude)\b",
+                        re.IGNORECASE)
+_DEVELOPER_SIDE = re.compile(r"\b(?:api|apis|sdk|cli|code|coding|codex|developers?|github|open[- ]source|library|"
+                             r"mcp|extension|plugin|terminal|ide|cursor|vs ?code|models?)\b", re.IGNORECASE)
+_FEATURE = re.compile(r"\b(?:now|adds?|added|gets?|launch\w*|introduc\w+|roll(?:s|ing)? out|new|features?|modes?|"
+                      r"updates?|available|supports?|lets?|begins?|starts?|expands?|tests?|testing|memory|voice|"
+                      r"app|apps|can)\b", re.IGNORECASE)
+
+# An opinion piece or essay ("Why ...", "Is anybody else bored of talking about AI?", "The end of ..."):
+# on AI and coding a tools story, on AI and work, culture or society a business one (a question may be a paper's
+# title: research stands for it); not a product, model or infrastructure story.
+_OPINION = re.compile(r"\?\s*$|^(?:why|should|the (?:end|future|case|death|rise) of|in defen[cs]e of|against|stop|"
+                      r"don.t|no,|yes,)\b|\b(?:bored|tired|fatigue|hype|backlash|"
+                      r"bubble|doom\w*|burnout|superpowers?|eat(?:s|ing)?|killing|dead|dying)\b", re.IGNORECASE)
+
+# Advertising in an AI product (ads in a chatbot, ads targeted on prompts): the business side, or a privacy risk
+# (or, for ads in a developer's agent, a tools story); not a product feature.
+_ADS = re.compile(r"\b(?:ads|adverts?|advertis\w+|ad (?:placements?|targeting|revenue|network|partners?|business)|"
+                  r"sponsored (?:answers?|results?|replies))\b", re.IGNORECASE)
+# A launch tagline ("Flint: A Visualization Language for the AI Era", "Foo - an open-source agent framework"): a
+# tool, as Show HN posts are, not a product; a model's or a paper's tagline ("X: A Framework for ...") stays.
+_TAGLINE = re.compile(r"^[\w.+#-]+(?: [\w.+#-]+)?\s*(?::|,| [-\u2013\u2014]) an? (?:[\w-]+ ){0,3}?"
+                      r"(?:language|library|framework|toolkit|tool|cli|editor|ide|engine|database|server|runtime|"
+                      r"compiler|sdk|platform|extension|plugin|debugger|profiler|terminal|shell|harness|sandbox|proxy|"
+                      r"gateway)\b", re.IGNORECASE)
+
+
+def _story_kind(title: str, summary: str, headline_models: Sequence[str], events: Sequence[str]
+                ) -> tuple[str, frozenset[str]] | None:
+    """(preferred section, accepted sections) of a story whose kind the headline tells, or None."""
+    if _BENCHMARK.search(title) and not _SERVING.search(title):
+        return "models", frozenset({"models", "research", "safety"})
+    if _GOVERNMENT.search(title):
+        return ("business" if _DEAL.search(title) else "regulation"), frozenset({"business", "regulation", "products"})
+    if _GENERATED.search(title) and not _CODING.search(title) and "release" not in events:
+        return ("safety" if _HARM.search(f"{title} {summary}") else "business"), frozenset(
+            {"safety", "business", "regulation", "products"})
+    if _ADS.search(title):
+        return "business", frozenset({"business", "safety", "regulation", "tools"})
+    if _TAGLINE.search(title):
+        return "tools", frozenset({"tools", "models", "research", "safety"})
+    if _ASSISTANT.search(title) and _FEATURE.search(title) and not _DEVELOPER_SIDE.search(title) \
+            and not headline_models:
+        return "products", frozenset({"products", "business", "safety", "regulation", "robotics"})
+    if not events and not headline_models and _OPINION.search(title):
+        coding = _CODING.search(title) is not None or _DEVELOPER_SIDE.search(title) is not None
+        question = title.rstrip().endswith("?")
+        return ("tools" if coding else "business"), frozenset(
+            {"business", "safety", "regulation", "tools", *(("research",) if question else ())})
+    return None
+
+
 def _model_headline(title: str, models: Sequence[str]) -> bool:
     """A headline that is mostly a model's name ("DeepSeek-V4-Flash Update", "GLM-5.3 Soon")."""
     plain = re.sub(r"[\s_.-]+", "", title.lower())
@@ -375,14 +451,17 @@ def _model_headline(title: str, models: Sequence[str]) -> bool:
 
 
 def editorial_topic(title: str, url: str, models: Sequence[str], events: Sequence[str],
-                    slugs: Sequence[str], summary: str = "", labs: Sequence[str] = ()) -> str | None:
+                    slugs: Sequence[str], summary: str = "", labs: Sequence[str] = (),
+                    ranked: Sequence[str] = ()) -> str | None:
     """The section the taxonomy's editorial conventions give an item regardless of its wording, or None: a status
     page or an outage is a product story, a security incident a safety one, a law, ruling or ban regulation,
     a raise, acquisition, hire or partnership business, a paper on arXiv research, a headline that is a model's
     name or reports its release a models story, a code repository, a Show HN, a practitioner's write-up or
     serving engineering a tools one, a company's position on policy a regulation one, a change to a service's
-    plans, prices or limits a products one, a first-person piece on AI and work a business one. Only for the
-    default slugs that the taxonomy has."""
+    plans, prices or limits a products one, a first-person piece on AI and work a business one. A benchmark, a
+    government's or an army's dealings, AI-made content, ads, a launch tagline, a chatbot's feature and an essay go
+    where their kind belongs unless `ranked` (the learned ranking) already leads with a section that kind allows.
+    Only for the default slugs that the taxonomy has."""
     def have(slug: str) -> str | None:
         return slug if slug in slugs else None
 
@@ -407,6 +486,10 @@ def editorial_topic(title: str, url: str, models: Sequence[str], events: Sequenc
         return have("tools")
     if _POSITION.search(title):
         return have("regulation")
+    story_kind = _story_kind(title, summary, headline_models, events)
+    # The learned ranking's choice stands when it is one the kind allows (the rules below may still apply).
+    if story_kind is not None and not (ranked[:1] and ranked[0] in story_kind[1]):
+        return have(story_kind[0])
     if _PLAN_CHANGE.search(title):
         return have("products")
     if not events and _SERVING.search(f"{title} {summary}"):

@@ -78,6 +78,9 @@ def _parser() -> argparse.ArgumentParser:
                             help="instead, compose each hand-labeled day in DIR and score the briefings")
     evaluation.add_argument("--details", action="store_true",
                             help="with --briefing: list every story that missed a target")
+    evaluation.add_argument("--leave-day-out", action="store_true",
+                            help="with --briefing: classify each day with models retrained without its entries "
+                                 "(slow: two trainings a day)")
 
     composing = sub.add_parser("compose", help="compose a briefing from a JSON-lines file of items, offline")
     composing.add_argument("--items", required=True, metavar="FILE",
@@ -362,7 +365,8 @@ def main(argv: Sequence[str] | None = None) -> int:
                 from bot.offline import evaluate_briefings
 
                 with working(f"composing and scoring the labeled days of {args.briefing}"):
-                    report = evaluate_briefings(settings, args.briefing, details=args.details)
+                    report = evaluate_briefings(settings, args.briefing, details=args.details,
+                                                leave_day_out=args.leave_day_out)
                 print(report)
                 return 0
             from bot.offline import evaluation_report

@@ -104,7 +104,7 @@ class Enricher:
         for entry, (ranked_topics, scores), entities, ai in zip(entries, ranked, found, decisions, strict=True):
             kinds = [event.kind for event in events_in(entry.title, entry.summary)]
             topics = with_primary(ranked_topics, editorial_topic(entry.title, entry.url, entities.models, kinds,
-                                                                 slugs, entry.summary, self.labs))
+                                                                 slugs, entry.summary, self.labs, ranked_topics))
             # Feed boilerplate ("Score: 1405 Comments: 931 By: ...") would make unrelated items look alike.
             signature = StorySignature.of(
                 entry.id, f"{entry.title} {content(entry.summary)[:STORY_TEXT_LIMIT]}", entities, entry.published,

@@ -121,10 +121,10 @@ class ComposeRequest:
     include_backfill: bool = False
 
 
-def read_compose_items(settings: Settings, taxonomy: Taxonomy, lines: Sequence[str], now: datetime) -> (
-        tuple[list[ClassifiedItem], list[str]]):
-    """JSON lines of items: classified ones as they are, the others (no `topics`) classified here; each invalid
-    line becomes an error naming its number."""
+def read_compose_items(settings: Settings, taxonomy: Taxonomy, lines: Sequence[str], now: datetime,
+                       enricher: Enricher | None = None) -> tuple[list[ClassifiedItem], list[str]]:
+    """JSON lines of items: classified ones as they are, the others (no `topics`) classified here (by `enricher`,
+    else the configured models); each invalid line becomes an error naming its number."""
     ready: list[ClassifiedItem] = []
     raw: list[Item] = []
     errors: list[str] = []
@@ -147,7 +147,7 @@ def read_compose_items(settings: Settings, taxonomy: Taxonomy, lines: Sequence[s
         except ValueError as exc:
             errors.append(f"line {number}: not a JSON item: {exc}")
     if raw:
-        enricher = build_enricher(settings, taxonomy)
+        enricher = enricher or build_enricher(settings, taxonomy)
         ready += asyncio.run(enricher.classify_items(raw, MemoryStoryIndex(), now=now))
     return ready, errors
 
@@ -345,8 +345,24 @@ def bench_classify(settings: Settings, count: int, repeats: int = 3) -> Classify
     return ClassifyBench(count, len(examples), repeats, wholes, bares, cpus)
 
 
-def evaluate_briefings(settings: Settings, folder: Path, *, details: bool = False) -> str:
-    """`ai-news eval --briefing DIR`: compose each labeled day of the folder and score it against its labels."""
+def title_key(title: str) -> str:
+    return " ".join(title.casefold().split())
+
+
+def enricher_without(settings: Settings, taxonomy: Taxonomy, titles: set[str]) -> Enricher:
+    """Both models trained on the bundled labeled sets less the examples whose title is one of `titles`."""
+    extractor = EntityExtractor(load_gazetteer(settings.config_file("entities.yaml")))
+    topics = train([e for e in bundled_examples() if title_key(e.title) not in titles], taxonomy.slugs)
+    relevance, _ = train_relevance(
+        extractor, [e for e in bundled_relevance_examples() if title_key(e.title) not in titles])
+    return Enricher(TopicClassifier(taxonomy, topics), extractor, relevance)
+
+
+def evaluate_briefings(settings: Settings, folder: Path, *, details: bool = False,
+                       leave_day_out: bool = False) -> str:
+    """`ai-news eval --briefing DIR`: compose each labeled day of the folder and score it against its labels.
+    With `leave_day_out`, each day is classified by models trained without that day's entries (the labeled sets
+    hold the AI entries of the tuning days): figures for days the models did not see."""
     from bot.briefing.compose import plan_stories
     from bot.briefing.evaluate import read_days, report, score_day
 
@@ -362,6 +378,9 @@ def evaluate_briefings(settings: Settings, folder: Path, *, details: bool = Fals
         raise ConfigError(f"{folder}: {len(errors)} entries are not items, e.g. {errors[0]}")
     scores = []
     for day, day_rows in days.items():
+        if leave_day_out:
+            enricher = enricher_without(settings, taxonomy, {title_key(str(r["title"])) for r in day_rows})
+            items, _ = read_compose_items(settings, taxonomy, lines, latest, enricher)
         edition = Edition(channel="console:eval", time="06:00", timezone="UTC")
         start, end = edition.window(date.fromisoformat(day))
         options = ComposeOptions(makers=gazetteer.makers, publishers=gazetteer.publishers,
@@ -374,4 +393,6 @@ def evaluate_briefings(settings: Settings, folder: Path, *, details: bool = Fals
         stories = [(section.topic, story.title, story.summary, story.why_it_matters, urls.get(story.story_id, []))
                    for section in briefing.sections for story in section.stories]
         scores.append(score_day(day, day_rows, stories))
-    return report(scores, details=details)
+    heading = "leave-one-day-out: each day classified by models trained without its entries\n" if leave_day_out \
+        else ""
+    return heading + report(scores, details=details)

@@ -3,7 +3,9 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from pathlib import Path
 
-from bot.classify import KeywordClassifier
+import pytest
+
+from bot.classify import KeywordClassifier, editorial_topic
 from bot.models import Item
 from bot.taxonomy import Taxonomy, load_taxonomy
 
@@ -49,3 +51,65 @@ def test_multi_label_ranks_topics(taxonomy: Taxonomy) -> None:
     assert len(item.topics) >= 2
     assert item.topic_scores[item.topics[0]] == 1.0
     assert set(item.topics) <= set(taxonomy.slugs)
+
+
+# --- kinds of story told by the headline alone (editorial_topic with the learned ranking) ---------------------------
+
+@pytest.mark.parametrize(("title", "ranked", "expected"), [
+    # A benchmark release is a models story when the model files it elsewhere; research and safety stand.
+    ("ARC-AGI-3 leaderboard opens with a new interactive benchmark", ("tools",), "models"),
+    ("A benchmark of research-level math problems", ("research",), None),
+    ("Felony Bench", ("safety",), None),
+    # A government's or an army's dealings with AI labs: business (a deal) or regulation, never infrastructure.
+    ("Pentagon signs $200M contract with an AI lab for frontier models", ("infrastructure",), "business"),
+    ("The Department of War demands unrestricted access to Claude", ("infrastructure",), "regulation"),
+    ("Claude approved for DoD IL5 workloads", ("products",), None),
+    ("An army of AI agents rewrote our billing system", ("infrastructure",), None),
+    # AI-made content: business, or safety when it names a harm; AI-written code is left to the model.
+    ("Streaming service says a third of new uploads are AI-generated", ("products",), None),
+    ("Streaming service says a third of new uploads are AI-generated", ("tools",), "business"),
+    ("AI-generated fake reviews flood app stores", ("tools",), "safety"),
+    ("An AI band passes a million monthly listeners", ("models",), "business"),
+    ("Project bans AI-generated code contributions", ("tools",), None),
+    # A consumer assistant's feature is a products story, not a developer tool; its developer side stays tools.
+    ("ChatGPT can now read your calendar", ("tools",), "products"),
+    ("Gemini adds a memory feature for all users", ("tools",), "products"),
+    ("Gemini CLI adds a memory feature", ("tools",), None),
+    # An essay on AI culture is business (on coding, tools), not a product, model or infrastructure story.
+    ("Is anybody else bored of talking about AI?", ("infrastructure",), "business"),
+    ("The New AI Superpowers: Focus and Followthrough", ("products",), "business"),
+    ("Why AI coding agents are killing code review", ("products",), "tools"),
+    ("Why AI coding agents are killing code review", ("tools",), None),
+    ("Are emergent abilities of large language models a mirage?", ("research",), None),
+])
+def test_kinds_of_story_told_by_the_headline(taxonomy: Taxonomy, title: str, ranked: tuple[str, ...],
+                                             expected: str | None) -> None:
+    assert editorial_topic(title, "https://news.example.com/a", (), (), taxonomy.slugs, ranked=ranked) == expected
+
+
+def test_a_kind_needs_its_section_in_the_taxonomy(taxonomy: Taxonomy) -> None:
+    slugs = [s for s in taxonomy.slugs if s != "products"]
+    assert editorial_topic("ChatGPT can now read your calendar", "", (), (), slugs, ranked=("tools",)) is None
+
+
+def test_a_model_release_of_an_assistant_is_not_a_feature(taxonomy: Taxonomy) -> None:
+    # A model named in the headline makes it a models story, as before.
+    assert editorial_topic("Gemini 3.5 Flash now available", "", ("Gemini 3.5 Flash",), ("release",),
+                           taxonomy.slugs, ranked=("tools",)) == "models"
+
+
+def test_an_essay_title_is_no_paper_unless_it_asks(taxonomy: Taxonomy) -> None:
+    assert editorial_topic("The End of an Era", "", (), (), taxonomy.slugs, ranked=("research",)) == "business"
+    assert editorial_topic("Is anybody else bored of AI?", "", (), (), taxonomy.slugs, ranked=("research",)) is None
+
+
+@pytest.mark.parametrize(("title", "ranked", "expected"), [
+    # Ads in an AI product are business (or a privacy risk), not a product feature.
+    ("OpenAI ad partner now selling ChatGPT ad placements based on prompt relevance", ("products",), "business"),
+    ("Chatbot starts showing ads in answers", ("safety",), None),
+    # A launch tagline names a tool; a paper's tagline keeps research.
+    ("Flint: A Visualization Language for the AI Era", ("products",), "tools"),
+    ("DataFlex: A Unified Framework for Data-Centric Dynamic Training of LLMs", ("research",), None),
+])
+def test_ads_and_taglines(taxonomy: Taxonomy, title: str, ranked: tuple[str, ...], expected: str | None) -> None:
+    assert editorial_topic(title, "https://news.example.com/b", (), (), taxonomy.slugs, ranked=ranked) == expected

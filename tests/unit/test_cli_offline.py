@@ -9,7 +9,11 @@ import subprocess
 import sys
 from pathlib import Path
 
-from bot.classify import bundled_examples
+from bot.classify import bundled_examples, bundled_model
+from bot.offline import enricher_without, title_key
+from bot.relevance import bundled_relevance_model
+from bot.settings import Settings
+from bot.taxonomy import load_taxonomy
 from tests.conftest import CONFIG, ROOT
 
 AI_NEWS = str(Path(sys.executable).parent / "ai-news")
@@ -83,7 +87,9 @@ def test_train_writes_a_model_that_classifier_model_uses(tmp_path: Path) -> None
         "summary": "A quantum computing result.", "topics": ["research"], "source": "event:test, 2026-01"})
         for n in range(3)) + "\n")
     model = tmp_path / "model.npz"
-    result = _run(["train", "--out", str(model), "--examples", str(extra)])
+    # --relevance-out too: the test must not overwrite the shipped about-AI model.
+    result = _run(["train", "--out", str(model), "--examples", str(extra), "--relevance-out",
+                   str(tmp_path / "relevance.npz")])
     assert result.returncode == 0, result.stderr
     assert f"trained on {len(bundled_examples()) + 3} examples, 9 topics" in result.stdout and model.exists()
     classified = _run(["classify", "-"], json.dumps({"title": "EU adopts the AI Act"}) + "\n",
@@ -200,3 +206,23 @@ def test_compose_says_when_the_window_is_all_backfill() -> None:
     assert "Claude Opus 5" not in left_out.stdout
     kept = _run(["compose", "--items", "-", "--date", "2026-05-01", "--include-backfill"], line + "\n")
     assert kept.returncode == 0 and "Claude Opus 5" in kept.stdout and "backfill" not in kept.stderr
+
+
+def test_eval_briefing_can_leave_each_day_out_of_training(tmp_path: Path) -> None:
+    # One tuning day (its AI entries are in the labeled sets): its titles leave both training sets, so the models
+    # it is classified with differ from the shipped ones.
+    source = ROOT / "tests" / "fixtures" / "eval" / "tuning" / "realdays-tuning.jsonl"
+    day = [line for line in source.read_text(encoding="utf-8").splitlines() if '"day": "2025-11-25"' in line]
+    titles = {title_key(json.loads(line)["title"]) for line in day}
+    settings = Settings(ainews_config_dir=CONFIG)
+    taxonomy = load_taxonomy(CONFIG / "topics.yaml")
+    left_out = enricher_without(settings, taxonomy, titles)
+    assert left_out.classifier.model is not None and left_out.relevance is not None
+    assert left_out.classifier.model.digest != bundled_model().digest
+    assert left_out.relevance.digest != bundled_relevance_model().digest
+    (tmp_path / "day.jsonl").write_text("\n".join(day) + "\n", encoding="utf-8")
+    result = _run(["eval", "--briefing", str(tmp_path), "--leave-day-out"])
+    assert result.returncode == 0, result.stderr
+    lines = result.stdout.splitlines()
+    assert lines[0].startswith("leave-one-day-out")
+    assert lines[-2].split()[:2] == ["all", str(len(day))]

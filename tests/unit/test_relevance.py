@@ -15,6 +15,7 @@ from bot.relevance import (
     bundled_relevance_examples,
     bundled_relevance_model,
     content,
+    listing,
     relevance_text,
     train_relevance,
 )
@@ -54,6 +55,23 @@ def test_ai_items_are_about_ai(model: RelevanceModel, title: str, summary: str) 
 ])
 def test_general_news_is_not(model: RelevanceModel, title: str, summary: str) -> None:
     assert not _decide(model, title, summary)[1]
+
+
+@pytest.mark.parametrize("title", [
+    "Tasklet (YC P26) Is Hiring a Customer Success Engineer",
+    "Hoplite (YC S26) is hiring founding AI engineers to build coding agents",
+    "Ask HN: Who is hiring? (May 2026)",
+    "Claude Code meetup Berlin: agents, MCP servers and pizza",
+    "OpenAI Codex hackathon in San Francisco this weekend",
+])
+def test_listings_are_not_news_about_ai(model: RelevanceModel, title: str) -> None:
+    assert listing(title)
+    assert not _decide(model, title, "We build AI agents with LLMs for machine learning teams.")[1]
+
+
+def test_news_about_hiring_is_no_listing() -> None:
+    assert not listing("Meta is hiring AI researchers with $100M pay packages")
+    assert not listing("Launch HN: Hoplite (YC S26) - Effortlessly deploy cloud coding agents")
 
 
 def test_feed_boilerplate_is_no_evidence() -> None:
