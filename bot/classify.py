@@ -14,14 +14,17 @@ import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from importlib import resources
+from typing import TYPE_CHECKING
 
 import numpy as np
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from bot.models import ClassifiedItem, Item
 from bot.settings import ConfigError
 from bot.taxonomy import Taxonomy
 from bot.textmodel import TextModel, train_text_model
+
+if TYPE_CHECKING:  # a process that only classifies never builds the message models
+    from bot.models import ClassifiedItem, Item
 
 TITLE_WEIGHT = 2.0
 
@@ -87,6 +90,8 @@ class KeywordClassifier:
         return {t.slug: round(v / best, 3) for t, v in zip(self.taxonomy.topics, raw, strict=True) if v > 0}
 
     def classify(self, item: Item) -> ClassifiedItem:
+        from bot.models import ClassifiedItem
+
         scores = self.scores(item.title, f"{item.summary} {' '.join(item.categories)}")
         ranked = sorted(scores, key=lambda slug: (-scores[slug], self.taxonomy.order(slug)))
         topics = ranked or [self.taxonomy.fallback]

@@ -12,17 +12,21 @@ import sys
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from bot.briefing.facts import events_in
 from bot.classify import TopicClassifier, editorial_topic, with_primary
 from bot.entities import EntityExtractor, FoundEntities
+from bot.ids import canonical_url, stable_id
 from bot.importance import Signals, age_hours, combine, figures_strength, strength_of
-from bot.models import ClassifiedItem, Item, canonical_url, stable_id
 from bot.relevance import Decision, RelevanceModel, content
 from bot.relevance import Signals as RelevanceSignals
 from bot.stories import MemoryStoryIndex, StoryIndex, StorySignature, assign_story
+
+if TYPE_CHECKING:  # `ai-news classify` never builds the message models
+    from bot.models import ClassifiedItem, Item
 
 STORY_TEXT_LIMIT = 400
 
@@ -160,6 +164,8 @@ class Enricher:
         topic_hints: Mapping[str, Sequence[str]] | None = None,
         ai_only: Iterable[str] = (),
     ) -> list[ClassifiedItem]:
+        from bot.models import ClassifiedItem
+
         enrichments = await self.finish(self.prepare([Entry.of(i) for i in items]), stories, now=now,
                                         source_weights=source_weights, topic_hints=topic_hints, ai_only=ai_only)
         return [

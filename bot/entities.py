@@ -9,12 +9,14 @@ from __future__ import annotations
 
 import re
 from pathlib import Path
-from typing import NamedTuple
+from typing import TYPE_CHECKING, NamedTuple, TypeAlias
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from bot.models import Entities
 from bot.settings import load_yaml_model
+
+if TYPE_CHECKING:  # a process that only classifies never builds the message models
+    from bot.models import Entities
 
 
 class FoundEntities(NamedTuple):
@@ -28,10 +30,12 @@ class FoundEntities(NamedTuple):
     laws: tuple[str, ...] = ()
 
     def to_model(self) -> Entities:
+        from bot.models import Entities
+
         return Entities.model_construct(**self._asdict())
 
 
-AnyEntities = Entities | FoundEntities
+AnyEntities: TypeAlias = "Entities | FoundEntities"
 
 
 class Organization(BaseModel):

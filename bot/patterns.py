@@ -95,8 +95,11 @@ class Prefilter:
         self.always = frozenset(name for name, found in starts.items() if found is None)
         needles = {needle for found in starts.values() if found for needle in found}
         # At each position the longest needle that starts there; every shorter one that does is a prefix of it.
-        self._kinds = {needle: frozenset(name for name, found in starts.items()
-                                         if found and any(needle.startswith(n) for n in found))
+        by_start: dict[str, set[str]] = {}
+        for name, found in starts.items():
+            for start in found or ():
+                by_start.setdefault(start, set()).add(name)
+        self._kinds = {needle: frozenset().union(*(by_start.get(needle[:end], ()) for end in range(1, len(needle) + 1)))
                        for needle in needles}
         self._scan = re.compile(_trie(needles)).search if needles else None
 
