@@ -9,7 +9,7 @@ from __future__ import annotations
 import json
 import multiprocessing
 import sys
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING
@@ -262,6 +262,9 @@ def prepare_lines(enricher: Enricher, lines: Sequence[str], first: int = 1) -> t
 
 # Below this many lines, one process is faster than starting workers.
 PARALLEL_MIN_LINES = 2000
+# Lines per task handed to a worker: small enough that the stories of the first lines are matched while the
+# workers prepare the next ones, large enough that sending tasks and results costs little.
+CHUNK_LINES = 500
 _FORKED: Enricher | None = None  # what forked workers inherit
 
 
@@ -270,42 +273,51 @@ def _prepare_chunk(chunk: tuple[int, list[str]]) -> tuple[list[LineWire], list[s
     return prepare_lines(_FORKED, chunk[1], chunk[0])
 
 
-def prepare_parallel(enricher: Enricher, lines: Sequence[str], workers: int) -> tuple[list[LineWire], list[str]]:
-    """prepare_lines over `workers` forked processes (which inherit the loaded model), results in order."""
+def prepare_parallel(enricher: Enricher, lines: Sequence[str], workers: int
+                     ) -> Iterator[tuple[list[LineWire], list[str]]]:
+    """prepare_lines over `workers` forked processes (which inherit the loaded model): the prepared lines and
+    errors of consecutive chunks, in order, each as soon as it is ready."""
     global _FORKED
     # Forked workers inherit the loaded model for free; fork is only safe on Linux (macOS frameworks are not).
     if workers <= 1 or len(lines) < PARALLEL_MIN_LINES or not sys.platform.startswith("linux"):
-        return prepare_lines(enricher, lines)
-    size = -(-len(lines) // workers)
+        yield prepare_lines(enricher, lines)
+        return
+    size = min(CHUNK_LINES, -(-len(lines) // workers))
     chunks = [(start + 1, list(lines[start:start + size])) for start in range(0, len(lines), size)]
     _FORKED = enricher
     try:
         with multiprocessing.get_context("fork").Pool(workers) as pool:
-            parts = pool.map(_prepare_chunk, chunks)
+            yield from pool.imap(_prepare_chunk, chunks)
     finally:
         _FORKED = None
-    return [wire for part, _ in parts for wire in part], [error for _, errors in parts for error in errors]
 
 
 async def classify_lines(
     enricher: Enricher, lines: Sequence[str], now: datetime | None = None, workers: int = 1
 ) -> LineResults:
     """`ai-news classify`: JSON lines in, the same lines enriched out (in order); invalid lines reported.
-    Lines are prepared independently (in `workers` processes for large inputs); stories are then matched
-    in input order, and importance, which depends on them, computed last."""
-    wires, errors = prepare_parallel(enricher, lines, workers)
-    # Offline, the batch is its own clock: recency is measured from its newest item.
-    moment = now.timestamp() if now else max((w[2] for w in wires), default=datetime.now(UTC).timestamp())
+    Lines are prepared independently (in `workers` processes for large inputs); stories are matched in input
+    order, chunk by chunk as the workers finish them, and importance, which depends on them and on the batch's
+    newest item, computed last."""
     index = MemoryStoryIndex()
+    matched: list[tuple[LineWire, str, int]] = []
+    errors: list[str] = []
+    for wires, failed in prepare_parallel(enricher, lines, workers):
+        errors += failed
+        for wire in wires:
+            _, item_id, published, hashes, (models, laws, orgs, amounts), keys, source = wire[:7]
+            signature = StorySignature(item_id, datetime.fromtimestamp(published, UTC),
+                                       np.frombuffer(hashes, dtype=np.uint64), frozenset(models), frozenset(laws),
+                                       frozenset(orgs), frozenset(amounts), {source}, keys)
+            story = await assign_story(index, signature)
+            matched.append((wire, story.story_id, len(story.sources)))
+    # Offline, the batch is its own clock: recency is measured from its newest item.
+    moment = now.timestamp() if now else max((w[2] for w, _, _ in matched), default=datetime.now(UTC).timestamp())
     outputs = []
-    for wire in wires:
-        head, item_id, published, hashes, (models, laws, orgs, amounts), keys, source, event, figures, points, ai = wire
-        signature = StorySignature(item_id, datetime.fromtimestamp(published, UTC),
-                                   np.frombuffer(hashes, dtype=np.uint64), frozenset(models), frozenset(laws),
-                                   frozenset(orgs), frozenset(amounts), {source}, keys)
-        story = await assign_story(index, signature)
-        signals = Signals(story_sources=len(story.sources), age_hours=max(0.0, (moment - published) / 3600),
-                          points=points, about_ai=ai)
+    for wire, story_id, sources in matched:
+        head, published, (event, figures, points, ai) = wire[0], wire[2], wire[7:]
+        signals = Signals(story_sources=sources, age_hours=max(0.0, (moment - published) / 3600), points=points,
+                          about_ai=ai)
         outputs.append(f'{head}, "importance": {combine(event, figures, signals)}, '
-                       f'"story_id": {json.dumps(story.story_id)}}}')
+                       f'"story_id": {json.dumps(story_id)}}}')
     return LineResults(outputs, errors)
