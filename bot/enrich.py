@@ -23,7 +23,7 @@ from bot.ids import canonical_url, stable_id
 from bot.importance import Signals, age_hours, combine, figures_strength, strength_of
 from bot.relevance import Decision, RelevanceModel, content
 from bot.relevance import Signals as RelevanceSignals
-from bot.stories import MemoryStoryIndex, StoryIndex, StorySignature, assign_story
+from bot.stories import MemoryStoryIndex, StoryIndex, StorySignature, assign_story, minhashes
 
 if TYPE_CHECKING:  # `ai-news classify` never builds the message models
     from bot.models import ClassifiedItem, Item
@@ -103,17 +103,17 @@ class Enricher:
         ranked = self.classifier.topics([(e.title, f"{e.summary} {' '.join(e.categories)}") for e in entries])
         found = [self.extractor.extract(f"{entry.title}. {entry.summary}") for entry in entries]
         decisions = self.decide_ai([(e.title, e.summary) for e in entries], found)
+        # Feed boilerplate ("Score: 1405 Comments: 931 By: ...") would make unrelated items look alike.
+        hashes = minhashes([f"{e.title} {content(e.summary)[:STORY_TEXT_LIMIT]}" for e in entries])
         prepared = []
         slugs = self.classifier.taxonomy.slugs
-        for entry, (ranked_topics, scores), entities, ai in zip(entries, ranked, found, decisions, strict=True):
+        for entry, (ranked_topics, scores), entities, ai, signed in zip(entries, ranked, found, decisions, hashes,
+                                                                         strict=True):
             kinds = [event.kind for event in events_in(entry.title, entry.summary)]
             topics = with_primary(ranked_topics, editorial_topic(entry.title, entry.url, entities.models, kinds,
                                                                  slugs, entry.summary, self.labs))
-            # Feed boilerplate ("Score: 1405 Comments: 931 By: ...") would make unrelated items look alike.
-            signature = StorySignature.of(
-                entry.id, f"{entry.title} {content(entry.summary)[:STORY_TEXT_LIMIT]}", entities, entry.published,
-                entry.source or entry.id,
-            )
+            signature = StorySignature.from_parts(entry.id, entry.published, signed, entities,
+                                                  {entry.source or entry.id})
             prepared.append(Prepared(entry, topics, scores, entities, signature, strength_of(kinds),
                                      figures_strength(entities), ai))
         return prepared
