@@ -40,6 +40,9 @@ def _element(op: Any, av: Any) -> Starts:
         return _sequence(av[-1])
     if op in _REPEATS:
         low, high, sub = av
+        if low == 0 and high == 1:  # optional: what it starts with, or nothing (what follows then)
+            starts, exact = _sequence(sub)
+            return (None, False) if starts is None else (starts | {""}, exact)
         if low < 1:
             return None, False
         starts, exact = _sequence(sub)
@@ -101,7 +104,9 @@ class Prefilter:
                 by_start.setdefault(start, set()).add(name)
         self._kinds = {needle: frozenset().union(*(by_start.get(needle[:end], ()) for end in range(1, len(needle) + 1)))
                        for needle in needles}
-        self._scan = re.compile(_trie(needles)).search if needles else None
+        # A look-ahead matches at every position where a needle starts, and captures the longest: one call finds
+        # them all, overlapping ones included.
+        self._scan = re.compile(f"(?=({_trie(needles)}))").findall if needles else None
 
     def candidates(self, text: str) -> frozenset[str] | None:
         """The names of the patterns that may match `text` (the others cannot); None: any may (text that is not
@@ -111,12 +116,8 @@ class Prefilter:
         found = self.always
         if self._scan is None:
             return found
-        low = text.lower()
-        at = self._scan(low)
-        while at is not None:
-            found = found | self._kinds[at.group()]
-            at = self._scan(low, at.start() + 1)
-        return found
+        needles = set(self._scan(text.lower()))
+        return found.union(*map(self._kinds.__getitem__, needles)) if needles else found
 
 
 def _trie(words: Iterable[str]) -> str:

@@ -13,13 +13,17 @@ def test_literal_starts_reads_the_words_a_pattern_starts_with() -> None:
         "acquired", "acquires", "buys", "takes over")
     assert literal_starts(re.compile(r"^(?:Show|Ask) HN:")) == ("ask hn:", "show hn:")
     assert literal_starts(re.compile(r"CVE-\d{4}")) == tuple(f"cve-{d}" for d in range(10))
-    assert literal_starts(re.compile(r"\b(?:is|are) (?:now )?available")) == ("are ", "is ")
+    # An optional part gives both ways on: with it and without it.
+    assert literal_starts(re.compile(r"\b(?:is|are) (?:now )?available")) == (
+        "are available", "are now available", "is available", "is now available")
+    assert literal_starts(re.compile(r"(?:new )?model")) == ("model", "new model")
+    assert literal_starts(re.compile(r"takes? effect")) == ("take effect", "takes effect")
     # "release" covers "released" and "releases"
     assert literal_starts(re.compile(r"release|released|releases")) == ("release",)
 
 
 def test_literal_starts_says_nothing_when_a_match_may_start_anywhere() -> None:
-    for pattern in (r"\w+ raised", r"(?:new )?model", r"[^.]{0,40} law", r"a|", r".*x", r"[a-z]+"):
+    for pattern in (r"\w+ raised", r"(?:new )?\w+", r"(?:new)?", r"[^.]{0,40} law", r"a|", r".*x", r"[a-z]+"):
         assert literal_starts(re.compile(pattern)) is None, pattern
 
 
