@@ -181,6 +181,11 @@ class LineResults:
     outputs: list[str]
     errors: list[str]
 
+    def __repr__(self) -> str:
+        # Short: asyncio.run (3.11) formats the repr of its task, result included, when it restores the SIGINT
+        # handler; the default repr of every output line took a good part of a second.
+        return f"LineResults({len(self.outputs)} outputs, {len(self.errors)} errors)"
+
 
 def _entry_from_line(number: int, line: str) -> tuple[Entry | None, dict[str, object] | None, str | None]:
     try:
