@@ -235,11 +235,15 @@ LineWire = tuple[str, str, float, bytes, tuple[tuple[str, ...], ...], list[tuple
                  float, float, int | None, bool]
 
 
+# What json.dumps(value, ensure_ascii=False) gives, without building an encoder per call.
+_ENCODE = json.JSONEncoder(ensure_ascii=False).encode
+
+
 def _output_head(data: dict[str, object], p: Prepared) -> str:
     fields = {k: v for k, v in data.items() if k not in ("importance", "story_id")}
     fields.update(topics=list(p.topics), topic_scores=p.scores, entities=p.entities._asdict(),
                   about_ai=p.ai.about_ai, ai_score=p.ai.score)
-    return json.dumps(fields, ensure_ascii=False)[:-1]
+    return _ENCODE(fields)[:-1]
 
 
 def prepare_lines(enricher: Enricher, lines: Sequence[str], first: int = 1) -> tuple[list[LineWire], list[str]]:
