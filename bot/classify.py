@@ -52,19 +52,15 @@ class _PhraseTable:
             self._pairs.setdefault((words[0], words[1]), []).append((words[2:], topic, sign))
 
     def score(self, words: list[str], weight: float, into: list[float]) -> None:
-        single = self._single
-        for word in words:
-            entries = single.get(word)
-            if entries is not None:
-                for topic, sign in entries:
+        # The lookups run in C (map); Python only sees the hits, in the order of the words.
+        for entries in filter(None, map(self._single.get, words)):
+            for topic, sign in entries:
+                into[topic] += sign * weight
+        found = list(map(self._pairs.get, itertools.pairwise(words), itertools.repeat(())))
+        for i, hits in itertools.compress(enumerate(found), found):
+            for rest, topic, sign in hits:
+                if not rest or tuple(words[i + 2:i + 2 + len(rest)]) == rest:
                     into[topic] += sign * weight
-        pairs = self._pairs
-        for i, pair in enumerate(itertools.pairwise(words)):
-            found = pairs.get(pair)
-            if found is not None:
-                for rest, topic, sign in found:
-                    if not rest or tuple(words[i + 2:i + 2 + len(rest)]) == rest:
-                        into[topic] += sign * weight
 
 
 class KeywordClassifier:
