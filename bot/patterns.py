@@ -3,9 +3,10 @@
 Many patterns start with a choice of words (`\\b(?:acquires|buys|takes over)\\b...`); Python's engine tries each
 at every position of the text, which costs far more than asking whether the lower-cased text contains one of
 the words at all. `literal_starts` reads them from the pattern itself, so they follow any edit to it, and gives
-None when it cannot tell (a pattern that may start with a class or an optional part). The test is exact: a
-pattern that `Prefilter` leaves out cannot match. It is not used on text that is not ASCII, where
-case-insensitive matching knows folds that `str.lower` does not.
+None when it cannot tell (a pattern that may start with a class). The test is exact: a pattern that
+`Prefilter` leaves out cannot match. It is not used on text with letters or digits outside ASCII, where
+case-insensitive matching knows folds that `str.lower` does not and `\\d` matches more than 0-9; punctuation
+outside ASCII (curly quotes, dashes, a no-break space, currency signs) has no case and is no digit.
 """
 
 from __future__ import annotations
@@ -109,9 +110,9 @@ class Prefilter:
         self._scan = re.compile(f"(?=({_trie(needles)}))").findall if needles else None
 
     def candidates(self, text: str) -> frozenset[str] | None:
-        """The names of the patterns that may match `text` (the others cannot); None: any may (text that is not
-        ASCII)."""
-        if not text.isascii():
+        """The names of the patterns that may match `text` (the others cannot); None: any may (text with letters
+        or digits outside ASCII)."""
+        if not text.isascii() and any(c.isalnum() for c in set(text) if not c.isascii()):
             return None
         found = self.always
         if self._scan is None:
