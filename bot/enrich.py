@@ -23,7 +23,7 @@ from bot.ids import canonical_url, stable_id
 from bot.importance import Signals, age_hours, combine, figures_strength, strength_of
 from bot.relevance import Decision, RelevanceModel, content
 from bot.relevance import Signals as RelevanceSignals
-from bot.stories import MemoryStoryIndex, StoryIndex, StorySignature, assign_story, minhashes
+from bot.stories import MemoryStoryIndex, StoryIndex, StorySignature, assign_story, band_values, minhashes
 
 if TYPE_CHECKING:  # `ai-news classify` never builds the message models
     from bot.models import ClassifiedItem, Item
@@ -105,15 +105,16 @@ class Enricher:
         decisions = self.decide_ai([(e.title, e.summary) for e in entries], found)
         # Feed boilerplate ("Score: 1405 Comments: 931 By: ...") would make unrelated items look alike.
         hashes = minhashes([f"{e.title} {content(e.summary)[:STORY_TEXT_LIMIT]}" for e in entries])
+        bands = band_values(hashes)
         prepared = []
         slugs = self.classifier.taxonomy.slugs
-        for entry, (ranked_topics, scores), entities, ai, signed in zip(entries, ranked, found, decisions, hashes,
-                                                                         strict=True):
+        for entry, (ranked_topics, scores), entities, ai, signed, banded in zip(entries, ranked, found, decisions,
+                                                                                 hashes, bands, strict=True):
             kinds = [event.kind for event in events_in(entry.title, entry.summary)]
             topics = with_primary(ranked_topics, editorial_topic(entry.title, entry.url, entities.models, kinds,
                                                                  slugs, entry.summary, self.labs))
             signature = StorySignature.from_parts(entry.id, entry.published, signed, entities,
-                                                  {entry.source or entry.id})
+                                                  {entry.source or entry.id}, banded)
             prepared.append(Prepared(entry, topics, scores, entities, signature, strength_of(kinds),
                                      figures_strength(entities), ai))
         return prepared

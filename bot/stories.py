@@ -107,6 +107,13 @@ def minhashes(texts: Sequence[str]) -> np.ndarray:
     return out
 
 
+def band_values(hashes: np.ndarray) -> list[list[int]]:
+    """For each row of signatures, one number per LSH band: the band's ROWS values combined (same band values,
+    same number), the key of the band's bucket."""
+    values: list[list[int]] = (hashes.reshape(len(hashes), BANDS, ROWS) * _BAND_MIX).sum(axis=2).tolist()
+    return values
+
+
 def _norm(value: str) -> str:
     return re.sub(r"[\s-]+", " ", value.lower()).strip()
 
@@ -129,8 +136,9 @@ class StorySignature:
 
     @classmethod
     def from_parts(cls, story_id: str, published: datetime, hashes: np.ndarray, entities: AnyEntities,
-                   sources: set[str]) -> StorySignature:
-        return cls(
+                   sources: set[str], bands: list[int] | None = None) -> StorySignature:
+        """With `bands` (its row of `band_values`, computed for a batch), the index keys are made at once."""
+        signature = cls(
             story_id=story_id,
             published=published,
             hashes=hashes,
@@ -140,6 +148,9 @@ class StorySignature:
             amounts=frozenset(map(_norm, entities.amounts)),
             sources=sources,
         )
+        if bands is not None:
+            signature._keys = signature._make_keys(bands)
+        return signature
 
     @property
     def keys(self) -> list[tuple[str, str | int]]:
@@ -148,9 +159,8 @@ class StorySignature:
             self._keys = self._make_keys()
         return self._keys
 
-    def _make_keys(self) -> list[tuple[str, str | int]]:
-        # One key per LSH band: the band's ROWS values combined into one number (same band values, same key).
-        combined = (self.hashes.reshape(BANDS, ROWS) * _BAND_MIX).sum(axis=1).tolist()
+    def _make_keys(self, bands: list[int] | None = None) -> list[tuple[str, str | int]]:
+        combined = bands if bands is not None else band_values(self.hashes[None, :])[0]
         keys: list[tuple[str, str | int]] = list(zip(_BAND_NAMES, combined, strict=True))
         keys += [("m", m) for m in self.models]
         keys += [("l", law) for law in self.laws]

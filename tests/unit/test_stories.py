@@ -4,7 +4,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from bot.entities import EntityExtractor, load_gazetteer
+from bot.entities import EntityExtractor, FoundEntities, load_gazetteer
 from bot.stories import MemoryStoryIndex, StorySignature, assign_story, same_story
 from tests.conftest import CONFIG
 
@@ -113,3 +113,10 @@ def test_a_batch_of_signatures_equals_one_text_at_a_time(monkeypatch: pytest.Mon
         monkeypatch.setattr(stories, "BLOCK_SHINGLES", block)
         assert np.array_equal(minhashes(texts), expected)
     assert minhashes([]).shape == (0, stories.NUM_PERM)
+    # The band keys of a batch are those each signature makes alone.
+    bands = stories.band_values(expected)
+    found = FoundEntities(models=("GPT-5",), amounts=("$2 billion",))
+    when = datetime(2026, 1, 1, tzinfo=UTC)
+    for row, banded in zip(expected, bands, strict=True):
+        batched = StorySignature.from_parts("s", when, row, found, {"x"}, banded)
+        assert batched.keys == StorySignature.from_parts("s", when, row, found, {"x"}).keys
