@@ -19,6 +19,7 @@ DEFAULT_PORTS = {"http": 80, "https": 443}
 # nothing to change (most feed links look like this, so they skip the full parse).
 _ALREADY_CANONICAL = re.compile(r"https?://[a-z0-9.-]*[a-z0-9](?:/[^?#\s]*[^/?#\s])?\Z")
 
+
 @functools.lru_cache(maxsize=1 << 16)  # an item's id is asked for many times while a briefing is composed
 def stable_id(*parts: str, length: int = 24) -> str:
     """A short, deterministic hex id of the given parts."""
