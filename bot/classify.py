@@ -14,14 +14,17 @@ import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from importlib import resources
+from typing import TYPE_CHECKING
 
 import numpy as np
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from bot.models import ClassifiedItem, Item
 from bot.settings import ConfigError
 from bot.taxonomy import Taxonomy
 from bot.textmodel import TextModel, train_text_model
+
+if TYPE_CHECKING:  # a process that only classifies never builds the message models
+    from bot.models import ClassifiedItem, Item
 
 TITLE_WEIGHT = 2.0
 
@@ -49,19 +52,15 @@ class _PhraseTable:
             self._pairs.setdefault((words[0], words[1]), []).append((words[2:], topic, sign))
 
     def score(self, words: list[str], weight: float, into: list[float]) -> None:
-        single = self._single
-        for word in words:
-            entries = single.get(word)
-            if entries is not None:
-                for topic, sign in entries:
+        # The lookups run in C (map); Python only sees the hits, in the order of the words.
+        for entries in filter(None, map(self._single.get, words)):
+            for topic, sign in entries:
+                into[topic] += sign * weight
+        found = list(map(self._pairs.get, itertools.pairwise(words), itertools.repeat(())))
+        for i, hits in itertools.compress(enumerate(found), found):
+            for rest, topic, sign in hits:
+                if not rest or tuple(words[i + 2:i + 2 + len(rest)]) == rest:
                     into[topic] += sign * weight
-        pairs = self._pairs
-        for i, pair in enumerate(itertools.pairwise(words)):
-            found = pairs.get(pair)
-            if found is not None:
-                for rest, topic, sign in found:
-                    if not rest or tuple(words[i + 2:i + 2 + len(rest)]) == rest:
-                        into[topic] += sign * weight
 
 
 class KeywordClassifier:
@@ -87,6 +86,8 @@ class KeywordClassifier:
         return {t.slug: round(v / best, 3) for t, v in zip(self.taxonomy.topics, raw, strict=True) if v > 0}
 
     def classify(self, item: Item) -> ClassifiedItem:
+        from bot.models import ClassifiedItem
+
         scores = self.scores(item.title, f"{item.summary} {' '.join(item.categories)}")
         ranked = sorted(scores, key=lambda slug: (-scores[slug], self.taxonomy.order(slug)))
         topics = ranked or [self.taxonomy.fallback]

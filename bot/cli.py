@@ -13,11 +13,14 @@ from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from datetime import UTC, date, datetime
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from bot import __version__
-from bot.models import Briefing
 from bot.settings import ROLE_NAMES, ConfigError, ServiceError, Settings, load_settings
 from bot.taxonomy import load_taxonomy
+
+if TYPE_CHECKING:  # `ai-news classify` never builds the message models
+    from bot.models import Briefing
 
 log = logging.getLogger("ai-news")
 

@@ -9,20 +9,24 @@ from __future__ import annotations
 import json
 import multiprocessing
 import sys
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from bot.briefing.facts import events_in
 from bot.classify import TopicClassifier, editorial_topic, with_primary
 from bot.entities import EntityExtractor, FoundEntities
+from bot.ids import canonical_url, stable_id
 from bot.importance import Signals, age_hours, combine, figures_strength, strength_of
-from bot.models import ClassifiedItem, Item, canonical_url, stable_id
 from bot.relevance import Decision, RelevanceModel, content
 from bot.relevance import Signals as RelevanceSignals
-from bot.stories import MemoryStoryIndex, StoryIndex, StorySignature, assign_story
+from bot.stories import MemoryStoryIndex, StoryIndex, StorySignature, assign_story, band_values, minhashes
+
+if TYPE_CHECKING:  # `ai-news classify` never builds the message models
+    from bot.models import ClassifiedItem, Item
 
 STORY_TEXT_LIMIT = 400
 
@@ -99,17 +103,18 @@ class Enricher:
         ranked = self.classifier.topics([(e.title, f"{e.summary} {' '.join(e.categories)}") for e in entries])
         found = [self.extractor.extract(f"{entry.title}. {entry.summary}") for entry in entries]
         decisions = self.decide_ai([(e.title, e.summary) for e in entries], found)
+        # Feed boilerplate ("Score: 1405 Comments: 931 By: ...") would make unrelated items look alike.
+        hashes = minhashes([f"{e.title} {content(e.summary)[:STORY_TEXT_LIMIT]}" for e in entries])
+        bands = band_values(hashes)
         prepared = []
         slugs = self.classifier.taxonomy.slugs
-        for entry, (ranked_topics, scores), entities, ai in zip(entries, ranked, found, decisions, strict=True):
+        for entry, (ranked_topics, scores), entities, ai, signed, banded in zip(entries, ranked, found, decisions,
+                                                                                 hashes, bands, strict=True):
             kinds = [event.kind for event in events_in(entry.title, entry.summary)]
             topics = with_primary(ranked_topics, editorial_topic(entry.title, entry.url, entities.models, kinds,
                                                                  slugs, entry.summary, self.labs, ranked_topics))
-            # Feed boilerplate ("Score: 1405 Comments: 931 By: ...") would make unrelated items look alike.
-            signature = StorySignature.of(
-                entry.id, f"{entry.title} {content(entry.summary)[:STORY_TEXT_LIMIT]}", entities, entry.published,
-                entry.source or entry.id,
-            )
+            signature = StorySignature.from_parts(entry.id, entry.published, signed, entities,
+                                                  {entry.source or entry.id}, banded)
             prepared.append(Prepared(entry, topics, scores, entities, signature, strength_of(kinds),
                                      figures_strength(entities), ai))
         return prepared
@@ -160,6 +165,8 @@ class Enricher:
         topic_hints: Mapping[str, Sequence[str]] | None = None,
         ai_only: Iterable[str] = (),
     ) -> list[ClassifiedItem]:
+        from bot.models import ClassifiedItem
+
         enrichments = await self.finish(self.prepare([Entry.of(i) for i in items]), stories, now=now,
                                         source_weights=source_weights, topic_hints=topic_hints, ai_only=ai_only)
         return [
@@ -174,6 +181,11 @@ class Enricher:
 class LineResults:
     outputs: list[str]
     errors: list[str]
+
+    def __repr__(self) -> str:
+        # Short: asyncio.run (3.11) formats the repr of its task, result included, when it restores the SIGINT
+        # handler; the default repr of every output line took a good part of a second.
+        return f"LineResults({len(self.outputs)} outputs, {len(self.errors)} errors)"
 
 
 def _entry_from_line(number: int, line: str) -> tuple[Entry | None, dict[str, object] | None, str | None]:
@@ -224,11 +236,15 @@ LineWire = tuple[str, str, float, bytes, tuple[tuple[str, ...], ...], list[tuple
                  float, float, int | None, bool]
 
 
+# What json.dumps(value, ensure_ascii=False) gives, without building an encoder per call.
+_ENCODE = json.JSONEncoder(ensure_ascii=False).encode
+
+
 def _output_head(data: dict[str, object], p: Prepared) -> str:
     fields = {k: v for k, v in data.items() if k not in ("importance", "story_id")}
     fields.update(topics=list(p.topics), topic_scores=p.scores, entities=p.entities._asdict(),
                   about_ai=p.ai.about_ai, ai_score=p.ai.score)
-    return json.dumps(fields, ensure_ascii=False)[:-1]
+    return _ENCODE(fields)[:-1]
 
 
 def prepare_lines(enricher: Enricher, lines: Sequence[str], first: int = 1) -> tuple[list[LineWire], list[str]]:
@@ -256,6 +272,9 @@ def prepare_lines(enricher: Enricher, lines: Sequence[str], first: int = 1) -> t
 
 # Below this many lines, one process is faster than starting workers.
 PARALLEL_MIN_LINES = 2000
+# Lines per task handed to a worker: small enough that the stories of the first lines are matched while the
+# workers prepare the next ones, large enough that sending tasks and results costs little.
+CHUNK_LINES = 500
 _FORKED: Enricher | None = None  # what forked workers inherit
 
 
@@ -264,42 +283,51 @@ def _prepare_chunk(chunk: tuple[int, list[str]]) -> tuple[list[LineWire], list[s
     return prepare_lines(_FORKED, chunk[1], chunk[0])
 
 
-def prepare_parallel(enricher: Enricher, lines: Sequence[str], workers: int) -> tuple[list[LineWire], list[str]]:
-    """prepare_lines over `workers` forked processes (which inherit the loaded model), results in order."""
+def prepare_parallel(enricher: Enricher, lines: Sequence[str], workers: int
+                     ) -> Iterator[tuple[list[LineWire], list[str]]]:
+    """prepare_lines over `workers` forked processes (which inherit the loaded model): the prepared lines and
+    errors of consecutive chunks, in order, each as soon as it is ready."""
     global _FORKED
     # Forked workers inherit the loaded model for free; fork is only safe on Linux (macOS frameworks are not).
     if workers <= 1 or len(lines) < PARALLEL_MIN_LINES or not sys.platform.startswith("linux"):
-        return prepare_lines(enricher, lines)
-    size = -(-len(lines) // workers)
+        yield prepare_lines(enricher, lines)
+        return
+    size = min(CHUNK_LINES, -(-len(lines) // workers))
     chunks = [(start + 1, list(lines[start:start + size])) for start in range(0, len(lines), size)]
     _FORKED = enricher
     try:
         with multiprocessing.get_context("fork").Pool(workers) as pool:
-            parts = pool.map(_prepare_chunk, chunks)
+            yield from pool.imap(_prepare_chunk, chunks)
     finally:
         _FORKED = None
-    return [wire for part, _ in parts for wire in part], [error for _, errors in parts for error in errors]
 
 
 async def classify_lines(
     enricher: Enricher, lines: Sequence[str], now: datetime | None = None, workers: int = 1
 ) -> LineResults:
     """`ai-news classify`: JSON lines in, the same lines enriched out (in order); invalid lines reported.
-    Lines are prepared independently (in `workers` processes for large inputs); stories are then matched
-    in input order, and importance, which depends on them, computed last."""
-    wires, errors = prepare_parallel(enricher, lines, workers)
-    # Offline, the batch is its own clock: recency is measured from its newest item.
-    moment = now.timestamp() if now else max((w[2] for w in wires), default=datetime.now(UTC).timestamp())
+    Lines are prepared independently (in `workers` processes for large inputs); stories are matched in input
+    order, chunk by chunk as the workers finish them, and importance, which depends on them and on the batch's
+    newest item, computed last."""
     index = MemoryStoryIndex()
+    matched: list[tuple[LineWire, str, int]] = []
+    errors: list[str] = []
+    for wires, failed in prepare_parallel(enricher, lines, workers):
+        errors += failed
+        for wire in wires:
+            _, item_id, published, hashes, (models, laws, orgs, amounts), keys, source = wire[:7]
+            signature = StorySignature(item_id, datetime.fromtimestamp(published, UTC),
+                                       np.frombuffer(hashes, dtype=np.uint64), frozenset(models), frozenset(laws),
+                                       frozenset(orgs), frozenset(amounts), {source}, keys)
+            story = await assign_story(index, signature)
+            matched.append((wire, story.story_id, len(story.sources)))
+    # Offline, the batch is its own clock: recency is measured from its newest item.
+    moment = now.timestamp() if now else max((w[2] for w, _, _ in matched), default=datetime.now(UTC).timestamp())
     outputs = []
-    for wire in wires:
-        head, item_id, published, hashes, (models, laws, orgs, amounts), keys, source, event, figures, points, ai = wire
-        signature = StorySignature(item_id, datetime.fromtimestamp(published, UTC),
-                                   np.frombuffer(hashes, dtype=np.uint64), frozenset(models), frozenset(laws),
-                                   frozenset(orgs), frozenset(amounts), {source}, keys)
-        story = await assign_story(index, signature)
-        signals = Signals(story_sources=len(story.sources), age_hours=max(0.0, (moment - published) / 3600),
-                          points=points, about_ai=ai)
+    for wire, story_id, sources in matched:
+        head, published, (event, figures, points, ai) = wire[0], wire[2], wire[7:]
+        signals = Signals(story_sources=sources, age_hours=max(0.0, (moment - published) / 3600), points=points,
+                          about_ai=ai)
         outputs.append(f'{head}, "importance": {combine(event, figures, signals)}, '
-                       f'"story_id": {json.dumps(story.story_id)}}}')
+                       f'"story_id": {json.dumps(story_id)}}}')
     return LineResults(outputs, errors)

@@ -9,12 +9,14 @@ from __future__ import annotations
 
 import re
 from pathlib import Path
-from typing import NamedTuple
+from typing import TYPE_CHECKING, NamedTuple, TypeAlias
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from bot.models import Entities
 from bot.settings import load_yaml_model
+
+if TYPE_CHECKING:  # a process that only classifies never builds the message models
+    from bot.models import Entities
 
 
 class FoundEntities(NamedTuple):
@@ -28,10 +30,12 @@ class FoundEntities(NamedTuple):
     laws: tuple[str, ...] = ()
 
     def to_model(self) -> Entities:
+        from bot.models import Entities
+
         return Entities.model_construct(**self._asdict())
 
 
-AnyEntities = Entities | FoundEntities
+AnyEntities: TypeAlias = "Entities | FoundEntities"
 
 
 class Organization(BaseModel):
@@ -59,9 +63,13 @@ def load_gazetteer(path: Path) -> Gazetteer:
     return load_yaml_model(path, Gazetteer)
 
 
-def _alternation(words: list[str]) -> str:
+def _alternation(words: list[str], not_after: str | None = None) -> str:
     """A pattern matching any of the words (longest first), shaped as a trie: Python's re tries the
-    alternatives of a flat alternation one by one at every position, a trie only along shared prefixes."""
+    alternatives of a flat alternation one by one at every position, a trie only along shared prefixes.
+
+    With `not_after` (a character class), a word must not follow such a character. The test comes after the
+    word's first character, as a two-character look-behind (the same test, since that character is known):
+    a pattern that starts with a choice of characters lets the engine skip every position holding none of them."""
     trie: dict[str, dict] = {}  # type: ignore[type-arg]
     for word in set(words):
         node = trie
@@ -69,16 +77,24 @@ def _alternation(words: list[str]) -> str:
             node = node.setdefault(char, {})
         node[""] = {}
 
-    def pattern(node: dict) -> str:  # type: ignore[type-arg]
+    def pattern(node: dict, guard: str | None = None) -> str:  # type: ignore[type-arg]
         ends = "" in node
-        branches = [(re.escape(char).replace(r"\ ", r"\s+") if char == " " else re.escape(char)) + pattern(child)
-                    for char, child in sorted(node.items()) if char]
+        branches = []
+        for char, child in sorted(node.items()):
+            if char:
+                literal = re.escape(char).replace(r"\ ", r"\s+") if char == " " else re.escape(char)
+                after = f"(?<!{guard}{re.escape(char)})" if guard is not None else ""
+                branches.append(literal + after + pattern(child))
         if not branches:
             return ""
         body = branches[0] if len(branches) == 1 else "(?:" + "|".join(branches) + ")"
         return f"(?:{body})?" if ends else body
 
-    return pattern(trie)
+    if not_after is None:
+        return pattern(trie)
+    if "" in trie or " " in trie:  # a word that is empty or starts with a space: the test before it
+        return f"(?<!{not_after})(?:{pattern(trie)})"
+    return pattern(trie, not_after)
 
 
 _SCALE = r"(?:trillion|billion|million|thousand|tn|bn|mn|[kKmMbBtT](?![a-z]))"
@@ -108,14 +124,16 @@ _BILL = re.compile(r"\b(?:SB|AB|HB|SF|HF|LD)\s?\d{1,5}\b|\bH\.\s?R\.\s?\d{1,5}\b
 
 
 Pattern = re.Pattern[str] | None
+_WORD, _WORD_OR_DOT = r"[\w]", r"[\w.]"  # what a name must not follow
 
 
 def _term_patterns(terms: tuple[str, ...]) -> tuple[Pattern, Pattern]:
     """Upper-case abbreviations (AI, ML, GPU) matched only as written; everything else in any case."""
     upper = [t for t in terms if t.isupper() or t.rstrip("s").isupper()]
     lower = [t.lower() for t in terms if t not in upper]
-    return (re.compile(rf"(?<![\w.])(?:{_alternation(upper)})(?![\w])") if upper else None,
-            re.compile(rf"(?<![\w])(?:{_alternation(lower)})(?![\w])") if lower else None)
+    return (re.compile(rf"(?:{_alternation(upper, _WORD_OR_DOT)})(?![\w])") if upper else None,
+            # Lower-cased text holds a word's first letter nearly everywhere: the test first costs less there.
+            re.compile(rf"(?<!{_WORD})(?:{_alternation(lower)})(?![\w])") if lower else None)
 
 
 def _count(upper: Pattern, lower: Pattern, text: str) -> int:
@@ -133,15 +151,15 @@ class EntityExtractor:
             for spelling in (org.name, *org.aliases):
                 names[spelling] = org.name
         self._org_names = names
-        self._orgs = re.compile(rf"(?<![\w.])(?:{_alternation(list(names))})(?![\w])") if names else None
+        self._orgs = re.compile(rf"(?:{_alternation(list(names), _WORD_OR_DOT)})(?![\w])") if names else None
         suffixes = _alternation(list(gazetteer.model_suffixes))
         part = (rf"(?:\d+(?:\.\d+)*[a-zA-Z]{{0,2}}|(?:[A-Z]|v)\d+[A-Za-z0-9]*|{suffixes}"
                 rf"|[A-Z]{{1,3}}\d*)") if gazetteer.model_suffixes else r"(?:\d+(?:\.\d+)*[a-zA-Z]{0,2})"
-        families = _alternation(list(gazetteer.model_families))
+        families = _alternation(list(gazetteer.model_families), r"[\w-]")
         # A family, then up to five parts joined by "-", "." or a space; at least one part must carry a digit
         # or be a known variant (checked after matching), so "Gemini" alone is not a model name but
         # "Gemini 2.5 Pro" and "Qwen3-Next-80B-A3B" are.
-        self._models = re.compile(rf"(?<![\w-])(?:{families})(?:(?:[-. ]|(?<=[A-Za-z])(?=\d)){part}){{0,5}}(?![\w-])")
+        self._models = re.compile(rf"(?:{families})(?:(?:[-. ]|(?<=[A-Za-z])(?=\d)){part}){{0,5}}(?![\w-])")
         self._suffixes = {s.lower() for s in gazetteer.model_suffixes}
         # Every law name contains one of its capitalised words: a cheap test before the full pattern.
         hints = {w for law in gazetteer.laws for w in law.split() if len(w) > 2 and w[0].isupper()}
@@ -153,8 +171,8 @@ class EntityExtractor:
         self._family_starts = {m.group(0) for f in self._families if (m := _ALPHA.match(f))}
         self._ai_upper, self._ai_words = _term_patterns(gazetteer.ai_terms)
         self._hint_upper, self._hint_words = _term_patterns(gazetteer.ai_hints)
-        laws = _alternation(list(gazetteer.laws))
-        self._laws = re.compile(rf"(?<![\w])(?:{laws})(?![\w])") if gazetteer.laws else None
+        laws = _alternation(list(gazetteer.laws), _WORD)
+        self._laws = re.compile(rf"(?:{laws})(?![\w])") if gazetteer.laws else None
 
     def about_ai(self, text: str, entities: AnyEntities) -> bool:
         """Whether the text shows any sign of being about AI: an AI term or hint, a model name."""

@@ -6,12 +6,8 @@ so producing the same message twice yields the same id and consumers can make th
 
 from __future__ import annotations
 
-import functools
-import hashlib
-import re
 from datetime import UTC, date, datetime
 from typing import Annotated, Any, Literal
-from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 from pydantic import (
     AfterValidator,
@@ -26,67 +22,13 @@ from pydantic import (
     model_validator,
 )
 
+# The ids are part of what messages are: importable from here too.
+from bot.ids import canonical_url as canonical_url
+from bot.ids import stable_id as stable_id
+
 SCHEMA_VERSION = 1
 
-# Query parameters that only track where a click came from; they never change what a URL points at.
-TRACKING_PARAMS = frozenset(
-    {"fbclid", "gclid", "dclid", "msclkid", "yclid", "mc_cid", "mc_eid", "igshid", "ref", "ref_src",
-     "_hsenc", "_hsmi", "mkt_tok"}
-)
-DEFAULT_PORTS = {"http": 80, "https": 443}
-
-# Lower-case http(s), a lower-case host without port or user, a path not ending in "/", no query, no fragment:
-# nothing to change (most feed links look like this, so they skip the full parse).
-_ALREADY_CANONICAL = re.compile(r"https?://[a-z0-9.-]*[a-z0-9](?:/[^?#\s]*[^/?#\s])?\Z")
-
 CHANNEL_PATTERN = r"^(slack|discord|console):[A-Za-z0-9._:-]+$"
-
-
-@functools.lru_cache(maxsize=1 << 16)  # an item's id is asked for many times while a briefing is composed
-def stable_id(*parts: str, length: int = 24) -> str:
-    """A short, deterministic hex id of the given parts."""
-    digest = hashlib.sha256("\x1f".join(parts).encode("utf-8")).hexdigest()
-    return digest[:length]
-
-
-def canonical_url(url: str) -> str:
-    """The one spelling of a URL that two copies of the same link share.
-
-    Lower-case scheme and host, no default port, no fragment, no tracking parameters (utm_*, fbclid, gclid,
-    ref, ...), no trailing slash. Path, remaining query parameters and their order are kept.
-    """
-    raw = url.strip()
-    if not raw:
-        raise ValueError("URL is empty")
-    if _ALREADY_CANONICAL.match(raw):
-        return raw
-    parts = urlsplit(raw)
-    scheme = parts.scheme.lower()
-    if scheme not in ("http", "https"):
-        raise ValueError(f"not an http(s) URL: {url!r}")
-    host = (parts.hostname or "").rstrip(".")
-    if not host:
-        raise ValueError(f"URL has no host: {url!r}")
-    try:
-        port = parts.port
-    except ValueError:
-        raise ValueError(f"URL has an invalid port: {url!r}") from None
-    netloc = f"[{host}]" if ":" in host else host
-    if port is not None and port != DEFAULT_PORTS[scheme]:
-        netloc = f"{netloc}:{port}"
-    if parts.username is not None:
-        userinfo = parts.username + (f":{parts.password}" if parts.password is not None else "")
-        netloc = f"{userinfo}@{netloc}"
-    query = urlencode(
-        [
-            (key, value)
-            for key, value in parse_qsl(parts.query, keep_blank_values=True)
-            if not key.lower().startswith("utm_") and key.lower() not in TRACKING_PARAMS
-        ],
-        doseq=True,
-    )
-    path = parts.path.rstrip("/")
-    return urlunsplit((scheme, netloc, path, query, ""))
 
 
 def _aware(value: datetime) -> datetime:

@@ -17,12 +17,10 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from pydantic import ValidationError
 
-from bot.briefing.analyst import Analyst
-from bot.briefing.compose import ComposeOptions, baseline_of, compose, in_window
-from bot.briefing.writer import BriefingRequest, BriefingWriter
 from bot.classify import (
     MODEL_FILE,
     TopicClassifier,
@@ -34,10 +32,8 @@ from bot.classify import (
     load_examples,
     train,
 )
-from bot.editions import BriefingFormat, Edition
 from bot.enrich import Enricher, LineResults, classify_lines
 from bot.entities import EntityExtractor, load_gazetteer
-from bot.models import Briefing, ClassifiedItem, Item
 from bot.relevance import MODEL_FILE as RELEVANCE_FILE
 from bot.relevance import (
     RelevanceExample,
@@ -52,6 +48,12 @@ from bot.settings import ConfigError, Settings
 from bot.stories import MemoryStoryIndex
 from bot.taxonomy import Taxonomy, load_taxonomy
 from bot.textmodel import TextModel
+
+# `ai-news classify` needs none of the briefing's modules nor the message models: they load where used.
+if TYPE_CHECKING:
+    from bot.briefing.writer import BriefingWriter
+    from bot.editions import BriefingFormat
+    from bot.models import Briefing, ClassifiedItem
 
 
 def load_model(settings: Settings) -> TextModel:
@@ -79,6 +81,9 @@ def load_relevance(settings: Settings) -> RelevanceModel:
 def build_writer(settings: Settings, taxonomy: Taxonomy, enricher: Enricher | None = None) -> BriefingWriter:
     """The briefing writer: the gazetteer's names, the about-AI decision for items archived without one, and the
     LLM analyst when LLM_BASE_URL and LLM_MODEL are set."""
+    from bot.briefing.analyst import Analyst
+    from bot.briefing.writer import BriefingWriter
+
     gazetteer = load_gazetteer(settings.config_file("entities.yaml"))
     loaded = [enricher] if enricher is not None else []  # the models load only when an item needs them
 
@@ -125,6 +130,8 @@ def read_compose_items(settings: Settings, taxonomy: Taxonomy, lines: Sequence[s
                        enricher: Enricher | None = None) -> tuple[list[ClassifiedItem], list[str]]:
     """JSON lines of items: classified ones as they are, the others (no `topics`) classified here (by `enricher`,
     else the configured models); each invalid line becomes an error naming its number."""
+    from bot.models import ClassifiedItem, Item
+
     ready: list[ClassifiedItem] = []
     raw: list[Item] = []
     errors: list[str] = []
@@ -164,6 +171,10 @@ class ComposeResult:
 def compose_offline(settings: Settings, lines: Sequence[str], request: ComposeRequest) -> ComposeResult:
     """`ai-news compose`: no services. The window is the 24 h before the date's edition time; each topic's
     7-day average comes from the file's items before the window."""
+    from bot.briefing.compose import baseline_of, in_window
+    from bot.briefing.writer import BriefingRequest
+    from bot.editions import Edition
+
     taxonomy = load_taxonomy(settings.config_file("topics.yaml"))
     unknown = [t for t in request.topics if taxonomy.get(t) is None]
     if unknown:
@@ -363,8 +374,9 @@ def evaluate_briefings(settings: Settings, folder: Path, *, details: bool = Fals
     """`ai-news eval --briefing DIR`: compose each labeled day of the folder and score it against its labels.
     With `leave_day_out`, each day is classified by models trained without that day's entries (the labeled sets
     hold the AI entries of the tuning days): figures for days the models did not see."""
-    from bot.briefing.compose import plan_stories
+    from bot.briefing.compose import ComposeOptions, baseline_of, compose, in_window, plan_stories
     from bot.briefing.evaluate import read_days, report, score_day
+    from bot.editions import Edition
 
     days = read_days(folder)
     taxonomy = load_taxonomy(settings.config_file("topics.yaml"))

@@ -3,9 +3,10 @@
 Many patterns start with a choice of words (`\\b(?:acquires|buys|takes over)\\b...`); Python's engine tries each
 at every position of the text, which costs far more than asking whether the lower-cased text contains one of
 the words at all. `literal_starts` reads them from the pattern itself, so they follow any edit to it, and gives
-None when it cannot tell (a pattern that may start with a class or an optional part). The test is exact: a
-pattern that `Prefilter` leaves out cannot match. It is not used on text that is not ASCII, where
-case-insensitive matching knows folds that `str.lower` does not.
+None when it cannot tell (a pattern that may start with a class). The test is exact: a pattern that
+`Prefilter` leaves out cannot match. It is not used on text with letters or digits outside ASCII, where
+case-insensitive matching knows folds that `str.lower` does not and `\\d` matches more than 0-9; punctuation
+outside ASCII (curly quotes, dashes, a no-break space, currency signs) has no case and is no digit.
 """
 
 from __future__ import annotations
@@ -40,6 +41,9 @@ def _element(op: Any, av: Any) -> Starts:
         return _sequence(av[-1])
     if op in _REPEATS:
         low, high, sub = av
+        if low == 0 and high == 1:  # optional: what it starts with, or nothing (what follows then)
+            starts, exact = _sequence(sub)
+            return (None, False) if starts is None else (starts | {""}, exact)
         if low < 1:
             return None, False
         starts, exact = _sequence(sub)
@@ -95,25 +99,26 @@ class Prefilter:
         self.always = frozenset(name for name, found in starts.items() if found is None)
         needles = {needle for found in starts.values() if found for needle in found}
         # At each position the longest needle that starts there; every shorter one that does is a prefix of it.
-        self._kinds = {needle: frozenset(name for name, found in starts.items()
-                                         if found and any(needle.startswith(n) for n in found))
+        by_start: dict[str, set[str]] = {}
+        for name, found in starts.items():
+            for start in found or ():
+                by_start.setdefault(start, set()).add(name)
+        self._kinds = {needle: frozenset().union(*(by_start.get(needle[:end], ()) for end in range(1, len(needle) + 1)))
                        for needle in needles}
-        self._scan = re.compile(_trie(needles)).search if needles else None
+        # A look-ahead matches at every position where a needle starts, and captures the longest: one call finds
+        # them all, overlapping ones included.
+        self._scan = re.compile(f"(?=({_trie(needles)}))").findall if needles else None
 
     def candidates(self, text: str) -> frozenset[str] | None:
-        """The names of the patterns that may match `text` (the others cannot); None: any may (text that is not
-        ASCII)."""
-        if not text.isascii():
+        """The names of the patterns that may match `text` (the others cannot); None: any may (text with letters
+        or digits outside ASCII)."""
+        if not text.isascii() and any(c.isalnum() for c in set(text) if not c.isascii()):
             return None
         found = self.always
         if self._scan is None:
             return found
-        low = text.lower()
-        at = self._scan(low)
-        while at is not None:
-            found = found | self._kinds[at.group()]
-            at = self._scan(low, at.start() + 1)
-        return found
+        needles = set(self._scan(text.lower()))
+        return found.union(*map(self._kinds.__getitem__, needles)) if needles else found
 
 
 def _trie(words: Iterable[str]) -> str:

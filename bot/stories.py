@@ -57,7 +57,7 @@ def words(text: str) -> list[str]:
 
 def shingles(text: str) -> set[str]:
     tokens = words(text)
-    return set(tokens) | {f"{a} {b}" for a, b in itertools.pairwise(tokens)}
+    return set(tokens).union(map(" ".join, itertools.pairwise(tokens)))
 
 
 # MinHash with NUM_PERM hash functions from the multiply-shift family h(x) = ((a*x + b) mod 2^64) >> 32,
@@ -75,11 +75,42 @@ _SHIFT = np.uint64(32)
 
 
 def _minhash(text: str) -> np.ndarray:
-    grams = shingles(text)
-    if not grams:
-        return _EMPTY.copy()
-    hashed = np.fromiter(map(zlib.crc32, map(str.encode, grams)), dtype=np.uint64, count=len(grams))
-    values: np.ndarray = ((np.outer(_A, hashed) + _B[:, None]) >> _SHIFT).min(axis=1)
+    values: np.ndarray = minhashes([text])[0]
+    return values
+
+
+BLOCK_SHINGLES = 1 << 12  # shingles hashed at once: a block's table (NUM_PERM values each) stays in the cache
+
+
+def minhashes(texts: Sequence[str]) -> np.ndarray:
+    """The MinHash signature of each text (rows), computed for the whole batch in a few numpy operations."""
+    grams = [shingles(text) for text in texts]
+    sizes = np.fromiter(map(len, grams), dtype=np.int64, count=len(grams))
+    hashed = np.fromiter(map(zlib.crc32, map(str.encode, itertools.chain.from_iterable(grams))), dtype=np.uint64,
+                         count=int(sizes.sum()))
+    out = np.tile(_EMPTY, (len(texts), 1))
+    ends = np.cumsum(sizes)
+    first = 0
+    while first < len(texts):
+        # The texts from `first` whose shingles fit in one block (at least one text).
+        offset = int(ends[first] - sizes[first])
+        last = max(first + 1, int(np.searchsorted(ends, offset + BLOCK_SHINGLES, side="right")))
+        block = hashed[offset:int(ends[last - 1])]
+        if len(block):
+            values = np.outer(_A, block)  # (NUM_PERM, shingles of the block), updated in place
+            values += _B[:, None]
+            values >>= _SHIFT
+            rows = np.arange(first, last)[sizes[first:last] > 0]
+            starts = (ends[rows] - sizes[rows]) - offset
+            out[rows] = np.minimum.reduceat(values, starts, axis=1).T
+        first = last
+    return out
+
+
+def band_values(hashes: np.ndarray) -> list[list[int]]:
+    """For each row of signatures, one number per LSH band: the band's ROWS values combined (same band values,
+    same number), the key of the band's bucket."""
+    values: list[list[int]] = (hashes.reshape(len(hashes), BANDS, ROWS) * _BAND_MIX).sum(axis=2).tolist()
     return values
 
 
@@ -105,8 +136,9 @@ class StorySignature:
 
     @classmethod
     def from_parts(cls, story_id: str, published: datetime, hashes: np.ndarray, entities: AnyEntities,
-                   sources: set[str]) -> StorySignature:
-        return cls(
+                   sources: set[str], bands: list[int] | None = None) -> StorySignature:
+        """With `bands` (its row of `band_values`, computed for a batch), the index keys are made at once."""
+        signature = cls(
             story_id=story_id,
             published=published,
             hashes=hashes,
@@ -116,6 +148,9 @@ class StorySignature:
             amounts=frozenset(map(_norm, entities.amounts)),
             sources=sources,
         )
+        if bands is not None:
+            signature._keys = signature._make_keys(bands)
+        return signature
 
     @property
     def keys(self) -> list[tuple[str, str | int]]:
@@ -124,9 +159,8 @@ class StorySignature:
             self._keys = self._make_keys()
         return self._keys
 
-    def _make_keys(self) -> list[tuple[str, str | int]]:
-        # One key per LSH band: the band's ROWS values combined into one number (same band values, same key).
-        combined = (self.hashes.reshape(BANDS, ROWS) * _BAND_MIX).sum(axis=1).tolist()
+    def _make_keys(self, bands: list[int] | None = None) -> list[tuple[str, str | int]]:
+        combined = bands if bands is not None else band_values(self.hashes[None, :])[0]
         keys: list[tuple[str, str | int]] = list(zip(_BAND_NAMES, combined, strict=True))
         keys += [("m", m) for m in self.models]
         keys += [("l", law) for law in self.laws]

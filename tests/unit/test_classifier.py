@@ -117,6 +117,23 @@ def test_training_is_deterministic_and_numpy_prediction_equals_scikit_learn(taxo
                                atol=1e-9)
 
 
+def test_a_batch_is_scored_exactly_as_its_texts_one_by_one() -> None:
+    """The batch is tokenized as one string: each text's values stay the same to the last bit, whatever the
+    texts hold (accents, a Greek final sigma, a NUL, nothing at all)."""
+    shipped = bundled_model()
+    probe = [example_text(*CLEAR[t]) for t in CLEAR] + [
+        "Zürich café naïve résumé: accents", "", "ΟΔΥΣΣΕΥΣ. ΟΔΥΣΣΕΥΣ. model", "a\x00b OpenAI\x00GPT model",
+        "Déjà vu: ﬁne-tuning ＬＬＭ models", "GPU GPU GPU inference inference chips",
+    ]
+    each = np.vstack([shipped.decision([text]) for text in probe])
+    assert np.array_equal(shipped.decision(probe), each)
+    clean = [text for text in probe if "\x00" not in text]
+    assert np.array_equal(shipped.decision(clean), np.vstack([shipped.decision([text]) for text in clean]))
+    for batched, counted in zip(shipped._term_counts(clean), shipped._term_counts_each(clean), strict=True):
+        assert np.array_equal(batched, counted)  # same terms, counts and order as a Counter per text
+    assert shipped.decision([]).shape == (0, len(shipped.classes))
+
+
 def test_model_files_hold_no_code() -> None:
     buffer = io.BytesIO()
     bundled_model().save(buffer)

@@ -87,7 +87,7 @@ def test_train_writes_a_model_that_classifier_model_uses(tmp_path: Path) -> None
         "summary": "A quantum computing result.", "topics": ["research"], "source": "event:test, 2026-01"})
         for n in range(3)) + "\n")
     model = tmp_path / "model.npz"
-    # --relevance-out too: the test must not overwrite the shipped about-AI model.
+    # --relevance-out too: without it, train rewrites the shipped about-AI model in bot/data.
     result = _run(["train", "--out", str(model), "--examples", str(extra), "--relevance-out",
                    str(tmp_path / "relevance.npz")])
     assert result.returncode == 0, result.stderr

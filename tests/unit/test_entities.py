@@ -52,3 +52,22 @@ def test_money_is_not_also_a_figure() -> None:
     entities = EXTRACT("xAI raises $6 billion at a $24 billion valuation, up 20%")
     assert entities.amounts == ("$6 billion", "$24 billion")
     assert entities.metrics == ("20%",)
+
+
+def test_a_name_tested_after_its_first_character_matches_as_one_tested_before() -> None:
+    import itertools
+    import re
+
+    from bot.entities import _alternation
+
+    gazetteer = load_gazetteer(CONFIG / "entities.yaml")
+    names = [spelling for org in gazetteer.organizations for spelling in (org.name, *org.aliases)]
+    for words, not_after in ((names, r"[\w.]"), (list(gazetteer.laws), r"[\w]"),
+                             (list(gazetteer.model_families), r"[\w-]"), (["a", "ab", " x", "b.c"], r"[\w]"),
+                             (["", "ab"], r"[\w]")):
+        before = re.compile(rf"(?<!{not_after})(?:{_alternation(words)})(?![\w])")
+        after = re.compile(rf"(?:{_alternation(words, not_after)})(?![\w])")
+        for word, lead, tail in itertools.product([*words[:60], "ab"], ["", " ", ".", "x", "-", "é", "("],
+                                                  ["", " ", ".", "s", "-"]):
+            for text in (f"{lead}{word}{tail}", f"Then {lead}{word.lower()}{tail} and {word.upper()}"):
+                assert [m.span() for m in after.finditer(text)] == [m.span() for m in before.finditer(text)], text

@@ -165,7 +165,7 @@ def test_canonical_fast_path_agrees_with_the_full_parse(monkeypatch: pytest.Monk
     import random
     import re
 
-    from bot import models
+    from bot import ids
 
     rng = random.Random(5)
     hosts = ["example.com", "Example.COM", "a-b.example.org", "x.y", "127.0.0.1", "example.com:8080",
@@ -174,9 +174,9 @@ def test_canonical_fast_path_agrees_with_the_full_parse(monkeypatch: pytest.Monk
     tails = ["", "?x=1", "?utm_source=y", "#top", "?", "#"]
     urls = [f"{rng.choice(['http', 'https', 'HTTPS'])}://{rng.choice(hosts)}{rng.choice(paths)}{rng.choice(tails)}"
             for _ in range(500)]
-    fast = {url: models._ALREADY_CANONICAL.match(url) is not None for url in urls}
+    fast = {url: ids._ALREADY_CANONICAL.match(url) is not None for url in urls}
     assert any(fast.values()) and not all(fast.values())
-    monkeypatch.setattr(models, "_ALREADY_CANONICAL", re.compile(r"(?!)"))  # the full parse only
+    monkeypatch.setattr(ids, "_ALREADY_CANONICAL", re.compile(r"(?!)"))  # the full parse only
     for url in urls:
         try:
             full = canonical_url(url)

@@ -4,7 +4,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from bot.entities import EntityExtractor, load_gazetteer
+from bot.entities import EntityExtractor, FoundEntities, load_gazetteer
 from bot.stories import MemoryStoryIndex, StorySignature, assign_story, same_story
 from tests.conftest import CONFIG
 
@@ -87,3 +87,36 @@ def test_minhash_estimates_jaccard_without_bias() -> None:
         errors.append(estimate - exact)
     assert abs(float(np.mean(errors))) < 0.02
     assert float(np.std(errors)) < 0.07  # about sqrt(J(1-J)/64)
+
+
+def test_a_batch_of_signatures_equals_one_text_at_a_time(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The batch is hashed in blocks: every text gets the signature the formula gives it alone, whatever the
+    block size, with texts of no shingles in between."""
+    import zlib
+
+    import numpy as np
+
+    from bot import stories
+    from bot.stories import _A, _B, _EMPTY, minhashes, shingles
+
+    def alone(text: str) -> np.ndarray:
+        grams = shingles(text)
+        if not grams:
+            return _EMPTY
+        hashed = np.array([zlib.crc32(g.encode()) for g in grams], dtype=np.uint64)
+        return ((np.outer(_A, hashed) + _B[:, None]) >> np.uint64(32)).min(axis=1)
+
+    texts = ["OpenAI releases GPT-5 with a larger context window", "", "the a of", "Anthropic raises $2 billion",
+             "word " * 3000 + "end", "Mistral ships a new open model"] * 3
+    expected = np.vstack([alone(text) for text in texts])
+    for block in (1, 7, 1 << 12):
+        monkeypatch.setattr(stories, "BLOCK_SHINGLES", block)
+        assert np.array_equal(minhashes(texts), expected)
+    assert minhashes([]).shape == (0, stories.NUM_PERM)
+    # The band keys of a batch are those each signature makes alone.
+    bands = stories.band_values(expected)
+    found = FoundEntities(models=("GPT-5",), amounts=("$2 billion",))
+    when = datetime(2026, 1, 1, tzinfo=UTC)
+    for row, banded in zip(expected, bands, strict=True):
+        batched = StorySignature.from_parts("s", when, row, found, {"x"}, banded)
+        assert batched.keys == StorySignature.from_parts("s", when, row, found, {"x"}).keys
