@@ -7,10 +7,10 @@ from datetime import date, datetime
 
 from pydantic import ValidationError
 
+from bot.briefing.writer import build_writer
 from bot.connections import open_redis
 from bot.editions import Edition, load_channels
 from bot.models import Briefing
-from bot.offline import build_writer
 from bot.settings import ConfigError, Settings
 from bot.store import Keys, Store
 from bot.taxonomy import Taxonomy, load_taxonomy
