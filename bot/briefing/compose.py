@@ -28,7 +28,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 
 from bot.briefing.facts import EVENT_PATTERNS, Event, actor_of, amounts_in, events_in
-from bot.briefing.publishers import Publisher, aggregators_of, publisher_of
+from bot.briefing.publishers import Publisher, PublisherNames, aggregators_of
 from bot.briefing.summary import Passage, clean, summary_sentences, words
 from bot.briefing.synthesis import (
     executive_summary,
@@ -128,6 +128,7 @@ def plan_stories(items: Sequence[ClassifiedItem], options: ComposeOptions | None
     grouped: dict[str, list[ClassifiedItem]] = defaultdict(list)
     wanted = wanted_items(items, follows, options.include_backfill)
     aggregators = aggregators_of((i.source_name or i.source, i.url) for i in items)
+    name_publisher = PublisherNames(options.publishers, aggregators)
     for item in wanted:
         grouped[item.story_id].append(item)
     groups = [sorted(members, key=lambda i: (-i.importance, i.published.timestamp(), i.id))
@@ -142,7 +143,7 @@ def plan_stories(items: Sequence[ClassifiedItem], options: ComposeOptions | None
         publishers: dict[str, Publisher] = {}
         by_item = {}
         for item in ranked:
-            publisher = publisher_of(item.url, item.source_name or item.source, options.publishers, aggregators)
+            publisher = name_publisher(item.url, item.source_name or item.source)
             publishers.setdefault(publisher.key, publisher)
             by_item[item.id] = publishers[publisher.key]
         bonus = min(3, len(publishers) - 1) * COVERAGE_BONUS
@@ -152,7 +153,7 @@ def plan_stories(items: Sequence[ClassifiedItem], options: ComposeOptions | None
     return drafts
 
 
-def _headline_words(item: ClassifiedItem) -> set[str]:
+def _headline_words(item: ClassifiedItem) -> frozenset[str]:
     """Content words of a headline, hyphenated names also in parts ("DeepSeek-V4" is deepseek and v4 too)."""
     found = words(_HN_PREFIX.sub("", item.title))
     return found | {part for word in found if "-" in word for part in word.split("-") if len(part) > 1}
@@ -206,6 +207,8 @@ def _merge(groups: list[list[ClassifiedItem]]) -> list[list[ClassifiedItem]]:
     window = MERGE_WINDOW.total_seconds()
     numbers = [set(_NUMBER.findall(g[0].title)) for g in top]
     for i, j in itertools.combinations(range(len(top)), 2):
+        if find(i) == find(j):  # already one story: joining them again changes nothing
+            continue
         if abs(times[i] - times[j]) > window or _conflict(models[i], models[j]):
             continue
         if laws[i] and laws[j] and not laws[i] & laws[j]:

@@ -8,6 +8,7 @@ site's own (a feed that is not an aggregator carrying many sites' links), else t
 
 from __future__ import annotations
 
+import re
 from collections import defaultdict
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
@@ -24,9 +25,24 @@ _SHARED_SUFFIXES = (".github.io", ".substack.com", ".medium.com", ".wordpress.co
 _SECOND_LEVEL = frozenset({"co", "com", "org", "net", "ac", "gov", "edu", "ne", "or"})
 
 
+# A link with a plain host (no user, port or brackets), as nearly every feed link is: its host and path are read
+# off directly, with what urlsplit would give; any other link goes through urlsplit.
+_PLAIN = re.compile(r"[A-Za-z][A-Za-z0-9+.-]*://([A-Za-z0-9.-]*)(?=[/?#]|\Z)([^?#]*)")
+_UNSAFE = ("\t", "\r", "\n")  # urlsplit removes these anywhere in a URL
+
+
+def _parts(url: str) -> tuple[str, str]:
+    """The host (lower-case, without "www.") and the path of a URL."""
+    plain = _PLAIN.match(url)
+    if plain is None or any(c in url for c in _UNSAFE):
+        parts = urlsplit(url)
+        return (parts.hostname or "").lower().removeprefix("www."), parts.path
+    return plain.group(1).lower().removeprefix("www."), plain.group(2)
+
+
 @lru_cache(maxsize=1 << 16)
 def _host(url: str) -> str:
-    return (urlsplit(url).hostname or "").lower().removeprefix("www.")
+    return _parts(url)[0]
 
 
 @dataclass(frozen=True)
@@ -48,7 +64,7 @@ def site_of(url: str) -> str:
     else:
         site = ".".join(labels[-2:])
     if site in _SHARED_HOSTS:
-        segment = next((s for s in urlsplit(url).path.split("/") if s), "")
+        segment = next((s for s in _parts(url)[1].split("/") if s), "")
         if segment and site != "arxiv.org":
             return f"{site}/{segment.lower()}"
     return site
@@ -68,6 +84,23 @@ def publisher_of(url: str, feed_name: str, names: Mapping[str, str] | None = Non
     if feed_name and feed_name not in aggregators:
         return Publisher(site, feed_name)
     return Publisher(site, site)
+
+
+class PublisherNames:
+    """`publisher_of` for many links with one `names` and one set of aggregators: each (site, host, feed) is named
+    once, however many of a story's links share it."""
+
+    def __init__(self, names: Mapping[str, str] | None = None, aggregators: frozenset[str] = frozenset()) -> None:
+        self.names = names
+        self.aggregators = aggregators
+        self._named: dict[tuple[str, str, str], Publisher] = {}
+
+    def __call__(self, url: str, feed_name: str) -> Publisher:
+        key = (site_of(url), _host(url), feed_name)
+        found = self._named.get(key)
+        if found is None:
+            found = self._named[key] = publisher_of(url, feed_name, self.names, self.aggregators)
+        return found
 
 
 def aggregators_of(links: Iterable[tuple[str, str]], sites: int = 3) -> frozenset[str]:
