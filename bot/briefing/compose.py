@@ -20,6 +20,7 @@ offline text, and the Briefing records which parts came from the model.
 
 from __future__ import annotations
 
+import bisect
 import itertools
 import re
 from collections import Counter, defaultdict
@@ -115,9 +116,10 @@ def wanted_items(items: Sequence[ClassifiedItem], follows: Sequence[str] = (), i
             continue
         if follows and not any(t in follows for t in item.topics):
             continue
-        kept = best.get(item.id)
+        item_id = item.id
+        kept = best.get(item_id)
         if kept is None or item.importance > kept.importance:
-            best[item.id] = item
+            best[item_id] = item
     return list(best.values())
 
 
@@ -129,15 +131,20 @@ def plan_stories(items: Sequence[ClassifiedItem], options: ComposeOptions | None
     wanted = wanted_items(items, follows, options.include_backfill)
     aggregators = aggregators_of((i.source_name or i.source, i.url) for i in items)
     name_publisher = PublisherNames(options.publishers, aggregators)
+    # Each item's rank key, computed once: most important first, then the earliest, then by id.
+    keys = {id(item): (-item.importance, item.published.timestamp(), item.id) for item in wanted}
+
+    def rank(item: ClassifiedItem) -> tuple[float, float, str]:
+        return keys[id(item)]
+
     for item in wanted:
         grouped[item.story_id].append(item)
-    groups = [sorted(members, key=lambda i: (-i.importance, i.published.timestamp(), i.id))
-              for members in grouped.values()]
+    groups = [sorted(members, key=rank) for members in grouped.values()]
     groups.sort(key=lambda g: (-g[0].importance, g[0].id))
     groups = _merge(groups)
     drafts = []
     for members in groups:
-        ranked = sorted(members, key=lambda i: (-i.importance, i.published.timestamp(), i.id))
+        ranked = sorted(members, key=rank)
         lead = ranked[0]
         topic = next((t for t in lead.topics if t in follows), lead.primary_topic) if follows else lead.primary_topic
         publishers: dict[str, Publisher] = {}
@@ -145,7 +152,7 @@ def plan_stories(items: Sequence[ClassifiedItem], options: ComposeOptions | None
         for item in ranked:
             publisher = name_publisher(item.url, item.source_name or item.source)
             publishers.setdefault(publisher.key, publisher)
-            by_item[item.id] = publishers[publisher.key]
+            by_item[keys[id(item)][2]] = publishers[publisher.key]
         bonus = min(3, len(publishers) - 1) * COVERAGE_BONUS
         drafts.append(Draft(lead.story_id, ranked, topic, round(min(1.0, lead.importance + bonus), 3),
                             list(publishers.values()), by_item))
@@ -206,7 +213,21 @@ def _merge(groups: list[list[ClassifiedItem]]) -> list[list[ClassifiedItem]]:
     times = [g[0].published.timestamp() for g in top]
     window = MERGE_WINDOW.total_seconds()
     numbers = [set(_NUMBER.findall(g[0].title)) for g in top]
-    for i, j in itertools.combinations(range(len(top)), 2):
+    # Only two headlines that share a word, or that both name a model, can be one event: each group is compared with
+    # those that follow it and meet either (which pairs are joined decides the stories, not the order they are
+    # joined in).
+    postings: dict[str, list[int]] = defaultdict(list)
+    for index, head in enumerate(heads):
+        for word in head:
+            postings[word].append(index)
+    naming = [index for index, found in enumerate(models) if found]
+    pairs: list[tuple[int, int]] = []
+    for i, head in enumerate(heads):
+        later = {j for word in head for j in postings[word][bisect.bisect_right(postings[word], i):]}
+        if models[i]:
+            later.update(naming[bisect.bisect_right(naming, i):])
+        pairs.extend((i, j) for j in sorted(later))
+    for i, j in pairs:
         if find(i) == find(j):  # already one story: joining them again changes nothing
             continue
         if abs(times[i] - times[j]) > window or _conflict(models[i], models[j]):
