@@ -10,7 +10,6 @@ from dataclasses import dataclass, replace
 from datetime import date
 from typing import TYPE_CHECKING
 
-from bot.briefing.analyst import Analyst, AnalystReport
 from bot.briefing.compose import ComposeOptions, compose, plan_stories
 from bot.editions import BriefingFormat
 from bot.entities import load_gazetteer
@@ -18,7 +17,9 @@ from bot.models import Briefing, ClassifiedItem
 from bot.settings import Settings
 from bot.taxonomy import Taxonomy
 
-if TYPE_CHECKING:  # the models (numpy, the classifier) load only when an item needs the about-AI decision
+if TYPE_CHECKING:  # the models (numpy, the classifier) load only when an item needs the about-AI decision, the
+    # analyst's module only when an LLM is configured
+    from bot.briefing.analyst import Analyst, AnalystReport
     from bot.enrich import Enricher
 
 log = logging.getLogger(__name__)
@@ -70,6 +71,8 @@ class BriefingWriter:
         if self.analyst is None:
             return compose(items, self.taxonomy, channel=edition.channel, day=edition.day,
                            timezone=edition.timezone, options=options, plan=plan)
+        from bot.briefing.analyst import AnalystReport
+
         started = time.monotonic()
         report = AnalystReport(enabled=True)
         budget = self.analyst.budget()
@@ -104,6 +107,10 @@ def build_writer(settings: Settings, taxonomy: Taxonomy, enricher: Enricher | No
         return [i.model_copy(update={"about_ai": d.about_ai, "ai_score": d.score})
                 for i, d in zip(items, decisions, strict=True)]
 
-    analyst = Analyst.from_settings(settings)
+    analyst = None
+    if settings.llm_base_url:  # with no endpoint there is no analyst
+        from bot.briefing.analyst import Analyst
+
+        analyst = Analyst.from_settings(settings)
     return BriefingWriter(taxonomy, makers=gazetteer.makers, publishers=gazetteer.publishers, decide=decide,
-                          analyst=analyst if analyst.enabled else None)
+                          analyst=analyst if analyst is not None and analyst.enabled else None)
