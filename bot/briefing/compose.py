@@ -109,7 +109,16 @@ def wanted_items(items: Sequence[ClassifiedItem], follows: Sequence[str] = (), i
                  ) -> list[ClassifiedItem]:
     """The items a briefing may use: about AI (or in the same story as an item about AI: more coverage of one
     event), not backfill (unless asked), of the followed topics, each link once (the most important copy)."""
-    best: dict[str, ClassifiedItem] = {}
+    return [item for item, _ in _wanted_ranked(items, follows, include_backfill)]
+
+
+RankKey = tuple[float, float, str]  # most important first, then the earliest, then by id
+
+
+def _wanted_ranked(items: Sequence[ClassifiedItem], follows: Sequence[str], include_backfill: bool
+                   ) -> list[tuple[ClassifiedItem, RankKey]]:
+    """`wanted_items` with each item's rank key, read in the same pass (a window holds thousands of items)."""
+    best: dict[str, tuple[ClassifiedItem, RankKey]] = {}
     ai_stories = {item.story_id for item in items if item.about_ai is not False}
     for item in items:
         if item.story_id not in ai_stories or (item.backfill and not include_backfill):
@@ -117,9 +126,10 @@ def wanted_items(items: Sequence[ClassifiedItem], follows: Sequence[str] = (), i
         if follows and not any(t in follows for t in item.topics):
             continue
         item_id = item.id
+        importance = item.importance
         kept = best.get(item_id)
-        if kept is None or item.importance > kept.importance:
-            best[item_id] = item
+        if kept is None or importance > kept[0].importance:
+            best[item_id] = (item, (-importance, item.published.timestamp(), item_id))
     return list(best.values())
 
 
@@ -128,16 +138,15 @@ def plan_stories(items: Sequence[ClassifiedItem], options: ComposeOptions | None
     options = options or ComposeOptions()
     follows = tuple(options.topics)
     grouped: dict[str, list[ClassifiedItem]] = defaultdict(list)
-    wanted = wanted_items(items, follows, options.include_backfill)
+    ranked_items = _wanted_ranked(items, follows, options.include_backfill)
     aggregators = aggregators_of((i.source_name or i.source, i.url) for i in items)
     name_publisher = PublisherNames(options.publishers, aggregators)
-    # Each item's rank key, computed once: most important first, then the earliest, then by id.
-    keys = {id(item): (-item.importance, item.published.timestamp(), item.id) for item in wanted}
+    keys = {id(item): key for item, key in ranked_items}  # each item's rank key, computed once
 
-    def rank(item: ClassifiedItem) -> tuple[float, float, str]:
+    def rank(item: ClassifiedItem) -> RankKey:
         return keys[id(item)]
 
-    for item in wanted:
+    for item, _ in ranked_items:
         grouped[item.story_id].append(item)
     groups = [sorted(members, key=rank) for members in grouped.values()]
     groups.sort(key=lambda g: (-g[0].importance, g[0].id))
