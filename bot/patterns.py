@@ -93,10 +93,14 @@ class Prefilter:
     def __init__(self, patterns: Mapping[str, re.Pattern[str]]) -> None:
         starts = {name: literal_starts(pattern) for name, pattern in patterns.items()}
         self.always = frozenset(name for name, found in starts.items() if found is None)
-        needles = {needle for found in starts.values() if found for needle in found}
+        named: dict[str, set[str]] = {}  # each literal start -> the patterns it starts
+        for name, found in starts.items():
+            for needle in found or ():
+                named.setdefault(needle, set()).add(name)
+        needles = set(named)
         # At each position the longest needle that starts there; every shorter one that does is a prefix of it.
-        self._kinds = {needle: frozenset(name for name, found in starts.items()
-                                         if found and any(needle.startswith(n) for n in found))
+        self._kinds = {needle: frozenset(name for end in range(1, len(needle) + 1)
+                                         for name in named.get(needle[:end], ()))
                        for needle in needles}
         self._scan = re.compile(_trie(needles)).search if needles else None
 
