@@ -51,7 +51,6 @@ from bot.textmodel import TextModel
 
 # `ai-news classify` needs none of the briefing's modules nor the message models: they load where used.
 if TYPE_CHECKING:
-    from bot.briefing.writer import BriefingWriter
     from bot.editions import BriefingFormat
     from bot.models import Briefing, ClassifiedItem
 
@@ -76,29 +75,6 @@ def load_relevance(settings: Settings) -> RelevanceModel:
     except (OSError, ValueError, KeyError) as exc:
         raise ConfigError(f"RELEVANCE_MODEL {path}: not a usable about-AI model file ({exc}); build one with "
                           "`ai-news train --relevance-out FILE`") from None
-
-
-def build_writer(settings: Settings, taxonomy: Taxonomy, enricher: Enricher | None = None) -> BriefingWriter:
-    """The briefing writer: the gazetteer's names, the about-AI decision for items archived without one, and the
-    LLM analyst when LLM_BASE_URL and LLM_MODEL are set."""
-    from bot.briefing.analyst import Analyst
-    from bot.briefing.writer import BriefingWriter
-
-    gazetteer = load_gazetteer(settings.config_file("entities.yaml"))
-    loaded = [enricher] if enricher is not None else []  # the models load only when an item needs them
-
-    def decide(items: Sequence[ClassifiedItem]) -> list[ClassifiedItem]:
-        if not loaded:
-            loaded.append(build_enricher(settings, taxonomy))
-        deciding = loaded[0]
-        found = [deciding.extractor.extract(f"{i.title}. {i.summary}") for i in items]
-        decisions = deciding.decide_ai([(i.title, i.summary) for i in items], found)
-        return [i.model_copy(update={"about_ai": d.about_ai, "ai_score": d.score})
-                for i, d in zip(items, decisions, strict=True)]
-
-    analyst = Analyst.from_settings(settings)
-    return BriefingWriter(taxonomy, makers=gazetteer.makers, publishers=gazetteer.publishers, decide=decide,
-                          analyst=analyst if analyst.enabled else None)
 
 
 def build_enricher(settings: Settings, taxonomy: Taxonomy) -> Enricher:
@@ -172,7 +148,7 @@ def compose_offline(settings: Settings, lines: Sequence[str], request: ComposeRe
     """`ai-news compose`: no services. The window is the 24 h before the date's edition time; each topic's
     7-day average comes from the file's items before the window."""
     from bot.briefing.compose import baseline_of, in_window
-    from bot.briefing.writer import BriefingRequest
+    from bot.briefing.writer import BriefingRequest, build_writer
     from bot.editions import Edition
 
     taxonomy = load_taxonomy(settings.config_file("topics.yaml"))

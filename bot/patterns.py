@@ -97,13 +97,14 @@ class Prefilter:
     def __init__(self, patterns: Mapping[str, re.Pattern[str]]) -> None:
         starts = {name: literal_starts(pattern) for name, pattern in patterns.items()}
         self.always = frozenset(name for name, found in starts.items() if found is None)
-        needles = {needle for found in starts.values() if found for needle in found}
-        # At each position the longest needle that starts there; every shorter one that does is a prefix of it.
-        by_start: dict[str, set[str]] = {}
+        named: dict[str, set[str]] = {}  # each literal start -> the patterns it starts
         for name, found in starts.items():
-            for start in found or ():
-                by_start.setdefault(start, set()).add(name)
-        self._kinds = {needle: frozenset().union(*(by_start.get(needle[:end], ()) for end in range(1, len(needle) + 1)))
+            for needle in found or ():
+                named.setdefault(needle, set()).add(name)
+        needles = set(named)
+        # At each position the longest needle that starts there; every shorter one that does is a prefix of it.
+        self._kinds = {needle: frozenset(name for end in range(1, len(needle) + 1)
+                                         for name in named.get(needle[:end], ()))
                        for needle in needles}
         # A look-ahead matches at every position where a needle starts, and captures the longest: one call finds
         # them all, overlapping ones included.

@@ -20,11 +20,12 @@ from urllib.parse import urlsplit, urlunsplit
 from redis.asyncio import Redis
 
 from bot.alerts import load_follows
+from bot.briefing.writer import build_writer
 from bot.bus import Bus
 from bot.connections import open_redis as open_redis  # where the commands have always found it
 from bot.editions import load_channels, merge_editions
 from bot.embedded import EmbeddedKafka, keep_running, redacted
-from bot.offline import build_enricher, build_writer
+from bot.offline import build_enricher
 from bot.outages import Availability, watch
 from bot.settings import ROLE_NAMES, ConfigError, ServiceError, Settings
 from bot.sources import SourcesConfig, load_sources

@@ -13,15 +13,18 @@ import uuid
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from redis.asyncio import Redis
 
-from bot.alerts import ChannelRules, QuietHours, Subscription
 from bot.editions import Edition, merge_editions
 from bot.models import Briefing, ClassifiedItem
 from bot.text import search_words
+
+if TYPE_CHECKING:  # the alert rules' module (and the gazetteer's patterns it pulls in) is imported where it is used,
+    # so that a process which only reads the archive, as `ai-news post --dry-run` does, starts without it
+    from bot.alerts import ChannelRules, QuietHours, Subscription
 
 log = logging.getLogger(__name__)
 
@@ -571,6 +574,8 @@ class Store:
 
     async def subscribe(self, channel: str, topic: str, min_importance: float) -> bool:
         """Subscribe a channel to a topic's alerts (or change its threshold); True if it is new."""
+        from bot.alerts import Subscription
+
         return await self.put_subscription(channel, Subscription(name=topic, min_importance=min_importance))
 
     async def put_subscription(self, channel: str, subscription: Subscription) -> bool:
@@ -632,6 +637,8 @@ class Store:
                 pipe.hgetall(self.keys.channel_subscriptions(channel))
                 pipe.get(self.keys.quiet_hours(channel))
             raw = await pipe.execute()
+        from bot.alerts import ChannelRules
+
         rules = [ChannelRules(channel, tuple(_subscriptions(raw[2 * n], channel)), _quiet(raw[2 * n + 1], channel))
                  for n, channel in enumerate(channels)]
         return version, rules
@@ -693,6 +700,8 @@ def _text(value: bytes | str) -> str:
 
 
 def _subscriptions(raw: Mapping[bytes | str, bytes | str], channel: str) -> list[Subscription]:
+    from bot.alerts import Subscription
+
     found = []
     for field, value in raw.items():
         try:
@@ -703,6 +712,8 @@ def _subscriptions(raw: Mapping[bytes | str, bytes | str], channel: str) -> list
 
 
 def _quiet(value: bytes | str | None, channel: str) -> QuietHours | None:
+    from bot.alerts import QuietHours
+
     if value is None:
         return None
     try:

@@ -20,6 +20,7 @@ offline text, and the Briefing records which parts came from the model.
 
 from __future__ import annotations
 
+import bisect
 import itertools
 import re
 from collections import Counter, defaultdict
@@ -28,7 +29,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 
 from bot.briefing.facts import EVENT_PATTERNS, Event, actor_of, amounts_in, events_in
-from bot.briefing.publishers import Publisher, aggregators_of, publisher_of
+from bot.briefing.publishers import Publisher, PublisherNames, aggregators_of
 from bot.briefing.summary import Passage, clean, summary_sentences, words
 from bot.briefing.synthesis import (
     executive_summary,
@@ -108,16 +109,27 @@ def wanted_items(items: Sequence[ClassifiedItem], follows: Sequence[str] = (), i
                  ) -> list[ClassifiedItem]:
     """The items a briefing may use: about AI (or in the same story as an item about AI: more coverage of one
     event), not backfill (unless asked), of the followed topics, each link once (the most important copy)."""
-    best: dict[str, ClassifiedItem] = {}
+    return [item for item, _ in _wanted_ranked(items, follows, include_backfill)]
+
+
+RankKey = tuple[float, float, str]  # most important first, then the earliest, then by id
+
+
+def _wanted_ranked(items: Sequence[ClassifiedItem], follows: Sequence[str], include_backfill: bool
+                   ) -> list[tuple[ClassifiedItem, RankKey]]:
+    """`wanted_items` with each item's rank key, read in the same pass (a window holds thousands of items)."""
+    best: dict[str, tuple[ClassifiedItem, RankKey]] = {}
     ai_stories = {item.story_id for item in items if item.about_ai is not False}
     for item in items:
         if item.story_id not in ai_stories or (item.backfill and not include_backfill):
             continue
         if follows and not any(t in follows for t in item.topics):
             continue
-        kept = best.get(item.id)
-        if kept is None or item.importance > kept.importance:
-            best[item.id] = item
+        item_id = item.id
+        importance = item.importance
+        kept = best.get(item_id)
+        if kept is None or importance > kept[0].importance:
+            best[item_id] = (item, (-importance, item.published.timestamp(), item_id))
     return list(best.values())
 
 
@@ -126,25 +138,30 @@ def plan_stories(items: Sequence[ClassifiedItem], options: ComposeOptions | None
     options = options or ComposeOptions()
     follows = tuple(options.topics)
     grouped: dict[str, list[ClassifiedItem]] = defaultdict(list)
-    wanted = wanted_items(items, follows, options.include_backfill)
+    ranked_items = _wanted_ranked(items, follows, options.include_backfill)
     aggregators = aggregators_of((i.source_name or i.source, i.url) for i in items)
-    for item in wanted:
+    name_publisher = PublisherNames(options.publishers, aggregators)
+    keys = {id(item): key for item, key in ranked_items}  # each item's rank key, computed once
+
+    def rank(item: ClassifiedItem) -> RankKey:
+        return keys[id(item)]
+
+    for item, _ in ranked_items:
         grouped[item.story_id].append(item)
-    groups = [sorted(members, key=lambda i: (-i.importance, i.published.timestamp(), i.id))
-              for members in grouped.values()]
+    groups = [sorted(members, key=rank) for members in grouped.values()]
     groups.sort(key=lambda g: (-g[0].importance, g[0].id))
     groups = _merge(groups)
     drafts = []
     for members in groups:
-        ranked = sorted(members, key=lambda i: (-i.importance, i.published.timestamp(), i.id))
+        ranked = sorted(members, key=rank)
         lead = ranked[0]
         topic = next((t for t in lead.topics if t in follows), lead.primary_topic) if follows else lead.primary_topic
         publishers: dict[str, Publisher] = {}
         by_item = {}
         for item in ranked:
-            publisher = publisher_of(item.url, item.source_name or item.source, options.publishers, aggregators)
+            publisher = name_publisher(item.url, item.source_name or item.source)
             publishers.setdefault(publisher.key, publisher)
-            by_item[item.id] = publishers[publisher.key]
+            by_item[keys[id(item)][2]] = publishers[publisher.key]
         bonus = min(3, len(publishers) - 1) * COVERAGE_BONUS
         drafts.append(Draft(lead.story_id, ranked, topic, round(min(1.0, lead.importance + bonus), 3),
                             list(publishers.values()), by_item))
@@ -152,7 +169,7 @@ def plan_stories(items: Sequence[ClassifiedItem], options: ComposeOptions | None
     return drafts
 
 
-def _headline_words(item: ClassifiedItem) -> set[str]:
+def _headline_words(item: ClassifiedItem) -> frozenset[str]:
     """Content words of a headline, hyphenated names also in parts ("DeepSeek-V4" is deepseek and v4 too)."""
     found = words(_HN_PREFIX.sub("", item.title))
     return found | {part for word in found if "-" in word for part in word.split("-") if len(part) > 1}
@@ -205,7 +222,23 @@ def _merge(groups: list[list[ClassifiedItem]]) -> list[list[ClassifiedItem]]:
     times = [g[0].published.timestamp() for g in top]
     window = MERGE_WINDOW.total_seconds()
     numbers = [set(_NUMBER.findall(g[0].title)) for g in top]
-    for i, j in itertools.combinations(range(len(top)), 2):
+    # Only two headlines that share a word, or that both name a model, can be one event: each group is compared with
+    # those that follow it and meet either (which pairs are joined decides the stories, not the order they are
+    # joined in).
+    postings: dict[str, list[int]] = defaultdict(list)
+    for index, head in enumerate(heads):
+        for word in head:
+            postings[word].append(index)
+    naming = [index for index, found in enumerate(models) if found]
+    pairs: list[tuple[int, int]] = []
+    for i, head in enumerate(heads):
+        later = {j for word in head for j in postings[word][bisect.bisect_right(postings[word], i):]}
+        if models[i]:
+            later.update(naming[bisect.bisect_right(naming, i):])
+        pairs.extend((i, j) for j in sorted(later))
+    for i, j in pairs:
+        if find(i) == find(j):  # already one story: joining them again changes nothing
+            continue
         if abs(times[i] - times[j]) > window or _conflict(models[i], models[j]):
             continue
         if laws[i] and laws[j] and not laws[i] & laws[j]:

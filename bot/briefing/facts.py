@@ -17,10 +17,11 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from functools import lru_cache
 from urllib.parse import urlsplit
 
 from bot.patterns import Prefilter
-from bot.text import sentences
+from bot.text import TEXT_CACHE, sentences
 
 # --- events ---------------------------------------------------------------------------------------------------
 
@@ -86,6 +87,11 @@ _MAY_MATCH = Prefilter({"": _UNSURE, **dict(EVENT_PATTERNS)})
 
 def events_in(title: str, summary: str) -> list[Event]:
     """The events an item reports as done, strongest first (law, acquisition, funding, ... release, benchmark)."""
+    return list(_events_in(title, summary))
+
+
+@lru_cache(maxsize=TEXT_CACHE)
+def _events_in(title: str, summary: str) -> tuple[Event, ...]:
     found: dict[str, Event] = {}
     candidates = [title]
     if summary:
@@ -99,7 +105,7 @@ def events_in(title: str, summary: str) -> list[Event]:
                 if kind == "security" and _WORD_LEAK.search(sentence):
                     continue
                 found[kind] = Event(kind, sentence)
-    return sorted(found.values(), key=lambda e: _ORDER[e.kind])
+    return tuple(sorted(found.values(), key=lambda e: _ORDER[e.kind]))
 
 
 # --- amounts with their roles -----------------------------------------------------------------------------------
@@ -154,6 +160,11 @@ class Amount:
 
 def amounts_in(text: str) -> list[Amount]:
     """Every money amount of the text with its role, in order of appearance (each value once, first role wins)."""
+    return list(_amounts_in(text))
+
+
+@lru_cache(maxsize=TEXT_CACHE)
+def _amounts_in(text: str) -> tuple[Amount, ...]:
     found: dict[str, Amount] = {}
     for sentence in sentences(text):
         for match in MONEY.finditer(sentence):
@@ -164,7 +175,7 @@ def amounts_in(text: str) -> list[Amount]:
             role = next((r for r, p in _ROLE_AFTER if p.search(after)), None)
             role = role or next((r for r, p in _ROLE_BEFORE if p.search(before)), None)
             found[value] = Amount(value, role, sentence)
-    return list(found.values())
+    return tuple(found.values())
 
 
 def amount_with_role(amounts: list[Amount], role: str) -> Amount | None:

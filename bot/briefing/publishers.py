@@ -8,6 +8,7 @@ site's own (a feed that is not an aggregator carrying many sites' links), else t
 
 from __future__ import annotations
 
+import re
 from collections import defaultdict
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
@@ -24,9 +25,23 @@ _SHARED_SUFFIXES = (".github.io", ".substack.com", ".medium.com", ".wordpress.co
 _SECOND_LEVEL = frozenset({"co", "com", "org", "net", "ac", "gov", "edu", "ne", "or"})
 
 
-@lru_cache(maxsize=1 << 16)
+# A link with a plain host (no user, port or brackets), as nearly every feed link is: its host and path are read
+# off directly, with what urlsplit would give; any other link goes through urlsplit.
+_PLAIN = re.compile(r"[A-Za-z][A-Za-z0-9+.-]*://([A-Za-z0-9.-]*)(?=[/?#]|\Z)([^?#]*)")
+
+
+@lru_cache(maxsize=1 << 16)  # each link is asked for by the aggregators' count and by its story
+def _parts(url: str) -> tuple[str, str]:
+    """The host (lower-case, without "www.") and the path of a URL."""
+    plain = _PLAIN.match(url)
+    if plain is None or not url.isprintable():  # urlsplit removes tabs and line breaks anywhere in a URL
+        parts = urlsplit(url)
+        return (parts.hostname or "").lower().removeprefix("www."), parts.path
+    return plain.group(1).lower().removeprefix("www."), plain.group(2)
+
+
 def _host(url: str) -> str:
-    return (urlsplit(url).hostname or "").lower().removeprefix("www.")
+    return _parts(url)[0]
 
 
 @dataclass(frozen=True)
@@ -39,7 +54,7 @@ class Publisher:
 def site_of(url: str) -> str:
     """The registrable part of a URL's host ("blog.google", "anthropic.com", "bbc.co.uk"); for hosts shared by
     many authors, the author's space ("github.com/sqliteai", "danluu.github.io")."""
-    host = _host(url)
+    host, path = _parts(url)
     if host.endswith(_SHARED_SUFFIXES):
         return host
     labels = host.split(".")
@@ -48,7 +63,7 @@ def site_of(url: str) -> str:
     else:
         site = ".".join(labels[-2:])
     if site in _SHARED_HOSTS:
-        segment = next((s for s in urlsplit(url).path.split("/") if s), "")
+        segment = next((s for s in path.split("/") if s), "")
         if segment and site != "arxiv.org":
             return f"{site}/{segment.lower()}"
     return site
@@ -70,10 +85,35 @@ def publisher_of(url: str, feed_name: str, names: Mapping[str, str] | None = Non
     return Publisher(site, site)
 
 
+class PublisherNames:
+    """`publisher_of` for many links with one `names` and one set of aggregators: each (site, host, feed) is named
+    once, however many of a story's links share it."""
+
+    def __init__(self, names: Mapping[str, str] | None = None, aggregators: frozenset[str] = frozenset()) -> None:
+        self.names = names
+        self.aggregators = aggregators
+        self._named: dict[tuple[str, str, str], Publisher] = {}
+
+    def __call__(self, url: str, feed_name: str) -> Publisher:
+        key = (site_of(url), _host(url), feed_name)
+        found = self._named.get(key)
+        if found is None:
+            found = self._named[key] = publisher_of(url, feed_name, self.names, self.aggregators)
+        return found
+
+
 def aggregators_of(links: Iterable[tuple[str, str]], sites: int = 3) -> frozenset[str]:
     """The feeds among (feed name, url) pairs whose links point at `sites` or more sites, and Hacker News."""
     seen: dict[str, set[str]] = defaultdict(set)
+    found: set[str] = set()
     for feed, url in links:
-        seen[feed].add(site_of(url))
-    return frozenset(feed for feed, found in seen.items()
-                     if len(found) >= sites or "hackernews" in feed.lower().replace(" ", ""))
+        if feed in found:  # already known to be one: its other links change nothing
+            continue
+        feed_sites = seen[feed]
+        if not feed_sites and "hackernews" in feed.lower().replace(" ", ""):
+            found.add(feed)
+            continue
+        feed_sites.add(site_of(url))
+        if len(feed_sites) >= sites:
+            found.add(feed)
+    return frozenset(found)

@@ -11,8 +11,9 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
+from functools import lru_cache
 
-from bot.text import fold_space, sentences
+from bot.text import TEXT_CACHE, fold_space, sentences
 
 MAX_SENTENCE = 400
 MIN_SENTENCE = 30
@@ -55,9 +56,10 @@ _LABEL_WORD = r"(?:[A-Z0-9][\w.&'’-]*|and|of|the|for|in|on)"
 _LABEL = re.compile(rf"^{_LABEL_WORD}(?: {_LABEL_WORD}){{1,7}}:\s+(?=[A-Z0-9\"“])")
 
 
-def words(text: str) -> set[str]:
+@lru_cache(maxsize=TEXT_CACHE)
+def words(text: str) -> frozenset[str]:
     """Content words: lower-case, no stop words, no one-letter words."""
-    return {w for w in _WORD.findall(text.lower()) if w not in _STOP and len(w) > 1}
+    return frozenset(w for w in _WORD.findall(text.lower()) if w not in _STOP and len(w) > 1)
 
 
 def similarity(a: str, b: str) -> float:
@@ -68,6 +70,7 @@ def similarity(a: str, b: str) -> float:
     return len(wa & wb) / len(wa | wb)
 
 
+@lru_cache(maxsize=TEXT_CACHE)
 def clean(text: str) -> str:
     """A feed summary without what sites append to it ("... - owner/repo")."""
     return _REPO_SUFFIX.sub("", fold_space(text))
@@ -82,6 +85,7 @@ def english(sentence: str) -> bool:
     return len(tokens) < 6 or any(t in _ENGLISH for t in tokens)
 
 
+@lru_cache(maxsize=TEXT_CACHE)
 def usable_sentence(sentence: str, title: str) -> bool:
     """A whole sentence worth quoting: not cut off, not boilerplate, not a link, not the headline again."""
     if not MIN_SENTENCE <= len(sentence) <= MAX_SENTENCE:

@@ -8,9 +8,9 @@ from datetime import UTC, datetime, timedelta
 from importlib import resources
 
 from adapters.console import render_markdown
-from bot.briefing.writer import BriefingRequest
+from bot.briefing.writer import BriefingRequest, build_writer
 from bot.models import Item
-from bot.offline import build_enricher, build_writer
+from bot.offline import build_enricher
 from bot.runtime import Progress, clear_keys, open_services, wait_archived
 from bot.settings import Settings
 from bot.stories import MemoryStoryIndex

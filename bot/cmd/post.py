@@ -7,10 +7,10 @@ from datetime import date, datetime
 
 from pydantic import ValidationError
 
+from bot.briefing.writer import build_writer
 from bot.connections import open_redis
 from bot.editions import Edition, load_channels
 from bot.models import Briefing
-from bot.offline import build_writer
 from bot.settings import ConfigError, Settings
 from bot.store import Keys, Store
 from bot.taxonomy import Taxonomy, load_taxonomy
@@ -58,8 +58,11 @@ async def post(settings: Settings, channel: str, day: date | None, timezone: str
             writer = build_writer(settings, taxonomy)
             composed, window = await compose_edition(store, writer, edition, when, include_backfill)
             items = writer.decided(window.items)
-            return PostResult(edition, when, composed, len(items), sum(i.backfill for i in items),
-                              sum(i.about_ai is False for i in items))
+            backfill = not_ai = 0
+            for item in items:
+                backfill += item.backfill
+                not_ai += item.about_ai is False
+            return PostResult(edition, when, composed, len(items), backfill, not_ai)
     from bot.runtime import make_composer, open_services  # Kafka and the workers: not needed by --dry-run
 
     if not settings.kafka_bootstrap_servers:

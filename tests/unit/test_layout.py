@@ -4,6 +4,8 @@ imports them only in its composition root (cli, runtime and the command bodies i
 from __future__ import annotations
 
 import ast
+import subprocess
+import sys
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -47,3 +49,17 @@ def test_the_layout_check_sees_the_imports_it_guards() -> None:
     # The check reads real files: the composition root does import both sides.
     runtime = dict(_modules("bot"))["bot/runtime.py"]
     assert any(_top(n) == "workers" for n in runtime) and any(_top(n) == "adapters" for n in runtime)
+
+
+def test_a_dry_run_post_starts_without_the_models_kafka_or_the_analyst() -> None:
+    """`ai-news post --dry-run` composes from the archive, whose items carry their classification: its start imports
+    neither numpy and the classifier, nor the Kafka and HTTP clients, nor the LLM analyst and the alert rules."""
+    heavy = ("numpy", "sklearn", "aiokafka", "aiohttp", "bot.classify", "bot.enrich", "bot.briefing.analyst",
+             "bot.alerts")
+    code = f"import sys, bot.cli, bot.cmd.post; print(*[m for m in {heavy!r} if m in sys.modules])"
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, cwd=ROOT)
+    assert done.stdout.split() == []
+    # The check sees an import when there is one.
+    code = f"import sys, bot.offline; print(*[m for m in {heavy!r} if m in sys.modules])"
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, cwd=ROOT)
+    assert "numpy" in done.stdout.split()

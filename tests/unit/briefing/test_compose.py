@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+import itertools
+import random
 import re
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
@@ -308,3 +310,65 @@ def test_summaries_and_bullets_are_grounded_and_never_repeated(day: Briefing) ->
             seen.add(sentence)
         for figure in re.findall(r"\d+(?:\.\d+)?", " ".join(story.why_it_matters)):
             assert figure in texts, (story.title, figure)
+
+
+def _merged_by_every_pair(groups: list[list[ClassifiedItem]]) -> list[list[ClassifiedItem]]:
+    """The stories `_merge` makes, found by comparing every pair of leads (what it did before it compared only leads
+    that share a headline word or both name a model)."""
+    from bot.briefing import compose as c
+
+    parent = list(range(len(groups)))
+
+    def find(i: int) -> int:
+        while parent[i] != i:
+            i = parent[i]
+        return i
+
+    for i, j in itertools.combinations(range(len(groups)), 2):
+        a, b = groups[i][0], groups[j][0]
+        ma, mb = c._model_keys([a]), c._model_keys([b])
+        if abs(a.published.timestamp() - b.published.timestamp()) > c.MERGE_WINDOW.total_seconds():
+            continue
+        la, lb = {law.lower() for law in a.entities.laws}, {law.lower() for law in b.entities.laws}
+        if c._conflict(ma, mb) or (la and lb and not la & lb):
+            continue
+        if c._numbers_differ(set(c._NUMBER.findall(a.title)), set(c._NUMBER.findall(b.title))):
+            continue
+        ha, hb = c._headline_words(a), c._headline_words(b)
+        shared = ha & hb
+        same = bool(ha and hb) and (len(shared) / len(ha | hb) >= c.SAME_HEADLINE
+                                    or (len(shared) >= 2 and (ha <= hb or hb <= ha)))
+        if same or (ma and mb and c._same_model(ma, mb)):
+            parent[find(j)] = find(i)
+    merged: dict[int, list[ClassifiedItem]] = {}
+    for index, group in enumerate(groups):
+        merged.setdefault(find(index), []).extend(group)
+    return list(merged.values())
+
+
+def test_merge_joins_the_same_stories_as_comparing_every_pair() -> None:
+    from bot.briefing.compose import _merge
+
+    rng = random.Random(7)
+    words = ["OpenAI", "Anthropic", "releases", "launches", "funding", "chip", "robot", "law", "agents", "update",
+             "Claude", "Qwen", "safety", "benchmark", "cloud", "deal", "model", "open", "weights", "new"]
+    models = ["Qwen3-Next 80B", "Qwen3-Next-80B", "Claude Sonnet 4.5", "GPT-5", "DeepSeek V4", "DeepSeek V4 0731"]
+    groups = []
+    for n in range(160):
+        title = " ".join(rng.sample(words, rng.randint(2, 6)))
+        named = ()
+        if rng.random() < 0.3:
+            model = rng.choice(models)
+            title, named = f"{title} {model}", (model,)
+        if rng.random() < 0.2:
+            title += f" update {rng.randint(1, 3)}"
+        laws = (rng.choice(["SB 53", "AI Act"]),) if rng.random() < 0.1 else ()
+        groups.append([_item(n, "models", 0.9 - n / 1000, title=title, hours=rng.choice([1, 2, 80]), models=named,
+                             laws=laws)])
+    # Two headlines that share no word but name one model ("GPT-5", "GPT5") join too.
+    groups += [[_item(200, "models", 0.1, title="GPT-5 ships", models=("GPT-5",))],
+               [_item(201, "models", 0.05, title="GPT5 arrives", models=("GPT5",))]]
+    expected = _merged_by_every_pair(groups)
+    assert len(expected) < len(groups)  # some stories do join
+    assert [i.title for i in expected[-1]] == ["GPT-5 ships", "GPT5 arrives"]
+    assert [[i.id for i in g] for g in _merge(groups)] == [[i.id for i in g] for g in expected]

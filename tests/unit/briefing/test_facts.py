@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+from urllib.parse import urlsplit
+
 import pytest
 
 from bot.briefing.facts import actor_of, amounts_in, events_in
-from bot.briefing.publishers import aggregators_of, publisher_of, site_of
+from bot.briefing.publishers import _parts, aggregators_of, publisher_of, site_of
 from bot.briefing.quality import boilerplate_summary, filler
 from bot.briefing.why import distinct_models, model_key, named_in
 
@@ -89,6 +91,20 @@ def test_publishers_and_aggregators() -> None:
     assert publisher_of("https://reuters.test/1", "Reuters", names, hn).name == "Reuters"
     many = aggregators_of([("Digest", f"https://site{n}.test/x") for n in range(3)])
     assert many == frozenset({"Digest"})
+    two = aggregators_of([("Digest", "https://a.test/1"), ("Digest", "https://b.test/2"), ("Blog", "https://c.test")])
+    assert two == frozenset()
+
+
+@pytest.mark.parametrize("url", [
+    "https://news.example.com/bench/1", "HTTPS://WWW.Example.COM/A/b?x=1#f", "http://user@host.com:80/x/y",
+    "https://[::1]/a", "https://host.com", "https://host.com?q=1", "https://host.com#frag", " https://lead.com/x",
+    "https://ho\tst.com/p", "https://github.com/pa\nth/x", "https://github.com//Org//Repo", "https://HoSt.CoM./x",
+    "https://github.com/?a/b", "https://github.com#x/y", "//github.com/x", "mailto:x@github.com",
+])
+def test_a_link_read_without_urlsplit_gives_what_urlsplit_gives(url: str) -> None:
+    parts = urlsplit(url)
+    host = (parts.hostname or "").lower().removeprefix("www.")
+    assert _parts(url) == (host, parts.path)
 
 
 def test_filler_and_boilerplate() -> None:
