@@ -56,6 +56,7 @@ STORY_ITEMS = 12
 MERGE_CANDIDATES = 300
 MERGE_WINDOW = timedelta(hours=72)
 SAME_HEADLINE = 0.6
+SAME_PARTIES_HEADLINE = 0.5  # share of headline words enough when both headlines name the same two organizations
 _ARXIV = re.compile(r"arxiv\.org/", re.IGNORECASE)
 _SOURCE_CATEGORY = re.compile(r"\b(cs|stat|eess)[.-]([a-z]{2})\b", re.IGNORECASE)
 _HN_PREFIX = re.compile(r"^(?:Show|Launch|Ask|Tell) HN:\s*")
@@ -204,8 +205,9 @@ def _conflict(a: set[str], b: set[str]) -> bool:
 
 
 def _merge(groups: list[list[ClassifiedItem]]) -> list[list[ClassifiedItem]]:
-    """Join groups that are one event: near-identical headlines (one inside the other, or most words shared), or
-    the same model named in both headlines; never two different models or laws, never more than 72 h apart."""
+    """Join groups that are one event: near-identical headlines (one inside the other, or most words shared), half
+    the words shared by headlines naming the same two organizations, or the same model named in both headlines;
+    never two different models or laws, never more than 72 h apart."""
     top = groups[:MERGE_CANDIDATES]
     parent = list(range(len(top)))
 
@@ -222,6 +224,7 @@ def _merge(groups: list[list[ClassifiedItem]]) -> list[list[ClassifiedItem]]:
     times = [g[0].published.timestamp() for g in top]
     window = MERGE_WINDOW.total_seconds()
     numbers = [set(_NUMBER.findall(g[0].title)) for g in top]
+    organizations = [{o.lower() for o in g[0].entities.organizations if o.lower() in g[0].title.lower()} for g in top]
     # Only two headlines that share a word, or that both name a model, can be one event: each group is compared with
     # those that follow it and meet either (which pairs are joined decides the stories, not the order they are
     # joined in).
@@ -247,9 +250,13 @@ def _merge(groups: list[list[ClassifiedItem]]) -> list[list[ClassifiedItem]]:
         if _numbers_differ(numbers[i], numbers[j]):
             continue
         shared = a & b
-        same_headline = bool(a and b) and (len(shared) / len(a | b) >= SAME_HEADLINE
-                                           or (len(shared) >= 2 and (a <= b or b <= a)))
-        if same_headline or (models[i] and models[j] and _same_model(models[i], models[j])):
+        overlap = len(shared) / len(a | b) if a and b else 0.0
+        same_headline = bool(a and b) and (overlap >= SAME_HEADLINE or (len(shared) >= 2 and (a <= b or b <= a)))
+        # Two outlets' headlines on one announcement word it differently ("OpenAI unveils its first custom chip,
+        # built by Broadcom" / "OpenAI Unveils First Chip As Part of Broadcom Deal"): half the words and the same
+        # two organizations named are one event.
+        same_parties = overlap >= SAME_PARTIES_HEADLINE and len(organizations[i] & organizations[j]) >= 2
+        if same_headline or same_parties or (models[i] and models[j] and _same_model(models[i], models[j])):
             parent[find(j)] = find(i)
     merged: dict[int, list[ClassifiedItem]] = defaultdict(list)
     for index, group in enumerate(top):

@@ -109,6 +109,18 @@ def test_the_same_event_is_one_story(taxonomy: Taxonomy) -> None:
     assert titles == {a.title, qwen_a.title, other.title}
 
 
+def test_two_outlets_wording_one_deal_between_the_same_parties_is_one_story(taxonomy: Taxonomy) -> None:
+    a = _item(1, "infrastructure", 0.7, title="OpenAI unveils its first custom chip, built by Broadcom", source="a",
+              organizations=("OpenAI", "Broadcom"))
+    b = _item(2, "infrastructure", 0.6, title="OpenAI Unveils First Chip As Part of Broadcom Deal", source="b",
+              organizations=("OpenAI", "Broadcom"))
+    # Half the words too, but one organization in common: two events.
+    c = _item(3, "business", 0.6, title="OpenAI unveils its first data center deal, built by Oracle", source="c",
+              organizations=("OpenAI", "Oracle"))
+    stories = _stories(_compose([a, b, c], taxonomy))
+    assert sorted(len(s.sources) for s in stories) == [1, 2]
+
+
 def test_a_story_never_compares_a_model_with_itself(taxonomy: Taxonomy) -> None:
     kimi = _item(1, "models", 0.9, title="Moonshot releases Kimi K3",
                  summary="Kimi K3 outperforms Kimi-K3 Preview and GPT-5 on agentic coding benchmarks by 12%.",
