@@ -35,9 +35,13 @@ TRACKING_PARAMS = frozenset(
 )
 DEFAULT_PORTS = {"http": 80, "https": 443}
 
-# Lower-case http(s), a lower-case host without port or user, a path not ending in "/", no query, no fragment:
-# nothing to change (most feed links look like this, so they skip the full parse).
-_ALREADY_CANONICAL = re.compile(r"https?://[a-z0-9.-]*[a-z0-9](?:/[^?#\s]*[^/?#\s])?\Z")
+# Lower-case http(s), a lower-case host without port or user, a path, no fragment, and a query (if any) of
+# key=value pairs in characters that parsing and re-encoding leave as they are: only trailing slashes and tracking
+# parameters to remove (most feed links look like this, so they skip the full parse).
+_QUERY_PAIR = r"[A-Za-z0-9_.~-]+=[A-Za-z0-9_.~-]*"
+_SIMPLE_URL = re.compile(
+    rf"(?P<base>https?://[a-z0-9.-]*[a-z0-9](?:/[^?#\s]*[^/?#\s])?)/*(?:\?(?P<query>{_QUERY_PAIR}(?:&{_QUERY_PAIR})*))?\Z"
+)
 
 CHANNEL_PATTERN = r"^(slack|discord|console):[A-Za-z0-9._:-]+$"
 
@@ -49,6 +53,11 @@ def stable_id(*parts: str, length: int = 24) -> str:
     return digest[:length]
 
 
+def _is_tracking(key: str) -> bool:
+    key = key.lower()
+    return key.startswith("utm_") or key in TRACKING_PARAMS
+
+
 def canonical_url(url: str) -> str:
     """The one spelling of a URL that two copies of the same link share.
 
@@ -58,8 +67,13 @@ def canonical_url(url: str) -> str:
     raw = url.strip()
     if not raw:
         raise ValueError("URL is empty")
-    if _ALREADY_CANONICAL.match(raw):
-        return raw
+    simple = _SIMPLE_URL.match(raw)
+    if simple is not None:
+        base, query = simple.group("base", "query")
+        if query is None:
+            return base
+        kept = [pair for pair in query.split("&") if not _is_tracking(pair.partition("=")[0])]
+        return f"{base}?{'&'.join(kept)}" if kept else base
     parts = urlsplit(raw)
     scheme = parts.scheme.lower()
     if scheme not in ("http", "https"):
@@ -81,7 +95,7 @@ def canonical_url(url: str) -> str:
         [
             (key, value)
             for key, value in parse_qsl(parts.query, keep_blank_values=True)
-            if not key.lower().startswith("utm_") and key.lower() not in TRACKING_PARAMS
+            if not _is_tracking(key)
         ],
         doseq=True,
     )
