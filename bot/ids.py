@@ -15,9 +15,13 @@ TRACKING_PARAMS = frozenset(
 )
 DEFAULT_PORTS = {"http": 80, "https": 443}
 
-# Lower-case http(s), a lower-case host without port or user, a path not ending in "/", no query, no fragment:
-# nothing to change (most feed links look like this, so they skip the full parse).
-_ALREADY_CANONICAL = re.compile(r"https?://[a-z0-9.-]*[a-z0-9](?:/[^?#\s]*[^/?#\s])?\Z")
+# Lower-case http(s), a lower-case host without port or user, a path, no fragment, and a query (if any) of
+# key=value pairs in characters that parsing and re-encoding leave as they are: only trailing slashes and tracking
+# parameters to remove (most feed links look like this, so they skip the full parse).
+_QUERY_PAIR = r"[A-Za-z0-9_.~-]+=[A-Za-z0-9_.~-]*"
+_SIMPLE_URL = re.compile(
+    rf"(?P<base>https?://[a-z0-9.-]*[a-z0-9](?:/[^?#\s]*[^/?#\s])?)/*(?:\?(?P<query>{_QUERY_PAIR}(?:&{_QUERY_PAIR})*))?\Z"
+)
 
 
 @functools.lru_cache(maxsize=1 << 16)  # an item's id is asked for many times while a briefing is composed
@@ -25,6 +29,11 @@ def stable_id(*parts: str, length: int = 24) -> str:
     """A short, deterministic hex id of the given parts."""
     digest = hashlib.sha256("\x1f".join(parts).encode("utf-8")).hexdigest()
     return digest[:length]
+
+
+def _is_tracking(key: str) -> bool:
+    key = key.lower()
+    return key.startswith("utm_") or key in TRACKING_PARAMS
 
 
 def canonical_url(url: str) -> str:
@@ -36,8 +45,13 @@ def canonical_url(url: str) -> str:
     raw = url.strip()
     if not raw:
         raise ValueError("URL is empty")
-    if _ALREADY_CANONICAL.match(raw):
-        return raw
+    simple = _SIMPLE_URL.match(raw)
+    if simple is not None:
+        base, query = simple.group("base", "query")
+        if query is None:
+            return base
+        kept = [pair for pair in query.split("&") if not _is_tracking(pair.partition("=")[0])]
+        return f"{base}?{'&'.join(kept)}" if kept else base
     parts = urlsplit(raw)
     scheme = parts.scheme.lower()
     if scheme not in ("http", "https"):
@@ -59,7 +73,7 @@ def canonical_url(url: str) -> str:
         [
             (key, value)
             for key, value in parse_qsl(parts.query, keep_blank_values=True)
-            if not key.lower().startswith("utm_") and key.lower() not in TRACKING_PARAMS
+            if not _is_tracking(key)
         ],
         doseq=True,
     )

@@ -8,6 +8,7 @@ it too). Writing the same item twice changes nothing, which is what makes redeli
 from __future__ import annotations
 
 import asyncio
+import json
 import logging
 import uuid
 from collections.abc import Iterable, Mapping, Sequence
@@ -244,25 +245,24 @@ class SourceState(BaseModel):
 
 
 # Items archived and indexed in one call. KEYS: the n item keys, then the index keys. ARGV: n, the items' TTL, the n
-# items' JSON, then per index: how many members, the score below which it is trimmed ('' for none), the TTL it gets
-# ('' for none), then that many score/member pairs. SET NX answers whether each item is new; returns how many were.
+# items' JSON, then the indexes as one JSON array, an entry for each index key in order: [cutoff, ttl, [score, member,
+# score, member, ...]], where the cutoff is the score below which the index is trimmed and the ttl the one it gets,
+# each "" for none, every value a string. One JSON argument for every index rather than an argument for each score
+# and member: the client packs each argument in Python, the server decodes the JSON in C, and an item has some forty
+# index entries. SET NX answers whether each item is new; returns how many were.
 _ARCHIVE = """
 local n = tonumber(ARGV[1])
 local created = 0
 for i = 1, n do
   if redis.call('SET', KEYS[i], ARGV[2 + i], 'NX', 'EX', ARGV[2]) then created = created + 1 end
 end
-local a = 3 + n
+local indexes = cjson.decode(ARGV[3 + n])
 for k = n + 1, #KEYS do
-  local count, cutoff, ttl = tonumber(ARGV[a]), ARGV[a + 1], ARGV[a + 2]
-  a = a + 3
-  local pairs_ = {}
-  for j = a, a + 2 * count - 1 do
-    pairs_[#pairs_ + 1] = ARGV[j]
-    if #pairs_ == 1000 then redis.call('ZADD', KEYS[k], unpack(pairs_)); pairs_ = {} end
+  local index = indexes[k - n]
+  local cutoff, ttl, entries = index[1], index[2], index[3]
+  for j = 1, #entries, 1000 do
+    redis.call('ZADD', KEYS[k], unpack(entries, j, math.min(j + 999, #entries)))
   end
-  if #pairs_ > 0 then redis.call('ZADD', KEYS[k], unpack(pairs_)) end
-  a = a + 2 * count
   if cutoff ~= '' then redis.call('ZREMRANGEBYSCORE', KEYS[k], '-inf', '(' .. cutoff) end
   if ttl ~= '' then redis.call('EXPIRE', KEYS[k], ttl) end
 end
@@ -311,12 +311,14 @@ class Store:
                 indexes.setdefault(self.keys.word(word), {})[item.id] = score
         keys = [self.keys.item(item.id) for item in items]
         args: list[str | int | float] = [len(items), TTL.ITEM, *(item.model_dump_json() for item in items)]
+        word_ttl = str(TTL.ITEM)
+        specs = []
         for index, members in indexes.items():
             keys.append(index)
-            trimmed = index in cutoffs  # a time index; the others are words' indexes, which expire instead
-            args += [len(members), repr(cutoffs[index]) if trimmed else "", "" if trimmed else TTL.ITEM]
-            for member, score in members.items():
-                args += [repr(score), member]
+            entries = [value for member, score in members.items() for value in (repr(score), member)]
+            # A time index is trimmed; the others are words' indexes, which expire instead.
+            specs.append([repr(cutoffs[index]), "", entries] if index in cutoffs else ["", word_ttl, entries])
+        args.append(json.dumps(specs, separators=(",", ":")))
         created = await self.redis.register_script(_ARCHIVE)(keys=keys, args=args)
         return int(created)
 

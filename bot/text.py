@@ -10,7 +10,6 @@ from html.parser import HTMLParser
 _BLOCK_TAGS = frozenset({"p", "br", "div", "li", "ul", "ol", "h1", "h2", "h3", "h4", "h5", "h6", "tr",
                          "table", "blockquote", "pre", "section", "article", "hr"})
 _DROP_TAGS = frozenset({"script", "style", "noscript", "template", "iframe", "object", "svg", "head"})
-_SPACE = re.compile(r"\s+")
 # Characters that feed text has no use for and that disguise it in chat: control characters, bidirectional
 # embeddings, overrides, isolates and marks (U+202E shows "txt.exe" as "exe.txt"), zero-width spaces, word joiners,
 # invisible operators, a byte-order mark inside text and soft hyphens. The zero-width (non-)joiners are part of
@@ -21,6 +20,23 @@ _INVISIBLE = re.compile(
     "\u2060-\u2064\u2066-\u2069\ufeff]"
     "|(?<![^\x00-\x7f\\s])[\u200c\u200d]|[\u200c\u200d](?![^\x00-\x7f\\s])"
 )
+# Any character that _INVISIBLE may remove: text without one (nearly all) skips that slower pattern.
+_MAYBE_INVISIBLE = re.compile(
+    "[\x00-\x08\x0e-\x1f\x7f-\x84\x86-\x9f\u00ad\u061c\u180e\u200b-\u200f\u202a-\u202e\u2060-\u2064"
+    "\u2066-\u2069\ufeff]"
+)
+# A start or end tag that html.parser reads the same way in one step: an ASCII name, attributes with quoted values or
+# none, separated by ASCII whitespace. Markup whose every "<" opens such a tag (what feedparser's sanitiser writes)
+# is read in one regex pass; anything else (comments, bare "<", unquoted values, script and the like) goes through
+# html.parser itself.
+_WS = "[ \t\n\r\f]"
+_SIMPLE_TAG = re.compile(
+    rf"<(?:(?P<start>[a-zA-Z][-.a-zA-Z0-9:_]*)"
+    rf"(?:{_WS}+[a-zA-Z_:][-.a-zA-Z0-9_:]*(?:{_WS}*={_WS}*(?:\"[^\"]*\"|'[^']*'))?)*"
+    rf"{_WS}*(?P<empty>/?)|/(?P<end>[a-zA-Z][-.a-zA-Z0-9:_]*){_WS}*)>"
+)
+# Tags that html.parser or the extractor treat specially (raw-text content, dropped content): never on the fast path.
+_SPECIAL_TAGS = _DROP_TAGS | {"textarea", "title", "xmp", "noembed", "noframes", "plaintext", "math"}
 _SENTENCE_END = re.compile(r"(?<=[.!?。！？])\s+(?=[\"“‘(\[A-Z0-9\u4e00-\u9fff])")
 # Texts folded and split are cached: composing reads each item's title and summary several times (its story's
 # text, the summary chooser, the events, the amounts), and a story often repeats one wire text many times.
@@ -53,7 +69,39 @@ class _TextExtractor(HTMLParser):
 @lru_cache(maxsize=TEXT_CACHE)
 def fold_space(text: str) -> str:
     """Whitespace folded to single spaces, invisible and direction-changing characters removed."""
-    return _SPACE.sub(" ", _INVISIBLE.sub("", text)).strip()
+    if _MAYBE_INVISIBLE.search(text):
+        text = _INVISIBLE.sub("", text)
+    # str.split() splits on exactly the characters that \s matches (str.isspace), and drops the ends.
+    return " ".join(text.split())
+
+
+def _simple_markup_text(markup: str) -> str | None:
+    """What _TextExtractor collects from markup made only of simple tags (see _SIMPLE_TAG), in one pass; None
+    when the markup has anything else, for html.parser to read."""
+    parts: list[str] = []
+    pos = tags = 0
+    for match in _SIMPLE_TAG.finditer(markup):
+        start = match.start()
+        if start > pos:
+            parts.append(html.unescape(markup[pos:start]))  # html.parser hands text over with charrefs converted
+        name = match["start"]
+        if name is not None:
+            name = name.lower()
+            blank = "  " if match["empty"] else " "  # <br/> is a start and an end tag
+        else:
+            name = match["end"].lower()
+            blank = " "
+        if name in _SPECIAL_TAGS:
+            return None
+        if name in _BLOCK_TAGS:
+            parts.append(blank)
+        pos = match.end()
+        tags += 1
+    if tags != markup.count("<"):
+        return None
+    if pos < len(markup):
+        parts.append(html.unescape(markup[pos:]))
+    return "".join(parts)
 
 
 def plain_text(markup: str | None, max_length: int | None = None) -> str:
@@ -61,10 +109,13 @@ def plain_text(markup: str | None, max_length: int | None = None) -> str:
     if not markup:
         return ""
     if "<" in markup or "&" in markup:
-        parser = _TextExtractor()
-        parser.feed(markup)
-        parser.close()
-        text = html.unescape("".join(parser.parts))
+        collected = _simple_markup_text(markup)
+        if collected is None:
+            parser = _TextExtractor()
+            parser.feed(markup)
+            parser.close()
+            collected = "".join(parser.parts)
+        text = html.unescape(collected)
     else:
         text = markup
     text = fold_space(text)

@@ -177,3 +177,14 @@ async def test_archive_many_is_archive_of_each_in_one_round_trip(store: Store) -
     assert [i.title for i in await store.search("gpt-4o")] == ["OpenAI releases GPT-4o"]
     assert await store.get_item(items[2].id) == items[2]
     assert await store.archive_many([]) == 0 and await store.archive_many(items) == 0
+
+
+async def test_archive_many_indexes_a_large_batch_in_full(store: Store) -> None:
+    # More entries in one index than the script hands to one ZADD (500 members).
+    items = [_item(n, ["models"] if n % 3 else ["tools"], n / 100, f"Shared headline number {n}") for n in range(1200)]
+    assert await store.archive_many(items) == 1200
+    assert await store.count() == 1200
+    assert await store.count("models") == 800 and await store.count("tools") == 400
+    assert await store.redis.zcard(store.keys.word("shared")) == 1200
+    assert await store.redis.zscore(store.keys.word("headline"), items[7].id) == items[7].published.timestamp()
+    assert 0 < await store.redis.ttl(store.keys.word("shared")) <= TTL.ITEM

@@ -98,3 +98,37 @@ def test_bidi_and_zero_width_characters_never_reach_titles_or_summaries() -> Non
     assert item.summary == "Hidden text and zero width"
     for text in (item.title, item.summary, *item.authors):
         assert not any(ch in text for ch in "\u202e\u2066\u2069\u200b")
+
+
+def test_entry_time_reads_valid_fields_and_carries_out_of_range_ones_over() -> None:
+    import calendar
+    import time
+
+    from workers.ingest.parse import entry_time
+
+    now = datetime(2030, 1, 1, tzinfo=UTC)
+    cases = [(2026, 5, 1, 10, 30, 15), (2026, 2, 31, 0, 0, 0), (2026, 12, 31, 23, 59, 60), (1, 1, 1, 0, 0, 0),
+             (2026, 5, 1, 24, 0, 0), (1969, 12, 31, 23, 59, 59)]
+    for fields in cases:
+        parsed = time.struct_time((*fields, 0, 1, 0))
+        want = min(datetime.fromtimestamp(calendar.timegm(parsed), UTC), now)
+        assert entry_time({"published_parsed": parsed}, now) == want, fields
+    assert entry_time({"published_parsed": (2026, 2, 31, 0, 0, 0)}, now) == datetime(2026, 3, 3, tzinfo=UTC)
+    assert entry_time({"published_parsed": (2031, 1, 1, 0, 0, 0)}, now) == now  # never after now
+    assert entry_time({"published_parsed": (10000, 1, 1, 0, 0, 0), "updated_parsed": (2026, 1, 1, 0, 0, 0)},
+                      now) == datetime(2026, 1, 1, tzinfo=UTC)
+    assert entry_time({"published_parsed": (2026, 1)}, now) == now
+
+
+def test_entity_declarations_are_refused_in_any_case_and_encoding() -> None:
+    import codecs
+
+    from workers.ingest.parse import refuse_entity_declarations
+
+    for declaration in ('<!ENTITY a "b">', '<!entity a "b">', '<!EnTiTy a "b">'):
+        document = f'<?xml version="1.0"?><!DOCTYPE r [{declaration}]><rss/>'
+        for data in (document.encode(), codecs.BOM_UTF16_LE + document.encode("utf-16-le"),
+                     document.encode("latin-1").replace(b"r [", b"r\xe9 [")):
+            with pytest.raises(FeedError, match="declares XML entities"):
+                refuse_entity_declarations(data, "x")
+    refuse_entity_declarations(b'<?xml version="1.0"?><rss><!-- ENTITY --></rss>', "x")
