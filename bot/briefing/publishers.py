@@ -22,6 +22,9 @@ _SHARED_HOSTS = frozenset({"github.com", "gitlab.com", "medium.com", "huggingfac
                            "example.org", "example.net"})
 _SHARED_SUFFIXES = (".github.io", ".substack.com", ".medium.com", ".wordpress.com", ".blogspot.com",
                     ".vercel.app", ".pages.dev", ".netlify.app", ".notion.site", ".gitlab.io")
+# Shared hosts whose spaces are named after a kind of space: the kind and the name ("reddit.com/r/localllama").
+_KIND_SEGMENTS = {"reddit.com": frozenset({"r", "u", "user"}), "linkedin.com": frozenset({"in", "company"}),
+                  "youtube.com": frozenset({"c", "channel", "user"})}
 _SECOND_LEVEL = frozenset({"co", "com", "org", "net", "ac", "gov", "edu", "ne", "or"})
 
 
@@ -63,9 +66,11 @@ def site_of(url: str) -> str:
     else:
         site = ".".join(labels[-2:])
     if site in _SHARED_HOSTS:
-        segment = next((s for s in path.split("/") if s), "")
-        if segment and site != "arxiv.org":
-            return f"{site}/{segment.lower()}"
+        segments = [s for s in path.split("/") if s][:2]
+        if segments and site != "arxiv.org":
+            if len(segments) == 2 and segments[0].lower() in _KIND_SEGMENTS.get(site, ()):
+                return f"{site}/{segments[0].lower()}/{segments[1].lower()}"
+            return f"{site}/{segments[0].lower()}"
     return site
 
 

@@ -83,6 +83,10 @@ def test_publishers_and_aggregators() -> None:
     assert site_of("https://www.bbc.co.uk/news/1") == "bbc.co.uk"
     assert site_of("https://github.com/vercel-labs/scriptc") == "github.com/vercel-labs"
     assert site_of("https://danluu.github.io/post") == "danluu.github.io"
+    # Spaces named after their kind: the subreddit, not "reddit.com/r".
+    assert site_of("https://www.reddit.com/r/LocalLLaMA/comments/abc/x") == "reddit.com/r/localllama"
+    assert site_of("https://www.reddit.com/r") == "reddit.com/r"
+    assert site_of("https://www.linkedin.com/in/someone") == "linkedin.com/in/someone"
     names = {"x.ai": "xAI", "spectrum.ieee.org": "IEEE Spectrum"}
     assert publisher_of("https://x.ai/news/grok", "AI Research Feed", names).name == "xAI"
     assert publisher_of("https://spectrum.ieee.org/a", "IEEE", names).name == "IEEE Spectrum"
