@@ -2,7 +2,7 @@ from __future__ import annotations
 
 import re
 
-from bot import classify
+from bot import classify, relevance
 from bot.briefing.facts import _UNSURE, EVENT_PATTERNS
 from bot.classify import bundled_examples
 from bot.patterns import Caseless, Prefilter, literal_starts
@@ -79,10 +79,12 @@ def test_no_character_outside_ascii_but_a_letter_or_digit_can_stand_for_an_ascii
 
 
 def test_a_caseless_pattern_matches_where_the_case_insensitive_one_does() -> None:
-    caseless = {name: value for name, value in vars(classify).items() if isinstance(value, Caseless)}
+    caseless = {name: value for module in (classify, relevance) for name, value in vars(module).items()
+                if isinstance(value, Caseless)}
     assert len(caseless) > 10
     texts = [*_texts(), "AI-GENERATED SLOP", "Ai Slop", "\u0130mpersonation scams", "\u017fcam", "Fra\u00fcd",
-             "SCAMS \u2014 \u201cSecurity\u201d", "Deepfakes\u00a0", "\u24b6I slop", "DON\u2019T"]
+             "SCAMS \u2014 \u201cSecurity\u201d", "Deepfakes\u00a0", "\u24b6I slop", "DON\u2019T",
+             "Acme (YC W26) Is Hiring", "ASK HN: Who is hiring? (May 2026)", "Ünï (yc s24) are hiring", "AI MEETUP"]
     matched = 0
     for name, pattern in caseless.items():
         assert pattern._plain is not None, name  # every one takes the fast path on such text
