@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
+from bot.patterns import Caseless
 from bot.settings import ConfigError
 from bot.taxonomy import Taxonomy
 from bot.textmodel import TextModel, train_text_model
@@ -342,13 +343,11 @@ _ARXIV_URL = re.compile(r"^https?://(?:www\.)?(?:export\.)?arxiv\.org/", re.IGNO
 _REPO_URL = re.compile(r"^https?://(?:www\.)?(?:github\.com|gitlab\.com|codeberg\.org)/([^/]+)/[^/]+", re.IGNORECASE)
 # A lab's engineering blog or cookbook: practitioner guides.
 _GUIDE_URL = re.compile(r"^https?://[^/]+/(?:[^/]+/)?(?:engineering|cookbook)/", re.IGNORECASE)
-_TOOL_HEADLINE = re.compile(r"\bopen[- ]source (?:tool|library|framework|sdk|cli|toolkit|platform|alternative)\b",
-                            re.IGNORECASE)
+_TOOL_HEADLINE = Caseless(r"\bopen[- ]source (?:tool|library|framework|sdk|cli|toolkit|platform|alternative)\b")
 _SHOW_HN = re.compile(r"^(?:Show|Launch) HN:", re.IGNORECASE)
 # A change to what users of a service get (its plans, prices, limits, what it allows) is a product story.
-_PLAN_CHANGE = re.compile(r"\b(?:plans?(?! to\b)|subscriptions?|pricing|price (?:increase|hike|cut|change)s?|quotas?|"
-                          r"usage limits?|rate limits?|(?:free|paid|pro) tiers?|no longer allow\w*|allowed again)\b",
-                          re.IGNORECASE)
+_PLAN_CHANGE = Caseless(r"\b(?:plans?(?! to\b)|subscriptions?|pricing|price (?:increase|hike|cut|change)s?|quotas?|"
+                        r"usage limits?|rate limits?|(?:free|paid|pro) tiers?|no longer allow\w*|allowed again)\b")
 # Which section an event belongs to, as a news editor files it.
 EVENT_SECTIONS = {"outage": "products", "availability": "products", "security": "safety", "law": "regulation",
                   "court": "regulation",
@@ -359,13 +358,13 @@ EVENT_SECTIONS = {"outage": "products", "availability": "products", "security": 
 # A practitioner's write-up ("How we made ...", "Notes on ...", "Building ...") or serving and inference
 # engineering is a tools story; a company's stated position on policy a regulation one; a personal piece (I, we,
 # you) on AI and people's work, with no event and no model, a business one.
-_WRITE_UP = re.compile(r"^(?:how (?:we|i)\b|building\b|notes on\b|lessons (?:from|learned)\b|what (?:we|i) learned\b|"
-                       r"(?:we|i) (?:built|made|rebuilt|wrote|ran)\b)|:\s*notes on\b", re.IGNORECASE)
-_SERVING = re.compile(r"\b(?:serving|inference (?:engine|server|stack|cost|speed)|latency|throughput|quantiz\w+|"
-                      r"kv cache|tok(?:ens)?/s|tokens per second|p9[59]|time to first token)\b", re.IGNORECASE)
-_POSITION = re.compile(r"^our (?:position|stance|approach|policy|views?) on\b|\bposition on\b", re.IGNORECASE)
-_WORK = re.compile(r"\b(?:jobs?|careers?|expertise|skills?|colleagues?|co-?workers?|burnout|workplace|at work|"
-                   r"hiring|layoffs?|productivity|craft)\b", re.IGNORECASE)
+_WRITE_UP = Caseless(r"^(?:how (?:we|i)\b|building\b|notes on\b|lessons (?:from|learned)\b|what (?:we|i) learned\b|"
+                     r"(?:we|i) (?:built|made|rebuilt|wrote|ran)\b)|:\s*notes on\b")
+_SERVING = Caseless(r"\b(?:serving|inference (?:engine|server|stack|cost|speed)|latency|throughput|quantiz\w+|"
+                    r"kv cache|tok(?:ens)?/s|tokens per second|p9[59]|time to first token)\b")
+_POSITION = Caseless(r"^our (?:position|stance|approach|policy|views?) on\b|\bposition on\b")
+_WORK = Caseless(r"\b(?:jobs?|careers?|expertise|skills?|colleagues?|co-?workers?|burnout|workplace|at work|"
+                 r"hiring|layoffs?|productivity|craft)\b")
 _PERSONAL = re.compile(r"\b(?:I|I.m|I.ve|my|me|you|your|we|us|our)\b")
 
 
@@ -376,42 +375,40 @@ _PERSONAL = re.compile(r"\b(?:I|I.m|I.ve|my|me|you|your|we|us|our)\b")
 _BENCHMARK = re.compile(r"\b(?:[Bb]enchmarks?|[Ll]eaderboards?|[Ee]vals?|[\w.]+[- ][Bb]ench|[A-Z]\w*Bench)\b")
 # Content made by AI (music, books, art, papers): what it does to a market or a field (business), or a harm
 # (safety), or a rule about it (regulation). AI-written code is coding practice, left to the model.
-_GENERATED = re.compile(r"\bAI[- ](?:generated|written|made|created|music|songs?|art|artwork|artists?|bands?|books?|"
-                        r"novels?|actors?|actress|influencers?)\b|\b(?:generated|written|made) (?:by|with) AI\b|"
-                        r"\b(?:AI )?slop\b", re.IGNORECASE)
-_CODING = re.compile(r"\b(?:code|coding|pull requests?|PRs?|patch(?:es)?|commits?|contributions?)\b", re.IGNORECASE)
-_HARM = re.compile(r"\b(?:fake|fakes|scams?|fraud\w*|misinformation|disinformation|deepfakes?|impersonat\w+|abuse|"
-                   r"harm\w*|hallucinat\w+|vulnerabilit\w+|cve|malware|spam|poison\w*|manipulat\w+|stolen|security)\b",
-                   re.IGNORECASE)
+_GENERATED = Caseless(r"\bai[- ](?:generated|written|made|created|music|songs?|art|artwork|artists?|bands?|books?|"
+                      r"novels?|actors?|actress|influencers?)\b|\b(?:generated|written|made) (?:by|with) ai\b|"
+                      r"\b(?:ai )?slop\b")
+_CODING = Caseless(r"\b(?:code|coding|pull requests?|prs?|patch(?:es)?|commits?|contributions?)\b")
+_HARM = Caseless(r"\b(?:fake|fakes|scams?|fraud\w*|misinformation|disinformation|deepfakes?|impersonat\w+|abuse|"
+                 r"harm\w*|hallucinat\w+|vulnerabilit\w+|cve|malware|spam|poison\w*|manipulat\w+|stolen|security)\b")
 # A government's or an army's dealings with AI companies: a contract or deal is business, anything else (a dispute,
 # a statement, a demand) policy; never infrastructure.
 # Army, Navy and Air Force as names only ("an army of agents" is not one).
 _GOVERNMENT = re.compile(r"\b(?:[Pp]entagon|[Dd]epartment of (?:[Ww]ar|[Dd]efen[cs]e)|DoD|DOD|[Mm]ilitary|"
                          r"[Mm]ilitaries|[Aa]rmed [Ff]orces|(?:U\.?S\.? )?(?:Army|Navy|Air Force)(?! of)|"
                          r"[Dd]efen[cs]e (?:[Dd]epartment|[Mm]inistry|[Cc]ontracts?)|[Ww]ar [Dd]epartment)\b")
-_DEAL = re.compile(r"\b(?:deals?|contracts?|agreements?|awards?|awarded|signs?|signed|partners?|partnership)\b|"
-                   r"[$€£]\d", re.IGNORECASE)
+_DEAL = Caseless(r"\b(?:deals?|contracts?|agreements?|awards?|awarded|signs?|signed|partners?|partnership)\b|"
+                 r"[$€£]\d")
 # A consumer AI assistant's feature or change ("ChatGPT can now ...", "Gemini adds ..."): a products story, unless
 # the headline is about its developer side (API, SDK, CLI, coding) or about a model.
-_ASSISTANT = re.compile(r"\b(?:chatgpt|gemini|grok|perplexity|meta ai|copilot|siri|alexa|notebooklm|claude)\b",
-                        re.IGNORECASE)
-_DEVELOPER_SIDE = re.compile(r"\b(?:api|apis|sdk|cli|code|coding|codex|developers?|github|open[- ]source|library|"
-                             r"mcp|extension|plugin|terminal|ide|cursor|vs ?code|models?)\b", re.IGNORECASE)
-_FEATURE = re.compile(r"\b(?:now|adds?|added|gets?|launch\w*|introduc\w+|roll(?:s|ing)? out|new|features?|modes?|"
-                      r"updates?|available|supports?|lets?|begins?|starts?|expands?|tests?|testing|memory|voice|"
-                      r"app|apps|can)\b", re.IGNORECASE)
+_ASSISTANT = Caseless(r"\b(?:chatgpt|gemini|grok|perplexity|meta ai|copilot|siri|alexa|notebooklm|claude)\b")
+_DEVELOPER_SIDE = Caseless(r"\b(?:api|apis|sdk|cli|code|coding|codex|developers?|github|open[- ]source|library|"
+                           r"mcp|extension|plugin|terminal|ide|cursor|vs ?code|models?)\b")
+_FEATURE = Caseless(r"\b(?:now|adds?|added|gets?|launch\w*|introduc\w+|roll(?:s|ing)? out|new|features?|modes?|"
+                    r"updates?|available|supports?|lets?|begins?|starts?|expands?|tests?|testing|memory|voice|"
+                    r"app|apps|can)\b")
 
 # An opinion piece or essay ("Why ...", "Is anybody else bored of talking about AI?", "The end of ..."):
 # on AI and coding a tools story, on AI and work, culture or society a business one (a question may be a paper's
 # title: research stands for it); not a product, model or infrastructure story.
-_OPINION = re.compile(r"\?\s*$|^(?:why|should|the (?:end|future|case|death|rise) of|in defen[cs]e of|against|stop|"
-                      r"don.t|no,|yes,)\b|\b(?:bored|tired|fatigue|hype|backlash|"
-                      r"bubble|doom\w*|burnout|superpowers?|eat(?:s|ing)?|killing|dead|dying)\b", re.IGNORECASE)
+_OPINION = Caseless(r"\?\s*$|^(?:why|should|the (?:end|future|case|death|rise) of|in defen[cs]e of|against|stop|"
+                    r"don.t|no,|yes,)\b|\b(?:bored|tired|fatigue|hype|backlash|"
+                    r"bubble|doom\w*|burnout|superpowers?|eat(?:s|ing)?|killing|dead|dying)\b")
 
 # Advertising in an AI product (ads in a chatbot, ads targeted on prompts): the business side, or a privacy risk
 # (or, for ads in a developer's agent, a tools story); not a product feature.
-_ADS = re.compile(r"\b(?:ads|adverts?|advertis\w+|ad (?:placements?|targeting|revenue|network|partners?|business)|"
-                  r"sponsored (?:answers?|results?|replies))\b", re.IGNORECASE)
+_ADS = Caseless(r"\b(?:ads|adverts?|advertis\w+|ad (?:placements?|targeting|revenue|network|partners?|business)|"
+                r"sponsored (?:answers?|results?|replies))\b")
 # A launch tagline ("Flint: A Visualization Language for the AI Era", "Foo - an open-source agent framework"): a
 # tool, as Show HN posts are, not a product; a model's or a paper's tagline ("X: A Framework for ...") stays.
 _TAGLINE = re.compile(r"^[\w.+#-]+(?: [\w.+#-]+)?\s*(?::|,| [-\u2013\u2014]) an? (?:[\w-]+ ){0,3}?"
@@ -423,22 +420,22 @@ _TAGLINE = re.compile(r"^[\w.+#-]+(?: [\w.+#-]+)?\s*(?::|,| [-\u2013\u2014]) an?
 def _story_kind(title: str, summary: str, headline_models: Sequence[str], events: Sequence[str]
                 ) -> tuple[str, frozenset[str]] | None:
     """(preferred section, accepted sections) of a story whose kind the headline tells, or None."""
-    if _BENCHMARK.search(title) and not _SERVING.search(title):
+    if _BENCHMARK.search(title) and not _SERVING.found(title):
         return "models", frozenset({"models", "research", "safety"})
     if _GOVERNMENT.search(title):
-        return ("business" if _DEAL.search(title) else "regulation"), frozenset({"business", "regulation", "products"})
-    if _GENERATED.search(title) and not _CODING.search(title) and "release" not in events:
-        return ("safety" if _HARM.search(f"{title} {summary}") else "business"), frozenset(
+        return ("business" if _DEAL.found(title) else "regulation"), frozenset({"business", "regulation", "products"})
+    if _GENERATED.found(title) and not _CODING.found(title) and "release" not in events:
+        return ("safety" if _HARM.found(f"{title} {summary}") else "business"), frozenset(
             {"safety", "business", "regulation", "products"})
-    if _ADS.search(title):
+    if _ADS.found(title):
         return "business", frozenset({"business", "safety", "regulation", "tools"})
     if _TAGLINE.search(title):
         return "tools", frozenset({"tools", "models", "research", "safety"})
-    if _ASSISTANT.search(title) and _FEATURE.search(title) and not _DEVELOPER_SIDE.search(title) \
+    if _ASSISTANT.found(title) and _FEATURE.found(title) and not _DEVELOPER_SIDE.found(title) \
             and not headline_models:
         return "products", frozenset({"products", "business", "safety", "regulation", "robotics"})
-    if not events and not headline_models and _OPINION.search(title):
-        coding = _CODING.search(title) is not None or _DEVELOPER_SIDE.search(title) is not None
+    if not events and not headline_models and _OPINION.found(title):
+        coding = _CODING.found(title) or _DEVELOPER_SIDE.found(title)
         question = title.rstrip().endswith("?")
         return ("tools" if coding else "business"), frozenset(
             {"business", "safety", "regulation", "tools", *(("research",) if question else ())})
@@ -482,20 +479,20 @@ def editorial_topic(title: str, url: str, models: Sequence[str], events: Sequenc
     repo = _REPO_URL.search(url)
     # A lab's own repository is a release of its model or research, not a community tool.
     lab_repo = repo is not None and _squash(repo.group(1)) in {_squash(lab) for lab in labs}
-    if (repo and not lab_repo) or _SHOW_HN.search(title) or _WRITE_UP.search(title) or _GUIDE_URL.search(url) \
-            or _TOOL_HEADLINE.search(title):
+    if (repo and not lab_repo) or _SHOW_HN.search(title) or _WRITE_UP.found(title) or _GUIDE_URL.search(url) \
+            or _TOOL_HEADLINE.found(title):
         return have("tools")
-    if _POSITION.search(title):
+    if _POSITION.found(title):
         return have("regulation")
     story_kind = _story_kind(title, summary, headline_models, events)
     # The learned ranking's choice stands when it is one the kind allows (the rules below may still apply).
     if story_kind is not None and not (ranked[:1] and ranked[0] in story_kind[1]):
         return have(story_kind[0])
-    if _PLAN_CHANGE.search(title):
+    if _PLAN_CHANGE.found(title):
         return have("products")
-    if not events and _SERVING.search(f"{title} {summary}"):
+    if not events and _SERVING.found(f"{title} {summary}"):
         return have("tools")
-    if not events and not models and _PERSONAL.search(f"{title} {summary}") and _WORK.search(
+    if not events and not models and _PERSONAL.search(f"{title} {summary}") and _WORK.found(
             f"{title} {summary}"):
         return have("business")
     return None

@@ -11,6 +11,7 @@ outside ASCII (curly quotes, dashes, a no-break space, currency signs) has no ca
 
 from __future__ import annotations
 
+import functools
 import re
 from collections.abc import Iterable, Mapping
 from re import _parser  # type: ignore[attr-defined]  # the parser of the standard library's engine
@@ -137,3 +138,67 @@ def _trie(words: Iterable[str]) -> str:
         return ""
     body = branches[0] if len(branches) == 1 else f"(?:{'|'.join(branches)})"
     return f"(?:{body})?" if ends else body
+
+
+def _uncased(char: str) -> bool:
+    """A character that case-insensitive matching treats as itself alone: a lower-case ASCII letter, or no letter
+    (digits, punctuation, spaces, symbols)."""
+    return (char.isascii() and not char.isupper()) or not (char.isalnum() or char.lower() != char or
+                                                           char.upper() != char)
+
+
+def _caseless_literals(items: Iterable[tuple[Any, Any]]) -> bool:
+    """Whether every character a parsed pattern names is `_uncased` (False for what this cannot read)."""
+    for op, av in items:
+        if op in (_parser.LITERAL, _parser.NOT_LITERAL):
+            if not _uncased(chr(av)):
+                return False
+        elif op is _parser.RANGE:
+            low, high = av
+            if high - low > 1024 or not all(_uncased(chr(c)) for c in range(low, high + 1)):
+                return False
+        elif op is _parser.IN:
+            if not _caseless_literals(av):
+                return False
+        elif op is _parser.SUBPATTERN:
+            if not _caseless_literals(av[-1]):
+                return False
+        elif op in _REPEATS:
+            if not _caseless_literals(av[2]):
+                return False
+        elif op is _parser.BRANCH:
+            if not all(_caseless_literals(branch) for branch in av[1]):
+                return False
+        elif op in (_parser.ASSERT, _parser.ASSERT_NOT):
+            if not _caseless_literals(av[1]):
+                return False
+        elif op not in (_parser.AT, _parser.ANY, _parser.CATEGORY, _parser.NEGATE):
+            return False
+    return True
+
+
+@functools.lru_cache(maxsize=64)  # one text is tried against many patterns in a row
+def folded(text: str) -> str | None:
+    """The lower-cased text, when matching it case-sensitively is the same as matching `text` case-insensitively
+    (no letter or digit outside ASCII, so the same length and the same word characters); None otherwise."""
+    if not text.isascii() and any(c.isalnum() for c in set(text) if not c.isascii()):
+        return None
+    return text.lower()
+
+
+class Caseless:
+    """A case-insensitive pattern whose every letter is lower-case ASCII, tried as a case-sensitive one on the
+    lower-cased text where that is exact (see `folded`): Python's engine folds the case of each character it
+    compares, which costs several times the plain comparison. Other text goes to the case-insensitive pattern."""
+
+    def __init__(self, pattern: str) -> None:
+        self.pattern = re.compile(pattern, re.IGNORECASE)
+        parsed = _parser.parse(pattern)
+        plain = parsed.state.flags & ~re.UNICODE == 0 and _caseless_literals(parsed)
+        self._plain = re.compile(pattern) if plain else None
+
+    def found(self, text: str) -> bool:
+        """Whether the pattern matches anywhere in `text`."""
+        if self._plain is not None and (lowered := folded(text)) is not None:
+            return self._plain.search(lowered) is not None
+        return self.pattern.search(text) is not None

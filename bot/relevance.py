@@ -21,7 +21,6 @@ import functools
 import itertools
 import json
 import math
-import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from importlib import resources
@@ -33,6 +32,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from bot.briefing.summary import boilerplate
 from bot.entities import AnyEntities, EntityExtractor
+from bot.patterns import Caseless
 from bot.settings import ConfigError
 from bot.text import sentences
 from bot.textmodel import TextModel, train_text_model
@@ -99,14 +99,15 @@ def relevance_text(title: str, summary: str) -> str:
 # Listings are not news about AI, whoever posts them and whatever they are named after: job ads and hiring threads
 # ("Tasklet (YC P26) Is Hiring ...", "Ask HN: Who is hiring? (May 2026)") and meetups or hackathons named after an
 # AI product.
-_LISTING = re.compile(r"\((?:YC )?[A-Z]\d{2}\) (?:is|are) hiring\b|^Ask HN: (?:Who is hiring|Who wants to be hired|"
-                      r"Freelancer\? Seeking freelancer)|\b(?:meetups?|meet-ups?|hackathons?|user groups?|"
-                      r"happy hours?)\b", re.IGNORECASE)
+# In lower case, as a caseless pattern must be written ("(YC W26)", "Ask HN" in any case).
+_LISTING = Caseless(r"\((?:yc )?[a-z]\d{2}\) (?:is|are) hiring\b|^ask hn: (?:who is hiring|who wants to be hired|"
+                    r"freelancer\? seeking freelancer)|\b(?:meetups?|meet-ups?|hackathons?|user groups?|"
+                    r"happy hours?)\b")
 
 
 def listing(title: str) -> bool:
     """A job ad, a hiring thread, a meetup or a hackathon: never about AI."""
-    return _LISTING.search(title) is not None
+    return _LISTING.found(title)
 
 
 @dataclass(frozen=True)

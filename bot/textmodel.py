@@ -40,7 +40,9 @@ def analyze(text: str) -> list[str]:
 
 
 _SEPARATOR = "\x00"
-_TOKEN_OR_SEPARATOR = re.compile(rf"{TOKEN.pattern}|{_SEPARATOR}")
+# TOKEN's matches found left to right, without its word boundaries: a scan tries a word at its first character and
+# then resumes after it, so every match starts and ends at a boundary anyway; the engine tries them faster so.
+_TOKEN_OR_SEPARATOR = re.compile(rf"{_SEPARATOR}|\w\w+")
 _END, _UNKNOWN = -1, -2  # the ids of a separator and of a term the model does not know
 _NO_TERMS = (np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.int64))
 

@@ -167,3 +167,12 @@ def test_renamed_topic_keeps_working_on_keywords(tmp_path: Path) -> None:
     (topics, _), = classifier.topics([CLEAR["regulation"]])
     assert topics[0] == "policy"
     assert "regulation" not in classifier.learned
+
+
+def test_the_batch_tokenizer_finds_each_texts_tokens_and_one_separator_between_texts() -> None:
+    from bot.textmodel import _SEPARATOR, _TOKEN_OR_SEPARATOR, TOKEN
+
+    texts = ["a b cd e_f 1 22 x-ray", "Ünïcode ß straße Ⅻ ²³ ab", "", "I/O, a.b.c; GPT-4o (o1)", "__ _a a_ 9a"]
+    texts += [f"{e.title}. {e.summary}".lower() for e in bundled_examples()[:300]]
+    expected = [t for text in texts for t in (*TOKEN.findall(text), _SEPARATOR)][:-1]
+    assert _TOKEN_OR_SEPARATOR.findall(_SEPARATOR.join(texts)) == expected

@@ -71,3 +71,27 @@ def test_a_name_tested_after_its_first_character_matches_as_one_tested_before() 
                                                   ["", " ", ".", "s", "-"]):
             for text in (f"{lead}{word}{tail}", f"Then {lead}{word.lower()}{tail} and {word.upper()}"):
                 assert [m.span() for m in after.finditer(text)] == [m.span() for m in before.finditer(text)], text
+
+
+def test_the_cheap_tests_before_amounts_figures_and_bills_say_what_their_plain_forms_say() -> None:
+    import re
+
+    from bot import entities
+    from bot.classify import bundled_examples
+
+    figure = re.compile(r"%|\d\s?[x×](?!\w)|token|param|GPU|chip|user|download|star|GW|MW|TWh|flop|FLOP|language|"
+                        r"robot|vehicle|context")
+    money = re.compile(r"[$€£¥]|USD|EUR|GBP|RMB|CNY|JPY|INR|dollar|euro|pound|yuan|yen")
+    bill = re.compile(r"\b(?:SB|AB|HB|SF|HF|LD|H\.\s?R|S)[\s.]")
+    texts = ["10x faster", "10 x", "10\tx", "10 xs", "a 3× gain", "x", "SB 1047", "USB stick", "H. R. 12", "H.R. 5",
+             "HB\n2", "S. 3", "ASB 1", "S", "CS.", "SF 7", "LD.", "€5", "¥", "£ 3", "$", "dollars", "AUSD",
+             "1x\n", "\u00e9SB 2", "S\u00e9", "_SB 1"]
+    texts += [f"{e.title}. {e.summary}" for e in bundled_examples()]
+    hits = [0, 0, 0]
+    for text in texts:
+        assert (entities._FIGURE_CUE.search(text) is None) == (figure.search(text) is None), text
+        has_money = entities._has_money(text)
+        assert has_money == (money.search(text) is not None), text
+        assert (entities._HAS_BILL.search(text) is None) == (bill.search(text) is None), text
+        hits = [hits[0] + bool(figure.search(text)), hits[1] + bool(has_money), hits[2] + bool(bill.search(text))]
+    assert min(hits) > 10

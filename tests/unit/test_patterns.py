@@ -2,9 +2,10 @@ from __future__ import annotations
 
 import re
 
+from bot import classify, relevance
 from bot.briefing.facts import _UNSURE, EVENT_PATTERNS
 from bot.classify import bundled_examples
-from bot.patterns import Prefilter, literal_starts
+from bot.patterns import Caseless, Prefilter, literal_starts
 from bot.text import sentences
 
 
@@ -75,3 +76,37 @@ def test_no_character_outside_ascii_but_a_letter_or_digit_can_stand_for_an_ascii
     others = "".join(c for c in map(chr, range(0x80, 0x110000)) if not c.isalnum() and not 0xD800 <= ord(c) < 0xE000)
     assert re.search(r"[a-z0-9]|\d", others, re.IGNORECASE) is None
     assert re.search(r"[\x00-\x7f]", others.lower()) is None
+
+
+def test_a_caseless_pattern_matches_where_the_case_insensitive_one_does() -> None:
+    caseless = {name: value for module in (classify, relevance) for name, value in vars(module).items()
+                if isinstance(value, Caseless)}
+    assert len(caseless) > 10
+    texts = [*_texts(), "AI-GENERATED SLOP", "Ai Slop", "\u0130mpersonation scams", "\u017fcam", "Fra\u00fcd",
+             "SCAMS \u2014 \u201cSecurity\u201d", "Deepfakes\u00a0", "\u24b6I slop", "DON\u2019T",
+             "Acme (YC W26) Is Hiring", "ASK HN: Who is hiring? (May 2026)", "Ünï (yc s24) are hiring", "AI MEETUP"]
+    matched = 0
+    for name, pattern in caseless.items():
+        assert pattern._plain is not None, name  # every one takes the fast path on such text
+        for text in texts:
+            expected = pattern.pattern.search(text) is not None
+            assert pattern.found(text) == expected, (name, text)
+            matched += expected
+    assert matched > 100
+
+
+def test_a_pattern_with_a_cased_letter_or_an_inline_flag_is_tried_as_written() -> None:
+    for source in (r"\bShow HN\b", r"[A-Z]\w+", r"\x41", "caf\u00e9", "\u017fcam", r"(?x) a b", r"[!-~]"):
+        pattern = Caseless(source)
+        assert pattern._plain is None, source
+        assert pattern.found("show hn: CAF\u00c9 a scam") == (pattern.pattern.search("show hn: CAF\u00c9 a scam")
+                                                               is not None)
+    assert Caseless(r"\b(?:scams?|[$\u20ac]\d)\b")._plain is not None
+
+
+def test_lower_casing_keeps_what_is_no_letter_or_digit_one_character_and_no_word_character() -> None:
+    """Why a caseless pattern may read the lower-cased text: the same length, the same word boundaries."""
+    for char in map(chr, range(0x80, 0x110000)):
+        if not char.isalnum() and not 0xD800 <= ord(char) < 0xE000:
+            lowered = char.lower()
+            assert len(lowered) == 1 and not lowered.isalnum() and re.match(r"\w", lowered) is None, hex(ord(char))
