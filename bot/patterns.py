@@ -114,12 +114,13 @@ class Prefilter:
     def candidates(self, text: str) -> frozenset[str] | None:
         """The names of the patterns that may match `text` (the others cannot); None: any may (text with letters
         or digits outside ASCII)."""
-        if not text.isascii() and any(c.isalnum() for c in set(text) if not c.isascii()):
+        low = folded(text)
+        if low is None:
             return None
         found = self.always
         if self._scan is None:
             return found
-        needles = set(self._scan(text.lower()))
+        needles = set(self._scan(low))
         return found.union(*map(self._kinds.__getitem__, needles)) if needles else found
 
 
