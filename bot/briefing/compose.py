@@ -61,6 +61,10 @@ _ARXIV = re.compile(r"arxiv\.org/", re.IGNORECASE)
 _SOURCE_CATEGORY = re.compile(r"\b(cs|stat|eess)[.-]([a-z]{2})\b", re.IGNORECASE)
 _HN_PREFIX = re.compile(r"^(?:Show|Launch|Ask|Tell) HN:\s*")
 _NUMBER = re.compile(r"(?<![\w.])v?\d+(?:[.,]\d+)*(?![\w])")
+# A post on its author's own social account: the handle is the account's name in the link.
+_SOCIAL_HANDLE = re.compile(r"^https?://(?:www\.|mobile\.)?(?:(?:twitter|x)\.com/|threads\.(?:net|com)/@|"
+                            r"bsky\.app/profile/|medium\.com/@)([a-z0-9_]{4,30})(?![a-z0-9_])", re.IGNORECASE)
+_FIRST_PERSON = re.compile(r"(?:^|(?<=\s))(?:I|I['’](?:ve|m|ll|d)|[Mm]y|[Ww]e|[Ww]e['’](?:ve|re|ll)|[Oo]ur)\b")
 
 
 @dataclass(frozen=True)
@@ -176,6 +180,15 @@ def _headline_words(item: ClassifiedItem) -> frozenset[str]:
     return found | {part for word in found if "-" in word for part in word.split("-") if len(part) > 1}
 
 
+def _own_post_handle(item: ClassifiedItem) -> str | None:
+    """The author's handle of a first-person post on their own social account ("I've joined Anthropic" at
+    twitter.com/karpathy/...), else None."""
+    match = _SOCIAL_HANDLE.match(item.url)
+    if match is None or not _FIRST_PERSON.search(item.title):
+        return None
+    return match.group(1).lower()
+
+
 def _numbers_differ(na: set[str], nb: set[str]) -> bool:
     """Each headline has a number the other lacks ("update 8" and "update 9"; "v0.6.1" and "v0.6.2"): two events.
     `na` and `nb` are the headlines' numbers (`_NUMBER`)."""
@@ -225,6 +238,7 @@ def _merge(groups: list[list[ClassifiedItem]]) -> list[list[ClassifiedItem]]:
     window = MERGE_WINDOW.total_seconds()
     numbers = [set(_NUMBER.findall(g[0].title)) for g in top]
     organizations = [{o.lower() for o in g[0].entities.organizations if o.lower() in g[0].title.lower()} for g in top]
+    handles = [_own_post_handle(g[0]) for g in top]
     # Only two headlines that share a word, or that both name a model, can be one event: each group is compared with
     # those that follow it and meet either (which pairs are joined decides the stories, not the order they are
     # joined in).
@@ -256,7 +270,12 @@ def _merge(groups: list[list[ClassifiedItem]]) -> list[list[ClassifiedItem]]:
         # built by Broadcom" / "OpenAI Unveils First Chip As Part of Broadcom Deal"): half the words and the same
         # two organizations named are one event.
         same_parties = overlap >= SAME_PARTIES_HEADLINE and len(organizations[i] & organizations[j]) >= 2
-        if same_headline or same_parties or (models[i] and models[j] and _same_model(models[i], models[j])):
+        # A person's own post and the report that names them, about the same organization ("I've joined Anthropic"
+        # on twitter.com/karpathy / "OpenAI Co-Founder Andrej Karpathy Joins Anthropic"): one event.
+        own_post = bool(organizations[i] & organizations[j]) and (
+            (handles[i] is not None and handles[i] in b) or (handles[j] is not None and handles[j] in a))
+        same_model = bool(models[i] and models[j]) and _same_model(models[i], models[j])
+        if same_headline or same_parties or own_post or same_model:
             parent[find(j)] = find(i)
     merged: dict[int, list[ClassifiedItem]] = defaultdict(list)
     for index, group in enumerate(top):

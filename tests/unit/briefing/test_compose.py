@@ -121,6 +121,22 @@ def test_two_outlets_wording_one_deal_between_the_same_parties_is_one_story(taxo
     assert sorted(len(s.sources) for s in stories) == [1, 2]
 
 
+def test_a_persons_own_post_and_the_report_naming_them_are_one_story(taxonomy: Taxonomy) -> None:
+    post = _item(1, "business", 0.7, title="I’ve joined Anthropic", summary=" ", source="hn",
+                 url="https://twitter.com/karpathy/status/2056753169888334312", organizations=("Anthropic",))
+    report = _item(2, "business", 0.6, title="OpenAI Co-Founder Andrej Karpathy Joins Anthropic", source="slashdot",
+                   organizations=("OpenAI", "Anthropic"))
+    # Another person's post about the same company, and a report not naming the author: separate events.
+    other = _item(3, "business", 0.5, title="I’m leaving Anthropic after five years", source="lobsters",
+                  url="https://x.com/someoneelse/status/1", organizations=("Anthropic",))
+    news = _item(4, "business", 0.5, title="Anthropic hires a new policy chief", source="verge",
+                 organizations=("Anthropic",))
+    stories = _stories(_compose([post, report, other, news], taxonomy))
+    assert sorted(len(s.sources) for s in stories) == [1, 1, 2]
+    joined = next(s for s in stories if len(s.sources) == 2)
+    assert {link.url for link in joined.sources} == {post.url, report.url}
+
+
 def test_a_story_never_compares_a_model_with_itself(taxonomy: Taxonomy) -> None:
     kimi = _item(1, "models", 0.9, title="Moonshot releases Kimi K3",
                  summary="Kimi K3 outperforms Kimi-K3 Preview and GPT-5 on agentic coding benchmarks by 12%.",
