@@ -13,7 +13,7 @@ import logging
 import uuid
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
@@ -378,6 +378,12 @@ class Store:
                 pipe.zcount(self.keys.topic_by_time(topic), since.timestamp(), f"({until.timestamp()}")
             counts = await pipe.execute()
         return {topic: int(n) for topic, n in zip(topics, counts, strict=True)}
+
+    async def oldest_before(self, until: datetime) -> datetime | None:
+        """The publication time of the oldest archived item published before `until`, None when there is none."""
+        found = await self.redis.zrangebyscore(self.keys.items_by_time, "-inf", f"({until.timestamp()}",
+                                               start=0, num=1, withscores=True)
+        return datetime.fromtimestamp(float(found[0][1]), UTC) if found else None
 
     async def search(self, text: str, *, limit: int = 10, since: datetime | None = None) -> list[ClassifiedItem]:
         """Archived items whose title or summary has every word of `text`, newest first."""

@@ -25,7 +25,8 @@ from typing import TYPE_CHECKING
 
 from pydantic import ValidationError
 
-from bot.briefing.compose import BASELINE_DAYS, in_window
+from bot.briefing.compose import BASELINE_DAYS, history_days, in_window
+from bot.briefing.synthesis import Baseline
 from bot.briefing.writer import BriefingRequest, BriefingWriter
 from bot.editions import Edition
 from bot.models import Briefing, ClassifiedItem, edition_id
@@ -46,16 +47,21 @@ class Window:
     """What a briefing is composed from."""
 
     items: list[ClassifiedItem]
-    baseline: dict[str, float] | None
+    baseline: Baseline | None
 
 
 async def load_window(store: Store, taxonomy: Taxonomy, start: datetime, end: datetime) -> Window:
-    """The archive's items of (start, end] and each topic's items about AI per day over the 7 days before."""
+    """The archive's items of (start, end] and each topic's items per day over the 7 days before (or the days of
+    them the archive holds)."""
     items = in_window(await store.recent(since=start, until=end), start, end)
     before = start - timedelta(days=BASELINE_DAYS)
-    counts = await store.count_between(taxonomy.slugs, before, start + timedelta(microseconds=1))
-    baseline = {t: n / BASELINE_DAYS for t, n in counts.items()} if any(counts.values()) else None
-    return Window(items, baseline)
+    until = start + timedelta(microseconds=1)
+    counts = await store.count_between(taxonomy.slugs, before, until)
+    oldest = await store.oldest_before(until)
+    if oldest is None or not any(counts.values()):
+        return Window(items, None)
+    covered = history_days(oldest, start)
+    return Window(items, Baseline({t: n / covered for t, n in counts.items()}, covered))
 
 
 async def compose_edition(store: Store, writer: BriefingWriter, edition: Edition, day: date,

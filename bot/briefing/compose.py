@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import bisect
 import itertools
+import math
 import re
 from collections import Counter, defaultdict
 from collections.abc import Mapping, Sequence
@@ -32,6 +33,7 @@ from bot.briefing.facts import EVENT_PATTERNS, Event, actor_of, amounts_in, even
 from bot.briefing.publishers import Publisher, PublisherNames, aggregators_of
 from bot.briefing.summary import Passage, clean, summary_sentences, words
 from bot.briefing.synthesis import (
+    Baseline,
     executive_summary,
     key_developments,
     models_table,
@@ -85,7 +87,7 @@ class ComposeOptions:
     topics: tuple[str, ...] = ()  # empty: every topic
     makers: Mapping[str, str] | None = None  # model family -> maker (config/entities.yaml)
     publishers: Mapping[str, str] | None = None  # site -> publisher name (config/entities.yaml)
-    baseline: Mapping[str, float] | None = None  # topic -> items per day over the previous 7 days
+    baseline: Baseline | None = None  # each topic's items per day over the days before
     include_backfill: bool = False
     analyses: Mapping[str, StoryAnalysis] = field(default_factory=dict)  # story_id -> the analyst's parts
 
@@ -466,14 +468,24 @@ def in_window(items: Sequence[ClassifiedItem], start: datetime, end: datetime) -
     return [i for i in items if start < i.published <= end]
 
 
-def baseline_of(items: Sequence[ClassifiedItem], start: datetime, days: int = BASELINE_DAYS) -> dict[str, float] | None:
-    """Items about AI per day of each topic over the `days` before `start`; None when there is no history."""
+def history_days(oldest: datetime, start: datetime, days: int = BASELINE_DAYS) -> int:
+    """How many of the `days` before `start` the archive holds, when its oldest item there is from `oldest`."""
+    return max(1, min(days, math.ceil((start - oldest) / timedelta(days=1))))
+
+
+def baseline_of(items: Sequence[ClassifiedItem], start: datetime, days: int = BASELINE_DAYS) -> Baseline | None:
+    """Items about AI per day of each topic over the `days` before `start` (or the part of them the items reach
+    back to); None when there is no history."""
     since = start - timedelta(days=days)
     counts: Counter[str] = Counter()
-    seen = False
+    oldest: datetime | None = None
     for item in items:
-        if since < item.published <= start and not item.backfill and item.about_ai is not False:
-            seen = True
-            counts.update(dict.fromkeys(item.topics, 1))
-    return {topic: n / days for topic, n in counts.items()} if seen else None
+        if item.published <= start and not item.backfill:
+            oldest = item.published if oldest is None else min(oldest, item.published)
+            if since < item.published and item.about_ai is not False:
+                counts.update(dict.fromkeys(item.topics, 1))
+    if oldest is None or not counts:
+        return None
+    covered = history_days(oldest, start, days)
+    return Baseline({topic: n / covered for topic, n in counts.items()}, covered)
 

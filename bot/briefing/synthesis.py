@@ -3,7 +3,7 @@
 Everything here comes from one ranking of the day's themes (a theme is a section: a topic with its stories,
 named after what its lead story is, e.g. "New Models" or "Funding"), so the title, the summary, the key
 developments and the outlook name the same themes in the same order and never contradict each other. Counts
-may support a point (an outlook line against the 7-day average) but are never the point.
+may support a point (an outlook line against the week's average) but are never the point.
 """
 
 from __future__ import annotations
@@ -35,6 +35,27 @@ THEME_LABELS: dict[tuple[str, str | None], str] = {
     ("safety", "security"): "AI Security", ("safety", None): "Safety",
     ("tools", None): "Developer Tools",
 }
+
+
+@dataclass(frozen=True)
+class Baseline:
+    """Items about AI per day of each topic over the days of history the archive holds before the window (1 to 7:
+    a new archive has less than a week, and an average over days it does not hold would understate it)."""
+
+    per_day: Mapping[str, float]
+    days: int
+
+    def against(self, topic: str) -> str:
+        """The topic's history in words: "against a 7-day average of 2.3 a day", "none the day before"."""
+        average = self.per_day.get(topic, 0.0)
+        if self.days == 1:
+            count = round(average)
+            return "none the day before" if count == 0 else f"against {count} the day before"
+        if average == 0:
+            return f"none in the previous {self.days} days"
+        return f"against a {self.days}-day average of {average:.1f} a day"
+
+
 _FUTURE = re.compile(r"\b(?:will|plans? to|later this (?:year|month|week|quarter)|next (?:week|month|year|quarter)|"
                      r"coming (?:weeks|months)|expected (?:to|in)|upcoming|roadmap|starting (?:on|in|from)|"
                      r"in the coming)\b", re.IGNORECASE)
@@ -125,10 +146,11 @@ def key_developments(themes: Sequence[Theme], limit: int = KEY_DEVELOPMENTS) -> 
     return tuple(developments)
 
 
-def outlook(themes: Sequence[Theme], volume: Mapping[str, int], baseline: Mapping[str, float] | None,
+def outlook(themes: Sequence[Theme], volume: Mapping[str, int], baseline: Baseline | None,
             limit: int = 3) -> list[str]:
     """2-3 closing points from the same themes: what their stories say comes next, a name that runs through
-    several themes, then how the lead theme's volume compares with its 7-day average."""
+    several themes, then how the lead theme's volume compares with its average over the week before (or the days
+    of it the archive holds)."""
     points: list[str] = []
     for theme in themes[:2]:
         ahead = _ahead(theme)
@@ -141,9 +163,8 @@ def outlook(themes: Sequence[Theme], volume: Mapping[str, int], baseline: Mappin
         lead = themes[0]
         today = volume.get(lead.topic, 0)
         if baseline is not None:
-            average = baseline.get(lead.topic, 0.0)
             points.append(f"{lead.label}: {today} {'item' if today == 1 else 'items'} about {lead.heading.lower()} "
-                          f"today, against a 7-day average of {average:.1f} a day.")
+                          f"today, {baseline.against(lead.topic)}.")
     return points[:limit]
 
 

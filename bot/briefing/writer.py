@@ -11,6 +11,7 @@ from datetime import date
 from typing import TYPE_CHECKING
 
 from bot.briefing.compose import ComposeOptions, compose, plan_stories
+from bot.briefing.synthesis import Baseline
 from bot.editions import BriefingFormat
 from bot.entities import load_gazetteer
 from bot.models import Briefing, ClassifiedItem
@@ -51,7 +52,7 @@ class BriefingWriter:
         self.analyst = analyst if analyst is not None and analyst.enabled else None
         self.last_report: AnalystReport | None = None
 
-    def options(self, edition: BriefingRequest, baseline: Mapping[str, float] | None) -> ComposeOptions:
+    def options(self, edition: BriefingRequest, baseline: Baseline | None) -> ComposeOptions:
         return ComposeOptions(format=edition.format, topics=edition.topics, makers=self.makers,
                               publishers=self.publishers, baseline=baseline,
                               include_backfill=edition.include_backfill)
@@ -64,7 +65,7 @@ class BriefingWriter:
         return [decided.get(i.id, i) if i.about_ai is None else i for i in items]
 
     async def write(self, items: Sequence[ClassifiedItem], edition: BriefingRequest,
-                    baseline: Mapping[str, float] | None = None) -> Briefing:
+                    baseline: Baseline | None = None) -> Briefing:
         items = self.decided(items)
         options = self.options(edition, baseline)
         plan = plan_stories(items, options)

@@ -49,6 +49,9 @@ async def test_recent_by_topic_and_window(store: Store) -> None:
     assert [i.title for i in await store.recent(limit=2)] == ["Item 0", "Item 1"]
     assert [i.title for i in await store.recent(topic="safety")] == ["Item 2"]
     assert await store.recent(topic="robotics") == []
+    # How far back the archive reaches, before a given time.
+    assert await store.oldest_before(NOW) == NOW - timedelta(hours=30)
+    assert await store.oldest_before(NOW - timedelta(hours=30)) is None
 
 
 async def test_items_expire_and_keys_stay_under_the_prefix(store: Store, redis: Redis) -> None:

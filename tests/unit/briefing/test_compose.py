@@ -8,8 +8,9 @@ from pathlib import Path
 
 import pytest
 
-from bot.briefing.compose import ComposeOptions, baseline_of, compose, in_window, plan_stories
+from bot.briefing.compose import ComposeOptions, baseline_of, compose, history_days, in_window, plan_stories
 from bot.briefing.quality import boilerplate_summary, filler
+from bot.briefing.synthesis import Baseline
 from bot.entities import load_gazetteer
 from bot.models import Briefing, ClassifiedItem, Entities, Item, Story
 from bot.offline import ComposeRequest, compose_offline
@@ -251,7 +252,7 @@ def test_outlook_comes_from_the_same_themes(taxonomy: Taxonomy) -> None:
     items = [_item(n, "models", 0.5, title=f"Model news {n:02d}") for n in range(1, 7)] + [
         _item(7, "regulation", 0.4, title="A rule", summary="The rule applies to every AI lab. The agency will "
                                                              "publish guidance for developers next month.")]
-    briefing = _compose(items, taxonomy, baseline={"models": 2.0, "regulation": 3.0})
+    briefing = _compose(items, taxonomy, baseline=Baseline({"models": 2.0, "regulation": 3.0}, 7))
     assert briefing.title.startswith("Models")
     assert briefing.outlook == (
         "Policy: The agency will publish guidance for developers next month.",
@@ -264,8 +265,24 @@ def test_window_and_baseline_helpers() -> None:
     items.append(_item(9, "models", 0.5, hours=30, about_ai=False))
     start, end = NOW - timedelta(hours=24), NOW
     assert [i.title for i in in_window(items, start, end)] == ["Story 01", "Story 02"]
-    assert baseline_of(items, start) == {"models": 2 / 7}  # the item not about AI does not count
+    # Two items about AI in the week before; the item not about AI does not count, but shows how far back the
+    # archive reaches.
+    assert baseline_of(items, start) == Baseline({"models": 2 / 7}, 7)
     assert baseline_of(in_window(items, start, end), start) is None
+    # An archive that reaches one day back: an average over those days, not over a week it does not hold.
+    young = [i for i in items if i.published > NOW - timedelta(hours=49)]  # the 200-hour-old item is gone
+    assert baseline_of(young, start) == Baseline({"models": 2.0}, 1)
+    assert history_days(start - timedelta(hours=30), start) == 2
+
+
+def test_the_outlook_compares_with_the_history_the_archive_holds() -> None:
+    week = Baseline({"models": 2.0}, 7)
+    assert week.against("models") == "against a 7-day average of 2.0 a day"
+    assert week.against("robotics") == "none in the previous 7 days"
+    day = Baseline({"models": 3.0}, 1)
+    assert day.against("models") == "against 3 the day before"
+    assert day.against("robotics") == "none the day before"
+    assert Baseline({"models": 1.5}, 2).against("models") == "against a 2-day average of 1.5 a day"
 
 
 def test_empty_window(taxonomy: Taxonomy) -> None:
