@@ -24,6 +24,7 @@ from bot.importance import Signals, age_hours, combine, figures_strength, streng
 from bot.relevance import Decision, RelevanceModel, content
 from bot.relevance import Signals as RelevanceSignals
 from bot.stories import MemoryStoryIndex, StoryIndex, StorySignature, assign_story, band_values, minhashes
+from bot.textmodel import Tokenized
 
 if TYPE_CHECKING:  # `ai-news classify` never builds the message models
     from bot.models import ClassifiedItem, Item
@@ -87,22 +88,30 @@ class Enricher:
         self.relevance = relevance
         self.labs = tuple(name for org in extractor.gazetteer.organizations for name in (org.name, *org.aliases))
 
-    def decide_ai(self, entries: Sequence[tuple[str, str]], entities: Sequence[FoundEntities]) -> list[Decision]:
+    def decide_ai(self, entries: Sequence[tuple[str, str]], entities: Sequence[FoundEntities],
+                  tokenized: Tokenized | None = None, repeats: Sequence[int] = (2, 1)) -> list[Decision]:
         """Whether each (title, summary) is about AI: the relevance model's calibrated decision, or, without a
-        model, whether the text shows any sign of AI at all (an AI term, lab or model name)."""
+        model, whether the text shows any sign of AI at all (an AI term, lab or model name). `tokenized`: the
+        texts already tokenized in parts (see RelevanceModel.decide)."""
         if self.relevance is None:
             return [Decision(1.0 if ai else 0.0, ai) for ai in (
                 self.extractor.about_ai(f"{title}. {summary}", found) for (title, summary), found in
                 zip(entries, entities, strict=True))]
         signals = [RelevanceSignals.of(self.extractor, title, summary, found)
                    for (title, summary), found in zip(entries, entities, strict=True)]
-        return self.relevance.decide(entries, signals)
+        return self.relevance.decide(entries, signals, tokenized, repeats)
 
     def prepare(self, entries: Sequence[Entry]) -> list[Prepared]:
         """What each entry yields on its own (topics, entities, story signature, about AI): independent per entry."""
-        ranked = self.classifier.topics([(e.title, f"{e.summary} {' '.join(e.categories)}") for e in entries])
+        texts = [(e.title, f"{e.summary} {' '.join(e.categories)}") for e in entries]
+        # Both models read the title twice, then the topic model the summary with the categories, the about-AI
+        # model the summary's content: the three parts are tokenized once for both.
+        both = self.relevance is not None
+        tokenized = Tokenized([(title, body, content(e.summary)) if both else (title, body)
+                               for (title, body), e in zip(texts, entries, strict=True)])
+        ranked = self.classifier.topics(texts, tokenized, (2, 1, 0) if both else (2, 1))
         found = [self.extractor.extract(f"{entry.title}. {entry.summary}") for entry in entries]
-        decisions = self.decide_ai([(e.title, e.summary) for e in entries], found)
+        decisions = self.decide_ai([(e.title, e.summary) for e in entries], found, tokenized, (2, 0, 1))
         # Feed boilerplate ("Score: 1405 Comments: 931 By: ...") would make unrelated items look alike.
         hashes = minhashes([f"{e.title} {content(e.summary)[:STORY_TEXT_LIMIT]}" for e in entries])
         bands = band_values(hashes)
