@@ -23,7 +23,7 @@ from bot.ids import canonical_url, stable_id
 from bot.importance import Signals, age_hours, combine, figures_strength, strength_of
 from bot.relevance import Decision, RelevanceModel, content
 from bot.relevance import Signals as RelevanceSignals
-from bot.stories import MemoryStoryIndex, StoryIndex, StorySignature, assign_story, band_values, minhashes
+from bot.stories import MemoryStoryIndex, StoryIndex, StorySignature, assign_story, band_values, minhashes, settled
 from bot.textmodel import Tokenized
 
 if TYPE_CHECKING:  # `ai-news classify` never builds the message models
@@ -192,8 +192,7 @@ class LineResults:
     errors: list[str]
 
     def __repr__(self) -> str:
-        # Short: asyncio.run (3.11) formats the repr of its task, result included, when it restores the SIGINT
-        # handler; the default repr of every output line took a good part of a second.
+        # Short: the default repr of every output line takes a good part of a second (in a traceback, a log).
         return f"LineResults({len(self.outputs)} outputs, {len(self.errors)} errors)"
 
 
@@ -311,7 +310,7 @@ def prepare_parallel(enricher: Enricher, lines: Sequence[str], workers: int
         _FORKED = None
 
 
-async def classify_lines(
+def classify_lines(
     enricher: Enricher, lines: Sequence[str], now: datetime | None = None, workers: int = 1
 ) -> LineResults:
     """`ai-news classify`: JSON lines in, the same lines enriched out (in order); invalid lines reported.
@@ -328,7 +327,7 @@ async def classify_lines(
             signature = StorySignature(item_id, datetime.fromtimestamp(published, UTC),
                                        np.frombuffer(hashes, dtype=np.uint64), frozenset(models), frozenset(laws),
                                        frozenset(orgs), frozenset(amounts), {source}, keys)
-            story = await assign_story(index, signature)
+            story = settled(assign_story(index, signature))  # in memory: nothing to wait for
             matched.append((wire, story.story_id, len(story.sources)))
     # Offline, the batch is its own clock: recency is measured from its newest item.
     moment = now.timestamp() if now else max((w[2] for w, _, _ in matched), default=datetime.now(UTC).timestamp())

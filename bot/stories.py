@@ -19,10 +19,10 @@ import json
 import re
 import zlib
 from collections import defaultdict
-from collections.abc import Sequence
+from collections.abc import Coroutine, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import TYPE_CHECKING, Protocol
+from typing import TYPE_CHECKING, Any, Protocol, TypeVar
 
 import numpy as np
 
@@ -30,6 +30,8 @@ from bot.entities import AnyEntities
 
 if TYPE_CHECKING:  # only for the annotation: a process that classifies offline never loads Redis
     from redis.asyncio import Redis
+
+T = TypeVar("T")
 
 WINDOW = timedelta(hours=72)
 NUM_PERM = 64
@@ -214,6 +216,18 @@ class StoryIndex(Protocol):
         """Before a batch of `candidates`/`save` calls for these signatures, in order: load at once what they need."""
     async def flush(self) -> None:
         """After that batch: store at once what it saved."""
+
+
+def settled(step: Coroutine[Any, Any, T]) -> T:
+    """The result of a coroutine that never waits (an `assign_story` on a MemoryStoryIndex), run to its end
+    without an event loop: `ai-news classify` needs none."""
+    try:
+        step.send(None)
+    except StopIteration as done:
+        result: T = done.value
+        return result
+    step.close()
+    raise RuntimeError("the coroutine waits for something: it needs an event loop")
 
 
 async def assign_story(index: StoryIndex, signature: StorySignature) -> StorySignature:
