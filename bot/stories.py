@@ -53,13 +53,17 @@ STOPWORDS = frozenset(_STOPWORD_TEXT.split())
 
 def words(text: str) -> list[str]:
     """Lower-case words without possessive 's and without stop words, in order."""
-    lowered = text.lower().replace("'s ", " ").replace("’s ", " ")
-    return [t for t in _WORD.findall(lowered) if t not in STOPWORDS]
+    lowered = text.lower()
+    if "s " in lowered:
+        lowered = lowered.replace("'s ", " ").replace("’s ", " ")
+    return list(itertools.filterfalse(STOPWORDS.__contains__, _WORD.findall(lowered)))
 
 
 def shingles(text: str) -> set[str]:
     tokens = words(text)
-    return set(tokens).union(map(" ".join, itertools.pairwise(tokens)))
+    found = set(tokens)
+    found.update([f"{first} {second}" for first, second in itertools.pairwise(tokens)])
+    return found
 
 
 # MinHash with NUM_PERM hash functions from the multiply-shift family h(x) = ((a*x + b) mod 2^64) >> 32,
@@ -116,8 +120,14 @@ def band_values(hashes: np.ndarray) -> list[list[int]]:
     return values
 
 
+_SPACES_OR_DASHES = re.compile(r"[\s-]+")
+
+
 def _norm(value: str) -> str:
-    return re.sub(r"[\s-]+", " ", value.lower()).strip()
+    lowered = value.lower()
+    if lowered.isprintable() and "-" not in lowered and "  " not in lowered:  # its only white space: single spaces
+        return lowered.strip()
+    return _SPACES_OR_DASHES.sub(" ", lowered).strip()
 
 
 @dataclass

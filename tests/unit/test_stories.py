@@ -139,3 +139,22 @@ def test_stories_in_memory_are_assigned_without_an_event_loop() -> None:
 
     with pytest.raises(RuntimeError, match="event loop"):
         settled(waits())
+
+
+def test_words_and_shingles_are_those_of_the_plain_rules() -> None:
+    import itertools
+    import random
+    import re
+
+    from bot.stories import _WORD, STOPWORDS, _norm, shingles, words
+
+    rng = random.Random(5)
+    pieces = ["OpenAI's", "model’s ", "the", "GPT-4.5", "a", "s ", "'s ", "’s ", "  ", "-", "--", "\t", "\u00a0",
+              "Qwen", "+", ".", "new", "launch", "É", "x"]
+    for _ in range(3000):
+        text = "".join(rng.choice(pieces) + rng.choice(["", " "]) for _ in range(rng.randrange(0, 20)))
+        lowered = text.lower().replace("'s ", " ").replace("’s ", " ")
+        expected = [t for t in _WORD.findall(lowered) if t not in STOPWORDS]
+        assert words(text) == expected
+        assert shingles(text) == set(expected).union(map(" ".join, itertools.pairwise(expected)))
+        assert _norm(text) == re.sub(r"[\s-]+", " ", text.lower()).strip()
