@@ -257,6 +257,9 @@ async def assign_story(index: StoryIndex, signature: StorySignature) -> StorySig
     return best
 
 
+_NO_IDS: frozenset[str] = frozenset()
+
+
 class MemoryStoryIndex:
     """Stories of one process (for `ai-news classify`, which works offline)."""
 
@@ -265,7 +268,7 @@ class MemoryStoryIndex:
         self._buckets: defaultdict[tuple[str, str | int], set[str]] = defaultdict(set)
 
     async def candidates(self, signature: StorySignature) -> list[StorySignature]:
-        ids = set().union(*(self._buckets.get(key, set()) for key in signature.keys))
+        ids = set().union(*map(self._buckets.get, signature.keys, itertools.repeat(_NO_IDS)))
         return [self._stories[i] for i in sorted(ids)]
 
     async def save(self, signature: StorySignature) -> None:
