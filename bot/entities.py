@@ -133,6 +133,15 @@ _HAS_BILL = re.compile(r"(?:S(?<!\w.)[BF]?|A(?<!\w.)B|H(?<!\w.)(?:[BF]|\.\s?R)|L
 _BILL = re.compile(r"\b(?:SB|AB|HB|SF|HF|LD)\s?\d{1,5}\b|\bH\.\s?R\.\s?\d{1,5}\b|\bS\.\s?\d{1,5}\b")
 
 
+_SPACES = re.compile(r"\s+")
+
+
+def _spaced(found: str) -> str:
+    """Every run of white space as one space: `found` itself when its only white space is single ASCII spaces (a
+    printable string holds no other), as in nearly every match."""
+    return found if found.isprintable() and "  " not in found else _SPACES.sub(" ", found)
+
+
 Pattern = re.Pattern[str] | None
 _WORD, _WORD_OR_DOT = r"[\w]", r"[\w.]"  # what a name must not follow
 
@@ -177,8 +186,11 @@ class EntityExtractor:
             lambda _text: None)
         self._families = {f.lower() for f in gazetteer.model_families}
         # The leading letters of every family ("qwen" of Qwen, "dall" of DALL-E): a text without any of them
-        # as a word start names no model, and skips the model pattern.
-        self._family_starts = {m.group(0) for f in self._families if (m := _ALPHA.match(f))}
+        # as a whole run of letters names no model, and skips the model pattern. Searched for in the lower-cased
+        # text as such a run (no letter a-z on either side), which stops at the first.
+        starts = {m.group(0) for f in self._families if (m := _ALPHA.match(f))}
+        self._family_start = re.compile(rf"(?:{_alternation(list(starts), '[a-z]')})(?![a-z])").search \
+            if starts else (lambda _text: None)
         self._ai_upper, self._ai_words = _term_patterns(gazetteer.ai_terms)
         self._hint_upper, self._hint_words = _term_patterns(gazetteer.ai_hints)
         laws = _alternation(list(gazetteer.laws), _WORD)
@@ -207,9 +219,9 @@ class EntityExtractor:
 
     def extract(self, text: str) -> FoundEntities:
         org_matches = self._orgs.finditer(text) if self._orgs else iter(())
-        orgs = [self._org_names[re.sub(r"\s+", " ", m.group(0))] for m in org_matches]
+        orgs = [self._org_names[_spaced(m.group(0))] for m in org_matches]
         models: list[str] = []
-        if not self._family_starts.isdisjoint(_ALPHA.findall(text.lower())):
+        if self._family_start(text.lower()):
             found = (m.group(0).rstrip(".-") for m in self._models.finditer(text))
             models = [name for name in found if self._is_model(name)]
         amounts: list[str] = []
@@ -218,14 +230,14 @@ class EntityExtractor:
             spans = []
             if _has_money(text):
                 for m in _AMOUNT.finditer(text):
-                    amounts.append(re.sub(r"\s+", " ", m.group(0)).strip())
+                    amounts.append(_spaced(m.group(0)).strip())
                     spans.append(m.span())
             if _FIGURE_CUE.search(text):
-                metrics = [re.sub(r"\s+", " ", m.group(0)).strip() for m in _METRIC.finditer(text)
+                metrics = [_spaced(m.group(0)).strip() for m in _METRIC.finditer(text)
                            if not any(a <= m.start() < b for a, b in spans)]
         laws = [m.group(0) for m in self._laws.finditer(text)] if self._laws and self._law_hint(text) else []
         if _HAS_BILL.search(text):
-            laws += [re.sub(r"\s+", " ", m.group(0)) for m in _BILL.finditer(text)]
+            laws += [_spaced(m.group(0)) for m in _BILL.finditer(text)]
         return FoundEntities(
             organizations=tuple(dict.fromkeys(orgs)),
             models=tuple(dict.fromkeys(models)),

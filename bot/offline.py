@@ -88,7 +88,7 @@ def classify_offline(settings: Settings, lines: list[str]) -> LineResults:
     """`ai-news classify`: no services; stories are matched within the input."""
     taxonomy = load_taxonomy(settings.config_file("topics.yaml"))
     enricher = build_enricher(settings, taxonomy)
-    return asyncio.run(classify_lines(enricher, lines, workers=min(os.cpu_count() or 1, 4)))
+    return classify_lines(enricher, lines, workers=min(os.cpu_count() or 1, 4))
 
 
 @dataclass
