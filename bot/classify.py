@@ -22,7 +22,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from bot.patterns import Caseless
 from bot.settings import ConfigError
 from bot.taxonomy import Taxonomy
-from bot.textmodel import TextModel, train_text_model
+from bot.textmodel import TextModel, Tokenized, train_text_model
 
 if TYPE_CHECKING:  # a process that only classifies never builds the message models
     from bot.models import ClassifiedItem, Item
@@ -206,13 +206,16 @@ class TopicClassifier:
         """Scores (rows: texts, columns: taxonomy topics in order), each in 0..1."""
         return self._score_matrix(texts)[0]
 
-    def _score_matrix(self, texts: Sequence[tuple[str, str]]) -> tuple[np.ndarray, np.ndarray]:
-        """The scores, and which topics' keywords each text holds (a boolean matrix of the same shape)."""
+    def _score_matrix(self, texts: Sequence[tuple[str, str]], tokenized: Tokenized | None = None,
+                      repeats: Sequence[int] = (2, 1)) -> tuple[np.ndarray, np.ndarray]:
+        """The scores, and which topics' keywords each text holds (a boolean matrix of the same shape). The model
+        reads `tokenized` with `repeats` when given (the texts already tokenized, see `topics`)."""
         scores = np.zeros((len(texts), len(self.taxonomy.slugs)))
         matched = np.zeros(scores.shape, dtype=bool)
         learned = set(self.learned)
         if self.model is not None and learned and texts:
-            probabilities = softmax(self.model.decision([example_text(title, body) for title, body in texts]))
+            # example_text(title, body): the title twice, then the body.
+            probabilities = softmax(self.model.decision_of(tokenized or Tokenized(texts), repeats))
             for j, slug in enumerate(self.model.classes):
                 if slug in learned:
                     scores[:, self._columns[slug]] = (1 - KEYWORD_WEIGHT) * probabilities[:, j]
@@ -248,8 +251,12 @@ class TopicClassifier:
             results.append((tuple(topics), {slugs[j]: round(row[j], 3) for j in order if row[j] >= 0.01}))
         return results
 
-    def topics(self, texts: Sequence[tuple[str, str]]) -> list[tuple[tuple[str, ...], dict[str, float]]]:
-        return self.rank(*self._score_matrix(texts))
+    def topics(self, texts: Sequence[tuple[str, str]], tokenized: Tokenized | None = None,
+               repeats: Sequence[int] = (2, 1)) -> list[tuple[tuple[str, ...], dict[str, float]]]:
+        """Ranked topics and scores of each (title, body). `tokenized` may hold the same texts already tokenized
+        in parts, read with `repeats` as example_text(title, body) reads them (title twice, body once), with
+        other parts for other models left out (0)."""
+        return self.rank(*self._score_matrix(texts, tokenized, repeats))
 
 
 @dataclass(frozen=True)

@@ -23,7 +23,8 @@ from bot.ids import canonical_url, stable_id
 from bot.importance import Signals, age_hours, combine, figures_strength, strength_of
 from bot.relevance import Decision, RelevanceModel, content
 from bot.relevance import Signals as RelevanceSignals
-from bot.stories import MemoryStoryIndex, StoryIndex, StorySignature, assign_story, band_values, minhashes
+from bot.stories import MemoryStoryIndex, StoryIndex, StorySignature, assign_story, band_values, minhashes, settled
+from bot.textmodel import Tokenized
 
 if TYPE_CHECKING:  # `ai-news classify` never builds the message models
     from bot.models import ClassifiedItem, Item
@@ -87,22 +88,30 @@ class Enricher:
         self.relevance = relevance
         self.labs = tuple(name for org in extractor.gazetteer.organizations for name in (org.name, *org.aliases))
 
-    def decide_ai(self, entries: Sequence[tuple[str, str]], entities: Sequence[FoundEntities]) -> list[Decision]:
+    def decide_ai(self, entries: Sequence[tuple[str, str]], entities: Sequence[FoundEntities],
+                  tokenized: Tokenized | None = None, repeats: Sequence[int] = (2, 1)) -> list[Decision]:
         """Whether each (title, summary) is about AI: the relevance model's calibrated decision, or, without a
-        model, whether the text shows any sign of AI at all (an AI term, lab or model name)."""
+        model, whether the text shows any sign of AI at all (an AI term, lab or model name). `tokenized`: the
+        texts already tokenized in parts (see RelevanceModel.decide)."""
         if self.relevance is None:
             return [Decision(1.0 if ai else 0.0, ai) for ai in (
                 self.extractor.about_ai(f"{title}. {summary}", found) for (title, summary), found in
                 zip(entries, entities, strict=True))]
         signals = [RelevanceSignals.of(self.extractor, title, summary, found)
                    for (title, summary), found in zip(entries, entities, strict=True)]
-        return self.relevance.decide(entries, signals)
+        return self.relevance.decide(entries, signals, tokenized, repeats)
 
     def prepare(self, entries: Sequence[Entry]) -> list[Prepared]:
         """What each entry yields on its own (topics, entities, story signature, about AI): independent per entry."""
-        ranked = self.classifier.topics([(e.title, f"{e.summary} {' '.join(e.categories)}") for e in entries])
+        texts = [(e.title, f"{e.summary} {' '.join(e.categories)}") for e in entries]
+        # Both models read the title twice, then the topic model the summary with the categories, the about-AI
+        # model the summary's content: the three parts are tokenized once for both.
+        both = self.relevance is not None
+        tokenized = Tokenized([(title, body, content(e.summary)) if both else (title, body)
+                               for (title, body), e in zip(texts, entries, strict=True)])
+        ranked = self.classifier.topics(texts, tokenized, (2, 1, 0) if both else (2, 1))
         found = [self.extractor.extract(f"{entry.title}. {entry.summary}") for entry in entries]
-        decisions = self.decide_ai([(e.title, e.summary) for e in entries], found)
+        decisions = self.decide_ai([(e.title, e.summary) for e in entries], found, tokenized, (2, 0, 1))
         # Feed boilerplate ("Score: 1405 Comments: 931 By: ...") would make unrelated items look alike.
         hashes = minhashes([f"{e.title} {content(e.summary)[:STORY_TEXT_LIMIT]}" for e in entries])
         bands = band_values(hashes)
@@ -183,8 +192,7 @@ class LineResults:
     errors: list[str]
 
     def __repr__(self) -> str:
-        # Short: asyncio.run (3.11) formats the repr of its task, result included, when it restores the SIGINT
-        # handler; the default repr of every output line took a good part of a second.
+        # Short: the default repr of every output line takes a good part of a second (in a traceback, a log).
         return f"LineResults({len(self.outputs)} outputs, {len(self.errors)} errors)"
 
 
@@ -302,7 +310,7 @@ def prepare_parallel(enricher: Enricher, lines: Sequence[str], workers: int
         _FORKED = None
 
 
-async def classify_lines(
+def classify_lines(
     enricher: Enricher, lines: Sequence[str], now: datetime | None = None, workers: int = 1
 ) -> LineResults:
     """`ai-news classify`: JSON lines in, the same lines enriched out (in order); invalid lines reported.
@@ -319,7 +327,7 @@ async def classify_lines(
             signature = StorySignature(item_id, datetime.fromtimestamp(published, UTC),
                                        np.frombuffer(hashes, dtype=np.uint64), frozenset(models), frozenset(laws),
                                        frozenset(orgs), frozenset(amounts), {source}, keys)
-            story = await assign_story(index, signature)
+            story = settled(assign_story(index, signature))  # in memory: nothing to wait for
             matched.append((wire, story.story_id, len(story.sources)))
     # Offline, the batch is its own clock: recency is measured from its newest item.
     moment = now.timestamp() if now else max((w[2] for w, _, _ in matched), default=datetime.now(UTC).timestamp())

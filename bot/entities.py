@@ -133,17 +133,30 @@ _HAS_BILL = re.compile(r"(?:S(?<!\w.)[BF]?|A(?<!\w.)B|H(?<!\w.)(?:[BF]|\.\s?R)|L
 _BILL = re.compile(r"\b(?:SB|AB|HB|SF|HF|LD)\s?\d{1,5}\b|\bH\.\s?R\.\s?\d{1,5}\b|\bS\.\s?\d{1,5}\b")
 
 
+_SPACES = re.compile(r"\s+")
+
+
+def _spaced(found: str) -> str:
+    """Every run of white space as one space: `found` itself when its only white space is single ASCII spaces (a
+    printable string holds no other), as in nearly every match."""
+    return found if found.isprintable() and "  " not in found else _SPACES.sub(" ", found)
+
+
 Pattern = re.Pattern[str] | None
-_WORD, _WORD_OR_DOT = r"[\w]", r"[\w.]"  # what a name must not follow
+# Chinese, Japanese and Korean text writes words without spaces: a name runs straight into the next word
+# ("AI日报", "Claude推出"), so these scripts are no word characters at a name's edges.
+_CJK = "\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uac00-\ud7af\uf900-\ufaff\uff66-\uff9f"
+_LETTER = rf"[^\W{_CJK}]"  # a word character that a name must not touch
+_WORD, _WORD_OR_DOT = _LETTER, rf"(?:{_LETTER}|\.)"  # what a name must not follow
 
 
 def _term_patterns(terms: tuple[str, ...]) -> tuple[Pattern, Pattern]:
     """Upper-case abbreviations (AI, ML, GPU) matched only as written; everything else in any case."""
     upper = [t for t in terms if t.isupper() or t.rstrip("s").isupper()]
     lower = [t.lower() for t in terms if t not in upper]
-    return (re.compile(rf"(?:{_alternation(upper, _WORD_OR_DOT)})(?![\w])") if upper else None,
+    return (re.compile(rf"(?:{_alternation(upper, _WORD_OR_DOT)})(?!{_LETTER})") if upper else None,
             # Lower-cased text holds a word's first letter nearly everywhere: the test first costs less there.
-            re.compile(rf"(?<!{_WORD})(?:{_alternation(lower)})(?![\w])") if lower else None)
+            re.compile(rf"(?<!{_WORD})(?:{_alternation(lower)})(?!{_LETTER})") if lower else None)
 
 
 def _count(upper: Pattern, lower: Pattern, text: str) -> int:
@@ -161,15 +174,15 @@ class EntityExtractor:
             for spelling in (org.name, *org.aliases):
                 names[spelling] = org.name
         self._org_names = names
-        self._orgs = re.compile(rf"(?:{_alternation(list(names), _WORD_OR_DOT)})(?![\w])") if names else None
+        self._orgs = re.compile(rf"(?:{_alternation(list(names), _WORD_OR_DOT)})(?!{_LETTER})") if names else None
         suffixes = _alternation(list(gazetteer.model_suffixes))
         part = (rf"(?:\d+(?:\.\d+)*[a-zA-Z]{{0,2}}|(?:[A-Z]|v)\d+[A-Za-z0-9]*|{suffixes}"
                 rf"|[A-Z]{{1,3}}\d*)") if gazetteer.model_suffixes else r"(?:\d+(?:\.\d+)*[a-zA-Z]{0,2})"
-        families = _alternation(list(gazetteer.model_families), r"[\w-]")
+        families = _alternation(list(gazetteer.model_families), rf"(?:{_LETTER}|-)")
         # A family, then up to five parts joined by "-", "." or a space; at least one part must carry a digit
         # or be a known variant (checked after matching), so "Gemini" alone is not a model name but
         # "Gemini 2.5 Pro" and "Qwen3-Next-80B-A3B" are.
-        self._models = re.compile(rf"(?:{families})(?:(?:[-. ]|(?<=[A-Za-z])(?=\d)){part}){{0,5}}(?![\w-])")
+        self._models = re.compile(rf"(?:{families})(?:(?:[-. ]|(?<=[A-Za-z])(?=\d)){part}){{0,5}}(?!{_LETTER}|-)")
         self._suffixes = {s.lower() for s in gazetteer.model_suffixes}
         # Every law name contains one of its capitalised words: a cheap test before the full pattern.
         hints = {w for law in gazetteer.laws for w in law.split() if len(w) > 2 and w[0].isupper()}
@@ -177,12 +190,15 @@ class EntityExtractor:
             lambda _text: None)
         self._families = {f.lower() for f in gazetteer.model_families}
         # The leading letters of every family ("qwen" of Qwen, "dall" of DALL-E): a text without any of them
-        # as a word start names no model, and skips the model pattern.
-        self._family_starts = {m.group(0) for f in self._families if (m := _ALPHA.match(f))}
+        # as a whole run of letters names no model, and skips the model pattern. Searched for in the lower-cased
+        # text as such a run (no letter a-z on either side), which stops at the first.
+        starts = {m.group(0) for f in self._families if (m := _ALPHA.match(f))}
+        self._family_start = re.compile(rf"(?:{_alternation(list(starts), '[a-z]')})(?![a-z])").search \
+            if starts else (lambda _text: None)
         self._ai_upper, self._ai_words = _term_patterns(gazetteer.ai_terms)
         self._hint_upper, self._hint_words = _term_patterns(gazetteer.ai_hints)
         laws = _alternation(list(gazetteer.laws), _WORD)
-        self._laws = re.compile(rf"(?:{laws})(?![\w])") if gazetteer.laws else None
+        self._laws = re.compile(rf"(?:{laws})(?!{_LETTER})") if gazetteer.laws else None
 
     def about_ai(self, text: str, entities: AnyEntities) -> bool:
         """Whether the text shows any sign of being about AI: an AI term or hint, a model name."""
@@ -207,9 +223,9 @@ class EntityExtractor:
 
     def extract(self, text: str) -> FoundEntities:
         org_matches = self._orgs.finditer(text) if self._orgs else iter(())
-        orgs = [self._org_names[re.sub(r"\s+", " ", m.group(0))] for m in org_matches]
+        orgs = [self._org_names[_spaced(m.group(0))] for m in org_matches]
         models: list[str] = []
-        if not self._family_starts.isdisjoint(_ALPHA.findall(text.lower())):
+        if self._family_start(text.lower()):
             found = (m.group(0).rstrip(".-") for m in self._models.finditer(text))
             models = [name for name in found if self._is_model(name)]
         amounts: list[str] = []
@@ -218,14 +234,14 @@ class EntityExtractor:
             spans = []
             if _has_money(text):
                 for m in _AMOUNT.finditer(text):
-                    amounts.append(re.sub(r"\s+", " ", m.group(0)).strip())
+                    amounts.append(_spaced(m.group(0)).strip())
                     spans.append(m.span())
             if _FIGURE_CUE.search(text):
-                metrics = [re.sub(r"\s+", " ", m.group(0)).strip() for m in _METRIC.finditer(text)
+                metrics = [_spaced(m.group(0)).strip() for m in _METRIC.finditer(text)
                            if not any(a <= m.start() < b for a, b in spans)]
         laws = [m.group(0) for m in self._laws.finditer(text)] if self._laws and self._law_hint(text) else []
         if _HAS_BILL.search(text):
-            laws += [re.sub(r"\s+", " ", m.group(0)) for m in _BILL.finditer(text)]
+            laws += [_spaced(m.group(0)) for m in _BILL.finditer(text)]
         return FoundEntities(
             organizations=tuple(dict.fromkeys(orgs)),
             models=tuple(dict.fromkeys(models)),

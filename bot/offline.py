@@ -88,7 +88,7 @@ def classify_offline(settings: Settings, lines: list[str]) -> LineResults:
     """`ai-news classify`: no services; stories are matched within the input."""
     taxonomy = load_taxonomy(settings.config_file("topics.yaml"))
     enricher = build_enricher(settings, taxonomy)
-    return asyncio.run(classify_lines(enricher, lines, workers=min(os.cpu_count() or 1, 4)))
+    return classify_lines(enricher, lines, workers=min(os.cpu_count() or 1, 4))
 
 
 @dataclass
@@ -188,6 +188,8 @@ def train_model(settings: Settings, out: Path | None, extra: list[Path], relevan
                                   f"add it there first, or fix the example")
             mine.append(example)
     examples = bundled_examples() + mine
+    # Every input is read before anything is written: a bad file leaves both shipped models as they were.
+    relevance_examples = bundled_relevance_examples() + _read_relevance_examples(relevance_extra)
     started = time.perf_counter()
     model = train(examples, taxonomy.slugs)
     seconds = time.perf_counter() - started
@@ -195,7 +197,6 @@ def train_model(settings: Settings, out: Path | None, extra: list[Path], relevan
     _save(model.save, target)
     lines = [f"topics: trained on {len(examples)} examples, {len(model.classes)} topics, {len(model.terms)} terms "
              f"in {seconds:.2f} s; data digest {model.digest}; saved to {target}"]
-    relevance_examples = bundled_relevance_examples() + _read_relevance_examples(relevance_extra)
     extractor = EntityExtractor(load_gazetteer(settings.config_file("entities.yaml")))
     started = time.perf_counter()
     relevance, evaluation = train_relevance(extractor, relevance_examples)

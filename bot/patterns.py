@@ -193,10 +193,16 @@ class Caseless:
     compares, which costs several times the plain comparison. Other text goes to the case-insensitive pattern."""
 
     def __init__(self, pattern: str) -> None:
-        self.pattern = re.compile(pattern, re.IGNORECASE)
+        self._source = pattern
         parsed = _parser.parse(pattern)
         plain = parsed.state.flags & ~re.UNICODE == 0 and _caseless_literals(parsed)
         self._plain = re.compile(pattern) if plain else None
+
+    @functools.cached_property
+    def pattern(self) -> re.Pattern[str]:
+        """The case-insensitive pattern, compiled when first needed: most runs only see text that the plain one
+        reads."""
+        return re.compile(self._source, re.IGNORECASE)
 
     def found(self, text: str) -> bool:
         """Whether the pattern matches anywhere in `text`."""

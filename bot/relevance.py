@@ -35,7 +35,7 @@ from bot.entities import AnyEntities, EntityExtractor
 from bot.patterns import Caseless
 from bot.settings import ConfigError
 from bot.text import sentences
-from bot.textmodel import TextModel, train_text_model
+from bot.textmodel import TextModel, Tokenized, train_text_model
 
 MODEL_FILE = "relevance-model.npz"
 FORMAT = 1
@@ -135,12 +135,23 @@ class RelevanceModel:
     def probabilities(self, texts: Sequence[str], signals: Sequence[Signals]) -> np.ndarray:
         if not texts:
             return np.zeros(0)
-        features = np.column_stack([self.text_decision(texts), np.asarray(signals, dtype=np.float64)])
+        return self._stacked(self.text_decision(texts), signals)
+
+    def _stacked(self, text: np.ndarray, signals: Sequence[Signals]) -> np.ndarray:
+        features = np.column_stack([text, np.asarray(signals, dtype=np.float64)])
         return _sigmoid(features @ self.weights + self.intercept)
 
-    def decide(self, items: Sequence[tuple[str, str]], signals: Sequence[Signals]) -> list[Decision]:
-        """A decision for each (title, summary)."""
-        scores = self.probabilities([relevance_text(t, s) for t, s in items], signals)
+    def decide(self, items: Sequence[tuple[str, str]], signals: Sequence[Signals], tokenized: Tokenized | None = None,
+               repeats: Sequence[int] = (2, 1)) -> list[Decision]:
+        """A decision for each (title, summary). `tokenized` may hold the texts already tokenized in parts, read
+        with `repeats` as relevance_text reads them (the title twice, the summary's content once)."""
+        if tokenized is None:
+            scores = self.probabilities([relevance_text(t, s) for t, s in items], signals)
+        elif not items:
+            scores = np.zeros(0)
+        else:
+            text = self.text.decision_of(tokenized, repeats)[:, self._ai_column]
+            scores = self._stacked(text, signals)
         return [Decision(round(float(p), 3), bool(p >= self.threshold) and not listing(title))
                 for p, (title, _) in zip(scores, items, strict=True)]
 

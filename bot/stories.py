@@ -19,10 +19,10 @@ import json
 import re
 import zlib
 from collections import defaultdict
-from collections.abc import Sequence
+from collections.abc import Coroutine, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import TYPE_CHECKING, Protocol
+from typing import TYPE_CHECKING, Any, Protocol, TypeVar
 
 import numpy as np
 
@@ -30,6 +30,8 @@ from bot.entities import AnyEntities
 
 if TYPE_CHECKING:  # only for the annotation: a process that classifies offline never loads Redis
     from redis.asyncio import Redis
+
+T = TypeVar("T")
 
 WINDOW = timedelta(hours=72)
 NUM_PERM = 64
@@ -51,13 +53,17 @@ STOPWORDS = frozenset(_STOPWORD_TEXT.split())
 
 def words(text: str) -> list[str]:
     """Lower-case words without possessive 's and without stop words, in order."""
-    lowered = text.lower().replace("'s ", " ").replace("’s ", " ")
-    return [t for t in _WORD.findall(lowered) if t not in STOPWORDS]
+    lowered = text.lower()
+    if "s " in lowered:
+        lowered = lowered.replace("'s ", " ").replace("’s ", " ")
+    return list(itertools.filterfalse(STOPWORDS.__contains__, _WORD.findall(lowered)))
 
 
 def shingles(text: str) -> set[str]:
     tokens = words(text)
-    return set(tokens).union(map(" ".join, itertools.pairwise(tokens)))
+    found = set(tokens)
+    found.update([f"{first} {second}" for first, second in itertools.pairwise(tokens)])
+    return found
 
 
 # MinHash with NUM_PERM hash functions from the multiply-shift family h(x) = ((a*x + b) mod 2^64) >> 32,
@@ -114,8 +120,14 @@ def band_values(hashes: np.ndarray) -> list[list[int]]:
     return values
 
 
+_SPACES_OR_DASHES = re.compile(r"[\s-]+")
+
+
 def _norm(value: str) -> str:
-    return re.sub(r"[\s-]+", " ", value.lower()).strip()
+    lowered = value.lower()
+    if lowered.isprintable() and "-" not in lowered and "  " not in lowered:  # its only white space: single spaces
+        return lowered.strip()
+    return _SPACES_OR_DASHES.sub(" ", lowered).strip()
 
 
 @dataclass
@@ -216,6 +228,18 @@ class StoryIndex(Protocol):
         """After that batch: store at once what it saved."""
 
 
+def settled(step: Coroutine[Any, Any, T]) -> T:
+    """The result of a coroutine that never waits (an `assign_story` on a MemoryStoryIndex), run to its end
+    without an event loop: `ai-news classify` needs none."""
+    try:
+        step.send(None)
+    except StopIteration as done:
+        result: T = done.value
+        return result
+    step.close()
+    raise RuntimeError("the coroutine waits for something: it needs an event loop")
+
+
 async def assign_story(index: StoryIndex, signature: StorySignature) -> StorySignature:
     """The story this signature belongs to (updated with its source), or the signature as a new story."""
     best: StorySignature | None = None
@@ -233,6 +257,9 @@ async def assign_story(index: StoryIndex, signature: StorySignature) -> StorySig
     return best
 
 
+_NO_IDS: frozenset[str] = frozenset()
+
+
 class MemoryStoryIndex:
     """Stories of one process (for `ai-news classify`, which works offline)."""
 
@@ -241,7 +268,7 @@ class MemoryStoryIndex:
         self._buckets: defaultdict[tuple[str, str | int], set[str]] = defaultdict(set)
 
     async def candidates(self, signature: StorySignature) -> list[StorySignature]:
-        ids = set().union(*(self._buckets.get(key, set()) for key in signature.keys))
+        ids = set().union(*map(self._buckets.get, signature.keys, itertools.repeat(_NO_IDS)))
         return [self._stories[i] for i in sorted(ids)]
 
     async def save(self, signature: StorySignature) -> None:

@@ -55,6 +55,27 @@ def data_digest(texts: Sequence[str], labels: Sequence[str]) -> str:
     return digest.hexdigest()[:16]
 
 
+class Tokenized:
+    """A batch of texts, each given as the same number of parts, folded and tokenized once, in one pass, for every
+    model that reads them (see `TextModel.decision_of`): the parts joined by NUL (which no token holds), and the
+    tokens of the whole string with a separator between every two parts."""
+
+    def __init__(self, rows: Sequence[Sequence[str]]) -> None:
+        self.rows = len(rows)
+        self.width = len(rows[0]) if rows else 1
+        if any(len(row) != self.width for row in rows):
+            raise ValueError("every text must have the same number of parts")
+        self._parts = rows
+        joined = _SEPARATOR.join(map(_fold, itertools.chain.from_iterable(rows)))
+        clean = joined.count(_SEPARATOR) == self.rows * self.width - 1
+        self.tokens: list[str] | None = _TOKEN_OR_SEPARATOR.findall(joined) if clean else None
+
+    def texts(self, repeats: Sequence[int]) -> list[str]:
+        """The texts themselves: each row's parts joined by ". ", each part `repeats` times."""
+        return [". ".join(part for part, times in zip(row, repeats, strict=True) for _ in range(times))
+                for row in self._parts]
+
+
 class TextModel:
     def __init__(self, vocabulary: Sequence[str], idf: np.ndarray, coef: np.ndarray, intercept: np.ndarray,
                  classes: Sequence[str], digest: str = "") -> None:
@@ -70,41 +91,53 @@ class TextModel:
 
     def decision(self, texts: Sequence[str]) -> np.ndarray:
         """Decision values (rows: texts, columns: classes), as LinearSVC.decision_function gives them."""
-        row_of, term_of, counts = self._term_counts(texts)
-        out = np.tile(self.intercept, (len(texts), 1))
+        return self.decision_of(Tokenized([(text,) for text in texts]), (1,))
+
+    def decision_of(self, tokenized: Tokenized, repeats: Sequence[int]) -> np.ndarray:
+        """The decision values of the texts that `tokenized` holds in parts, each text being its parts joined by
+        ". ", each part `repeats` times (0: left out): `(2, 1)` reads (title, summary) as "title. title. summary"
+        without building that text or tokenizing the title twice."""
+        row_of, term_of, counts = self._term_counts(tokenized, repeats)
+        out = np.tile(self.intercept, (tokenized.rows, 1))
         if not len(term_of):
             return out
         weights = (1.0 + np.log(counts.astype(np.float64))) * self.idf[term_of]  # sublinear tf-idf
-        norms = np.sqrt(np.bincount(row_of, weights=weights * weights, minlength=len(texts)))
+        norms = np.sqrt(np.bincount(row_of, weights=weights * weights, minlength=tokenized.rows))
         weights /= norms[row_of]  # l2 per text
         contributions = self._weights[term_of] * weights[:, None]
         starts = np.flatnonzero(np.r_[True, row_of[1:] != row_of[:-1]])
         out[row_of[starts]] += np.add.reduceat(contributions, starts, axis=0)
         return out
 
-    def _term_counts(self, texts: Sequence[str]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    def _term_counts(self, tokenized: Tokenized, repeats: Sequence[int]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """The known terms of each text with their counts, as three arrays (row, term index, count): rows in
         order, each row's terms in the order they first occur (which fixes the order of the sums above).
 
-        The whole batch is tokenized as one string, the folded texts joined by NUL (which no token holds), and
-        counted with numpy: one pass of the
-        tokenizer and one dictionary lookup per token, instead of a Counter per text."""
-        if not texts:
+        The whole batch was tokenized as one string (see `Tokenized`) and is counted with numpy: one dictionary
+        lookup per token, instead of a Counter per text. A part repeated n times adds n to the count of each of
+        its tokens and puts them where their first copy stands: the text's tokens in order are those of its
+        parts in order, and no token spans the ". " between two parts."""
+        if len(repeats) != tokenized.width:
+            raise ValueError(f"{len(repeats)} repeats for texts of {tokenized.width} parts")
+        if tokenized.tokens is None:  # a part holds a NUL itself: one text at a time
+            return self._term_counts_each(tokenized.texts(repeats))
+        tokens = tokenized.tokens
+        if not tokens:
             return _NO_TERMS
-        joined = _SEPARATOR.join(map(_fold, texts))
-        if joined.count(_SEPARATOR) != len(texts) - 1:  # a text holds a NUL itself: one text at a time
-            return self._term_counts_each(texts)
-        tokens = _TOKEN_OR_SEPARATOR.findall(joined)
         ids = np.fromiter(map(self._lookup.get, tokens, itertools.repeat(_UNKNOWN)), dtype=np.int64,
                           count=len(tokens))
-        rows = np.cumsum(ids == _END)
-        known = ids >= 0
+        parts = np.cumsum(ids == _END)  # the part each token is in (rows one after the other)
+        times = np.asarray(repeats, dtype=np.int64)[parts % tokenized.width]
+        kept = (ids >= 0) & (times > 0)
         size = max(len(self.terms), 1)
-        keys = rows[known] * size + ids[known]
-        unique, first, counts = np.unique(keys, return_index=True, return_counts=True)
-        order = np.argsort(first, kind="stable")
-        unique = unique[order]
-        return unique // size, unique % size, counts[order]
+        keys = (parts[kept] // tokenized.width) * size + ids[kept]
+        order = np.argsort(keys, kind="stable")  # equal keys stay in text order: the first is the first occurrence
+        ordered = keys[order]
+        starts = np.flatnonzero(np.r_[True, ordered[1:] != ordered[:-1]]) if len(ordered) else _NO_TERMS[0]
+        counts = np.add.reduceat(times[kept][order], starts) if len(starts) else _NO_TERMS[2]
+        by_first = np.argsort(order[starts], kind="stable")
+        unique = ordered[starts][by_first]
+        return unique // size, unique % size, counts[by_first]
 
     def _term_counts_each(self, texts: Sequence[str]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         vocabulary = self.vocabulary

@@ -171,8 +171,13 @@ def test_every_command_refuses_a_wrong_input_with_one_line(tmp_path: Path) -> No
     _refused(_run(["compose", "--items", "-", "--date", "2026-05-01", "--topics", "robots"], env, tmp_path),
              "unknown topic 'robots' (did you mean robotics?)")
     _refused(_run(["compose", "--items", "-", "--date", "2026-05-01", "--tz", "Berlin"], env, tmp_path), "Berlin")
-    _refused(_run(["train", "--relevance-examples", str(tmp_path / "missing.jsonl")], env, tmp_path),
+    # Refused before anything is trained: the shipped models are not rewritten (and never by this test: --out).
+    shipped = (ROOT / "bot" / "data" / "topic-model.npz").stat().st_mtime_ns
+    _refused(_run(["train", "--relevance-examples", str(tmp_path / "missing.jsonl"), "--out",
+                   str(tmp_path / "topics.npz"), "--relevance-out", str(tmp_path / "relevance.npz")], env, tmp_path),
              "cannot read about-AI examples")
+    assert not (tmp_path / "topics.npz").exists()
+    assert (ROOT / "bot" / "data" / "topic-model.npz").stat().st_mtime_ns == shipped
     _refused(_run(["eval", "--briefing", str(ROOT / "README.md")], env, tmp_path), "not a folder of labeled days")
 
 

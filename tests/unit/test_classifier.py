@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import random
 from pathlib import Path
 
 import numpy as np
@@ -17,7 +18,7 @@ from bot.classify import (
     training_data,
 )
 from bot.taxonomy import Taxonomy, load_taxonomy
-from bot.textmodel import TextModel, data_digest
+from bot.textmodel import TextModel, Tokenized, data_digest
 
 CLEAR = {
     "models": ("Meta releases Llama 4 Scout and Maverick, open-weight mixture-of-experts models",
@@ -129,9 +130,43 @@ def test_a_batch_is_scored_exactly_as_its_texts_one_by_one() -> None:
     assert np.array_equal(shipped.decision(probe), each)
     clean = [text for text in probe if "\x00" not in text]
     assert np.array_equal(shipped.decision(clean), np.vstack([shipped.decision([text]) for text in clean]))
-    for batched, counted in zip(shipped._term_counts(clean), shipped._term_counts_each(clean), strict=True):
+    for batched, counted in zip(shipped._term_counts(Tokenized([(t,) for t in clean]), (1,)),
+                                shipped._term_counts_each(clean), strict=True):
         assert np.array_equal(batched, counted)  # same terms, counts and order as a Counter per text
     assert shipped.decision([]).shape == (0, len(shipped.classes))
+
+
+PARTS = [
+    ("OpenAI releases GPT-5", "The model tops every benchmark. GPT GPT"), ("Zürich café", "naïve résumé"),
+    ("ΟΔΥΣΣΕΥΣ", "ΟΔΥΣΣΕΥΣ model ς"), ("a\x00b OpenAI", "GPT\x00model"), ("Déjà vu: ﬁne-tuning", "ＬＬＭ models…"),
+    ("", ""), ("GPU", ""), ("", "inference chips"), ("x. y", "z. . ."), ("Ab\u0301", "\u0301c"), ("ΑΣ'", "'Σ b"),
+]
+
+
+def _random_part(rng: random.Random) -> str:
+    alphabet = "aAbBσΣςé\u0301ﬁ .,'-_:\n\x00ＬΟ0123456789"
+    words = ["openai", "gpt", "model", "models", "inference", "chips", "the", "of", "a", "benchmark", "robot",
+             "Zürich", "naïve"]
+    return "".join(rng.choice(words) + " " if rng.random() < 0.5 else rng.choice(alphabet)
+                   for _ in range(rng.randrange(0, 30)))
+
+
+def test_texts_in_parts_are_scored_as_the_texts_they_make() -> None:
+    """decision_of reads (title, body) with repeats (2, 1) exactly as decision reads example_text(title, body),
+    to the last bit, tokenized once for parts that other models read (repeat 0)."""
+    shipped = bundled_model()
+    rng = random.Random(7)
+    rows = PARTS + [(_random_part(rng), _random_part(rng)) for _ in range(300)]
+    texts = [example_text(title, body) for title, body in rows]
+    expected = shipped.decision(texts)
+    clean = [row for row in rows if "\x00" not in "".join(row)]
+    for batch in (rows, clean):
+        wanted = shipped.decision([example_text(*row) for row in batch])
+        assert np.array_equal(shipped.decision_of(Tokenized(batch), (2, 1)), wanted)
+        widened = Tokenized([(title, "ignored words GPU", body) for title, body in batch])
+        assert np.array_equal(shipped.decision_of(widened, (2, 0, 1)), wanted)
+    assert np.array_equal(np.vstack([shipped.decision_of(Tokenized([row]), (2, 1)) for row in rows]), expected)
+    assert shipped.decision_of(Tokenized([]), (1,)).shape == (0, len(shipped.classes))
 
 
 def test_model_files_hold_no_code() -> None:

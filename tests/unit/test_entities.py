@@ -1,11 +1,48 @@
 from __future__ import annotations
 
+import json
+import random
+import re
+from pathlib import Path
+
 import pytest
 
-from bot.entities import EntityExtractor, load_gazetteer
+from bot.entities import _ALPHA, EntityExtractor, _spaced, load_gazetteer
 from tests.conftest import CONFIG
 
-EXTRACT = EntityExtractor(load_gazetteer(CONFIG / "entities.yaml")).extract
+EXTRACTOR = EntityExtractor(load_gazetteer(CONFIG / "entities.yaml"))
+EXTRACT = EXTRACTOR.extract
+LABELED = Path(__file__).resolve().parents[2] / "bot" / "data"
+
+
+def _real_texts() -> list[str]:
+    texts = []
+    for path in sorted(LABELED.glob("*/*.jsonl")):
+        for line in path.read_text(encoding="utf-8").splitlines():
+            if line.strip():
+                row = json.loads(line)
+                texts.append(f"{row['title']}. {row.get('summary', '')}")
+    return texts
+
+
+def _random_texts(count: int, seed: int = 3) -> list[str]:
+    rng = random.Random(seed)
+    pieces = ["GPT-4o", "gpt", "Qwen3", "qwen", "o1", "O3", "DALL-E", "dall", "Llama", " ", "  ", "\t", "\n", "\u00a0",
+              "-", ".", "$5", "billion", "OpenAI", "Open AI", "x", "é", "K", "Meta", "AI", "s", "1", "\u2009", "Σ"]
+    return ["".join(rng.choice(pieces) for _ in range(rng.randrange(0, 25))) for _ in range(count)]
+
+
+def test_white_space_is_folded_as_the_pattern_folds_it() -> None:
+    for text in [*_random_texts(3000), "a  b", "a\tb", "a\u00a0b", "a b", "", " ", "\x1f", "a\u2028b"]:
+        assert _spaced(text) == re.sub(r"\s+", " ", text)
+
+
+def test_the_family_test_is_the_runs_of_letters_test() -> None:
+    """A text is tried for model names when one of its runs of letters a-z (lower-cased) is a family's start."""
+    starts = {m.group(0) for f in EXTRACTOR._families if (m := _ALPHA.match(f))}
+    for text in _real_texts() + _random_texts(3000):
+        expected = not starts.isdisjoint(_ALPHA.findall(text.lower()))
+        assert (EXTRACTOR._family_start(text.lower()) is not None) == expected, text
 
 
 @pytest.mark.parametrize(

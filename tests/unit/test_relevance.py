@@ -20,6 +20,7 @@ from bot.relevance import (
     train_relevance,
 )
 from bot.settings import ConfigError, Settings
+from bot.textmodel import Tokenized
 from tests.conftest import CONFIG
 
 EXTRACTOR = EntityExtractor(load_gazetteer(CONFIG / "entities.yaml"))
@@ -132,3 +133,13 @@ def test_the_enricher_stores_the_decision_and_trusts_ai_only_sources(model: Rele
     assert plain[0].importance < 0.3  # general news never leads
     assert trusted[1].about_ai is True and trusted[1].ai_score == 1.0
     assert trusted[0].about_ai is False  # only the marked source is trusted
+
+
+def test_decisions_on_texts_tokenized_once_are_those_on_the_texts(model: RelevanceModel) -> None:
+    """The enricher tokenizes (title, topic body, content) once for both models: the decisions stay the same."""
+    items = [(e.title, e.summary) for e in bundled_relevance_examples()[:400]]
+    items += [("Hiring: ML engineers (YC W26) are hiring", ""), ("Zürich café", "naïve\x00résumé"), ("ΑΣ", "Σ")]
+    signals = [Signals.of(EXTRACTOR, title, summary) for title, summary in items]
+    tokenized = Tokenized([(title, "other words", content(summary)) for title, summary in items])
+    assert model.decide(items, signals, tokenized, (2, 0, 1)) == model.decide(items, signals)
+    assert model.decide([], [], Tokenized([]), (1,)) == []

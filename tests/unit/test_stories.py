@@ -1,11 +1,12 @@
 from __future__ import annotations
 
+import asyncio
 from datetime import UTC, datetime, timedelta
 
 import pytest
 
 from bot.entities import EntityExtractor, FoundEntities, load_gazetteer
-from bot.stories import MemoryStoryIndex, StorySignature, assign_story, same_story
+from bot.stories import MemoryStoryIndex, StorySignature, assign_story, same_story, settled
 from tests.conftest import CONFIG
 
 EXTRACT = EntityExtractor(load_gazetteer(CONFIG / "entities.yaml")).extract
@@ -120,3 +121,40 @@ def test_a_batch_of_signatures_equals_one_text_at_a_time(monkeypatch: pytest.Mon
     for row, banded in zip(expected, bands, strict=True):
         batched = StorySignature.from_parts("s", when, row, found, {"x"}, banded)
         assert batched.keys == StorySignature.from_parts("s", when, row, found, {"x"}).keys
+
+
+def test_stories_in_memory_are_assigned_without_an_event_loop() -> None:
+    """`ai-news classify` matches stories with `settled`: the same stories as under asyncio."""
+    texts = ["OpenAI releases GPT-5 with better reasoning", "OpenAI releases GPT-5, with better reasoning, today",
+             "Anthropic raises $5 billion", "OpenAI releases GPT-5 with better reasoning and tools"]
+    looped, plain = MemoryStoryIndex(), MemoryStoryIndex()
+    expected = [asyncio.run(assign_story(looped, _sig(f"s{n}", text, source=f"x{n}"))).story_id
+                for n, text in enumerate(texts)]
+    assert [settled(assign_story(plain, _sig(f"s{n}", text, source=f"x{n}"))).story_id
+            for n, text in enumerate(texts)] == expected
+    assert expected[0] == expected[1]
+
+    async def waits() -> None:
+        await asyncio.sleep(0)
+
+    with pytest.raises(RuntimeError, match="event loop"):
+        settled(waits())
+
+
+def test_words_and_shingles_are_those_of_the_plain_rules() -> None:
+    import itertools
+    import random
+    import re
+
+    from bot.stories import _WORD, STOPWORDS, _norm, shingles, words
+
+    rng = random.Random(5)
+    pieces = ["OpenAI's", "model’s ", "the", "GPT-4.5", "a", "s ", "'s ", "’s ", "  ", "-", "--", "\t", "\u00a0",
+              "Qwen", "+", ".", "new", "launch", "É", "x"]
+    for _ in range(3000):
+        text = "".join(rng.choice(pieces) + rng.choice(["", " "]) for _ in range(rng.randrange(0, 20)))
+        lowered = text.lower().replace("'s ", " ").replace("’s ", " ")
+        expected = [t for t in _WORD.findall(lowered) if t not in STOPWORDS]
+        assert words(text) == expected
+        assert shingles(text) == set(expected).union(map(" ".join, itertools.pairwise(expected)))
+        assert _norm(text) == re.sub(r"[\s-]+", " ", text.lower()).strip()
