@@ -42,7 +42,10 @@ CanonicalUrl = Annotated[str, AfterValidator(canonical_url)]
 
 
 class Message(BaseModel):
-    """Base of every Kafka message: frozen, versioned, JSON on the wire."""
+    """Base of every Kafka message: frozen, versioned, JSON on the wire.
+
+    The messages that a process composing briefings never reads (fetch jobs, alerts, dead letters, health events)
+    build their validators on first use (`defer_build`), not when this module is imported."""
 
     model_config = ConfigDict(frozen=True, extra="ignore", str_strip_whitespace=True)
 
@@ -71,6 +74,8 @@ SourceKind = Literal["feed", "jsonfeed", "arxiv", "hackernews", "github"]
 
 class FetchJob(Message):
     """Poll one source now. Keyed by source id on `ainews.fetch`."""
+
+    model_config = ConfigDict(defer_build=True)  # see Message
 
     source_id: str = Field(min_length=1)
     url: str = Field(min_length=1)
@@ -238,6 +243,8 @@ class Alert(Message):
     channel once; later coverage republishes it with the sources so far and a higher `revision`, and the chat
     adapters update the message they posted to the highest revision."""
 
+    model_config = ConfigDict(defer_build=True)  # see Message
+
     kind: Literal["alert"] = "alert"
     channel: str = Field(pattern=CHANNEL_PATTERN)
     topic: str
@@ -260,7 +267,7 @@ class Alert(Message):
 class DigestStory(BaseModel):
     """One story of a digest."""
 
-    model_config = ConfigDict(frozen=True, extra="ignore")
+    model_config = ConfigDict(frozen=True, extra="ignore", defer_build=True)  # see Message
 
     story_id: str
     topic: str
@@ -276,6 +283,8 @@ class AlertDigest(Message):
     """The stories held back from one channel (over its hourly number of alerts, or in its quiet hours), sent as
     one message when they are due. Its id is a hash of channel and due time; it grows with `revision` as more
     stories or sources come in."""
+
+    model_config = ConfigDict(defer_build=True)  # see Message
 
     kind: Literal["digest"] = "digest"
     channel: str = Field(pattern=CHANNEL_PATTERN)
@@ -308,11 +317,13 @@ def _alert_kind(value: Any) -> str:
 # What the alerts topic carries: an alert, or a digest (a message without `kind` is an alert).
 AlertMessage = Annotated[Annotated[Alert, Tag("alert")] | Annotated[AlertDigest, Tag("digest")],
                          Discriminator(_alert_kind)]
-ALERT_MESSAGES: TypeAdapter[Alert | AlertDigest] = TypeAdapter(AlertMessage)
+ALERT_MESSAGES: TypeAdapter[Alert | AlertDigest] = TypeAdapter(AlertMessage, config=ConfigDict(defer_build=True))
 
 
 class DeadLetter(Message):
     """A message that failed validation or kept failing, with the error and where it came from."""
+
+    model_config = ConfigDict(defer_build=True)  # see Message
 
     topic: str
     partition: int
@@ -343,6 +354,8 @@ HealthStatus = Literal["failing", "disabled", "recovered"]
 
 class HealthEvent(Message):
     """A source's health changed: it keeps failing, was disabled, or works again. For the operations channel."""
+
+    model_config = ConfigDict(defer_build=True)  # see Message
 
     source_id: str
     source_name: str = ""

@@ -208,7 +208,7 @@ class EditionClaim(BaseModel):
     then "published". `offsets` are the briefings topic's end offsets before publishing: a composer that finds
     an unfinished claim reads from there to learn whether the briefing went out before it publishes again."""
 
-    model_config = ConfigDict(frozen=True, extra="ignore")
+    model_config = ConfigDict(frozen=True, extra="ignore", defer_build=True)  # built on first use
 
     owner: str
     state: Literal["publishing", "published"] = "publishing"
@@ -219,7 +219,7 @@ class EditionClaim(BaseModel):
 class SourceState(BaseModel):
     """What the scheduler and ingest know of one source, kept in a Redis hash (one field each)."""
 
-    model_config = ConfigDict(extra="ignore")
+    model_config = ConfigDict(extra="ignore", defer_build=True)  # built on first use
 
     etag: str | None = None
     last_modified: str | None = None

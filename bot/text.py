@@ -78,29 +78,28 @@ def fold_space(text: str) -> str:
 def _simple_markup_text(markup: str) -> str | None:
     """What _TextExtractor collects from markup made only of simple tags (see _SIMPLE_TAG), in one pass; None
     when the markup has anything else, for html.parser to read."""
-    parts: list[str] = []
-    pos = tags = 0
-    for match in _SIMPLE_TAG.finditer(markup):
-        start = match.start()
-        if start > pos:
-            parts.append(html.unescape(markup[pos:start]))  # html.parser hands text over with charrefs converted
-        name = match["start"]
-        if name is not None:
-            name = name.lower()
-            blank = "  " if match["empty"] else " "  # <br/> is a start and an end tag
+    # One split: the text before the first tag, then four pieces a tag (start name, "/" of an empty tag, end name,
+    # and the text up to the next tag).
+    pieces = _SIMPLE_TAG.split(markup)
+    if len(pieces) // 4 != markup.count("<"):
+        return None
+    unescape = html.unescape  # html.parser hands text over with charrefs converted
+    first = pieces[0]
+    parts = [unescape(first)] if first else []
+    for index in range(1, len(pieces), 4):
+        start, empty, end, text = pieces[index:index + 4]
+        if start is not None:
+            name = start.lower()
+            blank = "  " if empty else " "  # <br/> is a start and an end tag
         else:
-            name = match["end"].lower()
+            name = end.lower()
             blank = " "
         if name in _SPECIAL_TAGS:
             return None
         if name in _BLOCK_TAGS:
             parts.append(blank)
-        pos = match.end()
-        tags += 1
-    if tags != markup.count("<"):
-        return None
-    if pos < len(markup):
-        parts.append(html.unescape(markup[pos:]))
+        if text:
+            parts.append(unescape(text) if "&" in text else text)
     return "".join(parts)
 
 

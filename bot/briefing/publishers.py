@@ -53,19 +53,26 @@ class Publisher:
     name: str  # what a reader sees
 
 
-@lru_cache(maxsize=1 << 16)  # each link is asked for by the aggregators' count and by its story
-def site_of(url: str) -> str:
-    """The registrable part of a URL's host ("blog.google", "anthropic.com", "bbc.co.uk"); for hosts shared by
-    many authors, the author's space ("github.com/sqliteai", "danluu.github.io")."""
-    host, path = _parts(url)
+@lru_cache(maxsize=1 << 12)  # a window's thousands of links come from a few hundred hosts
+def _host_site(host: str) -> tuple[str, bool]:
+    """The registrable part of a host, and whether it is shared by many authors (see `site_of`)."""
     if host.endswith(_SHARED_SUFFIXES):
-        return host
+        return host, False
     labels = host.split(".")
     if len(labels) >= 3 and labels[-2] in _SECOND_LEVEL and len(labels[-1]) == 2:
         site = ".".join(labels[-3:])
     else:
         site = ".".join(labels[-2:])
-    if site in _SHARED_HOSTS:
+    return site, site in _SHARED_HOSTS
+
+
+@lru_cache(maxsize=1 << 16)  # each link is asked for by the aggregators' count and by its story
+def site_of(url: str) -> str:
+    """The registrable part of a URL's host ("blog.google", "anthropic.com", "bbc.co.uk"); for hosts shared by
+    many authors, the author's space ("github.com/sqliteai", "danluu.github.io")."""
+    host, path = _parts(url)
+    site, shared = _host_site(host)
+    if shared:
         segments = [s for s in path.split("/") if s][:2]
         if segments and site != "arxiv.org":
             if len(segments) == 2 and segments[0].lower() in _KIND_SEGMENTS.get(site, ()):

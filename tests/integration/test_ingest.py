@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 import pytest
 import pytest_asyncio
@@ -120,6 +121,54 @@ async def test_duplicates_across_sources_are_emitted_once(bus: Bus, store: Store
     second = await ingestor.ingest(_job(mirror, clock))
     assert len(first.new_items) == 13
     assert {i.id for i in second.new_items}.isdisjoint({i.id for i in first.new_items})
+
+
+async def test_a_batch_of_fetch_jobs_emits_what_the_jobs_one_by_one_would(
+        bus: Bus, store: Store, fetcher: Fetcher, enricher: Enricher, server: FeedServer) -> None:
+    clock = Clock(datetime(2026, 5, 1, tzinfo=UTC))
+    server.documents["/a.xml"] = fixture("real-ai/anthropic_news.xml")
+    server.documents["/mirror.xml"] = fixture("real-ai/anthropic_news.earlier.xml")
+    server.documents["/batch.xml"] = fixture("real-ai/deeplearning_ai_batch.xml")
+    a, mirror = _source(server, "a", "/a.xml"), _source(server, "mirror", "/mirror.xml")
+    batch, missing = _source(server, "batch", "/batch.xml"), _source(server, "missing", "/missing.xml")
+    ingestor = _ingestor(bus, store, fetcher, enricher, [a, mirror, batch, missing], clock)
+    jobs = [(_job(s, clock), s) for s in (a, mirror, missing, a, batch)]
+    outcomes = await ingestor.ingest_many(jobs)
+    assert [o.source_id for o in outcomes] == ["a", "mirror", "missing", "a", "batch"]
+    first, second, failed, again, other = outcomes
+    # An entry the first source published is not new for the second, in the same batch as in two.
+    assert len(first.new_items) == 13 and second.error is None
+    assert {i.id for i in second.new_items}.isdisjoint({i.id for i in first.new_items})
+    assert failed.error is not None and not failed.new_items
+    # A source that comes twice is polled again after the first poll is recorded: a conditional GET.
+    assert again.not_modified and server.conditional_hits == 1
+    assert other.new_items and (await store.source_state("a")).polls == 2
+    published = [i.id for o in outcomes for i in o.new_items]
+    assert len(published) == len(set(published))
+    assert await store.unseen(published) == []
+
+
+async def test_what_a_batch_published_is_marked_seen_when_a_later_source_fails(
+        bus: Bus, store: Store, fetcher: Fetcher, enricher: Enricher, server: FeedServer,
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    clock = Clock(datetime(2026, 5, 1, tzinfo=UTC))
+    server.documents["/a.xml"] = fixture("real-ai/anthropic_news.xml")
+    server.documents["/batch.xml"] = fixture("real-ai/deeplearning_ai_batch.xml")
+    a, batch = _source(server, "a", "/a.xml"), _source(server, "batch", "/batch.xml")
+    ingestor = _ingestor(bus, store, fetcher, enricher, [a, batch], clock)
+    classify = enricher.classify_items
+
+    async def failing_for_batch(items: list[Any], *args: Any, **kwargs: Any) -> Any:
+        if any(item.source == "batch" for item in items):
+            raise RuntimeError("enrichment failed")
+        return await classify(items, *args, **kwargs)
+
+    monkeypatch.setattr(enricher, "classify_items", failing_for_batch)
+    with pytest.raises(RuntimeError):
+        await ingestor.ingest_many([(_job(s, clock), s) for s in (a, batch)])
+    ids = [i.id for i in parse_feed(fixture("real-ai/anthropic_news.xml"), source_id="a").items]
+    assert ids and await store.unseen(ids) == []  # published, so marked: the job by job retry emits none again
+    assert (await ingestor.ingest(_job(a, clock))).new_items == []
 
 
 async def test_broken_sources_fail_clearly_and_the_others_go_on(

@@ -1,8 +1,9 @@
 """`ai-news bench ingest`: items/s through parse, normalize and dedupe, against bare feedparser.parse.
 
 Both sides read the same documents, in the same process, in the same run, their rounds interleaved. The
-ai-news side does what the ingest role does per document: feedparser, normalization into Items (canonical URL,
-plain text, times), in-document dedupe, then the 30-day dedupe ledger in Redis (look up, then mark). Each round
+ai-news side does what the ingest role does with a batch of fetch jobs (one a document): per document feedparser,
+normalization into Items (canonical URL, plain text, times) and in-document dedupe, then the 30-day dedupe ledger
+in Redis for the batch (look up, then mark; an entry of an earlier document is not new in a later one). Each round
 uses fresh ledger keys, so every round does the full work; the keys are removed afterwards.
 """
 
@@ -65,12 +66,15 @@ async def bench_ingest(redis: Redis, prefix: str, documents: list[tuple[str, byt
             baseline += time.perf_counter() - started
             started = time.perf_counter()
             store = Store(redis, Keys(f"{run_prefix}{round_no}:"))
-            items = 0
-            for source_id, data in documents:
-                parsed = parse_document("feed", data, source_id=source_id)
-                fresh = await store.unseen([item.id for item in parsed.items])
-                await store.mark_seen(fresh)
-                items += len(parsed.items)
+            polled = [parse_document("feed", data, source_id=source_id).items for source_id, data in documents]
+            items = sum(map(len, polled))
+            unseen = set(await store.unseen(list(dict.fromkeys(item.id for found in polled for item in found))))
+            published = []
+            for found in polled:
+                fresh = [item.id for item in found if item.id in unseen]
+                unseen.difference_update(fresh)
+                published += fresh
+            await store.mark_seen(published)
             seconds += time.perf_counter() - started
     finally:
         keys = [key async for key in redis.scan_iter(match=f"{run_prefix}*", count=1000)]

@@ -5,6 +5,11 @@ entities, importance, story) ->
 publish to `ainews.items.<primary topic>`; then mark the items seen and record the source's health. The job is
 committed only after all of that, so a crash repeats the poll, never skips it. A broken source is recorded in
 its health (and, when it stays broken, disabled with a health event); it never stops the other sources.
+
+The fetch jobs of one consumer batch (a poll of many sources) are fetched and parsed one after the other, then
+their entries are looked up in the dedupe ledger at once and what was published is marked at once: two Redis round
+trips for the batch, not two a source, with the same outcome as polling the sources one by one (an entry that an
+earlier source of the batch published is not published again by a later one).
 """
 
 from __future__ import annotations
@@ -14,7 +19,7 @@ import contextlib
 import logging
 import time
 from collections import Counter
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
@@ -73,6 +78,17 @@ class PollRound:
 
 
 @dataclass
+class _Fetched:
+    """A source polled and parsed, its new entries still to be found, published and marked seen."""
+
+    source: Source
+    state: SourceState
+    parsed: ParsedFeed
+    etag: str | None
+    last_modified: str | None
+
+
+@dataclass
 class IngestOutcome:
     source_id: str
     new_items: list[ClassifiedItem] = field(default_factory=list)
@@ -107,11 +123,16 @@ class Ingestor:
         self.disable_after = disable_after
 
     def consumer(self) -> Consumer:
-        return self.bus.consumer(self.bus.topics.group(GROUP), [self.bus.topics.fetch], self.handle)
+        return self.bus.consumer(self.bus.topics.group(GROUP), [self.bus.topics.fetch], self.handle,
+                                 batch_handler=self.handle_batch)
 
     async def handle(self, job: FetchJob, record: ConsumerRecord[bytes, bytes]) -> None:
         outcome = await self.ingest(job)
         self.round.note(outcome, time.monotonic())
+
+    async def handle_batch(self, batch: list[tuple[FetchJob, ConsumerRecord[bytes, bytes]]]) -> None:
+        for outcome in await self.ingest_many([(job, self.source_for(job)) for job, _ in batch]):
+            self.round.note(outcome, time.monotonic())
 
     async def summarize(self, stop: asyncio.Event, every: float = 1.0) -> None:
         """Log one line per poll round (how many sources were polled, ok and failing, and why) until `stop`."""
@@ -131,7 +152,27 @@ class Ingestor:
 
     async def ingest(self, job: FetchJob, source: Source | None = None) -> IngestOutcome:
         """Poll one source now."""
-        source = source or self.source_for(job)
+        return (await self.ingest_many([(job, source or self.source_for(job))]))[0]
+
+    async def ingest_many(self, jobs: Sequence[tuple[FetchJob, Source]]) -> list[IngestOutcome]:
+        """Poll sources one after the other; their new entries are looked up, and marked seen once published, in one
+        round trip each for all of them. A source that comes twice is polled again after the earlier polls are
+        finished (its state changes with each)."""
+        outcomes: list[IngestOutcome | None] = []
+        pending: list[tuple[int, _Fetched]] = []
+        for job, source in jobs:
+            if any(fetched.source.id == source.id for _, fetched in pending):
+                await self._emit_many(pending, outcomes)
+                pending = []
+            polled = await self._poll(job, source)
+            outcomes.append(polled if isinstance(polled, IngestOutcome) else None)
+            if isinstance(polled, _Fetched):
+                pending.append((len(outcomes) - 1, polled))
+        await self._emit_many(pending, outcomes)
+        return [outcome for outcome in outcomes if outcome is not None]
+
+    async def _poll(self, job: FetchJob, source: Source) -> IngestOutcome | _Fetched:
+        """Fetch and parse one source: what is left to emit, or the outcome when there is nothing to emit."""
         state = await self.store.source_state(source.id)
         if state.disabled:
             log.info("source %s is disabled; skipping the fetch job (ai-news sources --enable %s)", source.id,
@@ -148,7 +189,7 @@ class Ingestor:
             message = str(exc) if str(exc).startswith(source.id) else f"{source.id}: {exc}"
             await self._failed(source, state, message)
             return IngestOutcome(source.id, error=message)
-        return await self._emit(source, state, parsed, result.etag, result.last_modified)
+        return _Fetched(source, state, parsed, result.etag, result.last_modified)
 
     async def ingest_document(self, source: Source, data: bytes, kind: SourceKind) -> IngestOutcome:
         """Ingest a document already in hand (a local file): the same path without the fetch."""
@@ -158,7 +199,10 @@ class Ingestor:
         except FeedError as exc:
             await self._failed(source, state, str(exc))
             return IngestOutcome(source.id, error=str(exc))
-        return await self._emit(source, state, parsed, None, None)
+        outcomes: list[IngestOutcome | None] = [None]
+        await self._emit_many([(0, _Fetched(source, state, parsed, None, None))], outcomes)
+        assert outcomes[0] is not None
+        return outcomes[0]
 
     async def _parse(self, source: Source, kind: SourceKind, data: bytes) -> ParsedFeed:
         return await asyncio.to_thread(
@@ -166,14 +210,34 @@ class Ingestor:
             min_points=source.min_points,
         )
 
-    async def _emit(
-        self, source: Source, state: SourceState, parsed: ParsedFeed, etag: str | None, last_modified: str | None
-    ) -> IngestOutcome:
+    async def _emit_many(self, polls: Sequence[tuple[int, _Fetched]], outcomes: list[IngestOutcome | None]) -> None:
+        """Publish the new entries of polled sources, in order, and mark them seen; each outcome goes to its index in
+        `outcomes`. An entry is new when the ledger has not seen it and no earlier source here published it."""
+        if not polls:
+            return
+        unseen = set(await self.store.unseen(
+            list(dict.fromkeys(item.id for _, fetched in polls for item in fetched.parsed.items))))
+        emitted: list[list[ClassifiedItem]] = []
+        try:
+            for _, fetched in polls:
+                emitted.append(await self._publish_new(fetched, unseen))
+                unseen.difference_update(item.id for item in emitted[-1])
+        finally:  # what went out is marked even when a later source fails (the batch is then handled job by job)
+            await self.store.mark_seen(item.id for classified in emitted for item in classified)
+        for (index, fetched), classified in zip(polls, emitted, strict=True):
+            source, parsed = fetched.source, fetched.parsed
+            await self._succeeded(source, fetched.state, classified, fetched.etag, fetched.last_modified)
+            backfill = sum(item.backfill for item in classified)
+            log.info("source %s: %d entries, %d new%s", source.id, len(parsed.items), len(classified),
+                     f" ({backfill} backfill)" if backfill else "")
+            outcomes[index] = IngestOutcome(source.id, new_items=classified, skipped=parsed.skipped)
+
+    async def _publish_new(self, fetched: _Fetched, unseen: set[str]) -> list[ClassifiedItem]:
+        """Enrich and publish a polled source's entries that are in `unseen`; the published ones."""
+        source = fetched.source
         now = self.clock()
-        fresh_ids = set(await self.store.unseen([item.id for item in parsed.items]))
-        fresh = [item for item in parsed.items if item.id in fresh_ids]
-        first_poll = state.polls == 0 and state.last_success is None
-        if first_poll:
+        fresh = [item for item in fetched.parsed.items if item.id in unseen]
+        if fetched.state.polls == 0 and fetched.state.last_success is None:  # a first poll
             cutoff = now - self.window
             fresh = [item.model_copy(update={"backfill": True}) if item.published < cutoff else item
                      for item in fresh]
@@ -185,12 +249,7 @@ class Ingestor:
             await self.bus.publish_many(
                 (self.bus.topics.items(item.primary_topic), item, item.story_id) for item in classified
             )
-            await self.store.mark_seen(item.id for item in classified)
-        await self._succeeded(source, state, classified, etag, last_modified)
-        backfill = sum(item.backfill for item in classified)
-        log.info("source %s: %d entries, %d new%s", source.id, len(parsed.items), len(classified),
-                 f" ({backfill} backfill)" if backfill else "")
-        return IngestOutcome(source.id, new_items=classified, skipped=parsed.skipped)
+        return classified
 
     async def _succeeded(
         self, source: Source, state: SourceState, new: list[ClassifiedItem], etag: str | None,
