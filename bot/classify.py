@@ -78,13 +78,18 @@ class KeywordClassifier:
 
     def scores(self, title: str, body: str = "") -> dict[str, float]:
         """Scores in 0..1 (relative to the best topic) for every topic with a positive score."""
+        return self.scores_and_title(title, body)[0]
+
+    def scores_and_title(self, title: str, body: str = "") -> tuple[dict[str, float], tuple[str, ...]]:
+        """The scores, and the topics whose keywords the title alone holds (a positive score from the title)."""
         raw = [0.0] * len(self.taxonomy.topics)
         self._table.score(tokens(title), TITLE_WEIGHT, raw)
+        titled = tuple(t.slug for t, v in zip(self.taxonomy.topics, raw, strict=True) if v > 0)
         self._table.score(tokens(body), 1.0, raw)
         best = max(raw, default=0.0)
         if best <= 0:
-            return {}
-        return {t.slug: round(v / best, 3) for t, v in zip(self.taxonomy.topics, raw, strict=True) if v > 0}
+            return {}, titled
+        return {t.slug: round(v / best, 3) for t, v in zip(self.taxonomy.topics, raw, strict=True) if v > 0}, titled
 
     def classify(self, item: Item) -> ClassifiedItem:
         from bot.models import ClassifiedItem
@@ -148,6 +153,7 @@ KEYWORD_WEIGHT = 0.15   # share of the keyword score in a learned topic's score
 NEW_TOPIC_WEIGHT = 0.9   # how far keywords alone can take a topic that has no examples
 SECONDARY_MIN = 0.3     # a further topic needs at least this score ...
 SECONDARY_RATIO = 0.45  # ... and this fraction of the primary's
+TITLED_SECONDARY_MIN = 0.2  # or this score when the headline holds the topic's keywords ("raises ... data centers")
 MAX_TOPICS = 3
 # Decision values of the linear SVM become probability-like scores through a softmax at this temperature.
 SOFTMAX_SCALE = 5.0
@@ -207,11 +213,13 @@ class TopicClassifier:
         return self._score_matrix(texts)[0]
 
     def _score_matrix(self, texts: Sequence[tuple[str, str]], tokenized: Tokenized | None = None,
-                      repeats: Sequence[int] = (2, 1)) -> tuple[np.ndarray, np.ndarray]:
-        """The scores, and which topics' keywords each text holds (a boolean matrix of the same shape). The model
-        reads `tokenized` with `repeats` when given (the texts already tokenized, see `topics`)."""
+                      repeats: Sequence[int] = (2, 1)) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """The scores, which topics' keywords each text holds, and which its title holds (boolean matrices of the
+        same shape). The model reads `tokenized` with `repeats` when given (the texts already tokenized, see
+        `topics`)."""
         scores = np.zeros((len(texts), len(self.taxonomy.slugs)))
         matched = np.zeros(scores.shape, dtype=bool)
+        titled = np.zeros(scores.shape, dtype=bool)
         learned = set(self.learned)
         if self.model is not None and learned and texts:
             # example_text(title, body): the title twice, then the body.
@@ -220,22 +228,27 @@ class TopicClassifier:
                 if slug in learned:
                     scores[:, self._columns[slug]] = (1 - KEYWORD_WEIGHT) * probabilities[:, j]
         for i, (title, body) in enumerate(texts):
-            for slug, value in self.keywords.scores(title, body).items():
+            found, in_title = self.keywords.scores_and_title(title, body)
+            for slug, value in found.items():
                 scores[i, self._columns[slug]] += (KEYWORD_WEIGHT if slug in learned else NEW_TOPIC_WEIGHT) * value
                 matched[i, self._columns[slug]] = True
-        return scores, matched
+            for slug in in_title:
+                titled[i, self._columns[slug]] = True
+        return scores, matched, titled
 
-    def rank(self, scores: np.ndarray, matched: np.ndarray | None = None) -> list[tuple[tuple[str, ...],
-                                                                                         dict[str, float]]]:
+    def rank(self, scores: np.ndarray, matched: np.ndarray | None = None, titled: np.ndarray | None = None
+             ) -> list[tuple[tuple[str, ...], dict[str, float]]]:
         """Ranked topics and rounded topic scores for each row of a score matrix. With `matched` (which topics'
         keywords each text holds), a topic that requires evidence leads only a text that holds one of its keywords;
-        otherwise the next topic leads and it may follow."""
+        otherwise the next topic leads and it may follow. With `titled` (which topics' keywords each title holds),
+        such a topic follows the primary on a lower score: the headline itself names it."""
         slugs = self.taxonomy.slugs
         needs_evidence = [t.evidence_required for t in self.taxonomy.topics]
         results: list[tuple[tuple[str, ...], dict[str, float]]] = []
         orders = np.argsort(-scores, axis=1, kind="stable")  # ties keep the taxonomy's order
         evidence = matched.tolist() if matched is not None else [None] * len(scores)
-        for row, order, held in zip(scores.tolist(), orders.tolist(), evidence, strict=True):
+        headlines = titled.tolist() if titled is not None else [[False] * len(slugs)] * len(scores)
+        for row, order, held, named in zip(scores.tolist(), orders.tolist(), evidence, headlines, strict=True):
             top = row[order[0]]
             if top <= 0:
                 results.append(((self.taxonomy.fallback,), {}))
@@ -246,7 +259,9 @@ class TopicClassifier:
                     order = [lead, *(j for j in order if j != lead)]
                     top = row[lead]
             topics = [slugs[order[0]]] + [
-                slugs[j] for j in order[1:MAX_TOPICS] if row[j] >= SECONDARY_MIN and row[j] >= SECONDARY_RATIO * top
+                slugs[j] for j in order[1:MAX_TOPICS]
+                if (row[j] >= SECONDARY_MIN and row[j] >= SECONDARY_RATIO * top)
+                or (named[j] and row[j] >= TITLED_SECONDARY_MIN)
             ]
             results.append((tuple(topics), {slugs[j]: round(row[j], 3) for j in order if row[j] >= 0.01}))
         return results
