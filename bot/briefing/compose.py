@@ -57,10 +57,13 @@ STORY_ITEMS = 12
 # Stories compared pairwise for merging: the most important ones (the rest cannot reach the briefing anyway).
 MERGE_CANDIDATES = 300
 MERGE_WINDOW = timedelta(hours=72)
+OUTAGE_WINDOW = timedelta(hours=6)  # two reports of one service being down within this are one outage
 SAME_HEADLINE = 0.6
 SAME_PARTIES_HEADLINE = 0.5  # share of headline words enough when both headlines name the same two organizations
 _ARXIV = re.compile(r"arxiv\.org/", re.IGNORECASE)
 _SOURCE_CATEGORY = re.compile(r"\b(cs|stat|eess)[.-]([a-z]{2})\b", re.IGNORECASE)
+_OUTAGE_WORDS = frozenset({"down", "outage", "outages", "seems", "appears", "errors", "elevated", "degraded",
+                           "performance", "service", "disruption", "went", "goes"})
 _HN_PREFIX = re.compile(r"^(?:Show|Launch|Ask|Tell) HN:\s*")
 _NUMBER = re.compile(r"(?<![\w.])v?\d+(?:[.,]\d+)*(?![\w])")
 # A post on its author's own social account: the handle is the account's name in the link.
@@ -241,6 +244,7 @@ def _merge(groups: list[list[ClassifiedItem]]) -> list[list[ClassifiedItem]]:
     numbers = [set(_NUMBER.findall(g[0].title)) for g in top]
     organizations = [{o.lower() for o in g[0].entities.organizations if o.lower() in g[0].title.lower()} for g in top]
     handles = [_own_post_handle(g[0]) for g in top]
+    outages = [any(e.kind == "outage" for e in events_in(g[0].title, "")) for g in top]
     # Only two headlines that share a word, or that both name a model, can be one event: each group is compared with
     # those that follow it and meet either (which pairs are joined decides the stories, not the order they are
     # joined in).
@@ -277,7 +281,11 @@ def _merge(groups: list[list[ClassifiedItem]]) -> list[list[ClassifiedItem]]:
         own_post = bool(organizations[i] & organizations[j]) and (
             (handles[i] is not None and handles[i] in b) or (handles[j] is not None and handles[j] in a))
         same_model = bool(models[i] and models[j]) and _same_model(models[i], models[j])
-        if same_headline or same_parties or own_post or same_model:
+        # Two reports of one service being down within hours ("Claude Auth Is Down" / "Claude Seems Down"): one
+        # outage. They must share a word besides the outage's own ("GitHub is down" / "Claude is down" do not).
+        outage = (outages[i] and outages[j] and abs(times[i] - times[j]) <= OUTAGE_WINDOW.total_seconds()
+                  and bool(shared - _OUTAGE_WORDS))
+        if same_headline or same_parties or own_post or same_model or outage:
             parent[find(j)] = find(i)
     merged: dict[int, list[ClassifiedItem]] = defaultdict(list)
     for index, group in enumerate(top):

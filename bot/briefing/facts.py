@@ -44,7 +44,8 @@ EVENT_PATTERNS: tuple[tuple[str, re.Pattern[str]], ...] = tuple(
                      r"zero-day|CVE-\d{4}-\d+|vulnerabilit(?:y|ies)|stolen (?:data|credentials|keys)|"
                      r"exposed (?:data|records|keys|credentials|secrets)|jailbreak(?:s|ing)?|prompt injection|"
                      r"(?:tricked|fooled|manipulated|duped) into|scams?|fraud|impersonat\w+)\b"),
-        ("outage", r"\b(?:outage|elevated errors?|degraded performance|service disruption|is down|went down)\b"),
+        ("outage", r"\b(?:outage|elevated errors?|degraded performance|service disruption|"
+                   r"(?:is|are|seems?|appears? to be|went|goes) down)\b(?!\s*(?:\d|by\b|to\b|from\b|\w+ percent))"),
         ("hire", r"\b(?:hires|hired|(?:joins|to join|appoints|appointed|names|named)\b.{0,60}\b(?:as )?"
                  r"(?:its |the |our |a )?(?:first |new )?(?:chief|CEO|CTO|CFO|COO|head|president|vice president|VP|"
                  r"director|general manager|chair\w*)|steps down|resigns)\b"),

@@ -138,6 +138,16 @@ def test_a_persons_own_post_and_the_report_naming_them_are_one_story(taxonomy: T
     assert {link.url for link in joined.sources} == {post.url, report.url}
 
 
+def test_two_reports_of_one_service_down_are_one_outage(taxonomy: Taxonomy) -> None:
+    auth = _item(1, "products", 0.6, title="Claude Auth Is Down", source="a", hours=3)
+    seems = _item(2, "products", 0.5, title="Claude Seems Down", source="b", hours=3.1)
+    # Another service down the same hour, and the same service down again the next day: other outages.
+    github = _item(3, "products", 0.5, title="GitHub is down", source="c", hours=3.2)
+    later = _item(4, "products", 0.4, title="Claude is down again", source="d", hours=20)
+    stories = _stories(_compose([auth, seems, github, later], taxonomy))
+    assert sorted(len(s.sources) for s in stories) == [1, 1, 2]
+
+
 def test_a_story_never_compares_a_model_with_itself(taxonomy: Taxonomy) -> None:
     kimi = _item(1, "models", 0.9, title="Moonshot releases Kimi K3",
                  summary="Kimi K3 outperforms Kimi-K3 Preview and GPT-5 on agentic coding benchmarks by 12%.",
