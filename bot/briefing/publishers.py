@@ -25,6 +25,12 @@ _SHARED_SUFFIXES = (".github.io", ".substack.com", ".medium.com", ".wordpress.co
 # Shared hosts whose spaces are named after a kind of space: the kind and the name ("reddit.com/r/localllama").
 _KIND_SEGMENTS = {"reddit.com": frozenset({"r", "u", "user"}), "linkedin.com": frozenset({"in", "company"}),
                   "youtube.com": frozenset({"c", "channel", "user"})}
+# Paths of shared hosts that are no author's space: a video, a post by id, a search ("youtube.com/watch?v=..." is
+# published by YouTube, not by a "watch" author).
+_NO_SPACE = {"youtube.com": frozenset({"watch", "shorts", "embed", "live", "playlist", "results"}),
+             "reddit.com": frozenset({"comments", "gallery", "search"}),
+             "twitter.com": frozenset({"i", "search", "hashtag", "intent", "home"}),
+             "x.com": frozenset({"i", "search", "hashtag", "intent", "home"})}
 _SECOND_LEVEL = frozenset({"co", "com", "org", "net", "ac", "gov", "edu", "ne", "or"})
 
 
@@ -74,7 +80,7 @@ def site_of(url: str) -> str:
     site, shared = _host_site(host)
     if shared:
         segments = [s for s in path.split("/") if s][:2]
-        if segments and site != "arxiv.org":
+        if segments and site != "arxiv.org" and segments[0].lower() not in _NO_SPACE.get(site, ()):
             if len(segments) == 2 and segments[0].lower() in _KIND_SEGMENTS.get(site, ()):
                 return f"{site}/{segments[0].lower()}/{segments[1].lower()}"
             return f"{site}/{segments[0].lower()}"

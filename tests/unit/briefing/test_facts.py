@@ -87,6 +87,10 @@ def test_publishers_and_aggregators() -> None:
     assert site_of("https://www.reddit.com/r/LocalLLaMA/comments/abc/x") == "reddit.com/r/localllama"
     assert site_of("https://www.reddit.com/r") == "reddit.com/r"
     assert site_of("https://www.linkedin.com/in/someone") == "linkedin.com/in/someone"
+    # A video or a post by id is no author's space: the site publishes it.
+    assert site_of("https://www.youtube.com/watch?v=ePsQksj99LM") == "youtube.com"
+    assert site_of("https://www.youtube.com/@veritasium/videos") == "youtube.com/@veritasium"
+    assert site_of("https://x.com/i/status/1") == "x.com"
     names = {"x.ai": "xAI", "spectrum.ieee.org": "IEEE Spectrum"}
     assert publisher_of("https://x.ai/news/grok", "AI Research Feed", names).name == "xAI"
     assert publisher_of("https://spectrum.ieee.org/a", "IEEE", names).name == "IEEE Spectrum"
