@@ -149,7 +149,7 @@ def example_text(title: str, summary: str) -> str:
 
 # Minimum labeled examples for a topic to be learned; with fewer it is found by its keywords alone.
 MIN_EXAMPLES = 8
-KEYWORD_WEIGHT = 0.15   # share of the keyword score in a learned topic's score
+KEYWORD_WEIGHT = 0.2    # share of the keyword score in a learned topic's score
 NEW_TOPIC_WEIGHT = 0.9   # how far keywords alone can take a topic that has no examples
 SECONDARY_MIN = 0.3     # a further topic needs at least this score ...
 SECONDARY_RATIO = 0.45  # ... and this fraction of the primary's
