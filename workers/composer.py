@@ -25,7 +25,7 @@ from typing import TYPE_CHECKING
 
 from pydantic import ValidationError
 
-from bot.briefing.compose import BASELINE_DAYS, history_days, in_window
+from bot.briefing.compose import BASELINE_DAYS, baseline_from, in_window
 from bot.briefing.synthesis import Baseline
 from bot.briefing.writer import BriefingRequest, BriefingWriter
 from bot.editions import Edition
@@ -57,11 +57,7 @@ async def load_window(store: Store, taxonomy: Taxonomy, start: datetime, end: da
     before = start - timedelta(days=BASELINE_DAYS)
     until = start + timedelta(microseconds=1)
     counts = await store.count_between(taxonomy.slugs, before, until)
-    oldest = await store.oldest_before(until)
-    if oldest is None or not any(counts.values()):
-        return Window(items, None)
-    covered = history_days(oldest, start)
-    return Window(items, Baseline({t: n / covered for t, n in counts.items()}, covered))
+    return Window(items, baseline_from(counts, await store.oldest_before(until), start))
 
 
 async def compose_edition(store: Store, writer: BriefingWriter, edition: Edition, day: date,

@@ -241,6 +241,7 @@ def _merge(groups: list[list[ClassifiedItem]]) -> list[list[ClassifiedItem]]:
     laws = [{law.lower() for law in g[0].entities.laws} for g in top]
     times = [g[0].published.timestamp() for g in top]
     window = MERGE_WINDOW.total_seconds()
+    outage_window = OUTAGE_WINDOW.total_seconds()
     numbers = [set(_NUMBER.findall(g[0].title)) for g in top]
     organizations = [{o.lower() for o in g[0].entities.organizations if o.lower() in g[0].title.lower()} for g in top]
     handles = [_own_post_handle(g[0]) for g in top]
@@ -283,7 +284,7 @@ def _merge(groups: list[list[ClassifiedItem]]) -> list[list[ClassifiedItem]]:
         same_model = bool(models[i] and models[j]) and _same_model(models[i], models[j])
         # Two reports of one service being down within hours ("Claude Auth Is Down" / "Claude Seems Down"): one
         # outage. They must share a word besides the outage's own ("GitHub is down" / "Claude is down" do not).
-        outage = (outages[i] and outages[j] and abs(times[i] - times[j]) <= OUTAGE_WINDOW.total_seconds()
+        outage = (outages[i] and outages[j] and abs(times[i] - times[j]) <= outage_window
                   and bool(shared - _OUTAGE_WORDS))
         if same_headline or same_parties or own_post or same_model or outage:
             parent[find(j)] = find(i)
@@ -492,7 +493,14 @@ def baseline_of(items: Sequence[ClassifiedItem], start: datetime, days: int = BA
             oldest = item.published if oldest is None else min(oldest, item.published)
             if since < item.published and item.about_ai is not False:
                 counts.update(dict.fromkeys(item.topics, 1))
-    if oldest is None or not counts:
+    return baseline_from(counts, oldest, start, days)
+
+
+def baseline_from(counts: Mapping[str, int], oldest: datetime | None, start: datetime, days: int = BASELINE_DAYS
+                  ) -> Baseline | None:
+    """Each topic's items per day from its count over the `days` before `start`, averaged over the days the archive
+    holds (its oldest item is from `oldest`); None when there is no history."""
+    if oldest is None or not any(counts.values()):
         return None
     covered = history_days(oldest, start, days)
     return Baseline({topic: n / covered for topic, n in counts.items()}, covered)
