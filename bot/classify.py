@@ -153,8 +153,11 @@ KEYWORD_WEIGHT = 0.2    # share of the keyword score in a learned topic's score
 NEW_TOPIC_WEIGHT = 0.9   # how far keywords alone can take a topic that has no examples
 SECONDARY_MIN = 0.3     # a further topic needs at least this score ...
 SECONDARY_RATIO = 0.45  # ... and this fraction of the primary's
-TITLED_SECONDARY_MIN = 0.2  # or this score when the headline holds the topic's keywords ("raises ... data centers")
+TITLED_SECONDARY_MIN = 0.15  # or this score when the headline holds the topic's keywords ("raises ... data centers")
 MAX_TOPICS = 3
+# A topic that requires evidence may also lead on a learned score this high: the model is sure ("An agent used DNS
+# to reach an external chatbot" is safety without a safety word); below it, an essay's tone is not enough.
+EVIDENCE_SCORE = 0.6
 # Decision values of the linear SVM become probability-like scores through a softmax at this temperature.
 SOFTMAX_SCALE = 5.0
 MODEL_FILE = "topic-model.npz"
@@ -239,8 +242,9 @@ class TopicClassifier:
     def rank(self, scores: np.ndarray, matched: np.ndarray | None = None, titled: np.ndarray | None = None
              ) -> list[tuple[tuple[str, ...], dict[str, float]]]:
         """Ranked topics and rounded topic scores for each row of a score matrix. With `matched` (which topics'
-        keywords each text holds), a topic that requires evidence leads only a text that holds one of its keywords;
-        otherwise the next topic leads and it may follow. With `titled` (which topics' keywords each title holds),
+        keywords each text holds), a topic that requires evidence leads only a text that holds one of its keywords
+        or on a learned score of EVIDENCE_SCORE or more; otherwise the next topic leads and it may follow. With
+        `titled` (which topics' keywords each title holds),
         such a topic follows the primary on a lower score: the headline itself names it."""
         slugs = self.taxonomy.slugs
         needs_evidence = [t.evidence_required for t in self.taxonomy.topics]
@@ -254,7 +258,8 @@ class TopicClassifier:
                 results.append(((self.taxonomy.fallback,), {}))
                 continue
             if held is not None:
-                lead = next((j for j in order if row[j] > 0 and (held[j] or not needs_evidence[j])), order[0])
+                lead = next((j for j in order if row[j] > 0 and (held[j] or not needs_evidence[j]
+                                                                  or row[j] >= EVIDENCE_SCORE)), order[0])
                 if lead != order[0]:
                     order = [lead, *(j for j in order if j != lead)]
                     top = row[lead]
@@ -362,13 +367,16 @@ def evaluate(taxonomy: Taxonomy, examples: Sequence[LabeledExample], folds: int 
 
 _STATUS_HOST = re.compile(r"^https?://(?:www\.)?status\.", re.IGNORECASE)
 _ARXIV_URL = re.compile(r"^https?://(?:www\.)?(?:export\.)?arxiv\.org/", re.IGNORECASE)
-_REPO_URL = re.compile(r"^https?://(?:www\.)?(?:github\.com|gitlab\.com|codeberg\.org)/([^/]+)/[^/]+", re.IGNORECASE)
+# A repository, not a thread on it (an issue, a pull request, a discussion: what it says decides its section).
+_REPO_URL = re.compile(r"^https?://(?:www\.)?(?:github\.com|gitlab\.com|codeberg\.org)/([^/]+)/[^/?#]+"
+                       r"(?![^/?#])(?!/(?:-/)?(?:issues|pulls?|discussions|merge_requests)\b)", re.IGNORECASE)
 # A lab's engineering blog or cookbook: practitioner guides.
 _GUIDE_URL = re.compile(r"^https?://[^/]+/(?:[^/]+/)?(?:engineering|cookbook)/", re.IGNORECASE)
 _TOOL_HEADLINE = Caseless(r"\bopen[- ]source (?:tool|library|framework|sdk|cli|toolkit|platform|alternative)\b")
 _SHOW_HN = re.compile(r"^(?:Show|Launch) HN:", re.IGNORECASE)
 # A change to what users of a service get (its plans, prices, limits, what it allows) is a product story.
-_PLAN_CHANGE = Caseless(r"\b(?:plans?(?! to\b)|subscriptions?|pricing|price (?:increase|hike|cut|change)s?|quotas?|"
+_PLAN_CHANGE = Caseless(r"\b(?:(?<!query )(?<!execution )(?<!lesson )plans?(?! to\b)|subscriptions?|pricing|"
+                        r"price (?:increase|hike|cut|change)s?|quotas?|"
                         r"usage limits?|rate limits?|(?:free|paid|pro) tiers?|no longer allow\w*|allowed again)\b")
 # Which section an event belongs to, as a news editor files it.
 EVENT_SECTIONS = {"outage": "products", "availability": "products", "security": "safety", "law": "regulation",
@@ -422,7 +430,9 @@ _FEATURE = Caseless(r"\b(?:now|adds?|added|gets?|launch\w*|introduc\w+|roll(?:s|
 
 # An opinion piece or essay ("Why ...", "Is anybody else bored of talking about AI?", "The end of ..."):
 # on AI and coding a tools story, on AI and work, culture or society a business one (a question may be a paper's
-# title: research stands for it); not a product, model or infrastructure story.
+# title: research stands for it); never a models story. Where the learned model files it under the product or the
+# compute it is about ("Is ChatGPT changing how you write?", "Why won't Europe build AI data centers in Iceland?"),
+# that stands, except a product pick for an essay on coding.
 _OPINION = Caseless(r"\?\s*$|^(?:why|should|the (?:end|future|case|death|rise) of|in defen[cs]e of|against|stop|"
                     r"don.t|no,|yes,)\b|\b(?:bored|tired|fatigue|hype|backlash|"
                     r"bubble|doom\w*|burnout|superpowers?|eat(?:s|ing)?|killing|dead|dying)\b")
@@ -460,7 +470,8 @@ def _story_kind(title: str, summary: str, headline_models: Sequence[str], events
         coding = _CODING.found(title) or _DEVELOPER_SIDE.found(title)
         question = title.rstrip().endswith("?")
         return ("tools" if coding else "business"), frozenset(
-            {"business", "safety", "regulation", "tools", *(("research",) if question else ())})
+            {"business", "safety", "regulation", "tools", "infrastructure", *(("research",) if question else ()),
+             *(() if coding else ("products",))})
     return None
 
 
@@ -506,12 +517,12 @@ def editorial_topic(title: str, url: str, models: Sequence[str], events: Sequenc
         return have("tools")
     if _POSITION.found(title):
         return have("regulation")
+    if _PLAN_CHANGE.found(title):
+        return have("products")
     story_kind = _story_kind(title, summary, headline_models, events)
     # The learned ranking's choice stands when it is one the kind allows (the rules below may still apply).
     if story_kind is not None and not (ranked[:1] and ranked[0] in story_kind[1]):
         return have(story_kind[0])
-    if _PLAN_CHANGE.found(title):
-        return have("products")
     if not events and _SERVING.found(f"{title} {summary}"):
         return have("tools")
     if not events and not models and _PERSONAL.search(f"{title} {summary}") and _WORK.found(

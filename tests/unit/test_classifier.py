@@ -10,6 +10,7 @@ import numpy as np
 import pytest
 
 from bot.classify import (
+    EVIDENCE_SCORE,
     TopicClassifier,
     bundled_examples,
     bundled_model,
@@ -23,8 +24,8 @@ from bot.textmodel import TextModel, Tokenized, data_digest
 CLEAR = {
     "models": ("Meta releases Llama 4 Scout and Maverick, open-weight mixture-of-experts models",
                "The new models use a mixture-of-experts architecture and support a 10M token context window."),
-    "research": ("Researchers show chain-of-thought monitoring catches reward hacking in a new arXiv paper",
-                 "The paper evaluates how well monitors detect misbehaviour in reasoning traces across benchmarks."),
+    "research": ("Researchers show scaling laws hold for protein language models in a new arXiv paper",
+                 "The paper measures how loss falls with model size and data across six protein benchmarks."),
     "robotics": ("Figure's humanoid robot starts work on BMW's assembly line",
                  "The humanoid robots move sheet-metal parts in the Spartanburg plant."),
     "products": ("ChatGPT adds shopping features for all users",
@@ -54,6 +55,13 @@ def test_every_topic_on_an_unseen_clear_headline(classifier: TopicClassifier, to
     assert scores[topic] == max(scores.values())
 
 
+def test_a_paper_on_a_safety_subject_is_research_and_safety(classifier: TopicClassifier) -> None:
+    (topics, _), = classifier.topics([(
+        "Researchers show chain-of-thought monitoring catches reward hacking in a new arXiv paper",
+        "The paper evaluates how well monitors detect misbehaviour in reasoning traces across benchmarks.")])
+    assert set(topics[:2]) == {"research", "safety"}
+
+
 def test_multi_label(classifier: TopicClassifier) -> None:
     (topics, scores), = classifier.topics([(
         "OpenAI raises $40 billion to build more data centers",
@@ -67,13 +75,15 @@ def test_a_topic_that_requires_evidence_leads_only_items_that_name_it(taxonomy: 
     slugs = taxonomy.slugs
     safety, business = slugs.index("safety"), slugs.index("business")
     assert taxonomy.topics[safety].evidence_required
-    scores = np.zeros((2, len(slugs)))
-    scores[:, safety], scores[:, business] = 0.6, 0.3
+    scores = np.zeros((3, len(slugs)))
+    scores[:, safety], scores[:, business] = 0.5, 0.3
+    scores[2, safety] = EVIDENCE_SCORE  # the model is sure of the third
     matched = np.zeros(scores.shape, dtype=bool)
     matched[1, safety] = True  # the second text names a harm
-    essay, incident = TopicClassifier(taxonomy, None).rank(scores, matched)
+    essay, incident, sure = TopicClassifier(taxonomy, None).rank(scores, matched)
     assert essay[0] == ("business", "safety")  # the model's pick may follow, not lead
     assert incident[0][0] == "safety"
+    assert sure[0][0] == "safety"
     lenient = taxonomy.model_copy(update={"topics": tuple(
         t.model_copy(update={"evidence_required": False}) for t in taxonomy.topics)})
     assert TopicClassifier(lenient, None).rank(scores, matched)[0][0][0] == "safety"

@@ -75,9 +75,12 @@ def test_multi_label_ranks_topics(taxonomy: Taxonomy) -> None:
     ("ChatGPT can now read your calendar", ("tools",), "products"),
     ("Gemini adds a memory feature for all users", ("tools",), "products"),
     ("Gemini CLI adds a memory feature", ("tools",), None),
-    # An essay on AI culture is business (on coding, tools), not a product, model or infrastructure story.
-    ("Is anybody else bored of talking about AI?", ("infrastructure",), "business"),
-    ("The New AI Superpowers: Focus and Followthrough", ("products",), "business"),
+    # An essay on AI culture is business (on coding, tools), not a model story; one the model files under the
+    # product or the compute it is about stays there.
+    ("Is anybody else bored of talking about AI?", ("models",), "business"),
+    ("The New AI Superpowers: Focus and Followthrough", ("models",), "business"),
+    ("Is ChatGPT changing how you write?", ("products",), None),
+    ("Why won't Europe build AI data centers in Iceland?", ("infrastructure",), None),
     ("Why AI coding agents are killing code review", ("products",), "tools"),
     ("Why AI coding agents are killing code review", ("tools",), None),
     ("Are emergent abilities of large language models a mirage?", ("research",), None),
@@ -113,3 +116,17 @@ def test_an_essay_title_is_no_paper_unless_it_asks(taxonomy: Taxonomy) -> None:
 ])
 def test_ads_and_taglines(taxonomy: Taxonomy, title: str, ranked: tuple[str, ...], expected: str | None) -> None:
     assert editorial_topic(title, "https://news.example.com/b", (), (), taxonomy.slugs, ranked=ranked) == expected
+
+
+@pytest.mark.parametrize(("title", "url", "expected"), [
+    # A change to a service's plan is a product story; a database's query plan is not a plan.
+    ("Claude Code to be removed from Anthropic's Pro plan?", "https://news.example.com/c", "products"),
+    ("Training a 4B model to produce 81% faster query plans than Postgres", "https://news.example.com/c", None),
+    # A repository is a tool; an issue or a pull request on one is what it says.
+    ("A homegrown LLM appears to be a merge of an existing model", "https://github.com/city/llm", "tools"),
+    ("A homegrown LLM appears to be a merge of an existing model", "https://github.com/city/llm/issues/12", None),
+    ("Add a local model backend", "https://github.com/org/app/pull/7", None),
+    ("Add a local model backend", "https://gitlab.com/org/app/-/merge_requests/7", None),
+])
+def test_plans_and_repositories(taxonomy: Taxonomy, title: str, url: str, expected: str | None) -> None:
+    assert editorial_topic(title, url, (), (), taxonomy.slugs, ranked=("research",)) == expected
