@@ -60,6 +60,10 @@ MERGE_WINDOW = timedelta(hours=72)
 OUTAGE_WINDOW = timedelta(hours=6)  # two reports of one service being down within this are one outage
 SAME_HEADLINE = 0.6
 SAME_PARTIES_HEADLINE = 0.5  # share of headline words enough when both headlines name the same two organizations
+# Two headlines within this, sharing RARE_SHARED words or more that few of the day's headlines hold, are one event.
+RARE_WINDOW = timedelta(hours=24)
+RARE_SHARED = 3
+RARE_HEADLINES = 3  # a word in this many headlines or fewer is rare
 _ARXIV = re.compile(r"arxiv\.org/", re.IGNORECASE)
 _SOURCE_CATEGORY = re.compile(r"\b(cs|stat|eess)[.-]([a-z]{2})\b", re.IGNORECASE)
 _OUTAGE_WORDS = frozenset({"down", "outage", "outages", "seems", "appears", "errors", "elevated", "degraded",
@@ -185,6 +189,20 @@ def _headline_words(item: ClassifiedItem) -> frozenset[str]:
     return found | {part for word in found if "-" in word for part in word.split("-") if len(part) > 1}
 
 
+def _word_stem(word: str) -> str:
+    """A headline word without its possessive or plural ending ("Anthropic's" is anthropic, "watermarks"
+    watermark)."""
+    word = word.removesuffix("'s").removesuffix("\u2019s")
+    return word[:-1] if len(word) > 4 and word.endswith("s") and not word.endswith("ss") else word
+
+
+def _rare_words(heads: Sequence[frozenset[str]]) -> list[frozenset[str]]:
+    """Of each headline's words (stemmed), those that few of the headlines hold (RARE_HEADLINES or fewer)."""
+    stems = [frozenset(map(_word_stem, head)) for head in heads]
+    counts = Counter(word for head in stems for word in head)
+    return [frozenset(w for w in head if counts[w] <= RARE_HEADLINES and not _NUMBER.fullmatch(w)) for head in stems]
+
+
 def _own_post_handle(item: ClassifiedItem) -> str | None:
     """The author's handle of a first-person post on their own social account ("I've joined Anthropic" at
     twitter.com/karpathy/...), else None."""
@@ -224,8 +242,9 @@ def _conflict(a: set[str], b: set[str]) -> bool:
 
 def _merge(groups: list[list[ClassifiedItem]]) -> list[list[ClassifiedItem]]:
     """Join groups that are one event: near-identical headlines (one inside the other, or most words shared), half
-    the words shared by headlines naming the same two organizations, or the same model named in both headlines;
-    never two different models or laws, never more than 72 h apart."""
+    the words shared by headlines naming the same two organizations, the same model named in both headlines, or
+    within a day three words that few of the day's headlines hold; never two different models or laws, never more
+    than 72 h apart."""
     top = groups[:MERGE_CANDIDATES]
     parent = list(range(len(top)))
 
@@ -246,6 +265,8 @@ def _merge(groups: list[list[ClassifiedItem]]) -> list[list[ClassifiedItem]]:
     organizations = [{o.lower() for o in g[0].entities.organizations if o.lower() in g[0].title.lower()} for g in top]
     handles = [_own_post_handle(g[0]) for g in top]
     outages = [any(e.kind == "outage" for e in events_in(g[0].title, "")) for g in top]
+    rare = _rare_words([words(_HN_PREFIX.sub("", g[0].title)) for g in top])  # a hyphenated name counts once
+    rare_window = RARE_WINDOW.total_seconds()
     # Only two headlines that share a word, or that both name a model, can be one event: each group is compared with
     # those that follow it and meet either (which pairs are joined decides the stories, not the order they are
     # joined in).
@@ -286,7 +307,13 @@ def _merge(groups: list[list[ClassifiedItem]]) -> list[list[ClassifiedItem]]:
         # outage. They must share a word besides the outage's own ("GitHub is down" / "Claude is down" do not).
         outage = (outages[i] and outages[j] and abs(times[i] - times[j]) <= outage_window
                   and bool(shared - _OUTAGE_WORDS))
-        if same_headline or same_parties or own_post or same_model or outage:
+        # One unusual subject in two headlines worded apart ("Trump Says AI Is Now Super Intelligence ..." /
+        # "Trump Hosts AI CEOs ..., Rebrands AI as 'Super Intelligence'";
+        # "Rio de Janeiro's city government model ..." / "Rio de Janeiro's 'homegrown' LLM ..."): words that few of
+        # the day's headlines hold; never when each names an organization the other does not.
+        unusual = (abs(times[i] - times[j]) <= rare_window and len(rare[i] & rare[j]) >= RARE_SHARED
+                   and not (organizations[i] - organizations[j] and organizations[j] - organizations[i]))
+        if same_headline or same_parties or own_post or same_model or outage or unusual:
             parent[find(j)] = find(i)
     merged: dict[int, list[ClassifiedItem]] = defaultdict(list)
     for index, group in enumerate(top):

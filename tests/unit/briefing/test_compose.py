@@ -148,6 +148,25 @@ def test_two_reports_of_one_service_down_are_one_outage(taxonomy: Taxonomy) -> N
     assert sorted(len(s.sources) for s in stories) == [1, 1, 2]
 
 
+def test_two_headlines_on_one_unusual_subject_are_one_story(taxonomy: Taxonomy) -> None:
+    says = _item(1, "regulation", 0.6, title="Trump Says AI Is Now Super Intelligence. What's Really Super Is The "
+                 "Internet Response", source="soylent", hours=4)
+    hosts = _item(2, "regulation", 0.5, title="Trump Hosts AI CEOs to Discuss Safety Standards, Rebrands AI as "
+                  "'Super Intelligence'", source="slashdot", hours=10)
+    # Two other stories sharing two unusual words, and one hyphenated name ("open-source") counting once.
+    boats = _item(3, "robotics", 0.5, title="Autonomous ferry crosses the Baltic", source="a", hours=5)
+    ferry = _item(4, "robotics", 0.5, title="Ferry operator tests autonomous docking", source="b", hours=6)
+    framework = _item(5, "safety", 0.5, title="An open-source framework for AI-powered vulnerability discovery",
+                      source="c", hours=5)
+    review = _item(6, "tools", 0.5, title="Alibaba's open-source AI-powered code review", source="d", hours=6)
+    # The same words a day and more apart: another event.
+    again = _item(7, "regulation", 0.4, title="Trump repeats Super Intelligence claim", source="e", hours=40)
+    stories = _stories(_compose([says, hosts, boats, ferry, framework, review, again], taxonomy))
+    assert sorted(len(s.sources) for s in stories) == [1, 1, 1, 1, 1, 2]
+    joined = next(s for s in stories if len(s.sources) == 2)
+    assert {link.url for link in joined.sources} == {says.url, hosts.url}
+
+
 def test_a_story_never_compares_a_model_with_itself(taxonomy: Taxonomy) -> None:
     kimi = _item(1, "models", 0.9, title="Moonshot releases Kimi K3",
                  summary="Kimi K3 outperforms Kimi-K3 Preview and GPT-5 on agentic coding benchmarks by 12%.",
