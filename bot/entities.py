@@ -151,10 +151,12 @@ _WORD, _WORD_OR_DOT = _LETTER, rf"(?:{_LETTER}|\.)"  # what a name must not foll
 
 
 def _term_patterns(terms: tuple[str, ...]) -> tuple[Pattern, Pattern]:
-    """Upper-case abbreviations (AI, ML, GPU) matched only as written; everything else in any case."""
+    """Upper-case abbreviations (AI, ML, GPU) matched only as written, and not as the first part of an identifier
+    of upper-case parts ("ML-KEM", "ML-DSA": cryptography standards); everything else in any case."""
     upper = [t for t in terms if t.isupper() or t.rstrip("s").isupper()]
     lower = [t.lower() for t in terms if t not in upper]
-    return (re.compile(rf"(?:{_alternation(upper, _WORD_OR_DOT)})(?!{_LETTER})") if upper else None,
+    return (re.compile(rf"(?:{_alternation(upper, _WORD_OR_DOT)})(?!{_LETTER}|-[A-Z]{{2,}}(?!{_LETTER}))")
+            if upper else None,
             # Lower-cased text holds a word's first letter nearly everywhere: the test first costs less there.
             re.compile(rf"(?<!{_WORD})(?:{_alternation(lower)})(?!{_LETTER})") if lower else None)
 

@@ -113,6 +113,9 @@ def test_an_essay_title_is_no_paper_unless_it_asks(taxonomy: Taxonomy) -> None:
     # A launch tagline names a tool; a paper's tagline keeps research.
     ("Flint: A Visualization Language for the AI Era", ("products",), "tools"),
     ("DataFlex: A Unified Framework for Data-Centric Dynamic Training of LLMs", ("research",), None),
+    # "An alternative to" another service is a launch, not policy news for naming a place.
+    ("Eden AI – European Alternative to OpenRouter", ("regulation",), "tools"),
+    ("Is there a European alternative to OpenRouter?", ("regulation",), None),
 ])
 def test_ads_and_taglines(taxonomy: Taxonomy, title: str, ranked: tuple[str, ...], expected: str | None) -> None:
     assert editorial_topic(title, "https://news.example.com/b", (), (), taxonomy.slugs, ranked=ranked) == expected

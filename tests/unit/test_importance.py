@@ -71,3 +71,7 @@ def test_news_that_is_not_about_ai_never_leads() -> None:
     assert extractor.about_ai("Meta's new AI glasses", Entities())
     assert extractor.about_ai("Qwen3-Next-80B-A3B is out", extractor.extract("Qwen3-Next-80B-A3B is out"))
     assert not extractor.about_ai("Sai Baba temple reopens", Entities())  # "ai" inside words does not count
+    # An abbreviation that opens an identifier of upper-case parts is that identifier (post-quantum standards).
+    assert not extractor.about_ai("Use Seeds as ML-KEM Keys", Entities())
+    assert not extractor.about_ai("ML-DSA signatures land in OpenSSL", Entities())
+    assert extractor.about_ai("ML-powered search for every team", Entities())

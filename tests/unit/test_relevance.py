@@ -62,6 +62,7 @@ def test_general_news_is_not(model: RelevanceModel, title: str, summary: str) ->
     "Tasklet (YC P26) Is Hiring a Customer Success Engineer",
     "Hoplite (YC S26) is hiring founding AI engineers to build coding agents",
     "Ask HN: Who is hiring? (May 2026)",
+    "Terra API (YC W21) Hiring: Applied AI Strategist",
     "Claude Code meetup Berlin: agents, MCP servers and pizza",
     "OpenAI Codex hackathon in San Francisco this weekend",
 ])
