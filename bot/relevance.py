@@ -47,7 +47,7 @@ SIGNALS = ("ai_term_title", "ai_term_summary", "model_name", "ai_terms", "ai_hin
 # as much recall as that precision allows. Cross-validation on this set runs above what real days show (their
 # items are newer and unlike the training headlines), and a story wrongly in a briefing costs more than one left
 # in the archive: the target leaves a margin.
-TARGET_PRECISION = 0.98
+TARGET_PRECISION = 0.975
 
 
 class RelevanceExample(BaseModel):
