@@ -244,8 +244,8 @@ class TopicClassifier:
         """Ranked topics and rounded topic scores for each row of a score matrix. With `matched` (which topics'
         keywords each text holds), a topic that requires evidence leads only a text that holds one of its keywords
         or on a learned score of EVIDENCE_SCORE or more; otherwise the next topic leads and it may follow. With
-        `titled` (which topics' keywords each title holds),
-        such a topic follows the primary on a lower score: the headline itself names it."""
+        `titled` (which topics' keywords each title holds), such a topic follows the primary on a lower score: the
+        headline itself names it."""
         slugs = self.taxonomy.slugs
         needs_evidence = [t.evidence_required for t in self.taxonomy.topics]
         results: list[tuple[tuple[str, ...], dict[str, float]]] = []

@@ -183,10 +183,19 @@ def plan_stories(items: Sequence[ClassifiedItem], options: ComposeOptions | None
     return drafts
 
 
-def _headline_words(item: ClassifiedItem) -> frozenset[str]:
-    """Content words of a headline, hyphenated names also in parts ("DeepSeek-V4" is deepseek and v4 too)."""
-    found = words(_HN_PREFIX.sub("", item.title))
+def _plain_headline_words(item: ClassifiedItem) -> frozenset[str]:
+    """Content words of a headline ("Show HN:" and the like left out)."""
+    return words(_HN_PREFIX.sub("", item.title))
+
+
+def _with_parts(found: frozenset[str]) -> frozenset[str]:
+    """Words with hyphenated names also in parts ("DeepSeek-V4" is deepseek and v4 too)."""
     return found | {part for word in found if "-" in word for part in word.split("-") if len(part) > 1}
+
+
+def _headline_words(item: ClassifiedItem) -> frozenset[str]:
+    """Content words of a headline, hyphenated names also in parts."""
+    return _with_parts(_plain_headline_words(item))
 
 
 def _word_stem(word: str) -> str:
@@ -255,7 +264,8 @@ def _merge(groups: list[list[ClassifiedItem]]) -> list[list[ClassifiedItem]]:
         return i
 
     # A story is what its lead headline says: compare leads (a story of hundreds of items names many models).
-    heads = [_headline_words(g[0]) for g in top]
+    plain = [_plain_headline_words(g[0]) for g in top]
+    heads = list(map(_with_parts, plain))
     models = [_model_keys(g[:1]) for g in top]
     laws = [{law.lower() for law in g[0].entities.laws} for g in top]
     times = [g[0].published.timestamp() for g in top]
@@ -265,7 +275,7 @@ def _merge(groups: list[list[ClassifiedItem]]) -> list[list[ClassifiedItem]]:
     organizations = [{o.lower() for o in g[0].entities.organizations if o.lower() in g[0].title.lower()} for g in top]
     handles = [_own_post_handle(g[0]) for g in top]
     outages = [any(e.kind == "outage" for e in events_in(g[0].title, "")) for g in top]
-    rare = _rare_words([words(_HN_PREFIX.sub("", g[0].title)) for g in top])  # a hyphenated name counts once
+    rare = _rare_words(plain)  # a hyphenated name counts once
     rare_window = RARE_WINDOW.total_seconds()
     # Only two headlines that share a word, or that both name a model, can be one event: each group is compared with
     # those that follow it and meet either (which pairs are joined decides the stories, not the order they are
