@@ -444,11 +444,11 @@ _ADS = Caseless(r"\b(?:ads|adverts?|advertis\w+|ad (?:placements?|targeting|reve
 # A launch tagline ("Flint: A Visualization Language for the AI Era", "Foo - an open-source agent framework",
 # "Eden AI – European Alternative to OpenRouter"): a tool, as Show HN posts are, not a product; a model's or a
 # paper's tagline ("X: A Framework for ...") stays.
-_TAGLINE = re.compile(r"^[\w.+#-]+(?: [\w.+#-]+)?\s*(?::|,| [-\u2013\u2014]) an? (?:[\w-]+ ){0,3}?"
-                      r"(?:language|library|framework|toolkit|tool|cli|editor|ide|engine|database|server|runtime|"
-                      r"compiler|sdk|platform|extension|plugin|debugger|profiler|terminal|shell|harness|sandbox|proxy|"
-                      r"gateway)\b|^[\w.+#-]+(?: [\w.+#-]+)?\s*(?::|,| [-\u2013\u2014]) (?:an? )?(?:[\w-]+ )?"
-                      r"alternative to\b", re.IGNORECASE)
+_TAGLINE = re.compile(r"^[\w.+#-]+(?: [\w.+#-]+)?\s*(?::|,| [-\u2013\u2014]) (?:"  # a name, then what it is
+                      r"an? (?:[\w-]+ ){0,3}?(?:language|library|framework|toolkit|tool|cli|editor|ide|engine|"
+                      r"database|server|runtime|compiler|sdk|platform|extension|plugin|debugger|profiler|terminal|"
+                      r"shell|harness|sandbox|proxy|gateway)\b"
+                      r"|(?:an? )?(?:[\w-]+ )?alternative to\b)", re.IGNORECASE)
 
 
 def _story_kind(title: str, summary: str, headline_models: Sequence[str], events: Sequence[str]
