@@ -14,7 +14,7 @@ import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from importlib import resources
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, NamedTuple
 
 import numpy as np
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
@@ -149,7 +149,8 @@ def example_text(title: str, summary: str) -> str:
 
 # Minimum labeled examples for a topic to be learned; with fewer it is found by its keywords alone.
 MIN_EXAMPLES = 8
-KEYWORD_WEIGHT = 0.2    # share of the keyword score in a learned topic's score
+KEYWORD_WEIGHT = 0.3    # share of the keyword score in a learned topic's score
+ALSO_WEIGHT = 0.3       # how much an example counts for its second topic (its first counts 1)
 NEW_TOPIC_WEIGHT = 0.9   # how far keywords alone can take a topic that has no examples
 SECONDARY_MIN = 0.3     # a further topic needs at least this score ...
 SECONDARY_RATIO = 0.45  # ... and this fraction of the primary's
@@ -171,26 +172,41 @@ def softmax(values: np.ndarray) -> np.ndarray:
     return result
 
 
-def training_data(examples: Sequence[LabeledExample], topics: Sequence[str] | None = None) -> tuple[
-        list[str], list[str]]:
-    """Texts and primary labels of the examples whose primary topic has at least MIN_EXAMPLES examples
-    (and, when given, is one of `topics`)."""
+class TrainingSet(NamedTuple):
+    texts: list[str]
+    labels: list[str]
+    weights: list[float]
+
+
+def training_data(examples: Sequence[LabeledExample], topics: Sequence[str] | None = None) -> TrainingSet:
+    """Texts, labels and weights: each example whose primary topic has at least MIN_EXAMPLES examples (and, when
+    given, is one of `topics`) under that topic, and once more under its second topic at ALSO_WEIGHT (a section an
+    editor also found defensible for it: "AI slop floods open-source projects" is safety, and tools too)."""
     allowed = set(topics) if topics is not None else None
-    labelled = [(e, next((t for t in e.topics if allowed is None or t in allowed), None)) for e in examples]
+    labelled = [(e, [t for t in e.topics if allowed is None or t in allowed]) for e in examples]
     counts: dict[str, int] = {}
-    for _, label in labelled:
-        if label is not None:
-            counts[label] = counts.get(label, 0) + 1
-    keep = [(e, label) for e, label in labelled if label is not None and counts[label] >= MIN_EXAMPLES]
-    return [example_text(e.title, e.summary) for e, _ in keep], [label for _, label in keep]
+    for _, labels in labelled:
+        if labels:
+            counts[labels[0]] = counts.get(labels[0], 0) + 1
+    data = TrainingSet([], [], [])
+    for e, labels in labelled:
+        if not labels or counts[labels[0]] < MIN_EXAMPLES:
+            continue
+        text = example_text(e.title, e.summary)
+        for label, weight in zip(labels[:2], (1.0, ALSO_WEIGHT), strict=False):
+            if counts.get(label, 0) >= MIN_EXAMPLES:
+                data.texts.append(text)
+                data.labels.append(label)
+                data.weights.append(weight)
+    return data
 
 
 def train(examples: Sequence[LabeledExample], topics: Sequence[str] | None = None) -> TextModel:
-    texts, labels = training_data(examples, topics)
-    if len(set(labels)) < 2:
+    data = training_data(examples, topics)
+    if len(set(data.labels)) < 2:
         raise ConfigError("the labeled set needs at least two topics with "
                           f"{MIN_EXAMPLES} or more examples each to train a model")
-    return train_text_model(texts, labels)
+    return train_text_model(data.texts, data.labels, weights=data.weights)
 
 
 def bundled_model() -> TextModel:

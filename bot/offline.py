@@ -307,9 +307,10 @@ def bench_classify(settings: Settings, count: int, repeats: int = 3) -> Classify
             "title": example.title, "summary": example.summary, "source": f"source-{n % 40}",
             "url": f"https://news.example.com/{n}", "published": (start + timedelta(minutes=n)).isoformat(),
         }))
-    texts, labels = training_data(examples, taxonomy.slugs)
+    data = training_data(examples, taxonomy.slugs)
     vectorizer = TfidfVectorizer(ngram_range=(1, 1), sublinear_tf=True, strip_accents="unicode")
-    model = LinearSVC(C=1.0, class_weight="balanced", random_state=0).fit(vectorizer.fit_transform(texts), labels)
+    model = LinearSVC(C=1.0, class_weight="balanced", random_state=0).fit(
+        vectorizer.fit_transform(data.texts), data.labels, sample_weight=data.weights)
     same = [example_text(examples[n % len(examples)].title, examples[n % len(examples)].summary)
             for n in range(count)]
     wholes, bares, cpus = [], [], []

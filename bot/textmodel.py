@@ -47,11 +47,12 @@ _END, _UNKNOWN = -1, -2  # the ids of a separator and of a term the model does n
 _NO_TERMS = (np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.int64))
 
 
-def data_digest(texts: Sequence[str], labels: Sequence[str]) -> str:
-    """Identifies the training data a model was built from."""
+def data_digest(texts: Sequence[str], labels: Sequence[str], weights: Sequence[float] | None = None) -> str:
+    """Identifies the training data a model was built from (an example of weight 1 counts as one without)."""
     digest = hashlib.sha256()
-    for text, label in zip(texts, labels, strict=True):
-        digest.update(f"{label}\x1f{text}\x1e".encode())
+    for text, label, weight in zip(texts, labels, [1.0] * len(texts) if weights is None else weights, strict=True):
+        mark = "" if weight == 1.0 else f"\x1f{weight:g}"
+        digest.update(f"{label}\x1f{text}{mark}\x1e".encode())
     return digest.hexdigest()[:16]
 
 
@@ -171,9 +172,9 @@ class TextModel:
 
 
 def train_text_model(texts: Sequence[str], labels: Sequence[str], c: float = 1.0,
-                     kind: Literal["svm", "logistic"] = "svm") -> TextModel:
-    """Fit TF-IDF unigrams and a linear SVM (or logistic regression) with scikit-learn; deterministic for the
-    same data."""
+                     kind: Literal["svm", "logistic"] = "svm", weights: Sequence[float] | None = None) -> TextModel:
+    """Fit TF-IDF unigrams and a linear SVM (or logistic regression) with scikit-learn, each example counting
+    with its weight (1 when not given); deterministic for the same data."""
     from sklearn.feature_extraction.text import TfidfVectorizer
     from sklearn.linear_model import LogisticRegression
     from sklearn.svm import LinearSVC
@@ -183,7 +184,7 @@ def train_text_model(texts: Sequence[str], labels: Sequence[str], c: float = 1.0
     model: LinearSVC | LogisticRegression = (
         LinearSVC(C=c, class_weight="balanced", random_state=0) if kind == "svm"
         else LogisticRegression(C=c, class_weight="balanced", max_iter=2000))
-    model.fit(features, labels)
+    model.fit(features, labels, sample_weight=None if weights is None else np.asarray(weights, dtype=float))
     vocabulary = vectorizer.get_feature_names_out()
     coef = model.coef_
     intercept = model.intercept_
@@ -192,4 +193,4 @@ def train_text_model(texts: Sequence[str], labels: Sequence[str], c: float = 1.0
         coef = np.vstack([-coef[0], coef[0]])
         intercept = np.array([-intercept[0], intercept[0]])
     return TextModel([str(t) for t in vocabulary], vectorizer.idf_, coef, intercept, classes,
-                     data_digest(texts, labels))
+                     data_digest(texts, labels, weights))

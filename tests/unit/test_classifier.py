@@ -10,7 +10,10 @@ import numpy as np
 import pytest
 
 from bot.classify import (
+    ALSO_WEIGHT,
     EVIDENCE_SCORE,
+    MIN_EXAMPLES,
+    LabeledExample,
     TopicClassifier,
     bundled_examples,
     bundled_model,
@@ -107,23 +110,46 @@ def test_shipped_labeled_set_is_large_and_sourced() -> None:
 
 def test_shipped_model_was_built_from_the_shipped_labeled_set(taxonomy: Taxonomy) -> None:
     model = bundled_model()
-    texts, labels = training_data(bundled_examples(), taxonomy.slugs)
-    assert model.digest == data_digest(texts, labels), "labeled data changed: run `ai-news train` and commit"
+    data = training_data(bundled_examples(), taxonomy.slugs)
+    assert model.digest == data_digest(*data), "labeled data changed: run `ai-news train` and commit"
     assert set(model.classes) == set(taxonomy.slugs)
+
+
+def test_an_example_also_trains_its_second_topic_at_a_lower_weight() -> None:
+    def example(n: int, *topics: str) -> LabeledExample:
+        return LabeledExample(title=f"headline {n}", topics=topics, source="feed:test")
+
+    examples = [example(n, "safety") for n in range(MIN_EXAMPLES)] + \
+        [example(n, "tools") for n in range(MIN_EXAMPLES, 2 * MIN_EXAMPLES)] + \
+        [example(90, "safety", "tools"), example(91, "tools", "robotics"), example(92, "robotics")]
+    def rows(topics: list[str] | None = None) -> list[tuple[str, str, float]]:
+        return [(text.split(".")[0], label, weight)
+                for text, label, weight in zip(*training_data(examples, topics), strict=True)]
+
+    data = training_data(examples)
+    rows_all = rows()
+    assert ("headline 90", "safety", 1.0) in rows_all and ("headline 90", "tools", ALSO_WEIGHT) in rows_all
+    # Robotics has too few examples to be learned: neither as a second topic nor as a first.
+    assert [r for r in rows_all if r[0] in ("headline 91", "headline 92")] == [("headline 91", "tools", 1.0)]
+    assert len(rows_all) == 2 * MIN_EXAMPLES + 3
+    # Only the given topics count: a second topic outside them is dropped.
+    assert [r for r in rows(["safety", "robotics"]) if r[0] == "headline 90"] == [("headline 90", "safety", 1.0)]
+    assert data_digest(*data) != data_digest(data.texts, data.labels)
 
 
 def test_training_is_deterministic_and_numpy_prediction_equals_scikit_learn(taxonomy: Taxonomy) -> None:
     from sklearn.feature_extraction.text import TfidfVectorizer
     from sklearn.svm import LinearSVC
 
-    texts, labels = training_data(bundled_examples(), taxonomy.slugs)
+    texts, labels, weights = training_data(bundled_examples(), taxonomy.slugs)
     retrained = train(bundled_examples(), taxonomy.slugs)
     shipped = bundled_model()
     probe = [example_text(*CLEAR[t]) for t in CLEAR] + ["Zürich café naïve résumé: accents", ""]
     np.testing.assert_allclose(retrained.decision(probe), shipped.decision(probe), atol=1e-9)
 
     vectorizer = TfidfVectorizer(ngram_range=(1, 1), sublinear_tf=True, strip_accents="unicode")
-    svm = LinearSVC(C=1.0, class_weight="balanced", random_state=0).fit(vectorizer.fit_transform(texts), labels)
+    svm = LinearSVC(C=1.0, class_weight="balanced", random_state=0).fit(vectorizer.fit_transform(texts), labels,
+                                                                        sample_weight=weights)
     np.testing.assert_allclose(shipped.decision(probe), svm.decision_function(vectorizer.transform(probe)),
                                atol=1e-9)
 
