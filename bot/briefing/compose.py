@@ -63,6 +63,7 @@ SAME_PARTIES_HEADLINE = 0.5  # share of headline words enough when both headline
 # Two headlines within this, sharing RARE_SHARED words or more that few of the day's headlines hold, are one event.
 RARE_WINDOW = timedelta(hours=24)
 RARE_SHARED = 3
+RARE_SHARED_SAME_PARTIES = 2  # ... or this many when both name the same organizations and no other
 RARE_HEADLINES = 3  # a word in this many headlines or fewer is rare
 _ARXIV = re.compile(r"arxiv\.org/", re.IGNORECASE)
 _SOURCE_CATEGORY = re.compile(r"\b(cs|stat|eess)[.-]([a-z]{2})\b", re.IGNORECASE)
@@ -252,8 +253,8 @@ def _conflict(a: set[str], b: set[str]) -> bool:
 def _merge(groups: list[list[ClassifiedItem]]) -> list[list[ClassifiedItem]]:
     """Join groups that are one event: near-identical headlines (one inside the other, or most words shared), half
     the words shared by headlines naming the same two organizations, the same model named in both headlines, or
-    within a day three words that few of the day's headlines hold; never two different models or laws, never more
-    than 72 h apart."""
+    within a day three words that few of the day's headlines hold (two when both name the same organizations and no
+    other); never two different models or laws, never more than 72 h apart."""
     top = groups[:MERGE_CANDIDATES]
     parent = list(range(len(top)))
 
@@ -320,9 +321,15 @@ def _merge(groups: list[list[ClassifiedItem]]) -> list[list[ClassifiedItem]]:
         # One unusual subject in two headlines worded apart ("Trump Says AI Is Now Super Intelligence ..." /
         # "Trump Hosts AI CEOs ..., Rebrands AI as 'Super Intelligence'";
         # "Rio de Janeiro's city government model ..." / "Rio de Janeiro's 'homegrown' LLM ..."): words that few of
-        # the day's headlines hold; never when each names an organization the other does not.
-        unusual = (abs(times[i] - times[j]) <= rare_window and len(rare[i] & rare[j]) >= RARE_SHARED
-                   and not (organizations[i] - organizations[j] and organizations[j] - organizations[i]))
+        # the day's headlines hold; never when each names an organization the other does not. Two such words are
+        # enough when both headlines name the same organizations and no other ("Anthropic's 'Watermark' Text
+        # Adulteration in Claude ..." / "Anthropic Criticized For Adding Watermarks to Text ...").
+        rare_shared = len(rare[i] & rare[j])
+        unusual = abs(times[i] - times[j]) <= rare_window and (
+            (rare_shared >= RARE_SHARED
+             and not (organizations[i] - organizations[j] and organizations[j] - organizations[i]))
+            or (rare_shared >= RARE_SHARED_SAME_PARTIES and bool(organizations[i])
+                and organizations[i] == organizations[j]))
         if same_headline or same_parties or own_post or same_model or outage or unusual:
             parent[find(j)] = find(i)
     merged: dict[int, list[ClassifiedItem]] = defaultdict(list)

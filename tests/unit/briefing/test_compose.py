@@ -167,6 +167,28 @@ def test_two_headlines_on_one_unusual_subject_are_one_story(taxonomy: Taxonomy) 
     assert {link.url for link in joined.sources} == {says.url, hosts.url}
 
 
+def test_two_unusual_words_are_enough_when_both_headlines_name_the_same_organizations(taxonomy: Taxonomy) -> None:
+    essay = _item(1, "safety", 0.6, title="Anthropic's 'Watermark' Text Adulteration in Claude Is a Perversion of "
+                  "Writing", source="hn", hours=4, organizations=("Anthropic",))
+    report = _item(2, "safety", 0.5, title="Anthropic Criticized For Adding Watermarks to Text that Claude "
+                   "Generates", source="slashdot", hours=8, organizations=("Anthropic",))
+    # Anthropic and Claude are in many of the day's headlines: only "watermark" and "text" are unusual.
+    others = [_item(n, "products", 0.4, title=title, source=f"s{n}", hours=n, organizations=("Anthropic",))
+              for n, title in ((3, "Anthropic ships Claude for Excel"),
+                               (4, "Claude gets a plugin store, Anthropic says"),
+                               (5, "Anthropic opens a Claude office in Tokyo"))]
+    # Two unusual words again, but no organization named, or one named by one headline only: two events each.
+    servers = _item(6, "tools", 0.5, title="I graded 36 popular MCP servers", source="c", hours=5)
+    escape = _item(7, "safety", 0.5, title="Escape injection in MCP servers", source="d", hours=6)
+    memory = _item(8, "products", 0.5, title="Microsoft brings Copilot memory to Word", source="e", hours=5,
+                   organizations=("Microsoft",))
+    leak = _item(9, "safety", 0.5, title="Copilot memory leaks chats, researchers say", source="f", hours=6)
+    stories = _stories(_compose([essay, report, *others, servers, escape, memory, leak], taxonomy))
+    assert sorted(len(s.sources) for s in stories) == [1] * 7 + [2]
+    joined = next(s for s in stories if len(s.sources) == 2)
+    assert {link.url for link in joined.sources} == {essay.url, report.url}
+
+
 def test_a_story_never_compares_a_model_with_itself(taxonomy: Taxonomy) -> None:
     kimi = _item(1, "models", 0.9, title="Moonshot releases Kimi K3",
                  summary="Kimi K3 outperforms Kimi-K3 Preview and GPT-5 on agentic coding benchmarks by 12%.",
