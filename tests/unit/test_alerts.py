@@ -69,7 +69,7 @@ def test_model_keys_compare_word_by_word() -> None:
 
 
 def test_an_organization_names_its_models() -> None:
-    assert FOLLOWS.models_of("Anthropic") == ["Claude"]
+    assert FOLLOWS.models_of("Anthropic") == ["Claude", "Mythos", "Fable"]
     assert "Gemini" in FOLLOWS.models_of("Google") and FOLLOWS.models_of("Nobody") == []
 
 
