@@ -63,7 +63,7 @@ SAME_PARTIES_HEADLINE = 0.5  # share of headline words enough when both headline
 # Two headlines within this, sharing RARE_SHARED words or more that few of the day's headlines hold, are one event.
 RARE_WINDOW = timedelta(hours=24)
 RARE_SHARED = 3
-RARE_SHARED_SAME_PARTIES = 2  # ... or this many when both name the same organizations and no other
+RARE_SHARED_SAME_PARTIES = 2  # ... or this many besides their names when both name the same organizations only
 RARE_HEADLINES = 3  # a word in this many headlines or fewer is rare
 _ARXIV = re.compile(r"arxiv\.org/", re.IGNORECASE)
 _SOURCE_CATEGORY = re.compile(r"\b(cs|stat|eess)[.-]([a-z]{2})\b", re.IGNORECASE)
@@ -253,8 +253,9 @@ def _conflict(a: set[str], b: set[str]) -> bool:
 def _merge(groups: list[list[ClassifiedItem]]) -> list[list[ClassifiedItem]]:
     """Join groups that are one event: near-identical headlines (one inside the other, or most words shared), half
     the words shared by headlines naming the same two organizations, the same model named in both headlines, or
-    within a day three words that few of the day's headlines hold (two when both name the same organizations and no
-    other); never two different models or laws, never more than 72 h apart."""
+    within a day three words that few of the day's headlines hold (two besides the names when both name the same
+    organizations and no other) or one buyer's acquisition; never two different models or laws, never more than 72 h
+    apart."""
     top = groups[:MERGE_CANDIDATES]
     parent = list(range(len(top)))
 
@@ -275,7 +276,11 @@ def _merge(groups: list[list[ClassifiedItem]]) -> list[list[ClassifiedItem]]:
     numbers = [set(_NUMBER.findall(g[0].title)) for g in top]
     organizations = [{o.lower() for o in g[0].entities.organizations if o.lower() in g[0].title.lower()} for g in top]
     handles = [_own_post_handle(g[0]) for g in top]
-    outages = [any(e.kind == "outage" for e in events_in(g[0].title, "")) for g in top]
+    kinds = [{e.kind for e in events_in(g[0].title, "")} for g in top]
+    outages = ["outage" in found for found in kinds]
+    # The organization a headline names first: the buyer in "OpenAI Buys AI Startup That Built Interface For Apple".
+    leading = [next((o.lower() for o in g[0].entities.organizations if o.lower() in g[0].title.lower()), None)
+               for g in top]
     rare = _rare_words(plain)  # a hyphenated name counts once
     rare_window = RARE_WINDOW.total_seconds()
     # Only two headlines that share a word, or that both name a model, can be one event: each group is compared with
@@ -321,16 +326,21 @@ def _merge(groups: list[list[ClassifiedItem]]) -> list[list[ClassifiedItem]]:
         # One unusual subject in two headlines worded apart ("Trump Says AI Is Now Super Intelligence ..." /
         # "Trump Hosts AI CEOs ..., Rebrands AI as 'Super Intelligence'";
         # "Rio de Janeiro's city government model ..." / "Rio de Janeiro's 'homegrown' LLM ..."): words that few of
-        # the day's headlines hold; never when each names an organization the other does not. Two such words are
-        # enough when both headlines name the same organizations and no other ("Anthropic's 'Watermark' Text
-        # Adulteration in Claude ..." / "Anthropic Criticized For Adding Watermarks to Text ...").
-        rare_shared = len(rare[i] & rare[j])
-        unusual = abs(times[i] - times[j]) <= rare_window and (
-            (rare_shared >= RARE_SHARED
+        # the day's headlines hold; never when each names an organization the other does not. Two such words besides
+        # the organizations' names are enough when both headlines name the same organizations and no other
+        # ("Anthropic's 'Watermark' Text Adulteration in Claude ..." / "Anthropic Criticized For Adding Watermarks to
+        # Text ..."; not "Google Earth AI expanding access ..." / "Expanding Our Use of Google Cloud TPUs ...").
+        within_day = abs(times[i] - times[j]) <= rare_window
+        unusual = within_day and (
+            (len(rare[i] & rare[j]) >= RARE_SHARED
              and not (organizations[i] - organizations[j] and organizations[j] - organizations[i]))
-            or (rare_shared >= RARE_SHARED_SAME_PARTIES and bool(organizations[i])
-                and organizations[i] == organizations[j]))
-        if same_headline or same_parties or own_post or same_model or outage or unusual:
+            or (bool(organizations[i]) and organizations[i] == organizations[j]
+                and len(rare[i] & rare[j] - organizations[i]) >= RARE_SHARED_SAME_PARTIES))
+        # One buyer's acquisition reported twice in a day ("OpenAI Acquires Software Applications Incorporated,
+        # Maker of Sky" / "OpenAI Buys AI Startup That Built Interface For Apple Computers"): one deal.
+        same_buyer = (within_day and "acquisition" in kinds[i] and "acquisition" in kinds[j]
+                      and leading[i] is not None and leading[i] == leading[j])
+        if same_headline or same_parties or own_post or same_model or outage or unusual or same_buyer:
             parent[find(j)] = find(i)
     merged: dict[int, list[ClassifiedItem]] = defaultdict(list)
     for index, group in enumerate(top):

@@ -183,10 +183,33 @@ def test_two_unusual_words_are_enough_when_both_headlines_name_the_same_organiza
     memory = _item(8, "products", 0.5, title="Microsoft brings Copilot memory to Word", source="e", hours=5,
                    organizations=("Microsoft",))
     leak = _item(9, "safety", 0.5, title="Copilot memory leaks chats, researchers say", source="f", hours=6)
-    stories = _stories(_compose([essay, report, *others, servers, escape, memory, leak], taxonomy))
-    assert sorted(len(s.sources) for s in stories) == [1] * 7 + [2]
+    # The organization's own name is not one of the two words.
+    earth = _item(10, "products", 0.5, title="Google Earth AI expanding access around the globe", source="g", hours=5,
+                  organizations=("Google",))
+    cloud = _item(11, "infrastructure", 0.5, title="Expanding Our Use of Google Cloud TPUs and Services", source="h",
+                  hours=6, organizations=("Google",))
+    stories = _stories(_compose([essay, report, *others, servers, escape, memory, leak, earth, cloud], taxonomy))
+    assert sorted(len(s.sources) for s in stories) == [1] * 9 + [2]
     joined = next(s for s in stories if len(s.sources) == 2)
     assert {link.url for link in joined.sources} == {essay.url, report.url}
+
+
+def test_one_buyers_acquisition_reported_twice_in_a_day_is_one_story(taxonomy: Taxonomy) -> None:
+    own = _item(1, "business", 0.7, title="OpenAI Acquires Software Applications Incorporated, Maker of Sky",
+                source="openai", hours=5, organizations=("OpenAI",))
+    report = _item(2, "business", 0.6, title="OpenAI Buys AI Startup That Built Interface For Apple Computers",
+                   source="slashdot", hours=12, organizations=("OpenAI", "Apple"))
+    # Another buyer the same day, the same buyer two days later, and a buyer named second: other deals.
+    other = _item(3, "business", 0.6, title="Anthropic acquires a coding startup", source="a", hours=6,
+                  organizations=("Anthropic",))
+    later = _item(4, "business", 0.5, title="OpenAI acquires a robotics company", source="b", hours=60,
+                  organizations=("OpenAI",))
+    bought = _item(5, "business", 0.5, title="Apple acquires OpenAI's hardware partner", source="c", hours=7,
+                   organizations=("Apple", "OpenAI"))
+    stories = _stories(_compose([own, report, other, later, bought], taxonomy))
+    assert sorted(len(s.sources) for s in stories) == [1, 1, 1, 2]
+    joined = next(s for s in stories if len(s.sources) == 2)
+    assert {link.url for link in joined.sources} == {own.url, report.url}
 
 
 def test_a_story_never_compares_a_model_with_itself(taxonomy: Taxonomy) -> None:
