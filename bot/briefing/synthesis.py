@@ -227,6 +227,16 @@ _CONTRIBUTION = re.compile(r"\b(?:we|this paper|this work|the authors)\s+(?:prop
                            r"release|find|demonstrate|study)", re.IGNORECASE)
 
 
+def _paper_subtitle(story: Story) -> str:
+    """What a paper does when no sentence of its text says it: its summary's first sentence, else its title's
+    subtitle ("Fast-DLLM: Training-Free Acceleration of Diffusion LLM" gives "Training-Free Acceleration of Diffusion
+    LLM"), else a dash: the title is already in the row."""
+    if sentences(story.summary):
+        return lead_sentence(story)
+    name, colon, rest = story.title.partition(": ")
+    return rest.strip() if colon and name.strip() and rest.strip() else "–"
+
+
 def papers_table(shown: Sequence[tuple[str, StoryFacts, Story]], arxiv: set[str]) -> tuple[Table, list[str]] | None:
     """Papers: the day's arXiv stories, each with its area and the sentence that states its contribution."""
     rows, homes = [], []
@@ -234,7 +244,7 @@ def papers_table(shown: Sequence[tuple[str, StoryFacts, Story]], arxiv: set[str]
         if facts.story_id not in arxiv:
             continue
         found = [s for s in sentences(facts.text) if _CONTRIBUTION.search(s)]
-        contribution = found[0] if found else lead_sentence(story)
+        contribution = found[0] if found else _paper_subtitle(story)
         area = join_words(list(facts.arxiv_areas[:2])) or facts.heading.lower()
         rows.append((shorten(facts.title, 120), area, shorten(contribution, 180), ", ".join(facts.publishers[:3])))
         homes.append(topic)

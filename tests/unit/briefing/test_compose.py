@@ -302,6 +302,13 @@ def test_tables_hold_only_rows_of_their_kind(taxonomy: Taxonomy) -> None:
     research = _compose(papers, taxonomy).sections[0]
     assert research.table is not None and research.table.columns == ("Paper", "Area", "Contribution", "Source")
     assert research.table.rows[0] == ("Paper 01", "AI", "We propose method 1 that remembers them better.", "arXiv")
+    # Headlines alone: the title's subtitle says what a paper does, else the cell is a dash (never the title again).
+    bare = [_item(n, "research", 0.5 - n / 100, title=title, url=f"https://arxiv.org/abs/2510.1{n}", summary=" ",
+                  source="hn") for n, title in ((1, "Fast-DLLM: Training-Free Acceleration of Diffusion LLM"),
+                                                (2, "Reasoning Is Not Model Improvement"))]
+    table = _compose(bare, taxonomy).sections[0].table
+    assert table is not None
+    assert [row[2] for row in table.rows] == ["Training-Free Acceleration of Diffusion LLM", "–"]
 
 
 def test_compact_format_and_topic_filter(taxonomy: Taxonomy) -> None:
