@@ -394,6 +394,11 @@ _SHOW_HN = re.compile(r"^(?:Show|Launch) HN:", re.IGNORECASE)
 _PLAN_CHANGE = Caseless(r"\b(?:(?<!query )(?<!execution )(?<!lesson )plans?(?! to\b)|subscriptions?|pricing|"
                         r"price (?:increase|hike|cut|change)s?|quotas?|"
                         r"usage limits?|rate limits?|(?:free|paid|pro) tiers?|no longer allow\w*|allowed again)\b")
+# Hardware whose prices rise or fall ("Samsung and SK Hynix Push Through 30% Price Increases"): not a service's plans.
+_HARDWARE = Caseless(r"\b(?:memory|dram|nand|hbm\w*|chips?|chipmakers?|gpus?|servers?|semiconductors?|ssds?|"
+                     r"hard drives?|wafers?)\b")
+# Quotation marks around a phrase of a headline ("82% of Books 'Likely Written' By AI"): read it without them.
+_QUOTES = re.compile(r"(?<!\w)['\u2018\u201c\"]|['\u2019\u201d\"](?!\w)")
 # Which section an event belongs to, as a news editor files it.
 EVENT_SECTIONS = {"outage": "products", "availability": "products", "security": "safety", "law": "regulation",
                   "court": "regulation",
@@ -535,9 +540,9 @@ def editorial_topic(title: str, url: str, models: Sequence[str], events: Sequenc
         return have("tools")
     if _POSITION.found(title):
         return have("regulation")
-    if _PLAN_CHANGE.found(title):
+    if _PLAN_CHANGE.found(title) and not _HARDWARE.found(title):
         return have("products")
-    story_kind = _story_kind(title, summary, headline_models, events)
+    story_kind = _story_kind(_QUOTES.sub("", title), summary, headline_models, events)
     # The learned ranking's choice stands when it is one the kind allows (the rules below may still apply).
     if story_kind is not None and not (ranked[:1] and ranked[0] in story_kind[1]):
         return have(story_kind[0])

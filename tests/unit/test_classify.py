@@ -71,6 +71,8 @@ def test_multi_label_ranks_topics(taxonomy: Taxonomy) -> None:
     ("AI-generated fake reviews flood app stores", ("tools",), "safety"),
     ("An AI band passes a million monthly listeners", ("models",), "business"),
     ("Project bans AI-generated code contributions", ("tools",), None),
+    # Quotation marks around part of the phrase do not hide it.
+    ("Detection Firm Finds 82% of Herbal Remedy Books on Amazon 'Likely Written' By AI", ("tools",), "business"),
     # A consumer assistant's feature is a products story, not a developer tool; its developer side stays tools.
     ("ChatGPT can now read your calendar", ("tools",), "products"),
     ("Gemini adds a memory feature for all users", ("tools",), "products"),
@@ -125,6 +127,10 @@ def test_ads_and_taglines(taxonomy: Taxonomy, title: str, ranked: tuple[str, ...
     # A change to a service's plan is a product story; a database's query plan is not a plan.
     ("Claude Code to be removed from Anthropic's Pro plan?", "https://news.example.com/c", "products"),
     ("Training a 4B model to produce 81% faster query plans than Postgres", "https://news.example.com/c", None),
+    # A service's price increase is a product story; hardware's is not.
+    ("ChatGPT Plus price increase coming next month", "https://news.example.com/c", "products"),
+    ("Memory Giants Samsung and SK Hynix Push Through 30% Price Increases Amid AI Server Boom",
+     "https://news.example.com/c", None),
     # A repository is a tool; an issue or a pull request on one is what it says.
     ("A homegrown LLM appears to be a merge of an existing model", "https://github.com/city/llm", "tools"),
     ("A homegrown LLM appears to be a merge of an existing model", "https://github.com/city/llm/issues/12", None),
