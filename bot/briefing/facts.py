@@ -220,12 +220,24 @@ _NAME_TOKEN = r"(?<![\w.$€£-])(?:[A-Z][\w'’&.-]*[\w]|[A-Z]|[a-z]+[A-Z][\w-]
 _NAME = re.compile(rf"{_NAME_TOKEN}(?:\s+(?:{_NAME_TOKEN}|&|of|for|de)(?=\s|$|[,:;.'’]))*(?:\s+{_NAME_TOKEN})?")
 
 
+# Verbs that a headline in Title Case capitalises after a name; no name holds one.
+_NAME_BREAKS = frozenset({"is", "are", "was", "were", "be", "been", "has", "have", "had", "will", "would", "can",
+                          "could", "should", "may", "might", "must", "does", "did", "gets", "got", "seems", "says",
+                          "said", "goes", "went"})
+
+
 def _tokens(name: str) -> list[str]:
     return name.replace("’", "'").split()
 
 
 def _strip_possessive(name: str) -> str:
     return re.sub(r"['’]s$", "", name)
+
+
+def _site_named(squashed: str, url: str) -> bool:
+    """Whether the link's site is named so: its first label or its domain ("status.claude.com" for Claude)."""
+    labels = (urlsplit(url).hostname or "").lower().removeprefix("www.").split(".")
+    return bool(squashed) and (labels[0] == squashed or (len(labels) >= 2 and labels[-2] == squashed))
 
 
 def recognised_name(candidate: str, *, at_start: bool, text: str, url: str) -> bool:
@@ -240,9 +252,8 @@ def recognised_name(candidate: str, *, at_start: bool, text: str, url: str) -> b
         return False
     if lowered[-1] in _COMPANY_WORDS and len(words) >= 2:
         return True
-    site = (urlsplit(url).hostname or "").lower().removeprefix("www.")
     squashed = re.sub(r"[^a-z0-9]", "", "".join(lowered))
-    if squashed and (site.split(".")[0] == squashed or site.startswith(squashed + ".")):
+    if _site_named(squashed, url):
         return True
     if any(ch.isupper() for ch in words[0][1:]) or any(ch.isdigit() for ch in words[0]):
         return True  # xAI, OpenAI-style casing or a name with digits is no ordinary word
@@ -283,6 +294,9 @@ def _names(sentence: str) -> list[tuple[str, bool]]:
         while words and _plain_word(words[0]):
             start = sentence.find(words[1], start) if len(words) > 1 else start
             words = words[1:]
+        # A Title Case verb ends the name: "Claude Is Down" names Claude.
+        cut = next((i for i, w in enumerate(words) if i and w.lower() in _NAME_BREAKS), len(words))
+        words = words[:cut]
         if words:
             opening = start == 0 or sentence[:start].rstrip().endswith((":", "–", "-", "—"))
             out.append((_strip_possessive(" ".join(words)), opening))
@@ -297,9 +311,7 @@ def _distinctive(name: str, text: str, url: str) -> bool:
         return True
     if recognised_name(name, at_start=True, text="", url=url) and name.lower().split()[-1] in _COMPANY_WORDS:
         return True
-    site = (urlsplit(url).hostname or "").lower().removeprefix("www.")
-    squashed = re.sub(r"[^a-z0-9]", "", name.lower())
-    if squashed and (site.split(".")[0] == squashed or site.startswith(squashed + ".")):
+    if _site_named(re.sub(r"[^a-z0-9]", "", name.lower()), url):
         return True
     return bool(re.search(rf"(?<=[a-z,;:]\s){re.escape(name)}\b", text))
 

@@ -64,6 +64,10 @@ def test_amounts_carry_their_roles() -> None:
     ("Cursor ships a new agent", "", "https://cursor.com/blog", (), "Cursor"),
     ("Why OpenAI should acquire Cursor", "", "https://x.test/a", ("OpenAI", "Cursor"), "OpenAI"),
     ("Show HN: Reverse Minesweeper", "", "https://sunflowers.test", (), "Reverse Minesweeper"),
+    # A Title Case verb ends a name; a status page's domain names its service.
+    ("Claude Is Down", "", "https://status.claude.com", (), "Claude"),
+    ("Claude Is Down", "", "https://x.test/a", (), None),
+    ("Sunday Robotics Has Raised $35M", "", "https://x.test/a", (), "Sunday Robotics"),
 ])
 def test_who_acts_is_a_known_or_recognised_name(title: str, summary: str, url: str, orgs: tuple[str, ...],
                                                 actor: str | None) -> None:
