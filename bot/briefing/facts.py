@@ -316,6 +316,14 @@ def _distinctive(name: str, text: str, url: str) -> bool:
     return bool(re.search(rf"(?<=[a-z,;:]\s){re.escape(name)}\b", text))
 
 
+def part_of_longer_name(name: str, text: str) -> bool:
+    """Whether `name` is written in `text` only as the end of a longer capitalised name ("AI Act" in "Transparency in
+    Frontier AI Act"; not in "the AI Act")."""
+    found = [m.start() for m in re.finditer(rf"(?<![\w-]){re.escape(name)}(?![\w-])", text)]
+    before = [re.search(r"([A-Z][\w'’.-]*)\s+$", text[:at]) for at in found]
+    return bool(found) and all(m is not None and m.group(1).lower() not in _COMMON for m in before)
+
+
 def actor_of(title: str, text: str, url: str, organizations: tuple[str, ...], evidence: str = "") -> str | None:
     """Who the headline is about: the first gazetteer organization it names, else its first recognised proper
     name, else one of the event's evidence sentence; None when there is none (a headline such as "Building an

@@ -13,7 +13,7 @@ import re
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 
-from bot.briefing.facts import Amount, Event, amount_with_role
+from bot.briefing.facts import Amount, Event, amount_with_role, part_of_longer_name
 from bot.briefing.summary import similarity
 from bot.text import fold_space, sentences
 
@@ -371,6 +371,9 @@ def _law(f: StoryFacts) -> list[str]:
     is not it), and what it requires comes from a sentence about it."""
     out: list[str] = []
     law = next((name for name in f.laws if name in f.title), None)
+    if law and part_of_longer_name(law, f.title):
+        # "California's Transparency in Frontier AI Act" holds "AI Act", which is another law: name none.
+        law = None
     places = f.jurisdictions
     where = f" in {places[0]}" if places else ""
     about = re.compile(rf"{re.escape(law)}|\b(?:the|this|new) (?:law|act|bill)\b|^It\b" if law else

@@ -498,3 +498,13 @@ def test_merge_joins_the_same_stories_as_comparing_every_pair() -> None:
     assert len(expected) < len(groups)  # some stories do join
     assert [i.title for i in expected[-1]] == ["GPT-5 ships", "GPT5 arrives"]
     assert [[i.id for i in g] for g in _merge(groups)] == [[i.id for i in g] for g in expected]
+
+
+def test_a_law_is_named_only_as_the_headline_names_it(taxonomy: Taxonomy) -> None:
+    summary = "On January 1, the act will go into effect. It establishes the first frontier AI safety requirements."
+    frontier = _item(1, "regulation", 0.7, title="California's Transparency in Frontier AI Act takes effect",
+                     summary=summary, laws=("AI Act",))
+    eu = _item(2, "regulation", 0.6, title="The AI Act takes effect across the EU", summary="It is now in force.",
+               laws=("AI Act",))
+    assert "AI Act is now law" not in _bullets(_compose([frontier], taxonomy), frontier.title)
+    assert "The AI Act is now law" in _bullets(_compose([eu], taxonomy), eu.title)
