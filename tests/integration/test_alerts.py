@@ -161,7 +161,7 @@ async def test_alerts_follows_updates_and_source_health(settings: Settings, api:
         # A followed organization catches its models; a followed bill its other spelling; a mistyped name gets
         # the closest entity; unsubscribing takes effect on the next item, without a restart.
         answer = all_text(await ask(run.role, api, "subscribe “anthropic” 0.5", channel="C0999"))
-        assert "Following: Anthropic (organization)" in answer and "(Claude)" in answer
+        assert "Following: Anthropic (organization)" in answer and "(Claude, Mythos, Fable)" in answer
         assert "Did you mean Anthropic?" in all_text(await ask(run.role, api, "subscribe Antropic", channel="C0999"))
         await ask(run.role, api, "subscribe SB 53 0.5", channel="C0999")
         for one in (item(11, topics=("models",), importance=0.7, title="Claude Opus 4.1 is out",
