@@ -429,7 +429,8 @@ _BENCHMARK = re.compile(r"\b(?:[Bb]enchmarks?|[Ll]eaderboards?|[Ee]vals?|[\w.]+[
 _GENERATED = Caseless(r"\bai[- ](?:generated|written|made|created|music|songs?|art|artwork|artists?|bands?|books?|"
                       r"novels?|actors?|actress|influencers?)\b|\b(?:generated|written|made) (?:by|with) ai\b|"
                       r"\b(?:ai )?slop\b")
-_CODING = Caseless(r"\b(?:code|coding|pull requests?|prs?|patch(?:es)?|commits?|contributions?)\b")
+_CODING = Caseless(r"\b(?:code|coding|pull requests?|prs?|patch(?:es)?|commits?|contributions?|kernels?|software|"
+                   r"scripts?)\b")
 _HARM = Caseless(r"\b(?:fake|fakes|scams?|fraud\w*|misinformation|disinformation|deepfakes?|impersonat\w+|abuse|"
                  r"harm\w*|hallucinat\w+|vulnerabilit\w+|cve|malware|spam|poison\w*|manipulat\w+|stolen|security)\b")
 # A government's or an army's dealings with AI companies: a contract or deal is business, anything else (a dispute,
@@ -457,6 +458,11 @@ _FEATURE = Caseless(r"\b(?:now|adds?|added|gets?|launch\w*|introduc\w+|roll(?:s|
 _OPINION = Caseless(r"\?\s*$|^(?:why|should|the (?:end|future|case|death|rise) of|in defen[cs]e of|against|stop|"
                     r"don.t|no,|yes,)\b|\b(?:bored|tired|fatigue|hype|backlash|"
                     r"bubble|doom\w*|burnout|superpowers?|eat(?:s|ing)?|killing|dead|dying)\b")
+
+# A study's or researchers' finding ("MIT Study Finds AI Use Reprograms the Brain", "..., Researchers Find"): research,
+# or the harm, the robots or the compute it is about; a survey of people's views or work is left to the model.
+_STUDY = Caseless(r"\b(?:study|studies|researchers|scientists|paper)\s+(?:finds?|found|shows?|showed|suggests?|"
+                  r"reveals?|warns?)\b")
 
 # Advertising in an AI product (ads in a chatbot, ads targeted on prompts): the business side, or a privacy risk
 # (or, for ads in a developer's agent, a tools story); not a product feature.
@@ -489,12 +495,14 @@ def _story_kind(title: str, summary: str, headline_models: Sequence[str], events
     if _ASSISTANT.found(title) and _FEATURE.found(title) and not _DEVELOPER_SIDE.found(title) \
             and not headline_models:
         return "products", frozenset({"products", "business", "safety", "regulation", "robotics"})
+    if not events and not headline_models and _STUDY.found(title):
+        return "research", frozenset({"research", "safety", "robotics", "infrastructure", "regulation"})
     if not events and not headline_models and _OPINION.found(title):
         coding = _CODING.found(title) or _DEVELOPER_SIDE.found(title)
         question = title.rstrip().endswith("?")
         return ("tools" if coding else "business"), frozenset(
             {"business", "safety", "regulation", "tools", "infrastructure", *(("research",) if question else ()),
-             *(() if coding else ("products",))})
+             *(("products",) if not coding and _ASSISTANT.found(title) else ())})
     return None
 
 
@@ -513,8 +521,9 @@ def editorial_topic(title: str, url: str, models: Sequence[str], events: Sequenc
     name or reports its release a models story, a code repository, a Show HN, a practitioner's write-up or
     serving engineering a tools one, a company's position on policy a regulation one, a change to a service's
     plans, prices or limits a products one, a first-person piece on AI and work a business one. A benchmark, a
-    government's or an army's dealings, AI-made content, ads, a launch tagline, a chatbot's feature and an essay go
-    where their kind belongs unless `ranked` (the learned ranking) already leads with a section that kind allows.
+    government's or an army's dealings, AI-made content, ads, a launch tagline, a chatbot's feature, a study's finding
+    and an essay go where their kind belongs unless `ranked` (the learned ranking) already leads with a section that
+    kind allows.
     Only for the default slugs that the taxonomy has."""
     def have(slug: str) -> str | None:
         return slug if slug in slugs else None

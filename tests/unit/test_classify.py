@@ -71,6 +71,7 @@ def test_multi_label_ranks_topics(taxonomy: Taxonomy) -> None:
     ("AI-generated fake reviews flood app stores", ("tools",), "safety"),
     ("An AI band passes a million monthly listeners", ("models",), "business"),
     ("Project bans AI-generated code contributions", ("tools",), None),
+    ("Speeding up PyTorch inference by 87% with AI-generated Metal kernels", ("tools",), None),
     # Quotation marks around part of the phrase do not hide it.
     ("Detection Firm Finds 82% of Herbal Remedy Books on Amazon 'Likely Written' By AI", ("tools",), "business"),
     # A consumer assistant's feature is a products story, not a developer tool; its developer side stays tools.
@@ -86,6 +87,12 @@ def test_multi_label_ranks_topics(taxonomy: Taxonomy) -> None:
     ("Why AI coding agents are killing code review", ("products",), "tools"),
     ("Why AI coding agents are killing code review", ("tools",), None),
     ("Are emergent abilities of large language models a mirage?", ("research",), None),
+    # An essay is a product story only when it is about a named product.
+    ("Why your boss isn't worried about AI", ("products",), "business"),
+    # A study's finding is research, or the harm it is about; a survey is left to the model.
+    ("MIT Study Finds AI Use Reprograms the Brain, Leading to Cognitive Decline", ("business",), "research"),
+    ("LLM-Generated Passwords Look Strong but Crack in Hours, Researchers Find", ("safety",), None),
+    ("Developers use AI more than ever but trust it less, survey finds", ("tools",), None),
 ])
 def test_kinds_of_story_told_by_the_headline(taxonomy: Taxonomy, title: str, ranked: tuple[str, ...],
                                              expected: str | None) -> None:
