@@ -71,6 +71,8 @@ _OUTAGE_WORDS = frozenset({"down", "outage", "outages", "seems", "appears", "err
                            "performance", "service", "disruption", "went", "goes"})
 _HN_PREFIX = re.compile(r"^(?:Show|Launch|Ask|Tell) HN:\s*")
 _NUMBER = re.compile(r"(?<![\w.])v?\d+(?:[.,]\d+)*(?![\w])")
+# A headline's number, with a magnitude its value keeps ("$34.5B" and "$34.5 Billion" both give 34.5).
+_VALUE = re.compile(r"(?<![\w.])v?(\d+(?:[.,]\d+)*)(?:[kmbt]|bn|mn)?(?![\w]|[.,]\d)", re.IGNORECASE)
 # A post on its author's own social account: the handle is the account's name in the link.
 _SOCIAL_HANDLE = re.compile(r"^https?://(?:www\.|mobile\.)?(?:(?:twitter|x)\.com/|threads\.(?:net|com)/@|"
                             r"bsky\.app/profile/|medium\.com/@)([a-z0-9_]{4,30})(?![a-z0-9_])", re.IGNORECASE)
@@ -224,7 +226,7 @@ def _own_post_handle(item: ClassifiedItem) -> str | None:
 
 def _numbers_differ(na: set[str], nb: set[str]) -> bool:
     """Each headline has a number the other lacks ("update 8" and "update 9"; "v0.6.1" and "v0.6.2"): two events.
-    `na` and `nb` are the headlines' numbers (`_NUMBER`)."""
+    `na` and `nb` are the headlines' numbers (`_VALUE`)."""
     return bool(na - nb) and bool(nb - na)
 
 
@@ -273,7 +275,7 @@ def _merge(groups: list[list[ClassifiedItem]]) -> list[list[ClassifiedItem]]:
     times = [g[0].published.timestamp() for g in top]
     window = MERGE_WINDOW.total_seconds()
     outage_window = OUTAGE_WINDOW.total_seconds()
-    numbers = [set(_NUMBER.findall(g[0].title)) for g in top]
+    numbers = [set(_VALUE.findall(g[0].title)) for g in top]
     organizations = [{o.lower() for o in g[0].entities.organizations if o.lower() in g[0].title.lower()} for g in top]
     handles = [_own_post_handle(g[0]) for g in top]
     kinds = [{e.kind for e in events_in(g[0].title, "")} for g in top]

@@ -212,6 +212,14 @@ def test_one_buyers_acquisition_reported_twice_in_a_day_is_one_story(taxonomy: T
     assert {link.url for link in joined.sources} == {own.url, report.url}
 
 
+def test_one_figure_written_two_ways_is_one_number(taxonomy: Taxonomy) -> None:
+    short = _item(1, "business", 0.7, title="Perplexity Makes Longshot $34.5B Offer for Chrome", source="wsj")
+    long = _item(2, "business", 0.6, title="Perplexity Makes Longshot $34.5 Billion Offer for Chrome", source="sd")
+    other = _item(3, "business", 0.5, title="Perplexity Makes Longshot $40B Offer for Chrome", source="x", hours=30)
+    stories = _stories(_compose([short, long, other], taxonomy))
+    assert sorted(len(s.sources) for s in stories) == [1, 2]
+
+
 def test_a_story_never_compares_a_model_with_itself(taxonomy: Taxonomy) -> None:
     kimi = _item(1, "models", 0.9, title="Moonshot releases Kimi K3",
                  summary="Kimi K3 outperforms Kimi-K3 Preview and GPT-5 on agentic coding benchmarks by 12%.",
@@ -458,7 +466,7 @@ def _merged_by_every_pair(groups: list[list[ClassifiedItem]]) -> list[list[Class
         la, lb = {law.lower() for law in a.entities.laws}, {law.lower() for law in b.entities.laws}
         if c._conflict(ma, mb) or (la and lb and not la & lb):
             continue
-        if c._numbers_differ(set(c._NUMBER.findall(a.title)), set(c._NUMBER.findall(b.title))):
+        if c._numbers_differ(set(c._VALUE.findall(a.title)), set(c._VALUE.findall(b.title))):
             continue
         ha, hb = c._headline_words(a), c._headline_words(b)
         shared = ha & hb
