@@ -276,13 +276,14 @@ def _merge(groups: list[list[ClassifiedItem]]) -> list[list[ClassifiedItem]]:
     window = MERGE_WINDOW.total_seconds()
     outage_window = OUTAGE_WINDOW.total_seconds()
     numbers = [set(_VALUE.findall(g[0].title)) for g in top]
-    organizations = [{o.lower() for o in g[0].entities.organizations if o.lower() in g[0].title.lower()} for g in top]
+    # The organizations each headline names, in the order found (the first is the buyer in "OpenAI Buys AI Startup
+    # That Built Interface For Apple Computers").
+    named = [[o.lower() for o in g[0].entities.organizations if o.lower() in g[0].title.lower()] for g in top]
+    organizations = [set(found) for found in named]
     handles = [_own_post_handle(g[0]) for g in top]
     kinds = [{e.kind for e in events_in(g[0].title, "")} for g in top]
     outages = ["outage" in found for found in kinds]
-    # The organization a headline names first: the buyer in "OpenAI Buys AI Startup That Built Interface For Apple".
-    leading = [next((o.lower() for o in g[0].entities.organizations if o.lower() in g[0].title.lower()), None)
-               for g in top]
+    leading = [found[0] if found else None for found in named]
     rare = _rare_words(plain)  # a hyphenated name counts once
     rare_window = RARE_WINDOW.total_seconds()
     # Only two headlines that share a word, or that both name a model, can be one event: each group is compared with
