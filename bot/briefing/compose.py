@@ -245,6 +245,16 @@ def _same_model(a: set[str], b: set[str]) -> bool:
     return False
 
 
+_LAUNCH_KINDS = frozenset({"release", "availability", "benchmark"})
+
+
+def _mostly_model(title: str, keys: set[str]) -> bool:
+    """A headline that is mostly a model's name ("DeepSeek-V4-Flash Update", "Qwen3.8-27B"); `keys` are the
+    normalised names of the models it names."""
+    plain = re.sub(r"[\W_]+", "", title.lower())
+    return any(2 * len(key.replace(" ", "")) >= len(plain) for key in keys)
+
+
 def _conflict(a: set[str], b: set[str]) -> bool:
     """Each names a model the other does not (two releases): never one story."""
     if not a or not b:
@@ -284,6 +294,8 @@ def _merge(groups: list[list[ClassifiedItem]]) -> list[list[ClassifiedItem]]:
     kinds = [{e.kind for e in events_in(g[0].title, "")} for g in top]
     outages = ["outage" in found for found in kinds]
     leading = [found[0] if found else None for found in named]
+    launches = [bool(found & _LAUNCH_KINDS) or _mostly_model(g[0].title, keys)
+                for g, found, keys in zip(top, kinds, models, strict=True)]
     rare = _rare_words(plain)  # a hyphenated name counts once
     rare_window = RARE_WINDOW.total_seconds()
     # Only two headlines that share a word, or that both name a model, can be one event: each group is compared with
@@ -321,7 +333,11 @@ def _merge(groups: list[list[ClassifiedItem]]) -> list[list[ClassifiedItem]]:
         # on twitter.com/karpathy / "OpenAI Co-Founder Andrej Karpathy Joins Anthropic"): one event.
         own_post = bool(organizations[i] & organizations[j]) and (
             (handles[i] is not None and handles[i] in b) or (handles[j] is not None and handles[j] in a))
-        same_model = bool(models[i] and models[j]) and _same_model(models[i], models[j])
+        # The same model named in both: one event when one of them is its launch (a release, a benchmark, a headline
+        # that is mostly the model's name); two pieces of commentary on a model out for a while are two stories
+        # ("GPT-5 is a joke. Will it matter?" / "OpenAI Will Not Disclose GPT-5's Energy Use").
+        same_model = (bool(models[i] and models[j]) and _same_model(models[i], models[j])
+                      and (launches[i] or launches[j]))
         # Two reports of one service being down within hours ("Claude Auth Is Down" / "Claude Seems Down"): one
         # outage. They must share a word besides the outage's own ("GitHub is down" / "Claude is down" do not).
         outage = (outages[i] and outages[j] and abs(times[i] - times[j]) <= outage_window

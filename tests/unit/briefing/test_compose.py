@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 
 from bot.briefing.compose import ComposeOptions, baseline_of, compose, history_days, in_window, plan_stories
+from bot.briefing.facts import events_in
 from bot.briefing.quality import boilerplate_summary, filler
 from bot.briefing.synthesis import Baseline
 from bot.entities import load_gazetteer
@@ -218,6 +219,18 @@ def test_one_figure_written_two_ways_is_one_number(taxonomy: Taxonomy) -> None:
     other = _item(3, "business", 0.5, title="Perplexity Makes Longshot $40B Offer for Chrome", source="x", hours=30)
     stories = _stories(_compose([short, long, other], taxonomy))
     assert sorted(len(s.sources) for s in stories) == [1, 2]
+
+
+def test_two_pieces_of_commentary_on_one_model_are_two_stories(taxonomy: Taxonomy) -> None:
+    joke = _item(1, "models", 0.6, title="GPT-5 is a joke. Will it matter?", models=("GPT-5",), source="hn")
+    energy = _item(2, "safety", 0.5, title="OpenAI Will Not Disclose GPT-5's Energy Use", models=("GPT-5",),
+                   source="soylent", organizations=("OpenAI",))
+    # A headline that is the model's name, or one that reports its launch, joins the other reports on it.
+    update = _item(3, "models", 0.7, title="DeepSeek-V4-Flash Update", models=("DeepSeek-V4-Flash",), source="a")
+    analysis = _item(4, "models", 0.6, title="DeepSeek V4 Flash: Intelligence, Performance and Price Analysis",
+                     models=("DeepSeek V4 Flash",), source="b")
+    stories = _stories(_compose([joke, energy, update, analysis], taxonomy))
+    assert sorted(len(s.sources) for s in stories) == [1, 1, 2]
 
 
 def test_a_story_never_compares_a_model_with_itself(taxonomy: Taxonomy) -> None:
@@ -472,7 +485,11 @@ def _merged_by_every_pair(groups: list[list[ClassifiedItem]]) -> list[list[Class
         shared = ha & hb
         same = bool(ha and hb) and (len(shared) / len(ha | hb) >= c.SAME_HEADLINE
                                     or (len(shared) >= 2 and (ha <= hb or hb <= ha)))
-        if same or (ma and mb and c._same_model(ma, mb)):
+        def launch(item: ClassifiedItem, keys: set[str]) -> bool:
+            found = {e.kind for e in events_in(item.title, "")}
+            return bool(found & c._LAUNCH_KINDS) or c._mostly_model(item.title, keys)
+
+        if same or (ma and mb and c._same_model(ma, mb) and (launch(a, ma) or launch(b, mb))):
             parent[find(j)] = find(i)
     merged: dict[int, list[ClassifiedItem]] = {}
     for index, group in enumerate(groups):
