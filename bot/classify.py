@@ -22,6 +22,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from bot.patterns import Caseless
 from bot.settings import ConfigError
 from bot.taxonomy import Taxonomy
+from bot.text import model_headline
 from bot.textmodel import TextModel, Tokenized, train_text_model
 
 if TYPE_CHECKING:  # a process that only classifies never builds the message models
@@ -506,12 +507,6 @@ def _story_kind(title: str, summary: str, headline_models: Sequence[str], events
     return None
 
 
-def _model_headline(title: str, models: Sequence[str]) -> bool:
-    """A headline that is mostly a model's name ("DeepSeek-V4-Flash Update", "GLM-5.3 Soon")."""
-    plain = re.sub(r"[\s_.-]+", "", title.lower())
-    return any(len(key := re.sub(r"[\s_.-]+", "", m.lower())) >= 0.5 * len(plain) and key in plain for m in models)
-
-
 def editorial_topic(title: str, url: str, models: Sequence[str], events: Sequence[str],
                     slugs: Sequence[str], summary: str = "", labs: Sequence[str] = (),
                     ranked: Sequence[str] = ()) -> str | None:
@@ -534,7 +529,7 @@ def editorial_topic(title: str, url: str, models: Sequence[str], events: Sequenc
         return have("research")
     headline_models = [m for m in models if re.sub(r"[\s_.-]+", "", m.lower()) in re.sub(r"[\s_.-]+", "",
                                                                                           title.lower())]
-    if headline_models and _model_headline(title, headline_models):
+    if headline_models and model_headline(title, headline_models):
         return have("models")
     for kind in events:
         if kind in EVENT_SECTIONS:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import html
 import re
+from collections.abc import Iterable
 from functools import lru_cache
 from html.parser import HTMLParser
 
@@ -163,3 +164,9 @@ def search_words(text: str) -> list[str]:
                 word = word[:-1]
             found[word] = None
     return list(found)
+
+
+def model_headline(title: str, models: Iterable[str]) -> bool:
+    """A headline that is mostly a model's name ("DeepSeek-V4-Flash Update", "GLM-5.3 Soon")."""
+    plain = re.sub(r"[\s_.-]+", "", title.lower())
+    return any(len(key := re.sub(r"[\s_.-]+", "", m.lower())) >= 0.5 * len(plain) and key in plain for m in models)

@@ -46,6 +46,7 @@ from bot.briefing.why import ARXIV_AREAS, DayContext, StoryFacts, distinct_model
 from bot.editions import BriefingFormat
 from bot.models import Briefing, ClassifiedItem, Section, SourceLink, Story, Table
 from bot.taxonomy import Taxonomy
+from bot.text import model_headline
 
 MAX_STORIES: dict[str, int] = {"full": 8, "compact": 3}
 SUMMARY_SENTENCES: dict[str, int] = {"full": 3, "compact": 1}
@@ -248,13 +249,6 @@ def _same_model(a: set[str], b: set[str]) -> bool:
 _LAUNCH_KINDS = frozenset({"release", "availability", "benchmark"})
 
 
-def _mostly_model(title: str, keys: set[str]) -> bool:
-    """A headline that is mostly a model's name ("DeepSeek-V4-Flash Update", "Qwen3.8-27B"); `keys` are the
-    normalised names of the models it names."""
-    plain = re.sub(r"[\W_]+", "", title.lower())
-    return any(2 * len(key.replace(" ", "")) >= len(plain) for key in keys)
-
-
 def _conflict(a: set[str], b: set[str]) -> bool:
     """Each names a model the other does not (two releases): never one story."""
     if not a or not b:
@@ -294,8 +288,8 @@ def _merge(groups: list[list[ClassifiedItem]]) -> list[list[ClassifiedItem]]:
     kinds = [{e.kind for e in events_in(g[0].title, "")} for g in top]
     outages = ["outage" in found for found in kinds]
     leading = [found[0] if found else None for found in named]
-    launches = [bool(found & _LAUNCH_KINDS) or _mostly_model(g[0].title, keys)
-                for g, found, keys in zip(top, kinds, models, strict=True)]
+    launches = [bool(found & _LAUNCH_KINDS) or model_headline(g[0].title, g[0].entities.models)
+                for g, found in zip(top, kinds, strict=True)]
     rare = _rare_words(plain)  # a hyphenated name counts once
     rare_window = RARE_WINDOW.total_seconds()
     # Only two headlines that share a word, or that both name a model, can be one event: each group is compared with

@@ -17,6 +17,7 @@ from bot.models import Briefing, ClassifiedItem, Entities, Item, Story
 from bot.offline import ComposeRequest, compose_offline
 from bot.settings import Settings
 from bot.taxonomy import Taxonomy
+from bot.text import model_headline
 
 ROOT = Path(__file__).resolve().parents[3]
 DAY_FILE = ROOT / "tests" / "fixtures" / "briefing-day.jsonl"
@@ -485,11 +486,11 @@ def _merged_by_every_pair(groups: list[list[ClassifiedItem]]) -> list[list[Class
         shared = ha & hb
         same = bool(ha and hb) and (len(shared) / len(ha | hb) >= c.SAME_HEADLINE
                                     or (len(shared) >= 2 and (ha <= hb or hb <= ha)))
-        def launch(item: ClassifiedItem, keys: set[str]) -> bool:
+        def launch(item: ClassifiedItem) -> bool:
             found = {e.kind for e in events_in(item.title, "")}
-            return bool(found & c._LAUNCH_KINDS) or c._mostly_model(item.title, keys)
+            return bool(found & c._LAUNCH_KINDS) or model_headline(item.title, item.entities.models)
 
-        if same or (ma and mb and c._same_model(ma, mb) and (launch(a, ma) or launch(b, mb))):
+        if same or (ma and mb and c._same_model(ma, mb) and (launch(a) or launch(b))):
             parent[find(j)] = find(i)
     merged: dict[int, list[ClassifiedItem]] = {}
     for index, group in enumerate(groups):
