@@ -434,12 +434,24 @@ _CODING = Caseless(r"\b(?:code|coding|pull requests?|prs?|patch(?:es)?|commits?|
                    r"scripts?)\b")
 _HARM = Caseless(r"\b(?:fake|fakes|scams?|fraud\w*|misinformation|disinformation|deepfakes?|impersonat\w+|abuse|"
                  r"harm\w*|hallucinat\w+|vulnerabilit\w+|cve|malware|spam|poison\w*|manipulat\w+|stolen|security)\b")
-# A government's or an army's dealings with AI companies: a contract or deal is business, anything else (a dispute,
-# a statement, a demand) policy; never infrastructure.
+# An AI system's error or harm named in the headline ("AI mistakes bag of Doritos for a weapon", "Replit's AI agent
+# wiped a company's code base", "Google's AI Overview wrongly accused a musician"): a safety story where the learned
+# model reads it as the business, product or model involved; not when the harm is to jobs or markets ("destroying jobs",
+# "risk of a sudden correction in tech stocks") or a trial's words ("accused of lying").
+_MISHAP = Caseless(r"\b(?:wiped|wipes|deleted?|deletes|destroy\w*|fabricat\w+|mistak\w+|wrongly|falsely|accus\w+|"
+                   r"blamed?|lied|lies|lying|sabotag\w+|exposed|leak\w*|dangerous|danger|risks?|unsafe|harm\w*|"
+                   r"hallucinat\w+|fake\w*|scam\w*|fraud\w*|deepfakes?|misinformation|abuse\w*|stolen|steal\w*|"
+                   r"malware|vulnerab\w+|jailbreak\w*|prompt injection|suicid\w+|psychosis|delusion\w*)\b")
+_ECONOMY = Caseless(r"\b(?:stocks?|shares|markets?|wealth|crash\w*|correction|bubble|investors?|trial|court|lawsuit|"
+                    r"jobs?)\b")
+# A government's, an army's, a spy agency's or the police's dealings with AI: a contract or deal is business, an AI's
+# error or harm in their hands safety, anything else (a dispute, a statement, a demand, a use of AI by the state)
+# policy; never infrastructure, and never business without a deal.
 # Army, Navy and Air Force as names only ("an army of agents" is not one).
 _GOVERNMENT = re.compile(r"\b(?:[Pp]entagon|[Dd]epartment of (?:[Ww]ar|[Dd]efen[cs]e)|DoD|DOD|[Mm]ilitary|"
                          r"[Mm]ilitaries|[Aa]rmed [Ff]orces|(?:U\.?S\.? )?(?:Army|Navy|Air Force)(?! of)|"
-                         r"[Dd]efen[cs]e (?:[Dd]epartment|[Mm]inistry|[Cc]ontracts?)|[Ww]ar [Dd]epartment)\b")
+                         r"[Dd]efen[cs]e (?:[Dd]epartment|[Mm]inistry|[Cc]ontracts?)|[Ww]ar [Dd]epartment|"
+                         r"NSA|CIA|FBI|[Pp]olice|[Cc]ops|Trump|White House|[Aa]sylum|[Ii]mmigration|[Gg]overnments?)\b")
 _DEAL = Caseless(r"\b(?:deals?|contracts?|agreements?|awards?|awarded|signs?|signed|partners?|partnership)\b|"
                  r"[$€£]\d")
 # A consumer AI assistant's feature or change ("ChatGPT can now ...", "Gemini adds ..."): a products story, unless
@@ -455,7 +467,7 @@ _FEATURE = Caseless(r"\b(?:now|adds?|added|gets?|launch\w*|introduc\w+|roll(?:s|
 # on AI and coding a tools story, on AI and work, culture or society a business one (a question may be a paper's
 # title: research stands for it); never a models story. Where the learned model files it under the product or the
 # compute it is about ("Is ChatGPT changing how you write?", "Why won't Europe build AI data centers in Iceland?"),
-# that stands, except a product pick for an essay on coding.
+# that stands, except a product or business pick for an essay on coding (business stands when it names jobs or work).
 _OPINION = Caseless(r"\?\s*$|^(?:why|should|the (?:end|future|case|death|rise) of|in defen[cs]e of|against|stop|"
                     r"don.t|no,|yes,)\b|\b(?:bored|tired|fatigue|hype|backlash|"
                     r"bubble|doom\w*|burnout|superpowers?|eat(?:s|ing)?|killing|dead|dying)\b")
@@ -485,7 +497,9 @@ def _story_kind(title: str, summary: str, headline_models: Sequence[str], events
     if _BENCHMARK.search(title) and not _SERVING.found(title):
         return "models", frozenset({"models", "research", "safety"})
     if _GOVERNMENT.search(title):
-        return ("business" if _DEAL.found(title) else "regulation"), frozenset({"business", "regulation", "products"})
+        deal = _DEAL.found(title)
+        return ("business" if deal else "safety" if _MISHAP.found(title) else "regulation"), frozenset(
+            {"regulation", "products", "safety", *(("business",) if deal else ())})
     if _GENERATED.found(title) and not _CODING.found(title) and "release" not in events:
         return ("safety" if _HARM.found(f"{title} {summary}") else "business"), frozenset(
             {"safety", "business", "regulation", "products"})
@@ -502,7 +516,8 @@ def _story_kind(title: str, summary: str, headline_models: Sequence[str], events
         coding = _CODING.found(title) or _DEVELOPER_SIDE.found(title)
         question = title.rstrip().endswith("?")
         return ("tools" if coding else "business"), frozenset(
-            {"business", "safety", "regulation", "tools", "infrastructure", *(("research",) if question else ()),
+            {"safety", "regulation", "tools", "infrastructure", *(("research",) if question else ()),
+             *(("business",) if not coding or _WORK.found(title) else ()),
              *(("products",) if not coding and _ASSISTANT.found(title) else ())})
     return None
 
@@ -515,7 +530,8 @@ def editorial_topic(title: str, url: str, models: Sequence[str], events: Sequenc
     a raise, acquisition, hire or partnership business, a paper on arXiv research, a headline that is a model's
     name or reports its release a models story, a code repository, a Show HN, a practitioner's write-up or
     serving engineering a tools one, a company's position on policy a regulation one, a change to a service's
-    plans, prices or limits a products one, a first-person piece on AI and work a business one. A benchmark, a
+    plans, prices or limits a products one, a first-person piece on AI and work a business one, an AI's error or
+    harm that the learned ranking files under business, products or models a safety one. A benchmark, a
     government's or an army's dealings, AI-made content, ads, a launch tagline, a chatbot's feature, a study's finding
     and an essay go where their kind belongs unless `ranked` (the learned ranking) already leads with a section that
     kind allows.
@@ -555,6 +571,9 @@ def editorial_topic(title: str, url: str, models: Sequence[str], events: Sequenc
     if not events and not models and _PERSONAL.search(f"{title} {summary}") and _WORK.found(
             f"{title} {summary}"):
         return have("business")
+    if not events and ranked[:1] and ranked[0] in ("business", "products", "models") and _MISHAP.found(title) \
+            and not _WORK.found(title) and not _ECONOMY.found(title):
+        return have("safety")
     return None
 
 

@@ -65,6 +65,19 @@ def test_multi_label_ranks_topics(taxonomy: Taxonomy) -> None:
     ("The Department of War demands unrestricted access to Claude", ("infrastructure",), "regulation"),
     ("Claude approved for DoD IL5 workloads", ("products",), None),
     ("An army of AI agents rewrote our billing system", ("infrastructure",), None),
+    # ... a spy agency's, the police's or an immigration office's use of AI too; never business without a deal,
+    # and an AI's error in their hands is safety.
+    ("NSA spends billions testing AI models", ("business",), "regulation"),
+    ("Immigration office will use AI to judge applicants' ages", ("business",), "regulation"),
+    ("Police detain a shopper after an AI camera mistakes a phone for a gun", ("business",), "safety"),
+    # An AI's error or harm that the model files under the business, product or model involved is safety; harm to
+    # jobs or markets is not.
+    ("Coding agent wiped a startup's production database", ("business",), "safety"),
+    ("Search assistant wrongly accused a teacher of fraud", ("models",), "safety"),
+    ("Chatbot hallucinates a refund policy", ("products",), "safety"),
+    ("AI is destroying entry-level jobs", ("business",), None),
+    ("Investors see a risk of a sudden correction in AI stocks", ("business",), None),
+    ("Coding agent wiped a startup's production database", ("tools",), None),
     # AI-made content: business, or safety when it names a harm; AI-written code is left to the model.
     ("Streaming service says a third of new uploads are AI-generated", ("products",), None),
     ("Streaming service says a third of new uploads are AI-generated", ("tools",), "business"),
@@ -86,6 +99,8 @@ def test_multi_label_ranks_topics(taxonomy: Taxonomy) -> None:
     ("Why won't Europe build AI data centers in Iceland?", ("infrastructure",), None),
     ("Why AI coding agents are killing code review", ("products",), "tools"),
     ("Why AI coding agents are killing code review", ("tools",), None),
+    ("When AI writes the code, who reviews it?", ("business",), "tools"),
+    ("Will AI coding agents take junior developers' jobs?", ("business",), None),
     ("Are emergent abilities of large language models a mirage?", ("research",), None),
     # An essay is a product story only when it is about a named product.
     ("Why your boss isn't worried about AI", ("products",), "business"),
