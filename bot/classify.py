@@ -160,6 +160,14 @@ MAX_TOPICS = 3
 # A topic that requires evidence may also lead on a learned score this high: the model is sure ("An agent used DNS
 # to reach an external chatbot" is safety without a safety word); below it, an essay's tone is not enough.
 EVIDENCE_SCORE = 0.6
+# Which topic leads is decided on the scores plus these offsets (the learned topics of the default taxonomy only): the
+# model, trained on lab feeds as much as on general-tech front pages, leads headline-only items with models,
+# infrastructure, research and products more often than editors file them there, and with policy and safety less.
+# Fitted by coordinate search on the hand-labeled days, each day classified by models trained without it; fitted
+# again without each set in turn, the offsets came out the same or within 0.05, and raised the held-out set's items in
+# a labeled section from 814 to 823 of 990. The reported scores and the further topics are not shifted.
+LEAD_OFFSETS = {"models": -0.1, "research": -0.05, "products": -0.05, "infrastructure": -0.1, "regulation": 0.1,
+                "safety": 0.05}
 # Decision values of the linear SVM become probability-like scores through a softmax at this temperature.
 SOFTMAX_SCALE = 5.0
 MODEL_FILE = "topic-model.npz"
@@ -266,7 +274,9 @@ class TopicClassifier:
         slugs = self.taxonomy.slugs
         needs_evidence = [t.evidence_required for t in self.taxonomy.topics]
         results: list[tuple[tuple[str, ...], dict[str, float]]] = []
-        orders = np.argsort(-scores, axis=1, kind="stable")  # ties keep the taxonomy's order
+        offsets = np.array([LEAD_OFFSETS.get(slug, 0.0) if slug in self.learned else 0.0 for slug in slugs])
+        # ties keep the taxonomy's order; a topic without any score never leads on its offset
+        orders = np.argsort(-np.where(scores > 0, scores + offsets, scores), axis=1, kind="stable")
         evidence = matched.tolist() if matched is not None else [None] * len(scores)
         headlines = titled.tolist() if titled is not None else [[False] * len(slugs)] * len(scores)
         for row, order, held, named in zip(scores.tolist(), orders.tolist(), evidence, headlines, strict=True):

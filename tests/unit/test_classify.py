@@ -3,9 +3,10 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from pathlib import Path
 
+import numpy as np
 import pytest
 
-from bot.classify import KeywordClassifier, editorial_topic
+from bot.classify import LEAD_OFFSETS, KeywordClassifier, TopicClassifier, bundled_model, editorial_topic
 from bot.models import Item
 from bot.taxonomy import Taxonomy, load_taxonomy
 
@@ -161,3 +162,27 @@ def test_ads_and_taglines(taxonomy: Taxonomy, title: str, ranked: tuple[str, ...
 ])
 def test_plans_and_repositories(taxonomy: Taxonomy, title: str, url: str, expected: str | None) -> None:
     assert editorial_topic(title, url, (), (), taxonomy.slugs, ranked=("research",)) == expected
+
+
+def test_lead_offsets_decide_the_lead_but_not_the_scores(taxonomy: Taxonomy) -> None:
+    classifier = TopicClassifier(taxonomy, bundled_model())
+    column = {slug: i for i, slug in enumerate(taxonomy.slugs)}
+    row = np.zeros((1, len(taxonomy.slugs)))
+    row[0, column["models"]] = 0.40
+    row[0, column["business"]] = 0.35
+    [(topics, scores)] = classifier.rank(row)
+    assert LEAD_OFFSETS["models"] < 0 and "business" not in LEAD_OFFSETS
+    assert topics[0] == "business" and "models" in topics
+    assert scores == {"models": 0.4, "business": 0.35}
+    # A clear lead stays a lead.
+    row[0, column["models"]] = 0.60
+    assert classifier.rank(row)[0][0][0] == "models"
+
+
+def test_lead_offsets_only_for_learned_topics(taxonomy: Taxonomy) -> None:
+    classifier = TopicClassifier(taxonomy, None)
+    column = {slug: i for i, slug in enumerate(taxonomy.slugs)}
+    row = np.zeros((1, len(taxonomy.slugs)))
+    row[0, column["models"]] = 0.40
+    row[0, column["business"]] = 0.35
+    assert classifier.rank(row)[0][0][0] == "models"
