@@ -451,7 +451,8 @@ _HARM = Caseless(r"\b(?:fake|fakes|scams?|fraud\w*|misinformation|disinformation
 _MISHAP = Caseless(r"\b(?:wiped|wipes|deleted?|deletes|destroy\w*|fabricat\w+|mistak\w+|wrongly|falsely|accus\w+|"
                    r"blamed?|lied|lies|lying|sabotag\w+|exposed|leak\w*|dangerous|danger|risks?|unsafe|harm\w*|"
                    r"hallucinat\w+|fake\w*|scam\w*|fraud\w*|deepfakes?|misinformation|abuse\w*|stolen|steal\w*|"
-                   r"malware|vulnerab\w+|jailbreak\w*|prompt injection|suicid\w+|psychosis|delusion\w*)\b")
+                   r"malware|vulnerab\w+|jailbreak\w*|prompt injection|suicid\w+|psychosis|delusion\w*|snoop\w*|"
+                   r"spying|spied|surveil\w*|doxx\w*|privacy|secretly)\b")
 _ECONOMY = Caseless(r"\b(?:stocks?|shares|markets?|wealth|crash\w*|correction|bubble|investors?|trial|court|lawsuit|"
                     r"jobs?)\b")
 # A government's, an army's, a spy agency's or the police's dealings with AI: a contract or deal is business, an AI's

@@ -76,6 +76,8 @@ def test_multi_label_ranks_topics(taxonomy: Taxonomy) -> None:
     ("Coding agent wiped a startup's production database", ("business",), "safety"),
     ("Search assistant wrongly accused a teacher of fraud", ("models",), "safety"),
     ("Chatbot hallucinates a refund policy", ("products",), "safety"),
+    ("Photo app's AI can now find where a picture was taken, raising doxxing fears", ("products",), "safety"),
+    ("Agency uses AI to snoop on its staff", ("business",), "safety"),
     ("AI is destroying entry-level jobs", ("business",), None),
     ("Investors see a risk of a sudden correction in AI stocks", ("business",), None),
     ("Coding agent wiped a startup's production database", ("tools",), None),
