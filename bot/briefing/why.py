@@ -77,7 +77,9 @@ _BRING = re.compile(r"\b((?:to bring|to offer|to deploy|to embed|embeds|will (?:
 _LEAD = re.compile(r"\b(lead(?:ing)?\b[^.;]{8,110})", re.IGNORECASE)
 _BEFORE = re.compile(r"\b((?:previously|formerly|former|who (?:led|was|served as|ran))\b[^.;]{8,110})",
                      re.IGNORECASE)
-_AVAILABLE = re.compile(r"\b(?:now )?available (via|through|in|on|for|to)\s+([^.;]{3,90})", re.IGNORECASE)
+# "... is now available through X": X up to the sentence's end (a dot inside a version, "Gemini 2.5 Pro", does not end it).
+_AVAILABLE = re.compile(r"\b(?:now )?available (via|through|in|on|for|to)\s+((?:[^.;]|\.(?=\w)){3,90})",
+                        re.IGNORECASE)
 _PRICE_MOVE = re.compile(r"\bfrom ((?:US)?\$\d[\d.,]*\s?\w*) to ((?:US)?\$\d[\d.,]*\s?\w*)", re.IGNORECASE)
 _RETIRE = re.compile(r"\b(?:deprecat\w+|retir\w+|shut(?:s|ting)? down|sunset\w*|end of life)\b[^.;]{0,40}?\b"
                      r"((?:on|by|after) (?:[A-Z][a-z]+ \d{1,2}(?:, \d{4})?|\d{4}-\d{2}-\d{2}))")
@@ -271,7 +273,10 @@ def _what_changes(f: StoryFacts, context: DayContext) -> list[str]:
     subject = f.subject or model
     if kind in ("release", "availability") and subject:
         available = _sentence_with(f.text, _AVAILABLE)
-        if available:
+        # Only where the subject is what becomes available ("Deep Research is now available on Gemini 2.5 Pro" says
+        # nothing of the kind about Gemini 2.5 Pro).
+        if available and model_key(subject) in model_key(available.string[:available.start()]) \
+                and model_key(subject) not in model_key(available.group(2)):
             where, what = available.group(1).lower(), _clause(available, 2, 14)
             if where in ("via", "through", "in", "on"):
                 out.append(f"{subject} can now be used through {what}.")

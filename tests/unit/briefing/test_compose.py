@@ -534,3 +534,15 @@ def test_a_law_is_named_only_as_the_headline_names_it(taxonomy: Taxonomy) -> Non
                laws=("AI Act",))
     assert "AI Act is now law" not in _bullets(_compose([frontier], taxonomy), frontier.title)
     assert "The AI Act is now law" in _bullets(_compose([eu], taxonomy), eu.title)
+
+
+def test_an_availability_bullet_names_what_becomes_available(taxonomy: Taxonomy) -> None:
+    # The model is where a feature becomes available, not what: no bullet says it "can now be used through" itself,
+    # and the version's dot does not cut the clause short.
+    feature = _item(1, "products", 0.9, title="Deep Research is now available on Gemini 2.5 Pro Experimental",
+                    summary=" ", models=("Gemini 2.5 Pro Experimental",), organizations=("Google",))
+    release = _item(2, "models", 0.8, title="Grok 4.6 is now available through Vertex AI 2.5 and the xAI API",
+                    summary=" ", models=("Grok 4.6",), organizations=("xAI",))
+    briefing = _compose([feature, release], taxonomy)
+    assert "can now be used through" not in _bullets(briefing, feature.title)
+    assert "Grok 4.6 can now be used through Vertex AI 2.5 and the xAI API." in _bullets(briefing, release.title)
