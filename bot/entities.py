@@ -55,6 +55,9 @@ class Gazetteer(BaseModel):
     laws: tuple[str, ...] = ()
     ai_terms: tuple[str, ...] = ()
     ai_hints: tuple[str, ...] = ()
+    other_senses: tuple[str, ...] = Field(default=(), description=(
+        "phrases in which an AI term or hint means something else (\"Gemini protocol\", \"Claude Shannon\"): "
+        "their words count as neither"))
     makers: dict[str, str] = Field(default_factory=dict, description="model family -> the organization behind it")
     publishers: dict[str, str] = Field(default_factory=dict, description="site (domain) -> the publisher's name")
 
@@ -199,6 +202,9 @@ class EntityExtractor:
             if starts else (lambda _text: None)
         self._ai_upper, self._ai_words = _term_patterns(gazetteer.ai_terms)
         self._hint_upper, self._hint_words = _term_patterns(gazetteer.ai_hints)
+        senses = [re.escape(p.lower()) for p in sorted(gazetteer.other_senses, key=len, reverse=True)]
+        self._other_senses = re.compile(rf"(?<!{_WORD})(?:{'|'.join(senses)})(?!{_LETTER})", re.IGNORECASE) \
+            if senses else None
         laws = _alternation(list(gazetteer.laws), _WORD)
         self._laws = re.compile(rf"(?:{laws})(?!{_LETTER})") if gazetteer.laws else None
 
@@ -209,12 +215,16 @@ class EntityExtractor:
         return self.ai_term_count(text) > 0 or self.ai_hint_count(text) > 0
 
     def ai_term_count(self, text: str) -> int:
-        """How many AI terms (upper-case abbreviations as written, the rest in any case) the text holds."""
-        return _count(self._ai_upper, self._ai_words, text)
+        """How many AI terms (upper-case abbreviations as written, the rest in any case) the text holds, outside
+        the phrases where they mean something else."""
+        return _count(self._ai_upper, self._ai_words, self._without_other_senses(text))
 
     def ai_hint_count(self, text: str) -> int:
-        """How many weaker hints of AI (a GPU, inference, agents) the text holds."""
-        return _count(self._hint_upper, self._hint_words, text)
+        """How many weaker hints of AI (a GPU, inference, agents) the text holds, outside other senses."""
+        return _count(self._hint_upper, self._hint_words, self._without_other_senses(text))
+
+    def _without_other_senses(self, text: str) -> str:
+        return self._other_senses.sub(" ", text) if self._other_senses is not None else text
 
     def _is_model(self, text: str) -> bool:
         if text.lower() in self._families:

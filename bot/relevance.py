@@ -38,7 +38,7 @@ from bot.text import sentences
 from bot.textmodel import TextModel, Tokenized, train_text_model
 
 MODEL_FILE = "relevance-model.npz"
-FORMAT = 1
+FORMAT = 2  # 2: the stack also reads the text decision's positive part
 SUMMARY_CHARS = 400
 AI_CLASS = "ai"
 OTHER_CLASS = "other"
@@ -117,7 +117,7 @@ class Decision:
 
 
 class RelevanceModel:
-    """The text model, the stacking weights over [text decision, *SIGNALS], and the threshold."""
+    """The text model, the stacking weights over [text decision, its positive part, *SIGNALS], and the threshold."""
 
     def __init__(self, text: TextModel, weights: np.ndarray, intercept: float, threshold: float,
                  digest: str = "") -> None:
@@ -138,8 +138,7 @@ class RelevanceModel:
         return self._stacked(self.text_decision(texts), signals)
 
     def _stacked(self, text: np.ndarray, signals: Sequence[Signals]) -> np.ndarray:
-        features = np.column_stack([text, np.asarray(signals, dtype=np.float64)])
-        return _sigmoid(features @ self.weights + self.intercept)
+        return _sigmoid(stack_features(text, np.asarray(signals, dtype=np.float64)) @ self.weights + self.intercept)
 
     def decide(self, items: Sequence[tuple[str, str]], signals: Sequence[Signals], tokenized: Tokenized | None = None,
                repeats: Sequence[int] = (2, 1)) -> list[Decision]:
@@ -168,13 +167,21 @@ class RelevanceModel:
     def load(cls, source: Path | IO[bytes]) -> RelevanceModel:
         with np.load(source, allow_pickle=False) as data:
             if int(data["format"]) != FORMAT:
-                raise ValueError(f"relevance model format {int(data['format'])} is not supported (expected {FORMAT})")
+                raise ValueError(f"relevance model format {int(data['format'])} is not supported (expected {FORMAT}); "
+                                 "rebuild it with `ai-news train`")
             if tuple(str(s) for s in data["signals"]) != SIGNALS:
                 raise ValueError("relevance model was built for other signals; rebuild it with `ai-news train`")
             text = TextModel([str(t) for t in data["vocabulary"]], data["idf"], data["coef"], data["intercept"],
                              [str(c) for c in data["classes"]])
             return cls(text, data["weights"], float(data["stack_intercept"]), float(data["threshold"]),
                        str(data["digest"]))
+
+
+def stack_features(decisions: np.ndarray, signals: np.ndarray) -> np.ndarray:
+    """What the stack reads: the text decision, its positive part (the decision's scale is not the same on both
+    sides of zero: without it, items the text model leans against were given 0.29 where 42% were about AI), and the
+    signals."""
+    return np.column_stack([decisions, np.maximum(decisions, 0.0), signals.reshape(len(decisions), -1)])
 
 
 def _sigmoid(values: np.ndarray) -> np.ndarray:
@@ -288,7 +295,7 @@ def _fit_stack(decisions: np.ndarray, signals: np.ndarray, truth: np.ndarray) ->
     from sklearn.linear_model import LogisticRegression
 
     stack = LogisticRegression(C=10.0, max_iter=1000)
-    stack.fit(np.column_stack([decisions, signals]), truth)
+    stack.fit(stack_features(decisions, signals), truth)
     return np.asarray(stack.coef_[0], dtype=np.float64), float(stack.intercept_[0])
 
 
@@ -325,7 +332,7 @@ def train_relevance(extractor: EntityExtractor, examples: Sequence[RelevanceExam
     splitter = StratifiedKFold(n_splits=folds, shuffle=True, random_state=seed + 1)
     for train_index, test_index in splitter.split(np.zeros(len(y)), y):
         w, b = _fit_stack(d[train_index], sig[train_index], y[train_index])
-        probabilities[test_index] = _sigmoid(np.column_stack([d[test_index], sig[test_index]]) @ w + b)
+        probabilities[test_index] = _sigmoid(stack_features(d[test_index], sig[test_index]) @ w + b)
     threshold = _threshold(probabilities, y)
     evaluation = _evaluation(probabilities, y, threshold, folds)
     text = _fit_text(texts, labels)

@@ -77,7 +77,8 @@ _BRING = re.compile(r"\b((?:to bring|to offer|to deploy|to embed|embeds|will (?:
 _LEAD = re.compile(r"\b(lead(?:ing)?\b[^.;]{8,110})", re.IGNORECASE)
 _BEFORE = re.compile(r"\b((?:previously|formerly|former|who (?:led|was|served as|ran))\b[^.;]{8,110})",
                      re.IGNORECASE)
-# "... is now available through X": X up to the sentence's end (a dot inside a version, "Gemini 2.5 Pro", does not end it).
+# "... is now available through X": X up to the sentence's end (a dot inside a version, "Gemini 2.5 Pro", does not
+# end it).
 _AVAILABLE = re.compile(r"\b(?:now )?available (via|through|in|on|for|to)\s+((?:[^.;]|\.(?=\w)){3,90})",
                         re.IGNORECASE)
 _PRICE_MOVE = re.compile(r"\bfrom ((?:US)?\$\d[\d.,]*\s?\w*) to ((?:US)?\$\d[\d.,]*\s?\w*)", re.IGNORECASE)

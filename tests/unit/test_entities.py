@@ -132,3 +132,15 @@ def test_the_cheap_tests_before_amounts_figures_and_bills_say_what_their_plain_f
         assert (entities._HAS_BILL.search(text) is None) == (bill.search(text) is None), text
         hits = [hits[0] + bool(figure.search(text)), hits[1] + bool(has_money), hits[2] + bool(bill.search(text))]
     assert min(hits) > 10
+
+
+@pytest.mark.parametrize(("text", "terms"), [
+    ("A self-hosted, BSD-native Gemini Protocol server stack", 0),
+    ("Gemini North telescope discovers a stellar companion of Betelgeuse", 0),
+    ("Serving a capsule over gemini:// with 40 lines of Go", 0),
+    ("Claude Shannon's master's thesis, annotated", 0),
+    ("Gemini now answers in Google Docs", 1),
+    ("Comparing Gemini and the Gemini protocol", 1),
+])
+def test_a_term_in_another_sense_is_no_sign_of_ai(text: str, terms: int) -> None:
+    assert EXTRACTOR.ai_term_count(text) == terms
