@@ -144,3 +144,10 @@ def test_the_cheap_tests_before_amounts_figures_and_bills_say_what_their_plain_f
 ])
 def test_a_term_in_another_sense_is_no_sign_of_ai(text: str, terms: int) -> None:
     assert EXTRACTOR.ai_term_count(text) == terms
+
+
+def test_a_hint_in_another_sense_is_no_sign_of_ai() -> None:
+    assert EXTRACTOR.ai_hint_count("Suspect opened fire on Secret Service agents") == 0
+    assert EXTRACTOR.ai_hint_count("Amazonbot is finally respecting robots.txt") == 0
+    assert EXTRACTOR.ai_term_count("Amazonbot is finally respecting robots.txt") == 0
+    assert EXTRACTOR.ai_hint_count("Coding agents ignore robots.txt") == 1
