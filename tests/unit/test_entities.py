@@ -151,3 +151,5 @@ def test_a_hint_in_another_sense_is_no_sign_of_ai() -> None:
     assert EXTRACTOR.ai_hint_count("Amazonbot is finally respecting robots.txt") == 0
     assert EXTRACTOR.ai_term_count("Amazonbot is finally respecting robots.txt") == 0
     assert EXTRACTOR.ai_hint_count("Coding agents ignore robots.txt") == 1
+    assert EXTRACTOR.ai_hint_count("Agent-less system monitoring with Elixir") == 0
+    assert EXTRACTOR.ai_term_count("AMD's Strix Halo, formerly Ryzen AI Max, poses for die shots") == 0
