@@ -420,7 +420,8 @@ EVENT_SECTIONS = {"outage": "products", "availability": "products", "security": 
 # A practitioner's write-up ("How we made ...", "Notes on ...", "Building ...") or serving and inference
 # engineering is a tools story; a company's stated position on policy a regulation one; a personal piece (I, we,
 # you) on AI and people's work, with no event and no model, a business one.
-_WRITE_UP = Caseless(r"^(?:how (?:we|i)\b|building\b|notes on\b|lessons (?:from|learned)\b|what (?:we|i) learned\b|"
+_WRITE_UP = Caseless(r"^(?:how (?:we|i)\b|building\b|notes on\b|lessons (?:from|learned)\b|"
+                     r"what (?:we|i)(?:.ve| have)? learned\b|"
                      r"(?:we|i) (?:built|made|rebuilt|wrote|ran)\b)|:\s*notes on\b")
 _SERVING = Caseless(r"\b(?:serving|inference (?:engine|server|stack|cost|speed)|latency|throughput|quantiz\w+|"
                     r"kv cache|tok(?:ens)?/s|tokens per second|p9[59]|time to first token)\b")
@@ -486,7 +487,7 @@ _OPINION = Caseless(r"\?\s*$|^(?:why|should|the (?:end|future|case|death|rise) o
 # A study's or researchers' finding ("MIT Study Finds AI Use Reprograms the Brain", "..., Researchers Find"): research,
 # or the harm, the robots or the compute it is about; a survey of people's views or work is left to the model.
 _STUDY = Caseless(r"\b(?:study|studies|researchers|scientists|paper)\s+(?:finds?|found|shows?|showed|suggests?|"
-                  r"reveals?|warns?)\b")
+                  r"reveals?|warns?)\b|^[\w'. -]{2,40} study:")
 
 # Advertising in an AI product (ads in a chatbot, ads targeted on prompts): the business side, or a privacy risk
 # (or, for ads in a developer's agent, a tools story); not a product feature.

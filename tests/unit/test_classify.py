@@ -111,6 +111,7 @@ def test_multi_label_ranks_topics(taxonomy: Taxonomy) -> None:
     ("MIT Study Finds AI Use Reprograms the Brain, Leading to Cognitive Decline", ("business",), "research"),
     ("LLM-Generated Passwords Look Strong but Crack in Hours, Researchers Find", ("safety",), None),
     ("Developers use AI more than ever but trust it less, survey finds", ("tools",), None),
+    ("Stanford Study: Chatbots Make Students Worse at Essays", ("business",), "research"),
 ])
 def test_kinds_of_story_told_by_the_headline(taxonomy: Taxonomy, title: str, ranked: tuple[str, ...],
                                              expected: str | None) -> None:
@@ -188,3 +189,10 @@ def test_lead_offsets_only_for_learned_topics(taxonomy: Taxonomy) -> None:
     row[0, column["models"]] = 0.40
     row[0, column["business"]] = 0.35
     assert classifier.rank(row)[0][0][0] == "models"
+
+
+@pytest.mark.parametrize("title", ["How we cut our inference bill in half", "Notes on running agents in CI",
+                                   "What I've learned about writing AI apps so far", "What we learned shipping RAG"])
+def test_a_practitioners_write_up_is_a_tools_story(taxonomy: Taxonomy, title: str) -> None:
+    assert editorial_topic(title, "https://blog.example.com/post", (), (), taxonomy.slugs,
+                           ranked=("business",)) == "tools"
