@@ -443,17 +443,17 @@ _GENERATED = Caseless(r"\bai[- ](?:generated|written|made|created|music|songs?|a
                       r"\b(?:ai )?slop\b")
 _CODING = Caseless(r"\b(?:code|coding|pull requests?|prs?|patch(?:es)?|commits?|contributions?|kernels?|software|"
                    r"scripts?)\b")
-_HARM = Caseless(r"\b(?:fake|fakes|scams?|fraud\w*|misinformation|disinformation|deepfakes?|impersonat\w+|abuse|"
-                 r"harm\w*|hallucinat\w+|vulnerabilit\w+|cve|malware|spam|poison\w*|manipulat\w+|stolen|security)\b")
+_HARM_WORDS = (r"fake|fakes|scams?|fraud\w*|misinformation|disinformation|deepfakes?|impersonat\w+|abuse|harm\w*|"
+               r"hallucinat\w+|vulnerabilit\w+|cve|malware|spam|poison\w*|manipulat\w+|stolen|security")
+_HARM = Caseless(rf"\b(?:{_HARM_WORDS})\b")
 # An AI system's error or harm named in the headline ("AI mistakes bag of Doritos for a weapon", "Replit's AI agent
 # wiped a company's code base", "Google's AI Overview wrongly accused a musician"): a safety story where the learned
 # model reads it as the business, product or model involved; not when the harm is to jobs or markets ("destroying jobs",
 # "risk of a sudden correction in tech stocks") or a trial's words ("accused of lying").
-_MISHAP = Caseless(r"\b(?:wiped|wipes|deleted?|deletes|destroy\w*|fabricat\w+|mistak\w+|wrongly|falsely|accus\w+|"
-                   r"blamed?|lied|lies|lying|sabotag\w+|exposed|leak\w*|dangerous|danger|risks?|unsafe|harm\w*|"
-                   r"hallucinat\w+|fake\w*|scam\w*|fraud\w*|deepfakes?|misinformation|abuse\w*|stolen|steal\w*|"
-                   r"malware|vulnerab\w+|jailbreak\w*|prompt injection|suicid\w+|psychosis|delusion\w*|snoop\w*|"
-                   r"spying|spied|surveil\w*|doxx\w*|privacy|secretly)\b")
+_MISHAP = Caseless(rf"\b(?:{_HARM_WORDS}|wiped|wipes|deleted?|deletes|destroy\w*|fabricat\w+|mistak\w+|wrongly|"
+                   r"falsely|accus\w+|blamed?|lied|lies|lying|sabotag\w+|exposed|leak\w*|dangerous|danger|risks?|"
+                   r"unsafe|fake\w*|scam\w*|abuse\w*|steal\w*|vulnerab\w+|jailbreak\w*|prompt injection|suicid\w+|"
+                   r"psychosis|delusion\w*|snoop\w*|spying|spied|surveil\w*|doxx\w*|privacy|secretly)\b")
 _ECONOMY = Caseless(r"\b(?:stocks?|shares|markets?|wealth|crash\w*|correction|bubble|investors?|trial|court|lawsuit|"
                     r"jobs?)\b")
 # A government's, an army's, a spy agency's or the police's dealings with AI: a contract or deal is business, an AI's
