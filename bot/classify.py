@@ -401,6 +401,8 @@ _REPO_URL = re.compile(r"^https?://(?:www\.)?(?:github\.com|gitlab\.com|codeberg
 _GUIDE_URL = re.compile(r"^https?://[^/]+/(?:[^/]+/)?(?:engineering|cookbook)/", re.IGNORECASE)
 _TOOL_HEADLINE = Caseless(r"\bopen[- ]source (?:tool|library|framework|sdk|cli|toolkit|platform|alternative)\b")
 _SHOW_HN = re.compile(r"^(?:Show|Launch) HN:", re.IGNORECASE)
+_RELEASED_MODEL = Caseless(r"\b(?:(?:ai|language|reasoning|world|foundation|open[- ]weights?|open[- ]source) models?|"
+                           r"llms?)\b")
 # A change to what users of a service get (its plans, prices, limits, what it allows) is a product story.
 _PLAN_CHANGE = Caseless(r"\b(?:(?<!query )(?<!execution )(?<!lesson )plans?(?! to\b)|subscriptions?|pricing|"
                         r"price (?:increase|hike|cut|change)s?|quotas?|"
@@ -453,7 +455,8 @@ _HARM = Caseless(rf"\b(?:{_HARM_WORDS})\b")
 _MISHAP = Caseless(rf"\b(?:{_HARM_WORDS}|wiped|wipes|deleted?|deletes|destroy\w*|fabricat\w+|mistak\w+|wrongly|"
                    r"falsely|accus\w+|blamed?|lied|lies|lying|sabotag\w+|exposed|leak\w*|dangerous|danger|risks?|"
                    r"unsafe|fake\w*|scam\w*|abuse\w*|steal\w*|vulnerab\w+|jailbreak\w*|prompt injection|suicid\w+|"
-                   r"psychosis|delusion\w*|snoop\w*|spying|spied|surveil\w*|doxx\w*|privacy|secretly)\b")
+                   r"psychosis|delusion\w*|snoop\w*|spying|spied|surveil\w*|doxx\w*|privacy|secretly|weapons?|bombs?|"
+                   r"blast|explosi\w+|facial recognition)\b")
 _ECONOMY = Caseless(r"\b(?:stocks?|shares|markets?|wealth|crash\w*|correction|bubble|investors?|trial|court|lawsuit|"
                     r"jobs?)\b")
 # A government's, an army's, a spy agency's or the police's dealings with AI: a contract or deal is business, an AI's
@@ -563,6 +566,10 @@ def editorial_topic(title: str, url: str, models: Sequence[str], events: Sequenc
         if kind in EVENT_SECTIONS:
             return have(EVENT_SECTIONS[kind])
     if headline_models and events[:1] in (["release"], ["benchmark"]):
+        return have("models")
+    # A release whose headline calls what is released a model ("Xiaomi unveils open-source AI reasoning model MiMo",
+    # "Nvidia releases its own brand of world models"), even when the name is not one the gazetteer knows.
+    if events and events[0] == "release" and _RELEASED_MODEL.found(title) and not _SHOW_HN.search(title):
         return have("models")
     repo = _REPO_URL.search(url)
     # A lab's own repository is a release of its model or research, not a community tool.

@@ -166,7 +166,12 @@ def search_words(text: str) -> list[str]:
     return list(found)
 
 
+# Words that say only that a name is a model's ("Phi-4 Reasoning Models", "Qwen3 open-weights LLM").
+_MODEL_WORDS = re.compile(r"\b(?:models?|llms?|language|reasoning|open[- ]weights?|instruct)\b", re.IGNORECASE)
+
+
 def model_headline(title: str, models: Iterable[str]) -> bool:
-    """A headline that is mostly a model's name ("DeepSeek-V4-Flash Update", "GLM-5.3 Soon")."""
-    plain = re.sub(r"[\s_.-]+", "", title.lower())
+    """A headline that is mostly a model's name, besides words that say it is a model ("DeepSeek-V4-Flash Update",
+    "GLM-5.3 Soon", "Phi-4 Reasoning Models")."""
+    plain = re.sub(r"[\s_.-]+", "", _MODEL_WORDS.sub(" ", title.lower()))
     return any(len(key := re.sub(r"[\s_.-]+", "", m.lower())) >= 0.5 * len(plain) and key in plain for m in models)

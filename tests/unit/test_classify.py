@@ -196,3 +196,25 @@ def test_lead_offsets_only_for_learned_topics(taxonomy: Taxonomy) -> None:
 def test_a_practitioners_write_up_is_a_tools_story(taxonomy: Taxonomy, title: str) -> None:
     assert editorial_topic(title, "https://blog.example.com/post", (), (), taxonomy.slugs,
                            ranked=("business",)) == "tools"
+
+
+
+def test_a_release_of_something_called_a_model_is_a_models_story(taxonomy: Taxonomy) -> None:
+    # The name is not one the gazetteer knows, and the link is the maker's repository.
+    assert editorial_topic("Xiaomi unveils open-source AI reasoning model MiMo", "https://github.com/XiaomiMiMo/MiMo",
+                           (), ("release",), taxonomy.slugs, ranked=("tools",)) == "models"
+    assert editorial_topic("Acme releases its own brand of world models", "https://news.example.com/a", (),
+                           ("release",), taxonomy.slugs, ranked=("infrastructure",)) == "models"
+    # A tool's release stays where it was.
+    assert editorial_topic("Acme releases a CLI for its agents", "https://github.com/acme/cli", (), ("release",),
+                           taxonomy.slugs, ranked=("tools",)) == "tools"
+    # A known model's name with only words that say it is a model.
+    assert editorial_topic("Phi-4 Reasoning Models", "https://azure.microsoft.com/blog/phi", ("Phi-4",), (),
+                           taxonomy.slugs, ranked=("research",)) == "models"
+
+
+def test_ai_for_weapons_or_facial_recognition_is_a_harm(taxonomy: Taxonomy) -> None:
+    assert editorial_topic("Search giant drops its pledge not to use AI for weapons", "https://news.example.com/a",
+                           (), (), taxonomy.slugs, ranked=("products",)) == "safety"
+    assert editorial_topic("City police trade mugshots for free facial recognition access",
+                           "https://news.example.com/b", (), (), taxonomy.slugs, ranked=("products",)) == "safety"
