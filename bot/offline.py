@@ -295,7 +295,7 @@ def bench_classify(settings: Settings, count: int, repeats: int = 3) -> Classify
     from sklearn.feature_extraction.text import TfidfVectorizer
     from sklearn.svm import LinearSVC
 
-    from bot.classify import training_data
+    from bot.classify import MIN_DF, NGRAMS, training_data
 
     taxonomy = load_taxonomy(settings.config_file("topics.yaml"))
     examples = bundled_examples()
@@ -308,7 +308,7 @@ def bench_classify(settings: Settings, count: int, repeats: int = 3) -> Classify
             "url": f"https://news.example.com/{n}", "published": (start + timedelta(minutes=n)).isoformat(),
         }))
     data = training_data(examples, taxonomy.slugs)
-    vectorizer = TfidfVectorizer(ngram_range=(1, 1), sublinear_tf=True, strip_accents="unicode")
+    vectorizer = TfidfVectorizer(ngram_range=(1, NGRAMS), min_df=MIN_DF, sublinear_tf=True, strip_accents="unicode")
     model = LinearSVC(C=1.0, class_weight="balanced", random_state=0).fit(
         vectorizer.fit_transform(data.texts), data.labels, sample_weight=data.weights)
     same = [example_text(examples[n % len(examples)].title, examples[n % len(examples)].summary)

@@ -1,7 +1,8 @@
 """The learned part of topic classification: TF-IDF word features and a linear SVM, as plain arrays.
 
 `train_text_model` fits scikit-learn's TfidfVectorizer and LinearSVC (deterministic) and keeps only what
-prediction needs: the vocabulary, the idf weights and the decision function's coefficients. `TextModel`
+prediction needs: the vocabulary (words, and with `ngrams=2` also pairs of adjacent words, "open source",
+"data center"), the idf weights and the decision function's coefficients. `TextModel`
 predicts with numpy alone, exactly as scikit-learn would (a test holds them equal), so a process that only
 classifies never imports scikit-learn. Saved as an .npz loaded with allow_pickle=False: a model file can
 hold arrays and strings, never code.
@@ -34,9 +35,13 @@ def _fold(text: str) -> str:
     return text.translate(dict.fromkeys(marks)) if marks else text
 
 
-def analyze(text: str) -> list[str]:
-    """scikit-learn's default word analyzer with strip_accents='unicode': lower-case, strip accents, tokens."""
-    return TOKEN.findall(_fold(text))
+def analyze(text: str, ngrams: int = 1) -> list[str]:
+    """scikit-learn's default word analyzer with strip_accents='unicode': lower-case, strip accents, tokens; with
+    `ngrams=2` then every two adjacent tokens joined by a space, as ngram_range=(1, 2) gives them."""
+    tokens = TOKEN.findall(_fold(text))
+    if ngrams == 2:
+        return tokens + [f"{first} {second}" for first, second in itertools.pairwise(tokens)]
+    return tokens
 
 
 _SEPARATOR = "\x00"
@@ -89,6 +94,18 @@ class TextModel:
         self.digest = digest
         self._weights = self.coef.T.copy()  # (terms, classes): one row per term, for fast sums
         self._lookup = {**self.vocabulary, _SEPARATOR: _END}
+        # Pairs of words (a token never holds a space): each known pair as (first word's index * terms + second's),
+        # sorted, with the pair's own index. Both words of a known pair are known: a pair is in as many texts as
+        # each of its words, and both were kept on the same minimum.
+        index_of = self.vocabulary
+        pairs = [index for index, term in enumerate(self.terms) if " " in term]
+        self.ngrams = 2 if pairs else 1
+        words = [self.terms[index].partition(" ") for index in pairs]
+        keys = (np.array([index_of[first] for first, _, _ in words], dtype=np.int64) * max(len(self.terms), 1)
+                + np.array([index_of[second] for _, _, second in words], dtype=np.int64))
+        order = np.argsort(keys, kind="stable")
+        self._pair_keys = keys[order]
+        self._pair_terms = np.array(pairs, dtype=np.int64)[order]
 
     def decision(self, texts: Sequence[str]) -> np.ndarray:
         """Decision values (rows: texts, columns: classes), as LinearSVC.decision_function gives them."""
@@ -131,14 +148,84 @@ class TextModel:
         times = np.asarray(repeats, dtype=np.int64)[parts % tokenized.width]
         kept = (ids >= 0) & (times > 0)
         size = max(len(self.terms), 1)
-        keys = (parts[kept] // tokenized.width) * size + ids[kept]
-        order = np.argsort(keys, kind="stable")  # equal keys stay in text order: the first is the first occurrence
+        if self.ngrams == 1:
+            keys = (parts[kept] // tokenized.width) * size + ids[kept]
+            order = np.argsort(keys, kind="stable")  # equal keys stay in text order: the first is the first occurrence
+            ordered = keys[order]
+            starts = np.flatnonzero(np.r_[True, ordered[1:] != ordered[:-1]]) if len(ordered) else _NO_TERMS[0]
+            counts = np.add.reduceat(times[kept][order], starts) if len(starts) else _NO_TERMS[2]
+            by_first = np.argsort(order[starts], kind="stable")
+            unique = ordered[starts][by_first]
+            return unique // size, unique % size, counts[by_first]
+        rows, terms, counts, places = self._pairs(ids, parts, times, tokenized.width, size)
+        positions = np.flatnonzero(kept)
+        rows = np.r_[parts[kept] // tokenized.width, rows]
+        terms = np.r_[ids[kept], terms]
+        counts = np.r_[times[kept], counts]
+        # Where each occurrence stands in its text as scikit-learn's analyzer lists them: every word in order, then
+        # every pair in order (four places per token: a pair across two parts sits between them).
+        span = 4 * (len(tokens) + 1)
+        places = np.r_[(2 * (parts[kept] // tokenized.width)) * span + 4 * positions, places]
+        keys = rows * size + terms
+        order = np.lexsort((places, keys))  # by term, then place: the first of a term is its first occurrence
         ordered = keys[order]
         starts = np.flatnonzero(np.r_[True, ordered[1:] != ordered[:-1]]) if len(ordered) else _NO_TERMS[0]
-        counts = np.add.reduceat(times[kept][order], starts) if len(starts) else _NO_TERMS[2]
-        by_first = np.argsort(order[starts], kind="stable")
+        if not len(starts):
+            return _NO_TERMS
+        summed = np.add.reduceat(counts[order], starts)
+        by_first = np.argsort(places[order][starts], kind="stable")
         unique = ordered[starts][by_first]
-        return unique // size, unique % size, counts[by_first]
+        return unique // size, unique % size, summed[by_first]
+
+    def _pairs(self, ids: np.ndarray, parts: np.ndarray, times: np.ndarray, width: int, size: int
+               ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+        """The known pairs of adjacent words of each text (row, pair's term index, count, place): the text being
+        its parts each repeated, a pair is two neighbours inside a part, the last word of a part's copy and the
+        first of the next copy, or the last of a part and the first of the next part read (empty parts and
+        parts left out skipped), as in the text the parts make."""
+        span = 4 * (len(ids) + 1)
+        # inside a part: two neighbouring tokens, neither a separator, in a part that is read
+        inner = np.flatnonzero((ids[:-1] >= 0) & (ids[1:] >= 0) & (times[:-1] > 0))
+        first_word, second_word = [ids[inner]], [ids[inner + 1]]
+        pair_counts, pair_rows = [times[inner]], [parts[inner] // width]
+        pair_places = [(2 * (parts[inner] // width) + 1) * span + 4 * inner]
+        # across parts: each part's first and last token (known or not) and where the part ends
+        is_token = ids != _END
+        positions = np.flatnonzero(is_token)
+        if len(positions):
+            part_of = parts[positions]
+            firsts = positions[np.r_[True, part_of[1:] != part_of[:-1]]]
+            lasts = positions[np.r_[part_of[1:] != part_of[:-1], True]]
+            part = parts[firsts]  # the parts that hold tokens, in order
+            read = times[firsts] > 0
+            firsts, lasts, part = firsts[read], lasts[read], part[read]
+            repeat = times[firsts]
+            row = part // width
+            end = 4 * lasts + 1
+            # a part read twice or more: its last word, then its first again
+            again = repeat >= 2
+            first_word.append(ids[lasts[again]])
+            second_word.append(ids[firsts[again]])
+            pair_counts.append(repeat[again] - 1)
+            pair_rows.append(row[again])
+            pair_places.append((2 * row[again] + 1) * span + end[again])
+            # the last word of a part, then the first of the next part read in the same text
+            follows = np.flatnonzero(row[1:] == row[:-1])
+            first_word.append(ids[lasts[follows]])
+            second_word.append(ids[firsts[follows + 1]])
+            pair_counts.append(np.ones(len(follows), dtype=np.int64))
+            pair_rows.append(row[follows])
+            pair_places.append((2 * row[follows] + 1) * span + end[follows] + 1)
+        a, b = np.concatenate(first_word), np.concatenate(second_word)
+        pair_rows_all, pair_counts_all, pair_places_all = (np.concatenate(pair_rows), np.concatenate(pair_counts),
+                                                           np.concatenate(pair_places))
+        known = (a >= 0) & (b >= 0)
+        keys = a[known] * size + b[known]
+        found = np.searchsorted(self._pair_keys, keys)
+        found[found == len(self._pair_keys)] = 0
+        hit = self._pair_keys[found] == keys if len(self._pair_keys) else np.zeros(len(keys), dtype=bool)
+        return (pair_rows_all[known][hit], self._pair_terms[found[hit]], pair_counts_all[known][hit],
+                pair_places_all[known][hit])
 
     def _term_counts_each(self, texts: Sequence[str]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         vocabulary = self.vocabulary
@@ -146,7 +233,7 @@ class TextModel:
         terms: list[int] = []
         counts: list[int] = []
         for row, text in enumerate(texts):
-            for term, n in Counter(analyze(text)).items():
+            for term, n in Counter(analyze(text, self.ngrams)).items():
                 index = vocabulary.get(term)
                 if index is not None:
                     rows.append(row)
@@ -167,19 +254,21 @@ class TextModel:
         with np.load(source, allow_pickle=False) as data:
             if int(data["format"]) != FORMAT:
                 raise ValueError(f"model format {int(data['format'])} is not supported (expected {FORMAT})")
-            return cls([str(t) for t in data["vocabulary"]], data["idf"], data["coef"], data["intercept"],
+            return cls(data["vocabulary"].tolist(), data["idf"], data["coef"], data["intercept"],
                        [str(c) for c in data["classes"]], str(data["digest"]))
 
 
 def train_text_model(texts: Sequence[str], labels: Sequence[str], c: float = 1.0,
-                     kind: Literal["svm", "logistic"] = "svm", weights: Sequence[float] | None = None) -> TextModel:
-    """Fit TF-IDF unigrams and a linear SVM (or logistic regression) with scikit-learn, each example counting
-    with its weight (1 when not given); deterministic for the same data."""
+                     kind: Literal["svm", "logistic"] = "svm", weights: Sequence[float] | None = None,
+                     ngrams: Literal[1, 2] = 1, min_df: int = 1) -> TextModel:
+    """Fit TF-IDF words (with `ngrams=2` also pairs of adjacent words) and a linear SVM (or logistic regression)
+    with scikit-learn, each example counting with its weight (1 when not given), keeping the terms found in at least
+    `min_df` texts; deterministic for the same data."""
     from sklearn.feature_extraction.text import TfidfVectorizer
     from sklearn.linear_model import LogisticRegression
     from sklearn.svm import LinearSVC
 
-    vectorizer = TfidfVectorizer(ngram_range=(1, 1), sublinear_tf=True, strip_accents="unicode")
+    vectorizer = TfidfVectorizer(ngram_range=(1, ngrams), min_df=min_df, sublinear_tf=True, strip_accents="unicode")
     features = vectorizer.fit_transform(texts)
     model: LinearSVC | LogisticRegression = (
         LinearSVC(C=c, class_weight="balanced", random_state=0) if kind == "svm"

@@ -12,7 +12,9 @@ import pytest
 from bot.classify import (
     ALSO_WEIGHT,
     EVIDENCE_SCORE,
+    MIN_DF,
     MIN_EXAMPLES,
+    NGRAMS,
     LabeledExample,
     TopicClassifier,
     bundled_examples,
@@ -147,17 +149,26 @@ def test_training_is_deterministic_and_numpy_prediction_equals_scikit_learn(taxo
     probe = [example_text(*CLEAR[t]) for t in CLEAR] + ["Zürich café naïve résumé: accents", ""]
     np.testing.assert_allclose(retrained.decision(probe), shipped.decision(probe), atol=1e-9)
 
-    vectorizer = TfidfVectorizer(ngram_range=(1, 1), sublinear_tf=True, strip_accents="unicode")
+    vectorizer = TfidfVectorizer(ngram_range=(1, NGRAMS), min_df=MIN_DF, sublinear_tf=True, strip_accents="unicode")
     svm = LinearSVC(C=1.0, class_weight="balanced", random_state=0).fit(vectorizer.fit_transform(texts), labels,
                                                                         sample_weight=weights)
     np.testing.assert_allclose(shipped.decision(probe), svm.decision_function(vectorizer.transform(probe)),
                                atol=1e-9)
 
 
-def test_a_batch_is_scored_exactly_as_its_texts_one_by_one() -> None:
+def _word_model() -> TextModel:
+    """A model of words alone (the about-AI model's text part), next to the topic model of words and pairs."""
+    from bot.relevance import bundled_relevance_model
+
+    return bundled_relevance_model().text
+
+
+@pytest.mark.parametrize("which", ["words and pairs", "words"])
+def test_a_batch_is_scored_exactly_as_its_texts_one_by_one(which: str) -> None:
     """The batch is tokenized as one string: each text's values stay the same to the last bit, whatever the
     texts hold (accents, a Greek final sigma, a NUL, nothing at all)."""
-    shipped = bundled_model()
+    shipped = bundled_model() if which == "words and pairs" else _word_model()
+    assert shipped.ngrams == (2 if which == "words and pairs" else 1)
     probe = [example_text(*CLEAR[t]) for t in CLEAR] + [
         "Zürich café naïve résumé: accents", "", "ΟΔΥΣΣΕΥΣ. ΟΔΥΣΣΕΥΣ. model", "a\x00b OpenAI\x00GPT model",
         "Déjà vu: ﬁne-tuning ＬＬＭ models", "GPU GPU GPU inference inference chips",
@@ -187,10 +198,12 @@ def _random_part(rng: random.Random) -> str:
                    for _ in range(rng.randrange(0, 30)))
 
 
-def test_texts_in_parts_are_scored_as_the_texts_they_make() -> None:
+@pytest.mark.parametrize("which", ["words and pairs", "words"])
+def test_texts_in_parts_are_scored_as_the_texts_they_make(which: str) -> None:
     """decision_of reads (title, body) with repeats (2, 1) exactly as decision reads example_text(title, body),
-    to the last bit, tokenized once for parts that other models read (repeat 0)."""
-    shipped = bundled_model()
+    to the last bit, tokenized once for parts that other models read (repeat 0): a pair of words across two parts
+    (the title's last word and its first again, the title's last and the body's first) counts as in the text."""
+    shipped = bundled_model() if which == "words and pairs" else _word_model()
     rng = random.Random(7)
     rows = PARTS + [(_random_part(rng), _random_part(rng)) for _ in range(300)]
     texts = [example_text(title, body) for title, body in rows]
@@ -203,6 +216,29 @@ def test_texts_in_parts_are_scored_as_the_texts_they_make() -> None:
         assert np.array_equal(shipped.decision_of(widened, (2, 0, 1)), wanted)
     assert np.array_equal(np.vstack([shipped.decision_of(Tokenized([row]), (2, 1)) for row in rows]), expected)
     assert shipped.decision_of(Tokenized([]), (1,)).shape == (0, len(shipped.classes))
+
+
+def test_pairs_of_words_are_features_as_scikit_learn_counts_them() -> None:
+    """A model of words and pairs scores texts as scikit-learn's TfidfVectorizer(ngram_range=(1, 2)) and LinearSVC
+    do, pairs across the ". " of two parts included; a pair only one text holds is not kept (min_df=2)."""
+    from sklearn.feature_extraction.text import TfidfVectorizer
+    from sklearn.svm import LinearSVC
+
+    from bot.textmodel import train_text_model
+
+    texts = ["open source model weights", "source open the books", "open source library for agents",
+             "data center power deal", "center of data gravity", "the data center build out", "new model weights"]
+    labels = ["tools", "business", "tools", "infrastructure", "business", "infrastructure", "models"]
+    model = train_text_model(texts, labels, ngrams=2, min_df=2)
+    assert model.ngrams == 2 and "open source" in model.vocabulary and "data center" in model.vocabulary
+    assert "source open" not in model.vocabulary
+    vectorizer = TfidfVectorizer(ngram_range=(1, 2), min_df=2, sublinear_tf=True, strip_accents="unicode")
+    svm = LinearSVC(C=1.0, class_weight="balanced", random_state=0).fit(vectorizer.fit_transform(texts), labels)
+    rows = [("Open source", "data center"), ("data", "center data center"), ("", "open source"), ("source", ""),
+            ("model weights", "open")]
+    probe = [example_text(title, body) for title, body in rows]
+    np.testing.assert_allclose(model.decision(probe), svm.decision_function(vectorizer.transform(probe)), atol=1e-9)
+    assert np.array_equal(model.decision_of(Tokenized(rows), (2, 1)), model.decision(probe))
 
 
 def test_model_files_hold_no_code() -> None:
