@@ -410,7 +410,7 @@ _SHOW_HN = re.compile(r"^(?:Show|Launch) HN:", re.IGNORECASE)
 _RELEASED_MODEL = Caseless(r"\b(?:(?:ai|language|reasoning|world|foundation|open[- ]weights?|open[- ]source) models?|"
                            r"llms?)\b")
 # A change to what users of a service get (its plans, prices, limits, what it allows) is a product story.
-_PLAN_CHANGE = Caseless(r"\b(?:(?<!query )(?<!execution )(?<!lesson )plans?(?! to\b)|subscriptions?|pricing|"
+_PLAN_CHANGE = Caseless(r"\b(?:(?<!query )(?<!execution )(?<!lesson )(?<!to )plans?(?! to\b)|subscriptions?|pricing|"
                         r"price (?:increase|hike|cut|change)s?|quotas?|"
                         r"usage limits?|rate limits?|(?:free|paid|pro) tiers?|no longer allow\w*|allowed again)\b")
 # Hardware whose prices rise or fall ("Samsung and SK Hynix Push Through 30% Price Increases"): not a service's plans.
@@ -434,8 +434,8 @@ _WRITE_UP = Caseless(r"^(?:how (?:we|i)\b|building\b|notes on\b|lessons (?:from|
 _SERVING = Caseless(r"\b(?:serving|inference (?:engine|server|stack|cost|speed)|latency|throughput|quantiz\w+|"
                     r"kv cache|tok(?:ens)?/s|tokens per second|p9[59]|time to first token)\b")
 _POSITION = Caseless(r"^our (?:position|stance|approach|policy|views?) on\b|\bposition on\b")
-_WORK = Caseless(r"\b(?:jobs?|careers?|expertise|skills?|colleagues?|co-?workers?|burnout|workplace|at work|"
-                 r"hiring|layoffs?|productivity|craft)\b")
+_WORK = Caseless(r"\b(?:jobs?|careers?|expertise|skills?|colleagues?|co-?workers?|programmers|developers|engineers|"
+                 r"burnout|workplace|at work|hiring|layoffs?|productivity|craft)\b")
 _PERSONAL = re.compile(r"\b(?:I|I.m|I.ve|my|me|you|your|we|us|our)\b")
 
 
@@ -452,7 +452,7 @@ _GENERATED = Caseless(r"\bai[- ](?:generated|written|made|created|music|songs?|a
 _CODING = Caseless(r"\b(?:code|coding|pull requests?|prs?|patch(?:es)?|commits?|contributions?|kernels?|software|"
                    r"scripts?)\b")
 _HARM_WORDS = (r"fake|fakes|scams?|fraud\w*|misinformation|disinformation|deepfakes?|impersonat\w+|abuse|harm\w*|"
-               r"hallucinat\w+|vulnerabilit\w+|cve|malware|spam|poison\w*|manipulat\w+|stolen|security")
+               r"hallucinat\w+|vulnerabilit\w+|cve|malware|malicious|spam|poison\w*|manipulat\w+|stolen|security")
 _HARM = Caseless(rf"\b(?:{_HARM_WORDS})\b")
 # An AI system's error or harm named in the headline ("AI mistakes bag of Doritos for a weapon", "Replit's AI agent
 # wiped a company's code base", "Google's AI Overview wrongly accused a musician"): a safety story where the learned
@@ -462,7 +462,7 @@ _MISHAP = Caseless(rf"\b(?:{_HARM_WORDS}|wiped|wipes|deleted?|deletes|destroy\w*
                    r"falsely|accus\w+|blamed?|lied|lies|lying|sabotag\w+|exposed|leak\w*|dangerous|danger|risks?|"
                    r"unsafe|fake\w*|scam\w*|abuse\w*|steal\w*|vulnerab\w+|jailbreak\w*|prompt injection|suicid\w+|"
                    r"psychosis|delusion\w*|snoop\w*|spying|spied|surveil\w*|doxx\w*|privacy|secretly|weapons?|bombs?|"
-                   r"blast|explosi\w+|facial recognition)\b")
+                   r"blast|explosi\w+|facial recognition|cheat\w*|viruses|bioweapons?)\b")
 _ECONOMY = Caseless(r"\b(?:stocks?|shares|markets?|wealth|crash\w*|correction|bubble|investors?|trial|court|lawsuit|"
                     r"jobs?)\b")
 # A government's, an army's, a spy agency's or the police's dealings with AI: a contract or deal is business, an AI's
@@ -496,7 +496,9 @@ _OPINION = Caseless(r"\?\s*$|^(?:why|should|the (?:end|future|case|death|rise) o
 # A study's or researchers' finding ("MIT Study Finds AI Use Reprograms the Brain", "..., Researchers Find"): research,
 # or the harm, the robots or the compute it is about; a survey of people's views or work is left to the model.
 _STUDY = Caseless(r"\b(?:study|studies|researchers|scientists|paper)\s+(?:finds?|found|shows?|showed|suggests?|"
-                  r"reveals?|warns?)\b|^[\w'. -]{2,40} study:")
+                  r"reveals?|warns?)\b|^[\w'. -]{2,40} study:|"
+                  r"\b(?:researchers|scientists)\s+(?:use[sd]?|using|buil[dt]|develop(?:ed)?|creat(?:e|ed)|"
+                  r"train(?:ed)?|taught|teach)\b")
 
 # Advertising in an AI product (ads in a chatbot, ads targeted on prompts): the business side, or a privacy risk
 # (or, for ads in a developer's agent, a tools story); not a product feature.

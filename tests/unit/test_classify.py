@@ -79,6 +79,11 @@ def test_multi_label_ranks_topics(taxonomy: Taxonomy) -> None:
     ("Photo app's AI can now find where a picture was taken, raising doxxing fears", ("products",), "safety"),
     ("Agency uses AI to snoop on its staff", ("business",), "safety"),
     ("AI is destroying entry-level jobs", ("business",), None),
+    ("Why replacing programmers with AI will destroy your company", ("safety",), "business"),
+    ("Exam boards fight a wave of AI cheating", ("business",), "safety"),
+    ("Chatbot helped design functional viruses, experts warn", ("business",), "safety"),
+    ("Man used a chatbot to plan a blast", ("products",), "safety"),
+    ("Package with malicious code targets an AI startup", ("business",), "safety"),
     ("Investors see a risk of a sudden correction in AI stocks", ("business",), None),
     ("Coding agent wiped a startup's production database", ("tools",), None),
     # AI-made content: business, or safety when it names a harm; AI-written code is left to the model.
@@ -112,6 +117,7 @@ def test_multi_label_ranks_topics(taxonomy: Taxonomy) -> None:
     ("LLM-Generated Passwords Look Strong but Crack in Hours, Researchers Find", ("safety",), None),
     ("Developers use AI more than ever but trust it less, survey finds", ("tools",), None),
     ("Stanford Study: Chatbots Make Students Worse at Essays", ("business",), "research"),
+    ("Researchers Used AI To Design a Battery Electrolyte", ("business",), "research"),
 ])
 def test_kinds_of_story_told_by_the_headline(taxonomy: Taxonomy, title: str, ranked: tuple[str, ...],
                                              expected: str | None) -> None:
@@ -155,6 +161,8 @@ def test_ads_and_taglines(taxonomy: Taxonomy, title: str, ranked: tuple[str, ...
     ("Training a 4B model to produce 81% faster query plans than Postgres", "https://news.example.com/c", None),
     # A service's price increase is a product story; hardware's is not.
     ("ChatGPT Plus price increase coming next month", "https://news.example.com/c", "products"),
+    # "to plan" is a verb, not a service's plan.
+    ("Man used a chatbot to plan a road trip", "https://news.example.com/c", None),
     ("Memory Giants Samsung and SK Hynix Push Through 30% Price Increases Amid AI Server Boom",
      "https://news.example.com/c", None),
     # A repository is a tool; an issue or a pull request on one is what it says.
