@@ -225,6 +225,20 @@ def _own_post_handle(item: ClassifiedItem) -> str | None:
     return match.group(1).lower()
 
 
+_WHOLE = re.compile(r"\d{1,3}(?:,\d{3})+|\d+")
+
+
+def _headline_value(number: str) -> str:
+    """A headline number without the thousands that a magnitude word or letter may carry instead ("$3,000" is 3, as
+    "$3k" is; "10,000" is 10, as "10K" is)."""
+    if not _WHOLE.fullmatch(number):
+        return number
+    value = int(number.replace(",", ""))
+    while value >= 1000 and value % 1000 == 0:
+        value //= 1000
+    return str(value)
+
+
 def _numbers_differ(na: set[str], nb: set[str]) -> bool:
     """Each headline has a number the other lacks ("update 8" and "update 9"; "v0.6.1" and "v0.6.2"): two events.
     `na` and `nb` are the headlines' numbers (`_VALUE`)."""
@@ -279,7 +293,7 @@ def _merge(groups: list[list[ClassifiedItem]]) -> list[list[ClassifiedItem]]:
     times = [g[0].published.timestamp() for g in top]
     window = MERGE_WINDOW.total_seconds()
     outage_window = OUTAGE_WINDOW.total_seconds()
-    numbers = [set(_VALUE.findall(g[0].title)) for g in top]
+    numbers = [set(map(_headline_value, _VALUE.findall(g[0].title))) for g in top]
     # The organizations each headline names, in the order found (the first is the buyer in "OpenAI Buys AI Startup
     # That Built Interface For Apple Computers").
     named = [[o.lower() for o in g[0].entities.organizations if o.lower() in g[0].title.lower()] for g in top]

@@ -222,6 +222,21 @@ def test_one_figure_written_two_ways_is_one_number(taxonomy: Taxonomy) -> None:
     assert sorted(len(s.sources) for s in stories) == [1, 2]
 
 
+def test_thousands_written_as_a_letter_or_in_full_are_one_number(taxonomy: Taxonomy) -> None:
+    letter = _item(1, "infrastructure", 0.7, title="Chipmaker announces $3k personal AI supercomputer",
+                   source="verge", organizations=("Chipmaker",))
+    full = _item(2, "infrastructure", 0.6, title="Chipmaker Unveils $3,000 Personal AI Supercomputer", source="sd",
+                 organizations=("Chipmaker",))
+    dearer = _item(3, "infrastructure", 0.5, title="Chipmaker Unveils $4,000 Personal AI Supercomputer",
+                   source="x", organizations=("Chipmaker",))
+    stories = _stories(_compose([letter, full, dearer], taxonomy))
+    assert sorted(len(s.sources) for s in stories) == [1, 2]
+    from bot.briefing.compose import _headline_value
+
+    assert {_headline_value(n) for n in ("3,000", "3", "10,000", "2025", "1,500", "0.6.1")} == {
+        "3", "10", "2025", "1500", "0.6.1"}
+
+
 def test_two_pieces_of_commentary_on_one_model_are_two_stories(taxonomy: Taxonomy) -> None:
     joke = _item(1, "models", 0.6, title="GPT-5 is a joke. Will it matter?", models=("GPT-5",), source="hn")
     energy = _item(2, "safety", 0.5, title="OpenAI Will Not Disclose GPT-5's Energy Use", models=("GPT-5",),
@@ -480,7 +495,8 @@ def _merged_by_every_pair(groups: list[list[ClassifiedItem]]) -> list[list[Class
         la, lb = {law.lower() for law in a.entities.laws}, {law.lower() for law in b.entities.laws}
         if c._conflict(ma, mb) or (la and lb and not la & lb):
             continue
-        if c._numbers_differ(set(c._VALUE.findall(a.title)), set(c._VALUE.findall(b.title))):
+        if c._numbers_differ({c._headline_value(n) for n in c._VALUE.findall(a.title)},
+                             {c._headline_value(n) for n in c._VALUE.findall(b.title)}):
             continue
         ha, hb = c._headline_words(a), c._headline_words(b)
         shared = ha & hb
