@@ -64,6 +64,7 @@ def test_general_news_is_not(model: RelevanceModel, title: str, summary: str) ->
     "Hoplite (YC S26) is hiring founding AI engineers to build coding agents",
     "Ask HN: Who is hiring? (May 2026)",
     "Terra API (YC W21) Hiring: Applied AI Strategist",
+    "Mindful Care (YC S24, AI-Driven Therapy) Hiring Founding Back End Engineer",
     "Claude Code meetup Berlin: agents, MCP servers and pizza",
     "OpenAI Codex hackathon in San Francisco this weekend",
 ])
@@ -75,6 +76,7 @@ def test_listings_are_not_news_about_ai(model: RelevanceModel, title: str) -> No
 def test_news_about_hiring_is_no_listing() -> None:
     assert not listing("Meta is hiring AI researchers with $100M pay packages")
     assert not listing("Launch HN: Hoplite (YC S26) - Effortlessly deploy cloud coding agents")
+    assert not listing("Launch HN: Hoplite (YC S26, AI agents) - why we stopped hiring")
 
 
 def test_feed_boilerplate_is_no_evidence() -> None:
