@@ -63,7 +63,10 @@ EVENT_PATTERNS: tuple[tuple[str, re.Pattern[str]], ...] = tuple(
 )
 # A sentence that proposes, asks, plans, reports a rumour or a possibility reports no event.
 _UNSURE = re.compile(
-    r"\b(?:would|could|should|might|(?-i:may)|if|whether|rumou?r(?:s|ed)?|reportedly|report(?:s|ed)? that|"
+    r"\b(?:would|could|should|might|(?-i:may)|if|whether|"
+    # "May" of a headline in title case ("Chrome May Soon Use AI ..."), not the month ("in May", "May 2026")
+    r"(?<!in )(?<!of )(?<!since )(?<!this )(?<!last )(?<!next )(?<!early )(?<!late )(?<!mid-)(?<!by )(?<!until )"
+    r"(?<!from )(?-i:May)(?=\s+[A-Za-z])|rumou?r(?:s|ed)?|reportedly|report(?:s|ed)? that|"
     r"in talks|considering|consider|plans? to|planning|proposal|propos(?:es|ed|ing)|calls? for|urges?|wants? to|"
     r"expected to|set to|poised to|why|what if|hopes? to|aims? to|seeks? to|pushes? for|seeking|fake|false|hoax|"
     r"denie[sd]|deny|debunk\w*)\b|\?",

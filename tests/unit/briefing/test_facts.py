@@ -37,10 +37,16 @@ def test_events_reported_as_done(title: str, summary: str, kind: str) -> None:
     "The bill would ban AI companions for minors",
     "Leaked transcript shows what OpenAI told investors",
     "Lawmakers propose a law that would fine deepfake makers",
+    "Browser May Soon Use AI To Replace Compromised Passwords",
 ])
 def test_proposals_rumours_and_leaks_of_words_are_no_events(title: str) -> None:
     kinds = [e.kind for e in events_in(title, "")]
     assert not set(kinds) & {"acquisition", "funding", "law", "security", "restriction"}, kinds
+
+
+def test_the_month_of_may_is_no_hedge() -> None:
+    assert [e.kind for e in events_in("Startup hacked in May, customer data stolen", "")] == ["security"]
+    assert [e.kind for e in events_in("Lab Raised $5M In May To Build Agents", "")] == ["funding"]
 
 
 def test_amounts_carry_their_roles() -> None:
