@@ -81,6 +81,9 @@ _BEFORE = re.compile(r"\b((?:previously|formerly|former|who (?:led|was|served as
 # end it).
 _AVAILABLE = re.compile(r"\b(?:now )?available (via|through|in|on|for|to)\s+((?:[^.;]|\.(?=\w)){3,90})",
                         re.IGNORECASE)
+# A release stage, not a place to use it from ("available in beta"): nothing to say about where it can be used.
+_STAGE = re.compile(r"^(?:an? |the )?(?:(?:public|private|open|limited|closed|early|research) )?(?:beta|alpha|"
+                    r"preview|early access|testing|general availability)\b", re.IGNORECASE)
 _PRICE_MOVE = re.compile(r"\bfrom ((?:US)?\$\d[\d.,]*\s?\w*) to ((?:US)?\$\d[\d.,]*\s?\w*)", re.IGNORECASE)
 _RETIRE = re.compile(r"\b(?:deprecat\w+|retir\w+|shut(?:s|ting)? down|sunset\w*|end of life)\b[^.;]{0,40}?\b"
                      r"((?:on|by|after) (?:[A-Z][a-z]+ \d{1,2}(?:, \d{4})?|\d{4}-\d{2}-\d{2}))")
@@ -277,7 +280,7 @@ def _what_changes(f: StoryFacts, context: DayContext) -> list[str]:
         # Only where the subject is what becomes available ("Deep Research is now available on Gemini 2.5 Pro" says
         # nothing of the kind about Gemini 2.5 Pro).
         if available and model_key(subject) in model_key(available.string[:available.start()]) \
-                and model_key(subject) not in model_key(available.group(2)):
+                and model_key(subject) not in model_key(available.group(2)) and not _STAGE.match(available.group(2)):
             where, what = available.group(1).lower(), _clause(available, 2, 14)
             if where in ("via", "through", "in", "on"):
                 out.append(f"{subject} can now be used through {what}.")

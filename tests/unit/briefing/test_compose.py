@@ -562,3 +562,7 @@ def test_an_availability_bullet_names_what_becomes_available(taxonomy: Taxonomy)
     briefing = _compose([feature, release], taxonomy)
     assert "can now be used through" not in _bullets(briefing, feature.title)
     assert "Grok 4.6 can now be used through Vertex AI 2.5 and the xAI API." in _bullets(briefing, release.title)
+    # A release stage is not where it is used: "available in beta" says nothing of the kind.
+    beta = _item(3, "products", 0.7, title="Grok 4.6 with scheduled tasks is available in beta", summary=" ",
+                 models=("Grok 4.6",), organizations=("xAI",))
+    assert "used through" not in _bullets(_compose([beta], taxonomy), beta.title)
