@@ -315,7 +315,8 @@ def _what_changes(f: StoryFacts, context: DayContext) -> list[str]:
         bring = _sentence_with(f.text, _BRING)
         if bring:
             out.append(f"The partnership means {f.actor + ' ' if f.actor else ''}{_clause(bring)}."
-                       if bring.group(1).lower().startswith(("embeds", "will")) else f"{cap(_clause(bring))}.")
+                       if bring.group(1).lower().startswith(("embeds", "will"))
+                       else f"The partnership aims {_clause(bring)}.")
     elif kind == "hire":
         lead = _sentence_with(f.text, _LEAD)
         before = _sentence_with(f.text, _BEFORE)

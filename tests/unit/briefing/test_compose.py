@@ -552,6 +552,12 @@ def test_a_law_is_named_only_as_the_headline_names_it(taxonomy: Taxonomy) -> Non
     assert "The AI Act is now law" in _bullets(_compose([eu], taxonomy), eu.title)
 
 
+def test_a_partnership_bullet_is_a_sentence(taxonomy: Taxonomy) -> None:
+    deal = _item(1, "business", 0.7, title="Acme and Anthropic expand their partnership to bring Claude to hospitals",
+                 summary=" ", organizations=("Acme", "Anthropic"))
+    assert _bullets(_compose([deal], taxonomy), deal.title) == "The partnership aims to bring Claude to hospitals."
+
+
 def test_an_availability_bullet_names_what_becomes_available(taxonomy: Taxonomy) -> None:
     # The model is where a feature becomes available, not what: no bullet says it "can now be used through" itself,
     # and the version's dot does not cut the clause short.
