@@ -148,42 +148,33 @@ class TextModel:
         times = np.asarray(repeats, dtype=np.int64)[parts % tokenized.width]
         kept = (ids >= 0) & (times > 0)
         size = max(len(self.terms), 1)
-        if self.ngrams == 1:
-            keys = (parts[kept] // tokenized.width) * size + ids[kept]
-            order = np.argsort(keys, kind="stable")  # equal keys stay in text order: the first is the first occurrence
-            ordered = keys[order]
-            starts = np.flatnonzero(np.r_[True, ordered[1:] != ordered[:-1]]) if len(ordered) else _NO_TERMS[0]
-            counts = np.add.reduceat(times[kept][order], starts) if len(starts) else _NO_TERMS[2]
-            by_first = np.argsort(order[starts], kind="stable")
-            unique = ordered[starts][by_first]
-            return unique // size, unique % size, counts[by_first]
-        rows, terms, counts, places = self._pairs(ids, parts, times, tokenized.width, size)
-        positions = np.flatnonzero(kept)
-        rows = np.r_[parts[kept] // tokenized.width, rows]
-        terms = np.r_[ids[kept], terms]
-        counts = np.r_[times[kept], counts]
+        rows, terms, counts = parts[kept] // tokenized.width, ids[kept], times[kept]
         # Where each occurrence stands in its text as scikit-learn's analyzer lists them: every word in order, then
         # every pair in order (four places per token: a pair across two parts sits between them).
         span = 4 * (len(tokens) + 1)
-        places = np.r_[(2 * (parts[kept] // tokenized.width)) * span + 4 * positions, places]
+        places = 2 * rows * span + 4 * np.flatnonzero(kept)
+        if self.ngrams == 2:
+            pair_rows, pair_terms, pair_counts, pair_places = self._pairs(ids, parts, times, tokenized.width, size,
+                                                                          span)
+            rows, terms = np.r_[rows, pair_rows], np.r_[terms, pair_terms]
+            counts, places = np.r_[counts, pair_counts], np.r_[places, pair_places]
         keys = rows * size + terms
         order = np.lexsort((places, keys))  # by term, then place: the first of a term is its first occurrence
         ordered = keys[order]
-        starts = np.flatnonzero(np.r_[True, ordered[1:] != ordered[:-1]]) if len(ordered) else _NO_TERMS[0]
-        if not len(starts):
+        if not len(ordered):
             return _NO_TERMS
+        starts = np.flatnonzero(np.r_[True, ordered[1:] != ordered[:-1]])
         summed = np.add.reduceat(counts[order], starts)
         by_first = np.argsort(places[order][starts], kind="stable")
         unique = ordered[starts][by_first]
         return unique // size, unique % size, summed[by_first]
 
-    def _pairs(self, ids: np.ndarray, parts: np.ndarray, times: np.ndarray, width: int, size: int
+    def _pairs(self, ids: np.ndarray, parts: np.ndarray, times: np.ndarray, width: int, size: int, span: int
                ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
         """The known pairs of adjacent words of each text (row, pair's term index, count, place): the text being
         its parts each repeated, a pair is two neighbours inside a part, the last word of a part's copy and the
         first of the next copy, or the last of a part and the first of the next part read (empty parts and
-        parts left out skipped), as in the text the parts make."""
-        span = 4 * (len(ids) + 1)
+        parts left out skipped), as in the text the parts make; places as `_term_counts` gives them."""
         # inside a part: two neighbouring tokens, neither a separator, in a part that is read
         inner = np.flatnonzero((ids[:-1] >= 0) & (ids[1:] >= 0) & (times[:-1] > 0))
         first_word, second_word = [ids[inner]], [ids[inner + 1]]
