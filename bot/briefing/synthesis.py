@@ -177,14 +177,29 @@ def _ahead(theme: Theme) -> str | None:
     return shorten(min(found, key=lambda pair: pair[0])[1], 240) if found else None
 
 
+# A person of an organization leading a headline ("OpenAI CEO's Identity Verification Company ...", "OpenAI Co-Founder
+# Andrej Karpathy Joins Anthropic"): the story is the person's, not the organization's.
+_ITS_PERSON = re.compile(r"^(?:'s|\u2019s)?\s*(?:ex-|former )?(?:CEO|CTO|CFO|co-?founder|founder|president|chair\w*|"
+                         r"executives?|researchers?|engineers?|employees?|investors?|board|alum\w*|veterans?)\b",
+                         re.IGNORECASE)
+
+
+def _subject(title: str, name: str) -> bool:
+    """Whether the headline is about `name` itself: it starts with the name, not with one of its people."""
+    return title.startswith(name) and not _ITS_PERSON.match(title[len(name):].lstrip(" -"))
+
+
 def _crossing(themes: Sequence[Theme]) -> str | None:
-    """A name (organization or model) that appears in stories of two or more themes."""
+    """A name (organization or model) that is the subject of stories of two or more themes: the headline starts with
+    it ("OpenAI adds MCP support ...", "OpenAI's Viral Studio Ghibli Moment ..."); a headline that only mentions it
+    ("How to Migrate from OpenAI to Cerebrium", "Show HN: Value likelihoods for OpenAI structured output") is another
+    party's story."""
     where: dict[str, list[tuple[Theme, Story]]] = defaultdict(list)
     for theme in themes:
         for story, facts in zip(theme.stories, theme.facts, strict=True):
             names = {n for n in (facts.actor, *facts.organizations[:2], *facts.models[:1]) if n}
             for name in names:
-                if name in story.title and all(t.topic != theme.topic for t, _ in where[name]):
+                if _subject(story.title, name) and all(t.topic != theme.topic for t, _ in where[name]):
                     where[name].append((theme, story))
     best = sorted(((name, found) for name, found in where.items() if len(found) >= 2),
                   key=lambda pair: (-len(pair[1]), pair[0]))

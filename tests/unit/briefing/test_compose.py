@@ -378,6 +378,18 @@ def test_outlook_comes_from_the_same_themes(taxonomy: Taxonomy) -> None:
     )
 
 
+def test_a_name_runs_through_themes_only_where_it_is_the_headlines_subject(taxonomy: Taxonomy) -> None:
+    own = [_item(1, "regulation", 0.8, title="Acme sued over training data", organizations=("Acme",)),
+           _item(2, "products", 0.7, title="Acme's assistant gets a memory", organizations=("Acme",))]
+    briefing = _compose(own, taxonomy)
+    assert any(point.startswith("Acme runs through") for point in briefing.outlook), briefing.outlook
+    # Another party's story that mentions it, or one of its people's, is not the organization's.
+    mentions = [_item(1, "regulation", 0.8, title="Judge fines a startup that copied Acme", organizations=("Acme",)),
+                _item(2, "tools", 0.7, title="How to migrate from Acme to a local model", organizations=("Acme",)),
+                _item(3, "business", 0.6, title="Acme co-founder joins a rival lab", organizations=("Acme",))]
+    assert not any("runs through" in point for point in _compose(mentions, taxonomy).outlook)
+
+
 def test_window_and_baseline_helpers() -> None:
     items = [_item(n, "models", 0.5, hours=h) for n, h in enumerate((1, 23, 25, 48, 200), start=1)]
     items.append(_item(9, "models", 0.5, hours=30, about_ai=False))
