@@ -97,12 +97,12 @@ class TextModel:
         # Pairs of words (a token never holds a space): each known pair as (first word's index * terms + second's),
         # sorted, with the pair's own index. Both words of a known pair are known: a pair is in as many texts as
         # each of its words, and both were kept on the same minimum.
-        index_of = self.vocabulary
+        self._size = max(len(self.terms), 1)  # term indexes of one text are keyed as row * _size + index
         pairs = [index for index, term in enumerate(self.terms) if " " in term]
         self.ngrams = 2 if pairs else 1
         words = [self.terms[index].partition(" ") for index in pairs]
-        keys = (np.array([index_of[first] for first, _, _ in words], dtype=np.int64) * max(len(self.terms), 1)
-                + np.array([index_of[second] for _, _, second in words], dtype=np.int64))
+        keys = (np.array([self.vocabulary[first] for first, _, _ in words], dtype=np.int64) * self._size
+                + np.array([self.vocabulary[second] for _, _, second in words], dtype=np.int64))
         order = np.argsort(keys, kind="stable")
         self._pair_keys = keys[order]
         self._pair_terms = np.array(pairs, dtype=np.int64)[order]
@@ -147,15 +147,14 @@ class TextModel:
         parts = np.cumsum(ids == _END)  # the part each token is in (rows one after the other)
         times = np.asarray(repeats, dtype=np.int64)[parts % tokenized.width]
         kept = (ids >= 0) & (times > 0)
-        size = max(len(self.terms), 1)
+        size = self._size
         rows, terms, counts = parts[kept] // tokenized.width, ids[kept], times[kept]
         # Where each occurrence stands in its text as scikit-learn's analyzer lists them: every word in order, then
         # every pair in order (four places per token: a pair across two parts sits between them).
         span = 4 * (len(tokens) + 1)
         places = 2 * rows * span + 4 * np.flatnonzero(kept)
         if self.ngrams == 2:
-            pair_rows, pair_terms, pair_counts, pair_places = self._pairs(ids, parts, times, tokenized.width, size,
-                                                                          span)
+            pair_rows, pair_terms, pair_counts, pair_places = self._pairs(ids, parts, times, tokenized.width, span)
             rows, terms = np.r_[rows, pair_rows], np.r_[terms, pair_terms]
             counts, places = np.r_[counts, pair_counts], np.r_[places, pair_places]
         keys = rows * size + terms
@@ -169,7 +168,7 @@ class TextModel:
         unique = ordered[starts][by_first]
         return unique // size, unique % size, summed[by_first]
 
-    def _pairs(self, ids: np.ndarray, parts: np.ndarray, times: np.ndarray, width: int, size: int, span: int
+    def _pairs(self, ids: np.ndarray, parts: np.ndarray, times: np.ndarray, width: int, span: int
                ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
         """The known pairs of adjacent words of each text (row, pair's term index, count, place): the text being
         its parts each repeated, a pair is two neighbours inside a part, the last word of a part's copy and the
@@ -211,7 +210,7 @@ class TextModel:
         pair_rows_all, pair_counts_all, pair_places_all = (np.concatenate(pair_rows), np.concatenate(pair_counts),
                                                            np.concatenate(pair_places))
         known = (a >= 0) & (b >= 0)
-        keys = a[known] * size + b[known]
+        keys = a[known] * self._size + b[known]
         found = np.searchsorted(self._pair_keys, keys)
         found[found == len(self._pair_keys)] = 0
         hit = self._pair_keys[found] == keys if len(self._pair_keys) else np.zeros(len(keys), dtype=bool)
