@@ -504,6 +504,15 @@ _STUDY = Caseless(r"\b(?:study|studies|researchers|scientists|paper)\s+(?:finds?
 # (or, for ads in a developer's agent, a tools story); not a product feature.
 _ADS = Caseless(r"\b(?:ads|adverts?|advertis\w+|ad (?:placements?|targeting|revenue|network|partners?|business)|"
                 r"sponsored (?:answers?|results?|replies))\b")
+# A consumer app shown on Hacker News ("Show HN: I built an AI coloring page generator", "a math app for kids"): a
+# product launch, where a Show HN tool for builders (agents, LLMs, local or open-source software) is a tools one.
+_CONSUMER_APP = Caseless(r"\b(?:apps?|generators?|studio)\b")
+_BUILDER_SIDE = Caseless(r"\b(?:llms?|agents?|agentic|local\w*|open|self[- ]hosted|rust|python|go|framework|engine|"
+                         r"workflows?|data|vibe\w*|mac|desktop|terminal)\b")
+# An essay on AI ethics (alignment, consciousness, model welfare, anthropomorphism, AI doom): safety, or the policy
+# it is about; not the business section essays on work go to, nor research (a study says what it found).
+_ETHICS = Caseless(r"\b(?:conscious\w*|conscient|sentien\w*|feelings|anthropomorph\w*|lonel\w*|ethic\w*|"
+                   r"moral(?:s|ity)?|model welfare|slaves?|doom|align(?:s|ed|ing|ment)?)\b")
 # A launch tagline ("Flint: A Visualization Language for the AI Era", "Foo - an open-source agent framework",
 # "Eden AI – European Alternative to OpenRouter"): a tool, as Show HN posts are, not a product; a model's or a
 # paper's tagline ("X: A Framework for ...") stays.
@@ -535,6 +544,8 @@ def _story_kind(title: str, summary: str, headline_models: Sequence[str], events
         return "products", frozenset({"products", "business", "safety", "regulation", "robotics"})
     if not events and not headline_models and _STUDY.found(title):
         return "research", frozenset({"research", "safety", "robotics", "infrastructure", "regulation"})
+    if not events and not headline_models and _ETHICS.found(title):
+        return "safety", frozenset({"safety", "regulation"})
     if not events and not headline_models and _OPINION.found(title):
         coding = _CODING.found(title) or _DEVELOPER_SIDE.found(title)
         question = title.rstrip().endswith("?")
@@ -551,13 +562,13 @@ def editorial_topic(title: str, url: str, models: Sequence[str], events: Sequenc
     """The section the taxonomy's editorial conventions give an item regardless of its wording, or None: a status
     page or an outage is a product story, a security incident a safety one, a law, ruling or ban regulation,
     a raise, acquisition, hire or partnership business, a paper on arXiv research, a headline that is a model's
-    name or reports its release a models story, a code repository, a Show HN, a practitioner's write-up or
-    serving engineering a tools one, a company's position on policy a regulation one, a change to a service's
-    plans, prices or limits a products one, a first-person piece on AI and work a business one, an AI's error or
-    harm that the learned ranking files under business, products or models a safety one. A benchmark, a
-    government's or an army's dealings, AI-made content, ads, a launch tagline, a chatbot's feature, a study's finding
-    and an essay go where their kind belongs unless `ranked` (the learned ranking) already leads with a section that
-    kind allows.
+    name or reports its release a models story, a consumer app shown on Hacker News a products one, a code
+    repository, any other Show HN, a practitioner's write-up or serving engineering a tools one, a company's
+    position on policy a regulation one, a change to a service's plans, prices or limits a products one, a
+    first-person piece on AI and work a business one, an AI's error or harm that the learned ranking files under
+    business, products or models a safety one. A benchmark, a government's or an army's dealings, AI-made content,
+    ads, a launch tagline, a chatbot's feature, a study's finding, an essay on AI ethics and any other essay go
+    where their kind belongs unless `ranked` (the learned ranking) already leads with a section that kind allows.
     Only for the default slugs that the taxonomy has."""
     def have(slug: str) -> str | None:
         return slug if slug in slugs else None
@@ -582,6 +593,9 @@ def editorial_topic(title: str, url: str, models: Sequence[str], events: Sequenc
     repo = _REPO_URL.search(url)
     # A lab's own repository is a release of its model or research, not a community tool.
     lab_repo = repo is not None and _squash(repo.group(1)) in {_squash(lab) for lab in labs}
+    if _SHOW_HN.search(title) and _CONSUMER_APP.found(title) and not _DEVELOPER_SIDE.found(title) \
+            and not _BUILDER_SIDE.found(title):
+        return have("products")
     if (repo and not lab_repo) or _SHOW_HN.search(title) or _WRITE_UP.found(title) or _GUIDE_URL.search(url) \
             or _TOOL_HEADLINE.found(title):
         return have("tools")

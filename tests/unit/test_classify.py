@@ -118,6 +118,17 @@ def test_multi_label_ranks_topics(taxonomy: Taxonomy) -> None:
     ("Developers use AI more than ever but trust it less, survey finds", ("tools",), None),
     ("Stanford Study: Chatbots Make Students Worse at Essays", ("business",), "research"),
     ("Researchers Used AI To Design a Battery Electrolyte", ("business",), "research"),
+    # An essay on AI ethics is safety (or the policy it is about), not business or research.
+    ("Can a chatbot be conscious, and does it matter?", ("business",), "safety"),
+    ("You don't align an AI, you align with it", ("research",), "safety"),
+    ("The case for model welfare laws", ("regulation",), None),
+    ("The vibe coder's career is doomed", ("business",), None),
+    # A consumer app shown on Hacker News is a product launch; a Show HN for builders stays a tool.
+    ("Show HN: I built an AI recipe generator for picky eaters", ("tools",), "products"),
+    ("Show HN: A math app for kids where the AI tutor is wrong on purpose", ("tools",), "products"),
+    ("Show HN: A desktop app for running LLMs locally", ("products",), "tools"),
+    ("Show HN: An open-source agent framework in Rust", ("products",), "tools"),
+    ("Show HN: Code review bot powered by GPT", ("products",), "tools"),
 ])
 def test_kinds_of_story_told_by_the_headline(taxonomy: Taxonomy, title: str, ranked: tuple[str, ...],
                                              expected: str | None) -> None:
