@@ -452,7 +452,7 @@ _GENERATED = Caseless(r"\bai[- ](?:generated|written|made|created|music|songs?|a
 _CODING = Caseless(r"\b(?:code|coding|pull requests?|prs?|patch(?:es)?|commits?|contributions?|kernels?|software|"
                    r"scripts?)\b")
 _HARM_WORDS = (r"fake|fakes|scams?|fraud\w*|misinformation|disinformation|deepfakes?|impersonat\w+|abuse|harm\w*|"
-               r"hallucinat\w+|vulnerabilit\w+|cve|malware|malicious|spam|poison\w*|manipulat\w+|stolen|security")
+               r"hallucinat\w+|vulnerabilit\w+|cve|malware|malicious|spam\w*|poison\w*|manipulat\w+|stolen|security")
 _HARM = Caseless(rf"\b(?:{_HARM_WORDS})\b")
 # An AI system's error or harm named in the headline ("AI mistakes bag of Doritos for a weapon", "Replit's AI agent
 # wiped a company's code base", "Google's AI Overview wrongly accused a musician"): a safety story where the learned
@@ -496,7 +496,8 @@ _OPINION = Caseless(r"\?\s*$|^(?:why|should|the (?:end|future|case|death|rise) o
 # A study's or researchers' finding ("MIT Study Finds AI Use Reprograms the Brain", "..., Researchers Find"): research,
 # or the harm, the robots or the compute it is about; a survey of people's views or work is left to the model.
 _STUDY = Caseless(r"\b(?:study|studies|researchers|scientists|paper)\s+(?:finds?|found|shows?|showed|suggests?|"
-                  r"reveals?|warns?)\b|^[\w'. -]{2,40} study:|"
+                  r"reveals?|warns?)\b|^[\w'. -]{2,40} study:|\b(?:in|by|from|according to) (?:a |an |the |one )?"
+                  r"(?:new |large |small |recent )?(?:[A-Z][\w.-]* )?(?:study|paper)\b|"
                   r"\b(?:researchers|scientists)\s+(?:use[sd]?|using|buil[dt]|develop(?:ed)?|creat(?:e|ed)|"
                   r"train(?:ed)?|taught|teach)\b")
 

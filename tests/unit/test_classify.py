@@ -118,6 +118,9 @@ def test_multi_label_ranks_topics(taxonomy: Taxonomy) -> None:
     ("Developers use AI more than ever but trust it less, survey finds", ("tools",), None),
     ("Stanford Study: Chatbots Make Students Worse at Essays", ("business",), "research"),
     ("Researchers Used AI To Design a Battery Electrolyte", ("business",), "research"),
+    ("AI Eroded Doctors' Ability to Spot Cancer Within Months in Study", ("business",), "research"),
+    ("Chatbots flatter their users, according to a new Stanford study", ("business",), "research"),
+    ("Preprint server spammed with AI-generated papers", ("business",), "safety"),
     # An essay on AI ethics is safety (or the policy it is about), not business or research.
     ("Can a chatbot be conscious, and does it matter?", ("business",), "safety"),
     ("You don't align an AI, you align with it", ("research",), "safety"),
