@@ -216,6 +216,18 @@ def _rare_words(heads: Sequence[frozenset[str]]) -> list[frozenset[str]]:
     return [frozenset(w for w in head if counts[w] <= RARE_HEADLINES and not _NUMBER.fullmatch(w)) for head in stems]
 
 
+_COINED = re.compile(r"\b(?:[A-Z]{2,}[a-z]?|[A-Z][\w.]*-[A-Z0-9][\w.-]*|[A-Z][a-z]+[A-Z]\w*)\b")
+_COMMON_ACRONYMS = frozenset({"ai", "agi", "ml", "llm", "llms", "api", "apis", "gpu", "gpus", "cpu", "us", "uk", "eu",
+                              "ceo", "cto", "hn", "pdf", "ios", "pc", "tv", "ui", "os"})
+
+
+def _coined_names(title: str) -> frozenset[str]:
+    """A headline's coined names, stemmed as headline words are: acronyms, CamelCase and capitalised hyphenated
+    names ("MCP", "DeepScaleR", "SWE-Lancer"), not the common acronyms ("AI", "LLM", "API")."""
+    found = {_word_stem(word.lower()) for word in _COINED.findall(_HN_PREFIX.sub("", title))}
+    return frozenset(found - _COMMON_ACRONYMS)
+
+
 def _own_post_handle(item: ClassifiedItem) -> str | None:
     """The author's handle of a first-person post on their own social account ("I've joined Anthropic" at
     twitter.com/karpathy/...), else None."""
@@ -273,9 +285,9 @@ def _conflict(a: set[str], b: set[str]) -> bool:
 def _merge(groups: list[list[ClassifiedItem]]) -> list[list[ClassifiedItem]]:
     """Join groups that are one event: near-identical headlines (one inside the other, or most words shared), half
     the words shared by headlines naming the same two organizations, the same model named in both headlines, or
-    within a day three words that few of the day's headlines hold (two besides the names when both name the same
-    organizations and no other) or one buyer's acquisition; never two different models or laws, never more than 72 h
-    apart."""
+    within a day three words that few of the day's headlines hold (two besides the names, or one coined name such as
+    "MCP", when both name the same organizations and no other) or one buyer's acquisition; never two different
+    models or laws, never more than 72 h apart."""
     top = groups[:MERGE_CANDIDATES]
     parent = list(range(len(top)))
 
@@ -305,6 +317,7 @@ def _merge(groups: list[list[ClassifiedItem]]) -> list[list[ClassifiedItem]]:
     launches = [bool(found & _LAUNCH_KINDS) or model_headline(g[0].title, g[0].entities.models)
                 for g, found in zip(top, kinds, strict=True)]
     rare = _rare_words(plain)  # a hyphenated name counts once
+    coined = [_coined_names(g[0].title) for g in top]
     rare_window = RARE_WINDOW.total_seconds()
     # Only two headlines that share a word, or that both name a model, can be one event: each group is compared with
     # those that follow it and meet either (which pairs are joined decides the stories, not the order they are
@@ -362,7 +375,8 @@ def _merge(groups: list[list[ClassifiedItem]]) -> list[list[ClassifiedItem]]:
             (len(rare[i] & rare[j]) >= RARE_SHARED
              and not (organizations[i] - organizations[j] and organizations[j] - organizations[i]))
             or (bool(organizations[i]) and organizations[i] == organizations[j]
-                and len(rare[i] & rare[j] - organizations[i]) >= RARE_SHARED_SAME_PARTIES))
+                and (len(rare[i] & rare[j] - organizations[i]) >= RARE_SHARED_SAME_PARTIES
+                     or bool(rare[i] & rare[j] & coined[i] & coined[j] - organizations[i]))))
         # One buyer's acquisition reported twice in a day ("OpenAI Acquires Software Applications Incorporated,
         # Maker of Sky" / "OpenAI Buys AI Startup That Built Interface For Apple Computers"): one deal.
         same_buyer = (within_day and "acquisition" in kinds[i] and "acquisition" in kinds[j]

@@ -196,6 +196,22 @@ def test_two_unusual_words_are_enough_when_both_headlines_name_the_same_organiza
     assert {link.url for link in joined.sources} == {essay.url, report.url}
 
 
+def test_one_coined_name_is_enough_when_both_headlines_name_the_same_organizations(taxonomy: Taxonomy) -> None:
+    post = _item(1, "tools", 0.6, title="OpenAI Is Adopting MCP", source="twitter", hours=4, organizations=("OpenAI",))
+    docs = _item(2, "tools", 0.5, title="OpenAI adds MCP support to Agents SDK", source="github", hours=5,
+                 organizations=("OpenAI",))
+    # A common acronym is not a coined name; one named by headlines of two organizations is not one event.
+    prices = _item(3, "products", 0.5, title="Google cuts its API prices", source="a", hours=5,
+                   organizations=("Google",))
+    batch = _item(4, "tools", 0.5, title="Google API gets a batch mode", source="b", hours=6, organizations=("Google",))
+    rival = _item(5, "tools", 0.5, title="Microsoft ships an MCP registry", source="c", hours=6,
+                  organizations=("Microsoft",))
+    stories = _stories(_compose([post, docs, prices, batch, rival], taxonomy))
+    assert sorted(len(s.sources) for s in stories) == [1, 1, 1, 2]
+    joined = next(s for s in stories if len(s.sources) == 2)
+    assert {link.url for link in joined.sources} == {post.url, docs.url}
+
+
 def test_one_buyers_acquisition_reported_twice_in_a_day_is_one_story(taxonomy: Taxonomy) -> None:
     own = _item(1, "business", 0.7, title="OpenAI Acquires Software Applications Incorporated, Maker of Sky",
                 source="openai", hours=5, organizations=("OpenAI",))
