@@ -428,12 +428,15 @@ EVENT_SECTIONS = {"outage": "products", "availability": "products", "security": 
 # A practitioner's write-up ("How we made ...", "Notes on ...", "Building ...") or serving and inference
 # engineering is a tools story; a company's stated position on policy a regulation one; a personal piece (I, we,
 # you) on AI and people's work, with no event and no model, a business one.
-_WRITE_UP = Caseless(r"^(?:how (?:we|i)\b|building\b|notes on\b|lessons (?:from|learned)\b|"
+_WRITE_UP = Caseless(r"^(?:how (?:we|i)\b|building\b|notes on\b|lessons (?:from|learned)\b|tips (?:for|on)\b|"
+                     r"(?:a )?(?:simple|gentle|visual|brief) (?:explanation|introduction|guide)\b|"
                      r"what (?:we|i)(?:.ve| have)? learned\b|"
                      r"(?:we|i) (?:built|made|rebuilt|wrote|ran)\b)|:\s*notes on\b")
 _SERVING = Caseless(r"\b(?:serving|inference (?:engine|server|stack|cost|speed)|latency|throughput|quantiz\w+|"
                     r"kv cache|tok(?:ens)?/s|tokens per second|p9[59]|time to first token)\b")
-_POSITION = Caseless(r"^our (?:position|stance|approach|policy|views?) on\b|\bposition on\b")
+_POSITION = Caseless(r"^our (?:position|stance|approach|policy|views?) on\b|\bposition on\b|"
+                     r"\b(?:opposes|opposing|backs|supports|urges|calls for) (?:\w+ ){0,3}?"
+                     r"(?:regulation|moratorium|ban|bill|law)s?\b")
 _WORK = Caseless(r"\b(?:jobs?|careers?|expertise|skills?|colleagues?|co-?workers?|programmers|developers|engineers|"
                  r"burnout|workplace|at work|hiring|layoffs?|productivity|craft)\b")
 _PERSONAL = re.compile(r"\b(?:I|I.m|I.ve|my|me|you|your|we|us|our)\b")
@@ -452,7 +455,8 @@ _GENERATED = Caseless(r"\bai[- ](?:generated|written|made|created|music|songs?|a
 _CODING = Caseless(r"\b(?:code|coding|pull requests?|prs?|patch(?:es)?|commits?|contributions?|kernels?|software|"
                    r"scripts?)\b")
 _HARM_WORDS = (r"fake|fakes|scams?|fraud\w*|misinformation|disinformation|deepfakes?|impersonat\w+|abuse|harm\w*|"
-               r"hallucinat\w+|vulnerabilit\w+|cve|malware|malicious|spam\w*|poison\w*|manipulat\w+|stolen|security")
+               r"hallucinat\w+|vulnerabilit\w+|cve|malware|malicious|spam\w*|poison\w*|manipulat\w+|stolen|misus\w+|"
+               r"(?<!national )security")
 _HARM = Caseless(rf"\b(?:{_HARM_WORDS})\b")
 # An AI system's error or harm named in the headline ("AI mistakes bag of Doritos for a weapon", "Replit's AI agent
 # wiped a company's code base", "Google's AI Overview wrongly accused a musician"): a safety story where the learned
@@ -472,12 +476,15 @@ _ECONOMY = Caseless(r"\b(?:stocks?|shares|markets?|wealth|crash\w*|correction|bu
 _GOVERNMENT = re.compile(r"\b(?:[Pp]entagon|[Dd]epartment of (?:[Ww]ar|[Dd]efen[cs]e)|DoD|DOD|[Mm]ilitary|"
                          r"[Mm]ilitaries|[Aa]rmed [Ff]orces|(?:U\.?S\.? )?(?:Army|Navy|Air Force)(?! of)|"
                          r"[Dd]efen[cs]e (?:[Dd]epartment|[Mm]inistry|[Cc]ontracts?)|[Ww]ar [Dd]epartment|"
-                         r"NSA|CIA|FBI|[Pp]olice|[Cc]ops|Trump|White House|[Aa]sylum|[Ii]mmigration|[Gg]overnments?)\b")
+                         r"NSA|CIA|FBI|DOGE|[Pp]olice|[Cc]ops|Trump|White House|[Aa]sylum|[Ii]mmigration|"
+                         r"[Gg]overnments?|[Ff]ederal (?:[Ww]orkers|[Ee]mployees|[Aa]genc(?:y|ies)|[Gg]overnment))\b")
 _DEAL = Caseless(r"\b(?:deals?|contracts?|agreements?|awards?|awarded|signs?|signed|partners?|partnership)\b|"
                  r"[$€£]\d")
-# A consumer AI assistant's feature or change ("ChatGPT can now ...", "Gemini adds ..."): a products story, unless
-# the headline is about its developer side (API, SDK, CLI, coding) or about a model.
-_ASSISTANT = Caseless(r"\b(?:chatgpt|gemini|grok|perplexity|meta ai|copilot|siri|alexa|notebooklm|claude)\b")
+# A consumer AI assistant's or app's feature or change ("ChatGPT can now ...", "Gemini adds ...", "Opera adds an AI
+# agent to its browser"): a products story, unless the headline is about its developer side (API, SDK, CLI, coding)
+# or about a model.
+_ASSISTANT = Caseless(r"\b(?:chatgpt|gemini|grok|perplexity|meta ai|copilot|siri|alexa|notebooklm|claude|chrome|"
+                      r"firefox|opera|safari|android|instagram|whatsapp|spotify|youtube|windows 1[01])\b")
 _DEVELOPER_SIDE = Caseless(r"\b(?:api|apis|sdk|cli|code|coding|codex|developers?|github|open[- ]source|library|"
                            r"mcp|extension|plugin|terminal|ide|cursor|vs ?code|models?)\b")
 _FEATURE = Caseless(r"\b(?:now|adds?|added|gets?|launch\w*|introduc\w+|roll(?:s|ing)? out|new|features?|modes?|"

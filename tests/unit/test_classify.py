@@ -121,6 +121,13 @@ def test_multi_label_ranks_topics(taxonomy: Taxonomy) -> None:
     ("AI Eroded Doctors' Ability to Spot Cancer Within Months in Study", ("business",), "research"),
     ("Chatbots flatter their users, according to a new Stanford study", ("business",), "research"),
     ("Preprint server spammed with AI-generated papers", ("business",), "safety"),
+    ("Lab says recent misuses of its chatbot came from organized groups", ("products",), "safety"),
+    ("Models for national security customers", ("business",), None),
+    ("DOGE will use AI to assess the responses of federal workers", ("business",), "regulation"),
+    ("Federal agencies told to appoint chief AI officers", ("business",), "regulation"),
+    ("Opera adds an automated AI agent to its browser", ("tools",), "products"),
+    ("Firefox gets new controls to turn off AI features", ("tools",), "products"),
+    ("Chrome extension API now exposes an on-device model", ("products",), None),
     # An essay on AI ethics is safety (or the policy it is about), not business or research.
     ("Can a chatbot be conscious, and does it matter?", ("business",), "safety"),
     ("You don't align an AI, you align with it", ("research",), "safety"),
@@ -214,11 +221,19 @@ def test_lead_offsets_only_for_learned_topics(taxonomy: Taxonomy) -> None:
 
 
 @pytest.mark.parametrize("title", ["How we cut our inference bill in half", "Notes on running agents in CI",
-                                   "What I've learned about writing AI apps so far", "What we learned shipping RAG"])
+                                   "What I've learned about writing AI apps so far", "What we learned shipping RAG",
+                                   "Tips for using Gemini 2.0 for PDF ingestion", "Simple explanation of LLMs"])
 def test_a_practitioners_write_up_is_a_tools_story(taxonomy: Taxonomy, title: str) -> None:
     assert editorial_topic(title, "https://blog.example.com/post", (), (), taxonomy.slugs,
                            ranked=("business",)) == "tools"
 
+
+
+@pytest.mark.parametrize("title", ["Our position on open-weights models", "Startup backs the AI safety bill",
+                                   "Lab CEO opposes a moratorium on state AI laws"])
+def test_a_stance_on_a_rule_is_a_regulation_story(taxonomy: Taxonomy, title: str) -> None:
+    assert editorial_topic(title, "https://news.example.com/a", (), (), taxonomy.slugs,
+                           ranked=("business",)) == "regulation"
 
 
 def test_a_release_of_something_called_a_model_is_a_models_story(taxonomy: Taxonomy) -> None:
