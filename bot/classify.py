@@ -504,7 +504,7 @@ _OPINION = Caseless(r"\?\s*$|^(?:why|should|the (?:end|future|case|death|rise) o
 # or the harm, the robots or the compute it is about; a survey of people's views or work is left to the model.
 _STUDY = Caseless(r"\b(?:study|studies|researchers|scientists|paper)\s+(?:finds?|found|shows?|showed|suggests?|"
                   r"reveals?|warns?)\b|^[\w'. -]{2,40} study:|\b(?:in|by|from|according to) (?:a |an |the |one )?"
-                  r"(?:new |large |small |recent )?(?:[A-Z][\w.-]* )?(?:study|paper)\b|"
+                  r"(?:new |large |small |recent )?(?:[\w.-]+ )?(?:study|paper)\b|"
                   r"\b(?:researchers|scientists)\s+(?:use[sd]?|using|buil[dt]|develop(?:ed)?|creat(?:e|ed)|"
                   r"train(?:ed)?|taught|teach)\b")
 
