@@ -79,3 +79,28 @@ def canonical_url(url: str) -> str:
     )
     path = parts.path.rstrip("/")
     return urlunsplit((scheme, netloc, path, query, ""))
+
+
+# Sites whose article URLs carry a stable id and then a slug that editors may reword: one article can reach a feed
+# under two links ("/story/25/02/25/1351212/chegg-sues-google-..." and ".../1351212/chegg-to-initiate-business-
+# review-..."). The id, with the site, names the article.
+_ARTICLE_IDS = (
+    ("slashdot", re.compile(r"^https?://(?:[a-z0-9-]+\.)*slashdot\.org/story/(\d{2}/\d{2}/\d{2}/\d+)(?:[/?#]|$)",
+                            re.IGNORECASE)),
+    ("reddit", re.compile(r"^https?://(?:[a-z0-9-]+\.)*reddit\.com/r/[^/]+/comments/([a-z0-9]+)(?:[/?#]|$)",
+                          re.IGNORECASE)),
+    ("stackexchange", re.compile(r"^https?://((?:[a-z0-9-]+\.)*(?:stackoverflow\.com|stackexchange\.com|"
+                                 r"superuser\.com|serverfault\.com|askubuntu\.com))/questions/(\d+)(?:[/?#]|$)",
+                                 re.IGNORECASE)),
+)
+
+
+def article_key(url: str) -> str | None:
+    """The article a URL points at on a site whose links hold an id and a changeable slug (Slashdot, Reddit, Stack
+    Exchange), as "site:id"; None for any other URL."""
+    for site, pattern in _ARTICLE_IDS:
+        match = pattern.match(url)
+        if match is not None:
+            return f"{site}:{':'.join(part.lower() for part in match.groups())}"
+    return None
+

@@ -44,6 +44,7 @@ from bot.briefing.synthesis import (
 )
 from bot.briefing.why import ARXIV_AREAS, DayContext, StoryFacts, distinct_models, model_key, why_it_matters
 from bot.editions import BriefingFormat
+from bot.ids import article_key
 from bot.models import Briefing, ClassifiedItem, Section, SourceLink, Story, Table
 from bot.taxonomy import Taxonomy
 from bot.text import model_headline
@@ -283,11 +284,12 @@ def _conflict(a: set[str], b: set[str]) -> bool:
 
 
 def _merge(groups: list[list[ClassifiedItem]]) -> list[list[ClassifiedItem]]:
-    """Join groups that are one event: near-identical headlines (one inside the other, or most words shared), half
-    the words shared by headlines naming the same two organizations, the same model named in both headlines, or
-    within a day three words that few of the day's headlines hold (two besides the names, or one coined name such as
-    "MCP", when both name the same organizations and no other) or one buyer's acquisition; never two different
-    models or laws, never more than 72 h apart."""
+    """Join groups that are one event: one article under two links (a Slashdot story id with two slugs),
+    near-identical headlines (one inside the other, or most words shared), half the words shared by headlines naming
+    the same two organizations, the same model named in both headlines, or within a day three words that few of the
+    day's headlines hold (two besides the names, or one coined name such as "MCP", when both name the same
+    organizations and no other) or one buyer's acquisition; never two different models or laws, never more than 72 h
+    apart."""
     top = groups[:MERGE_CANDIDATES]
     parent = list(range(len(top)))
 
@@ -333,6 +335,17 @@ def _merge(groups: list[list[ClassifiedItem]]) -> list[list[ClassifiedItem]]:
         if models[i]:
             later.update(naming[bisect.bisect_right(naming, i):])
         pairs.extend((i, j) for j in sorted(later))
+    # One article that reached the feeds under two links and two headlines (Slashdot's "Chegg Sues Google For Hurting
+    # Traffic With AI" and "Chegg To Initiate Business Review Amid AI-Shift in Education Tech", one story id): one
+    # event, whatever the headlines say.
+    articles: dict[str, int] = {}
+    for index, group in enumerate(top):
+        for item in group:
+            key = article_key(item.url)
+            if key is not None:
+                first = articles.setdefault(key, index)
+                if find(first) != find(index):
+                    parent[find(index)] = find(first)
     for i, j in pairs:
         if find(i) == find(j):  # already one story: joining them again changes nothing
             continue

@@ -5,6 +5,7 @@ from datetime import UTC, date, datetime, timedelta, timezone
 import pytest
 from pydantic import ValidationError
 
+from bot.ids import article_key
 from bot.models import (
     Alert,
     Briefing,
@@ -193,3 +194,16 @@ def test_canonical_fast_path_agrees_with_the_full_parse(monkeypatch: pytest.Monk
             continue
         if fast[url] is not None:
             assert full == fast[url], url
+
+
+@pytest.mark.parametrize(("url", "key"), [
+    ("https://news.slashdot.org/story/25/09/17/145230/anthropic-denies-federal-agencies?utm_source=rss1.0",
+     "slashdot:25/09/17/145230"),
+    ("https://slashdot.org/story/25/09/17/145230/anthropic-refuses-federal-agencies", "slashdot:25/09/17/145230"),
+    ("https://www.reddit.com/r/MachineLearning/comments/1AbCd2/a_title/", "reddit:1abcd2"),
+    ("https://math.stackexchange.com/questions/4711/how-to", "stackexchange:math.stackexchange.com:4711"),
+    ("https://blog.test/story/25/09/17/145230/notes", None),
+    ("https://slashdot.org/", None),
+])
+def test_article_key_names_the_article_behind_an_id_and_a_slug(url: str, key: str | None) -> None:
+    assert article_key(url) == key

@@ -212,6 +212,26 @@ def test_one_coined_name_is_enough_when_both_headlines_name_the_same_organizatio
     assert {link.url for link in joined.sources} == {post.url, docs.url}
 
 
+def test_one_article_under_two_links_and_two_headlines_is_one_story(taxonomy: Taxonomy) -> None:
+    story = "https://news.slashdot.org/story/25/02/25/1351212"
+    sues = _item(1, "regulation", 0.6, title="Chegg Sues Google For Hurting Traffic With AI", source="slashdot",
+                 hours=5, url=f"{story}/chegg-sues-google-for-hurting-traffic-with-ai?utm_source=rss1.0",
+                 organizations=("Chegg", "Google"))
+    review = _item(2, "business", 0.5, title="Chegg To Initiate Business Review Amid AI-Shift in Education Tech",
+                   source="slashdot", hours=5,
+                   url="https://slashdot.org/story/25/02/25/1351212/chegg-to-initiate-business-review",
+                   organizations=("Chegg",))
+    # Another story id of the same day, and a site whose paths are only slugs: other articles.
+    other = _item(3, "business", 0.5, title="Chegg shares fall after the lawsuit", source="slashdot", hours=6,
+                  url="https://slashdot.org/story/25/02/25/1402000/chegg-shares-fall", organizations=("Chegg",))
+    blog = _item(4, "tools", 0.5, title="Notes on Chegg's traffic", source="blog", hours=6,
+                 url="https://blog.test/story/25/02/25/1351212/notes")
+    titles = sorted(s.title for s in _stories(_compose([sues, review, other, blog], taxonomy)))
+    assert len(titles) == 3
+    assert {"Chegg shares fall after the lawsuit", "Notes on Chegg's traffic"} < set(titles)
+    assert len({sues.title, review.title} & set(titles)) == 1
+
+
 def test_one_buyers_acquisition_reported_twice_in_a_day_is_one_story(taxonomy: Taxonomy) -> None:
     own = _item(1, "business", 0.7, title="OpenAI Acquires Software Applications Incorporated, Maker of Sky",
                 source="openai", hours=5, organizations=("OpenAI",))
