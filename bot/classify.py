@@ -446,7 +446,8 @@ _PERSONAL = re.compile(r"\b(?:I|I.m|I.ve|my|me|you|your|we|us|our)\b")
 # that are fine for them. The learned model files them elsewhere when their words are those of another section
 # (a chatbot's feature read as a developer tool, an army's AI contract as a compute deal).
 # A benchmark, leaderboard or eval suite: a models story, or a research one (a safety benchmark may stay safety).
-_BENCHMARK = re.compile(r"\b(?:[Bb]enchmarks?|[Ll]eaderboards?|[Ee]vals?|[\w.]+[- ][Bb]ench|[A-Z]\w*Bench)\b")
+_BENCHMARK = re.compile(r"\b(?:[Bb]enchmarks?|[Ll]eaderboards?|[Aa]renas?|[Ee]vals?|[\w.]+[- ][Bb]ench|"
+                        r"[A-Z]\w*Bench)\b")
 # Content made by AI (music, books, art, papers): what it does to a market or a field (business), or a harm
 # (safety), or a rule about it (regulation). AI-written code is coding practice, left to the model.
 _GENERATED = Caseless(r"\bai[- ](?:generated|written|made|created|music|songs?|art|artwork|artists?|bands?|books?|"
@@ -456,7 +457,8 @@ _CODING = Caseless(r"\b(?:code|coding|pull requests?|prs?|patch(?:es)?|commits?|
                    r"scripts?)\b")
 _HARM_WORDS = (r"fake|fakes|scams?|fraud\w*|misinformation|disinformation|deepfakes?|impersonat\w+|abuse|harm\w*|"
                r"hallucinat\w+|vulnerabilit\w+|cve|malware|malicious|spam\w*|poison\w*|manipulat\w+|stolen|misus\w+|"
-               r"(?<!national )security")
+               r"(?<!national )security|insecure|less[- ]secure|confabulat\w+|"
+               r"mak(?:e|es|ing) (?:stuff|things|facts) up")
 _HARM = Caseless(rf"\b(?:{_HARM_WORDS})\b")
 # An AI system's error or harm named in the headline ("AI mistakes bag of Doritos for a weapon", "Replit's AI agent
 # wiped a company's code base", "Google's AI Overview wrongly accused a musician"): a safety story where the learned
@@ -508,6 +510,16 @@ _STUDY = Caseless(r"\b(?:study|studies|researchers|scientists|paper)\s+(?:finds?
                   r"\b(?:researchers|scientists)\s+(?:use[sd]?|using|buil[dt]|develop(?:ed)?|creat(?:e|ed)|"
                   r"train(?:ed)?|taught|teach)\b")
 
+# An older paper or essay posted again, its year after the title as Hacker News writes it ("Verification, the Key to
+# AI (2001)", "Spherical CNNs (2018)"): research, or the robots or models it is about.
+_DATED = re.compile(r"\((?:19|20)\d\d\)\s*$")
+# A model's result in a contest or on an open problem ("DeepMind and OpenAI Win Gold at ICPC", "AI just proved Erdos
+# Problem #124", "an olympiad gold medal"): research, or the model that did it; not the business of the labs named.
+_ACHIEVEMENT = Caseless(r"\b(?:wins?|won|winning|earns?|earned|achieves?|achieved|takes?|took) (?:an? )?(?:\w+ )?"
+                        r"(?:gold|silver|bronze)\b|\bgold[- ]medal\w*|\bolympiads?\b|\bicpc\b|\bworld finals\b|"
+                        r"\b(?:solves?|solved|proves?|proved|cracks?|cracked) (?:an? |the )?(?:\w+ ){0,3}?"
+                        r"(?:problems?|conjectures?|theorems?)\b|\berd\ws\b")
+
 # Advertising in an AI product (ads in a chatbot, ads targeted on prompts): the business side, or a privacy risk
 # (or, for ads in a developer's agent, a tools story); not a product feature.
 _ADS = Caseless(r"\b(?:ads|adverts?|advertis\w+|ad (?:placements?|targeting|revenue|network|partners?|business)|"
@@ -534,6 +546,8 @@ _TAGLINE = re.compile(r"^[\w.+#-]+(?: [\w.+#-]+)?\s*(?::|,| [-\u2013\u2014]) (?:
 def _story_kind(title: str, summary: str, headline_models: Sequence[str], events: Sequence[str]
                 ) -> tuple[str, frozenset[str]] | None:
     """(preferred section, accepted sections) of a story whose kind the headline tells, or None."""
+    if _DATED.search(title):
+        return "research", frozenset({"research", "models", "robotics", "safety"})
     if _BENCHMARK.search(title) and not _SERVING.found(title):
         return "models", frozenset({"models", "research", "safety"})
     if _GOVERNMENT.search(title):
@@ -550,6 +564,8 @@ def _story_kind(title: str, summary: str, headline_models: Sequence[str], events
     if _ASSISTANT.found(title) and _FEATURE.found(title) and not _DEVELOPER_SIDE.found(title) \
             and not headline_models:
         return "products", frozenset({"products", "business", "safety", "regulation", "robotics"})
+    if not events and _ACHIEVEMENT.found(title):
+        return "research", frozenset({"research", "models", "safety"})
     if not events and not headline_models and _STUDY.found(title):
         return "research", frozenset({"research", "safety", "robotics", "infrastructure", "regulation"})
     if not events and not headline_models and _ETHICS.found(title):

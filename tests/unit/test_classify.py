@@ -139,6 +139,17 @@ def test_multi_label_ranks_topics(taxonomy: Taxonomy) -> None:
     ("Show HN: A desktop app for running LLMs locally", ("products",), "tools"),
     ("Show HN: An open-source agent framework in Rust", ("products",), "tools"),
     ("Show HN: Code review bot powered by GPT", ("products",), "tools"),
+    # A model's result in a contest or on an open problem is research (or the model), not the labs' business.
+    ("Two labs' models take gold at a programming olympiad", ("business",), "research"),
+    ("A model solved a geometry problem that stumped mathematicians", ("tools",), "research"),
+    ("Gold prices climb as AI stocks slide", ("business",), None),
+    # An older paper or essay posted again with its year: research, or the robots or models it is about.
+    ("The Unreasonable Effectiveness of Recurrent Neural Networks (2015)", ("tools",), "research"),
+    ("A survey of robot grasping (2019)", ("robotics",), None),
+    # A leaderboard by another name; making things up and insecure output are harms.
+    ("Which model arena can we trust?", ("business",), "models"),
+    ("Models make things up rather than admit they don't know, lab says", ("business",), "safety"),
+    ("Chatbot writes less-secure code for some users", ("products",), "safety"),
 ])
 def test_kinds_of_story_told_by_the_headline(taxonomy: Taxonomy, title: str, ranked: tuple[str, ...],
                                              expected: str | None) -> None:

@@ -24,6 +24,7 @@ MAKERS = {"Qwen": "Alibaba", "DeepSeek": "DeepSeek", "Claude": "Anthropic"}
     ("Grok 4.6 is now available on Vertex AI", "", "availability"),
     ("Introducing Shieldstral", "", "release"),
     ("Authors sue OpenAI over training data", "", "court"),
+    ("Chatbot maker pushed a grieving family into arbitration", "", "court"),
     ("Cognizant and Anthropic expand their partnership", "", "partnership"),
 ])
 def test_events_reported_as_done(title: str, summary: str, kind: str) -> None:
