@@ -462,8 +462,8 @@ _HARM_WORDS = (r"fake|fakes|scams?|fraud\w*|misinformation|disinformation|deepfa
 _HARM = Caseless(rf"\b(?:{_HARM_WORDS})\b")
 # An AI system's error or harm named in the headline ("AI mistakes bag of Doritos for a weapon", "Replit's AI agent
 # wiped a company's code base", "Google's AI Overview wrongly accused a musician"): a safety story where the learned
-# model reads it as the business, product or model involved; not when the harm is to jobs or markets ("destroying jobs",
-# "risk of a sudden correction in tech stocks") or a trial's words ("accused of lying").
+# model reads it as the business, product, model or tool involved; not when the harm is to jobs or markets
+# ("destroying jobs", "risk of a sudden correction in tech stocks") or a trial's words ("accused of lying").
 _MISHAP = Caseless(rf"\b(?:{_HARM_WORDS}|wiped|wipes|deleted?|deletes|destroy\w*|fabricat\w+|mistak\w+|wrongly|"
                    r"falsely|accus\w+|blamed?|lied|lies|lying|sabotag\w+|exposed|leak\w*|dangerous|danger|risks?|"
                    r"unsafe|fake\w*|scam\w*|abuse\w*|steal\w*|vulnerab\w+|jailbreak\w*|prompt injection|suicid\w+|"
@@ -590,9 +590,9 @@ def editorial_topic(title: str, url: str, models: Sequence[str], events: Sequenc
     repository, any other Show HN, a practitioner's write-up or serving engineering a tools one, a company's
     position on policy a regulation one, a change to a service's plans, prices or limits a products one, a
     first-person piece on AI and work a business one, an AI's error or harm that the learned ranking files under
-    business, products or models a safety one. A benchmark, a government's or an army's dealings, AI-made content,
-    ads, a launch tagline, a chatbot's feature, a study's finding, an essay on AI ethics and any other essay go
-    where their kind belongs unless `ranked` (the learned ranking) already leads with a section that kind allows.
+    business, products, models or tools a safety one. A benchmark, a government's or an army's dealings, AI-made
+    content, ads, a launch tagline, a chatbot's feature, a study's finding, an essay on AI ethics and any other essay
+    go where their kind belongs unless `ranked` (the learned ranking) already leads with a section that kind allows.
     Only for the default slugs that the taxonomy has."""
     def have(slug: str) -> str | None:
         return slug if slug in slugs else None
@@ -636,8 +636,8 @@ def editorial_topic(title: str, url: str, models: Sequence[str], events: Sequenc
     if not events and not models and _PERSONAL.search(f"{title} {summary}") and _WORK.found(
             f"{title} {summary}"):
         return have("business")
-    if not events and ranked[:1] and ranked[0] in ("business", "products", "models") and _MISHAP.found(title) \
-            and not _WORK.found(title) and not _ECONOMY.found(title):
+    if not events and ranked[:1] and ranked[0] in ("business", "products", "models", "tools") \
+            and _MISHAP.found(title) and not _WORK.found(title) and not _ECONOMY.found(title):
         return have("safety")
     return None
 

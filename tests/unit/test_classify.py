@@ -76,6 +76,7 @@ def test_multi_label_ranks_topics(taxonomy: Taxonomy) -> None:
     ("Coding agent wiped a startup's production database", ("business",), "safety"),
     ("Search assistant wrongly accused a teacher of fraud", ("models",), "safety"),
     ("Chatbot hallucinates a refund policy", ("products",), "safety"),
+    ("Agents given conflicting instructions tried to sabotage each other", ("tools",), "safety"),
     ("Photo app's AI can now find where a picture was taken, raising doxxing fears", ("products",), "safety"),
     ("Agency uses AI to snoop on its staff", ("business",), "safety"),
     ("AI is destroying entry-level jobs", ("business",), None),
@@ -85,7 +86,8 @@ def test_multi_label_ranks_topics(taxonomy: Taxonomy) -> None:
     ("Man used a chatbot to plan a blast", ("products",), "safety"),
     ("Package with malicious code targets an AI startup", ("business",), "safety"),
     ("Investors see a risk of a sudden correction in AI stocks", ("business",), None),
-    ("Coding agent wiped a startup's production database", ("tools",), None),
+    ("Coding agent wiped a startup's production database", ("tools",), "safety"),
+    ("How we stopped our coding agent from deleting files", ("tools",), "tools"),
     # AI-made content: business, or safety when it names a harm; AI-written code is left to the model.
     ("Streaming service says a third of new uploads are AI-generated", ("products",), None),
     ("Streaming service says a third of new uploads are AI-generated", ("tools",), "business"),
