@@ -351,9 +351,12 @@ def evaluate_briefings(settings: Settings, folder: Path, *, details: bool = Fals
                        leave_day_out: bool = False) -> str:
     """`ai-news eval --briefing DIR`: compose each labeled day of the folder and score it against its labels.
     With `leave_day_out`, each day is classified by models trained without that day's entries (the labeled sets
-    hold the AI entries of the tuning days): figures for days the models did not see."""
+    hold the AI entries of the tuning days): figures for days the models did not see. With LLM_BASE_URL and
+    LLM_MODEL set, each day is written as the composer writes it, the LLM analyst deciding what it may (about AI,
+    section, summary, bullets): figures for that model."""
     from bot.briefing.compose import ComposeOptions, baseline_of, compose, in_window, plan_stories
     from bot.briefing.evaluate import read_days, report, score_day
+    from bot.briefing.writer import BriefingRequest, build_writer
     from bot.editions import Edition
 
     days = read_days(folder)
@@ -366,6 +369,8 @@ def evaluate_briefings(settings: Settings, folder: Path, *, details: bool = Fals
     items, errors = read_compose_items(settings, taxonomy, lines, latest)
     if errors:
         raise ConfigError(f"{folder}: {len(errors)} entries are not items, e.g. {errors[0]}")
+    writer = build_writer(settings, taxonomy) if settings.llm_base_url else None
+    analysed = []
     scores = []
     for day, day_rows in days.items():
         if leave_day_out:
@@ -377,12 +382,22 @@ def evaluate_briefings(settings: Settings, folder: Path, *, details: bool = Fals
                                  baseline=baseline_of(items, start))
         window = in_window(items, start, end)
         plan = plan_stories(window, options)
-        briefing = compose(window, taxonomy, channel=edition.channel, day=date.fromisoformat(day), options=options,
-                           plan=plan)
+        if writer is not None and writer.analyst is not None:
+            request = BriefingRequest(channel=edition.channel, day=date.fromisoformat(day), timezone="UTC")
+            briefing = asyncio.run(writer.write(window, request, options.baseline))
+            if writer.last_report is not None:
+                analysed.append(f"{day}: {writer.last_report.describe()}")
+        else:
+            briefing = compose(window, taxonomy, channel=edition.channel, day=date.fromisoformat(day),
+                               options=options, plan=plan)
         urls = {d.story_id: [i.url for i in d.items] for d in plan}
         stories = [(section.topic, story.title, story.summary, story.why_it_matters, urls.get(story.story_id, []))
                    for section in briefing.sections for story in section.stories]
         scores.append(score_day(day, day_rows, stories))
     heading = "leave-one-day-out: each day classified by models trained without its entries\n" if leave_day_out \
         else ""
+    if writer is not None and writer.analyst is not None:
+        heading += (f"with the LLM analyst (model {writer.analyst.model} at {writer.analyst.endpoint_for_logs}); "
+                    "each answer checked against its sources, the offline text kept where one fails\n"
+                    + "".join(f"  {line}\n" for line in analysed))
     return heading + report(scores, details=details)

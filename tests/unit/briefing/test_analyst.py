@@ -9,6 +9,7 @@ import logging
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -19,6 +20,7 @@ from pydantic import SecretStr
 from bot.briefing.analyst import Analyst
 from bot.briefing.writer import BriefingRequest, BriefingWriter
 from bot.models import Briefing, ClassifiedItem, Entities, Item, Story
+from bot.offline import evaluate_briefings
 from bot.settings import Settings
 from bot.taxonomy import Taxonomy
 
@@ -320,3 +322,32 @@ def test_from_settings_and_invalid_options() -> None:
         Analyst("http://x/v1", "m", total_timeout=0)
     with pytest.raises(ValueError, match="credentials"):
         Analyst("http://user:pw@x/v1", "m", SecretStr("k"))
+
+
+async def test_eval_briefing_measures_the_configured_model(llm: FakeLLM, tmp_path: Path) -> None:
+    """`ai-news eval --briefing DIR` with an endpoint set scores the briefing as the composer writes it: the sections
+    the model decides are the ones measured, and the report says which model it was."""
+    folder = tmp_path / "days"
+    folder.mkdir()
+    rows = [{"title": title, "summary": summary, "url": url, "source": "Example", "published": (
+        NOW - timedelta(hours=n + 3)).isoformat().replace("+00:00", "Z"), "day": "2026-04-30", "ai": True,
+        "topic": topic, "also": [], "event": f"event-{n}"}
+        for n, (title, (summary, topic, url)) in enumerate(TEXTS.items())]
+    (folder / "day.jsonl").write_text("".join(json.dumps(row) + "\n" for row in rows), encoding="utf-8")
+    # The model files the Pixtral release under research, which its label does not accept.
+    llm.behaviours[PIXTRAL] = answering({**GOOD[PIXTRAL], "section": "research"})
+    offline = await asyncio.to_thread(evaluate_briefings, Settings(), folder, details=True)
+    with_model = await asyncio.to_thread(evaluate_briefings, Settings(
+        llm_base_url=llm.base_url, llm_model="test-model", llm_api_key=SecretStr(KEY)), folder, details=True)
+    assert "LLM analyst" not in offline
+    assert "with the LLM analyst (model test-model at" in with_model
+    assert "2026-04-30: LLM analyst:" in with_model and "parts from the model" in with_model
+    assert f"“{PIXTRAL}” in research, labeled models" in with_model
+    assert "in research" not in offline
+    assert _all_row(with_model)[4] == "67%"  # all, entries, stories, about AI, in section
+    assert KEY not in with_model
+    assert any(_key(body) == PIXTRAL for body in llm.bodies)
+
+
+def _all_row(report: str) -> list[str]:
+    return next(line.split() for line in report.splitlines() if line.startswith("all "))
