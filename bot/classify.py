@@ -407,7 +407,8 @@ _REPO_URL = re.compile(r"^https?://(?:www\.)?(?:github\.com|gitlab\.com|codeberg
 _GUIDE_URL = re.compile(r"^https?://[^/]+/(?:[^/]+/)?(?:engineering|cookbook)/", re.IGNORECASE)
 _TOOL_HEADLINE = Caseless(r"\bopen[- ]source (?:tool|library|framework|sdk|cli|toolkit|platform|alternative)\b")
 _SHOW_HN = re.compile(r"^(?:Show|Launch) HN:", re.IGNORECASE)
-_RELEASED_MODEL = Caseless(r"\b(?:(?:ai|language|reasoning|world|foundation|open[- ]weights?|open[- ]source) models?|"
+_RELEASED_MODEL = Caseless(r"\b(?:(?:ai|language|reasoning|world|foundation|open[- ]weights?|open[- ]source|multimodal|"
+                           r"vision|speech|embeddings?|image|video|coding) models?|"
                            r"llms?)\b")
 # A change to what users of a service get (its plans, prices, limits, what it allows) is a product story.
 _PLAN_CHANGE = Caseless(r"\b(?:(?<!query )(?<!execution )(?<!lesson )(?<!to )plans?(?! to\b)|subscriptions?|pricing|"

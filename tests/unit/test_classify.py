@@ -255,6 +255,8 @@ def test_a_release_of_something_called_a_model_is_a_models_story(taxonomy: Taxon
                            (), ("release",), taxonomy.slugs, ranked=("tools",)) == "models"
     assert editorial_topic("Acme releases its own brand of world models", "https://news.example.com/a", (),
                            ("release",), taxonomy.slugs, ranked=("infrastructure",)) == "models"
+    assert editorial_topic("Acme releases Lumen 7B, its first multimodal model", "https://news.example.com/b", (),
+                           ("release",), taxonomy.slugs, ranked=("products",)) == "models"
     # A tool's release stays where it was.
     assert editorial_topic("Acme releases a CLI for its agents", "https://github.com/acme/cli", (), ("release",),
                            taxonomy.slugs, ranked=("tools",)) == "tools"
