@@ -31,7 +31,7 @@ THEME_LABELS: dict[tuple[str, str | None], str] = {
     ("business", "partnership"): "Partnerships", ("business", "hire"): "Leadership Moves",
     ("business", None): "The Business of AI",
     ("infrastructure", None): "Compute and Infrastructure",
-    ("regulation", "law"): "New AI Laws", ("regulation", "court"): "AI in Court", ("regulation", None): "Policy",
+    ("regulation", "law"): "New AI Laws", ("regulation", "court"): "Legal Disputes", ("regulation", None): "Policy",
     ("safety", "security"): "AI Security", ("safety", None): "Safety",
     ("tools", None): "Developer Tools",
 }

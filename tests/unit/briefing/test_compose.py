@@ -212,6 +212,15 @@ def test_one_coined_name_is_enough_when_both_headlines_name_the_same_organizatio
     assert {link.url for link in joined.sources} == {post.url, docs.url}
 
 
+def test_a_legal_fight_is_a_legal_dispute_not_always_a_court_case(taxonomy: Taxonomy) -> None:
+    # An arbitration is no court case: the theme says what all of them are.
+    dispute = _item(1, "regulation", 0.9, title="Chatbot maker forced a family into arbitration over a $100 payout",
+                    summary="The family says the company forced arbitration after the incident.")
+    briefing = _compose([dispute, _item(2, "models", 0.3)], taxonomy)
+    assert briefing.title.startswith("Legal Disputes")
+    assert "court" not in briefing.title.lower() + briefing.executive_summary.lower()
+
+
 def test_one_article_under_two_links_and_two_headlines_is_one_story(taxonomy: Taxonomy) -> None:
     story = "https://news.slashdot.org/story/25/02/25/1351212"
     sues = _item(1, "regulation", 0.6, title="Chegg Sues Google For Hurting Traffic With AI", source="slashdot",
