@@ -210,11 +210,20 @@ def _word_stem(word: str) -> str:
     return word[:-1] if len(word) > 4 and word.endswith("s") and not word.endswith("ss") else word
 
 
+# The field's own vocabulary: on a day of few AI headlines "large language models" may be in only two of them, which
+# says nothing about their being one event ("Do Large Language Models know who did what to whom?" / "Inference-Aware
+# Fine-Tuning for Best-of-N Sampling in Large Language Models").
+_FIELD_WORDS = frozenset({"ai", "large", "language", "model", "llm", "llms", "neural", "network", "learning", "machine",
+                          "deep", "artificial", "generative", "genai", "agent", "agentic", "chatbot"})
+
+
 def _rare_words(heads: Sequence[frozenset[str]]) -> list[frozenset[str]]:
-    """Of each headline's words (stemmed), those that few of the headlines hold (RARE_HEADLINES or fewer)."""
+    """Of each headline's words (stemmed), those that few of the headlines hold (RARE_HEADLINES or fewer), not the
+    field's own vocabulary."""
     stems = [frozenset(map(_word_stem, head)) for head in heads]
     counts = Counter(word for head in stems for word in head)
-    return [frozenset(w for w in head if counts[w] <= RARE_HEADLINES and not _NUMBER.fullmatch(w)) for head in stems]
+    return [frozenset(w for w in head if counts[w] <= RARE_HEADLINES and not _NUMBER.fullmatch(w)
+                      and w not in _FIELD_WORDS) for head in stems]
 
 
 _COINED = re.compile(r"\b(?:[A-Z]{2,}[a-z]?|[A-Z][\w.]*-[A-Z0-9][\w.-]*|[A-Z][a-z]+[A-Z]\w*)\b")

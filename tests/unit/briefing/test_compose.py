@@ -221,6 +221,15 @@ def test_a_legal_fight_is_a_legal_dispute_not_always_a_court_case(taxonomy: Taxo
     assert "court" not in briefing.title.lower() + briefing.executive_summary.lower()
 
 
+def test_the_fields_own_words_do_not_make_two_papers_one_event(taxonomy: Taxonomy) -> None:
+    # "Large language models" in two headlines of a quiet day: rare that day, but no sign of one event.
+    who = _item(1, "research", 0.5, title="Do Large Language Models know who did what to whom?", source="a", hours=5)
+    tuning = _item(2, "research", 0.5, title="Inference-Aware Fine-Tuning for Best-of-N Sampling in Large Language "
+                   "Models", source="b", hours=6)
+    titles = {s.title for s in _stories(_compose([who, tuning], taxonomy))}
+    assert titles == {who.title, tuning.title}
+
+
 def test_one_article_under_two_links_and_two_headlines_is_one_story(taxonomy: Taxonomy) -> None:
     story = "https://news.slashdot.org/story/25/02/25/1351212"
     sues = _item(1, "regulation", 0.6, title="Chegg Sues Google For Hurting Traffic With AI", source="slashdot",
