@@ -446,9 +446,10 @@ _PERSONAL = re.compile(r"\b(?:I|I.m|I.ve|my|me|you|your|we|us|our)\b")
 # Kinds of story that a headline alone tells, with the section an editor files them under and the other sections
 # that are fine for them. The learned model files them elsewhere when their words are those of another section
 # (a chatbot's feature read as a developer tool, an army's AI contract as a compute deal).
-# A benchmark, leaderboard or eval suite: a models story, or a research one (a safety benchmark may stay safety).
+# A benchmark, leaderboard, eval suite or system card: a models story, or a research one (a safety benchmark may
+# stay safety).
 _BENCHMARK = re.compile(r"\b(?:[Bb]enchmarks?|[Ll]eaderboards?|[Aa]renas?|[Ee]vals?|[\w.]+[- ][Bb]ench|"
-                        r"[A-Z]\w*Bench)\b")
+                        r"[A-Z]\w*Bench|[Ss]ystem [Cc]ards?)\b")
 # Content made by AI (music, books, art, papers): what it does to a market or a field (business), or a harm
 # (safety), or a rule about it (regulation). AI-written code is coding practice, left to the model.
 _GENERATED = Caseless(r"\bai[- ](?:generated|written|made|created|music|songs?|art|artwork|artists?|bands?|books?|"
@@ -459,7 +460,7 @@ _CODING = Caseless(r"\b(?:code|coding|pull requests?|prs?|patch(?:es)?|commits?|
 _HARM_WORDS = (r"fake|fakes|scams?|fraud\w*|misinformation|disinformation|deepfakes?|impersonat\w+|abuse|harm\w*|"
                r"hallucinat\w+|vulnerabilit\w+|cve|malware|malicious|spam\w*|poison\w*|manipulat\w+|stolen|misus\w+|"
                r"(?<!national )security|insecure|less[- ]secure|confabulat\w+|"
-               r"mak(?:e|es|ing) (?:stuff|things|facts) up")
+               r"mak(?:e|es|ing) (?:stuff|things|facts) up|red[- ]?team\w*|unauthori[sz]ed")
 _HARM = Caseless(rf"\b(?:{_HARM_WORDS})\b")
 # An AI system's error or harm named in the headline ("AI mistakes bag of Doritos for a weapon", "Replit's AI agent
 # wiped a company's code base", "Google's AI Overview wrongly accused a musician"): a safety story where the learned

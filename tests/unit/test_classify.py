@@ -152,6 +152,9 @@ def test_multi_label_ranks_topics(taxonomy: Taxonomy) -> None:
     ("Which model arena can we trust?", ("business",), "models"),
     ("Models make things up rather than admit they don't know, lab says", ("business",), "safety"),
     ("Chatbot writes less-secure code for some users", ("products",), "safety"),
+    ("What we saw while red-teaming a chat model", ("tools",), "safety"),
+    ("Unauthorized experiment posted AI-written replies on a forum", ("business",), "safety"),
+    ("Highlights of the new model family's system cards", ("products",), "models"),
 ])
 def test_kinds_of_story_told_by_the_headline(taxonomy: Taxonomy, title: str, ranked: tuple[str, ...],
                                              expected: str | None) -> None:
