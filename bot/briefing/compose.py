@@ -238,6 +238,19 @@ def _coined_names(title: str) -> frozenset[str]:
     return frozenset(found - _COMMON_ACRONYMS)
 
 
+_COMPOUND = re.compile(r"(?<![\w.-])[A-Za-z]+(?:-[A-Za-z]+)+(?![\w-])")
+_NAMED_PART = re.compile(r"[A-Z]{2}|[a-z][A-Z]")
+
+
+def _named_things(title: str) -> frozenset[str]:
+    """A headline's coined compound names, a part of which is a run of capitals or has an inner capital
+    ("SWE-Lancer", "VibeVoice-Large"): not a Title Case compound ("Open-Source", "AI-Generated", the common acronyms
+    do not count), nor a model's versioned name ("GPT-4o"), which the model rules compare."""
+    return frozenset(
+        _word_stem(word.lower()) for word in _COMPOUND.findall(_HN_PREFIX.sub("", title))
+        if any(_NAMED_PART.search(part) and part.lower() not in _COMMON_ACRONYMS for part in word.split("-")))
+
+
 def _own_post_handle(item: ClassifiedItem) -> str | None:
     """The author's handle of a first-person post on their own social account ("I've joined Anthropic" at
     twitter.com/karpathy/...), else None."""
@@ -297,8 +310,8 @@ def _merge(groups: list[list[ClassifiedItem]]) -> list[list[ClassifiedItem]]:
     near-identical headlines (one inside the other, or most words shared), half the words shared by headlines naming
     the same two organizations, the same model named in both headlines, or within a day three words that few of the
     day's headlines hold (two besides the names, or one coined name such as "MCP", when both name the same
-    organizations and no other) or one buyer's acquisition; never two different models or laws, never more than 72 h
-    apart."""
+    organizations and no other), one coined compound name ("SWE-Lancer") when neither names an organization the other
+    does not, or one buyer's acquisition; never two different models or laws, never more than 72 h apart."""
     top = groups[:MERGE_CANDIDATES]
     parent = list(range(len(top)))
 
@@ -329,6 +342,7 @@ def _merge(groups: list[list[ClassifiedItem]]) -> list[list[ClassifiedItem]]:
                 for g, found in zip(top, kinds, strict=True)]
     rare = _rare_words(plain)  # a hyphenated name counts once
     coined = [_coined_names(g[0].title) for g in top]
+    named_things = [_named_things(g[0].title) for g in top]
     rare_window = RARE_WINDOW.total_seconds()
     # Only two headlines that share a word, or that both name a model, can be one event: each group is compared with
     # those that follow it and meet either (which pairs are joined decides the stories, not the order they are
@@ -398,7 +412,11 @@ def _merge(groups: list[list[ClassifiedItem]]) -> list[list[ClassifiedItem]]:
              and not (organizations[i] - organizations[j] and organizations[j] - organizations[i]))
             or (bool(organizations[i]) and organizations[i] == organizations[j]
                 and (len(rare[i] & rare[j] - organizations[i]) >= RARE_SHARED_SAME_PARTIES
-                     or bool(rare[i] & rare[j] & coined[i] & coined[j] - organizations[i]))))
+                     or bool(rare[i] & rare[j] & coined[i] & coined[j] - organizations[i])))
+            # A coined compound name is distinctive on its own ("SWE-Lancer: Can Frontier LLMs Earn $1 Million ..." /
+            # "OpenAI Announces New SWE-Lancer Benchmark"), unless each headline names an organization of its own.
+            or (bool(rare[i] & rare[j] & named_things[i] & named_things[j] - organizations[i] - organizations[j])
+                and not (organizations[i] - organizations[j] and organizations[j] - organizations[i])))
         # One buyer's acquisition reported twice in a day ("OpenAI Acquires Software Applications Incorporated,
         # Maker of Sky" / "OpenAI Buys AI Startup That Built Interface For Apple Computers"): one deal.
         same_buyer = (within_day and "acquisition" in kinds[i] and "acquisition" in kinds[j]

@@ -250,6 +250,20 @@ def test_one_article_under_two_links_and_two_headlines_is_one_story(taxonomy: Ta
     assert len({sues.title, review.title} & set(titles)) == 1
 
 
+def test_a_coined_compound_name_is_one_event_when_no_organization_conflicts(taxonomy: Taxonomy) -> None:
+    paper = _item(1, "research", 0.6, title="SWE-Lancer: Can Frontier LLMs Earn $1 Million from Freelance Work?",
+                  source="lobsters", hours=4)
+    news = _item(2, "models", 0.5, title="OpenAI Announces New SWE-Lancer Benchmark", source="hn", hours=5,
+                 organizations=("OpenAI",))
+    # A Title Case compound is no name.
+    swiss = _item(3, "models", 0.5, title="Switzerland Releases Open-Source AI Model", source="a", hours=5)
+    voice = _item(4, "models", 0.5, title="Microsoft Releases Open-Source Voice Model", source="b", hours=6,
+                  organizations=("Microsoft",))
+    titles = {s.title for s in _stories(_compose([paper, news, swiss, voice], taxonomy))}
+    assert len(titles) == 3
+    assert len({paper.title, news.title} & titles) == 1
+
+
 def test_one_buyers_acquisition_reported_twice_in_a_day_is_one_story(taxonomy: Taxonomy) -> None:
     own = _item(1, "business", 0.7, title="OpenAI Acquires Software Applications Incorporated, Maker of Sky",
                 source="openai", hours=5, organizations=("OpenAI",))
