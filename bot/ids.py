@@ -103,4 +103,3 @@ def article_key(url: str) -> str | None:
         if match is not None:
             return f"{site}:{':'.join(part.lower() for part in match.groups())}"
     return None
-
