@@ -97,7 +97,11 @@ _ARTICLE_IDS = (
 
 def article_key(url: str) -> str | None:
     """The article a URL points at on a site whose links hold an id and a changeable slug (Slashdot, Reddit, Stack
-    Exchange), as "site:id"; None for any other URL."""
+    Exchange), as "site:id"; None for any other URL. Asked of every item a briefing composes: most links are none of
+    these, and a substring test turns them away before any pattern runs."""
+    lowered = url.lower()
+    if "/story/" not in lowered and "/comments/" not in lowered and "/questions/" not in lowered:
+        return None
     for site, pattern in _ARTICLE_IDS:
         match = pattern.match(url)
         if match is not None:
