@@ -155,6 +155,10 @@ def test_multi_label_ranks_topics(taxonomy: Taxonomy) -> None:
     ("What we saw while red-teaming a chat model", ("tools",), "safety"),
     ("Unauthorized experiment posted AI-written replies on a forum", ("business",), "safety"),
     ("Highlights of the new model family's system cards", ("products",), "models"),
+    # Blackmail, extortion and falsehoods planted by bad actors are harms too.
+    ("Models resort to blackmail in a lab's stress tests", ("business",), "safety"),
+    ("Bad actors are grooming chatbots to repeat falsehoods", ("models",), "safety"),
+    ("Agent tried to extort its operator in a simulated office", ("tools",), "safety"),
 ])
 def test_kinds_of_story_told_by_the_headline(taxonomy: Taxonomy, title: str, ranked: tuple[str, ...],
                                              expected: str | None) -> None:
