@@ -405,6 +405,8 @@ _REPO_URL = re.compile(r"^https?://(?:www\.)?(?:github\.com|gitlab\.com|codeberg
                        r"(?![^/?#])(?!/(?:-/)?(?:issues|pulls?|discussions|merge_requests)\b)", re.IGNORECASE)
 # A lab's engineering blog or cookbook: practitioner guides.
 _GUIDE_URL = re.compile(r"^https?://[^/]+/(?:[^/]+/)?(?:engineering|cookbook)/", re.IGNORECASE)
+# The name before a launch post's tagline ("Gemma 3 QAT Models: Bringing AI to Consumer GPUs").
+_NAMED_HEAD = re.compile(r"\s*(?::|\s[-\u2013\u2014])\s")
 _TOOL_HEADLINE = Caseless(r"\bopen[- ]source (?:tool|library|framework|sdk|cli|toolkit|platform|alternative)\b")
 _SHOW_HN = re.compile(r"^(?:Show|Launch) HN:", re.IGNORECASE)
 _RELEASED_MODEL = Caseless(r"\b(?:(?:ai|language|reasoning|world|foundation|open[- ]weights?|open[- ]source|multimodal|"
@@ -606,7 +608,8 @@ def editorial_topic(title: str, url: str, models: Sequence[str], events: Sequenc
         return have("research")
     headline_models = [m for m in models if re.sub(r"[\s_.-]+", "", m.lower()) in re.sub(r"[\s_.-]+", "",
                                                                                           title.lower())]
-    if headline_models and model_headline(title, headline_models):
+    if headline_models and (model_headline(title, headline_models) or model_headline(
+            _NAMED_HEAD.split(title, maxsplit=1)[0], headline_models)):
         return have("models")
     for kind in events:
         if kind in EVENT_SECTIONS:

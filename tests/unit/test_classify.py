@@ -270,6 +270,13 @@ def test_a_release_of_something_called_a_model_is_a_models_story(taxonomy: Taxon
     # A known model's name with only words that say it is a model.
     assert editorial_topic("Phi-4 Reasoning Models", "https://azure.microsoft.com/blog/phi", ("Phi-4",), (),
                            taxonomy.slugs, ranked=("research",)) == "models"
+    # ... and the same name before a launch post's tagline, but not a name inside a longer headline.
+    assert editorial_topic("Gemma 3 QAT Models: Bringing AI to Consumer GPUs", "https://news.example.com/c",
+                           ("Gemma 3",), (), taxonomy.slugs, ranked=("products",)) == "models"
+    assert editorial_topic("Phi-4 – the small model that could", "https://news.example.com/d", ("Phi-4",), (),
+                           taxonomy.slugs, ranked=("research",)) == "models"
+    assert editorial_topic("We moved our support bot from Phi-4 to Gemma 3: what broke", "https://news.example.com/e",
+                           ("Phi-4", "Gemma 3"), (), taxonomy.slugs, ranked=("tools",)) is None
 
 
 def test_ai_for_weapons_or_facial_recognition_is_a_harm(taxonomy: Taxonomy) -> None:
