@@ -24,6 +24,7 @@ from bot.importance import Signals, age_hours, combine, figures_strength, streng
 from bot.relevance import Decision, RelevanceModel, content
 from bot.relevance import Signals as RelevanceSignals
 from bot.stories import MemoryStoryIndex, StoryIndex, StorySignature, assign_story, band_values, minhashes, settled
+from bot.text import compared_models
 from bot.textmodel import Tokenized
 
 if TYPE_CHECKING:  # `ai-news classify` never builds the message models
@@ -123,7 +124,8 @@ class Enricher:
             topics = with_primary(ranked_topics, editorial_topic(entry.title, entry.url, entities.models, kinds,
                                                                  slugs, entry.summary, self.labs, ranked_topics))
             signature = StorySignature.from_parts(entry.id, entry.published, signed, entities,
-                                                  {entry.source or entry.id}, banded)
+                                                  {entry.source or entry.id}, banded,
+                                                  compared_models(entry.title, entities.models))
             prepared.append(Prepared(entry, topics, scores, entities, signature, strength_of(kinds),
                                      figures_strength(entities), ai))
         return prepared

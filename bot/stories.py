@@ -5,7 +5,8 @@ Two items are one story when they were published within 72 hours of each other a
   with MinHash Jaccard >= NAMED_SIMILARITY, an amount together with an organization with >= LINKED_SIMILARITY; or
 - their wording overlaps a lot (>= SIMILAR), whatever their entities;
 and never when each names a model, or a law, that the other does not (two Qwen releases compared with the
-same rival, two bills: different events).
+same rival, two bills: different events). A model named only as a rival ("... that beats GPT-4o") is not the
+item's own.
 
 Candidates come from an index: MinHash LSH bands and the distinctive entities. `MemoryStoryIndex` serves
 one process (`ai-news classify`); `RedisStoryIndex` keeps recent signatures in Redis with a TTL, so every
@@ -27,6 +28,7 @@ from typing import TYPE_CHECKING, Any, Protocol, TypeVar
 import numpy as np
 
 from bot.entities import AnyEntities
+from bot.text import compared_models
 
 if TYPE_CHECKING:  # only for the annotation: a process that classifies offline never loads Redis
     from redis.asyncio import Redis
@@ -144,17 +146,20 @@ class StorySignature:
 
     @classmethod
     def of(cls, story_id: str, text: str, entities: AnyEntities, published: datetime, source: str) -> StorySignature:
-        return cls.from_parts(story_id, published, _minhash(text), entities, {source})
+        return cls.from_parts(story_id, published, _minhash(text), entities, {source},
+                              compared=compared_models(text, entities.models))
 
     @classmethod
     def from_parts(cls, story_id: str, published: datetime, hashes: np.ndarray, entities: AnyEntities,
-                   sources: set[str], bands: list[int] | None = None) -> StorySignature:
-        """With `bands` (its row of `band_values`, computed for a batch), the index keys are made at once."""
+                   sources: set[str], bands: list[int] | None = None, compared: frozenset[str] = frozenset()
+                   ) -> StorySignature:
+        """With `bands` (its row of `band_values`, computed for a batch), the index keys are made at once. The
+        models in `compared` (named only as what the item measures itself against) are not the item's."""
         signature = cls(
             story_id=story_id,
             published=published,
             hashes=hashes,
-            models=frozenset(map(_norm, entities.models)),
+            models=frozenset(_norm(m) for m in entities.models if m not in compared),
             laws=frozenset(map(_norm, entities.laws)),
             orgs=frozenset(map(_norm, entities.organizations)),
             amounts=frozenset(map(_norm, entities.amounts)),

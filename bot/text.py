@@ -175,3 +175,20 @@ def model_headline(title: str, models: Iterable[str]) -> bool:
     "GLM-5.3 Soon", "Phi-4 Reasoning Models")."""
     plain = re.sub(r"[\s_.-]+", "", _MODEL_WORDS.sub(" ", title.lower()))
     return any(len(key := re.sub(r"[\s_.-]+", "", m.lower())) >= 0.5 * len(plain) and key in plain for m in models)
+
+
+# A model named as what something is measured against ("Tarsier ... beats GPT-4o", "faster than Llama 3"): not what the
+# headline is about.
+_COMPARED = re.compile(r"\b(?:beats?|beating|outperform\w*|outdoes|surpass\w*|rivals?|rivall?ing|vs\.?|versus|than|"
+                       r"tops|topping)\s+(?:\S+\s+){0,2}$", re.IGNORECASE)
+
+
+def compared_models(title: str, models: Iterable[str]) -> frozenset[str]:
+    """The models a headline names only as what something else is compared with ("... that beats GPT-4o")."""
+    lowered = title.lower()
+    found = set()
+    for model in models:
+        at = lowered.find(model.lower())
+        if at > 0 and _COMPARED.search(title[:at]):
+            found.add(model)
+    return frozenset(found)

@@ -47,7 +47,7 @@ from bot.editions import BriefingFormat
 from bot.ids import article_key
 from bot.models import Briefing, ClassifiedItem, Section, SourceLink, Story, Table
 from bot.taxonomy import Taxonomy
-from bot.text import model_headline
+from bot.text import compared_models, model_headline
 
 MAX_STORIES: dict[str, int] = {"full": 8, "compact": 3}
 SUMMARY_SENTENCES: dict[str, int] = {"full": 3, "compact": 1}
@@ -285,6 +285,12 @@ def _model_keys(group: Sequence[ClassifiedItem]) -> set[str]:
     return {model_key(m) for i in group for m in i.entities.models if model_key(m) in model_key(i.title)}
 
 
+def _subject_model_keys(item: ClassifiedItem) -> set[str]:
+    """Normalised names of the models a headline is about: those it names, less those it only compares with."""
+    compared = compared_models(item.title, item.entities.models)
+    return {model_key(m) for m in item.entities.models if m not in compared and model_key(m) in model_key(item.title)}
+
+
 def _same_model(a: set[str], b: set[str]) -> bool:
     """Both name one model, spelled alike or one with a build suffix ("DeepSeek V4 Flash 0731")."""
     for x, y in itertools.product(a, b):
@@ -325,6 +331,7 @@ def _merge(groups: list[list[ClassifiedItem]]) -> list[list[ClassifiedItem]]:
     plain = [_plain_headline_words(g[0]) for g in top]
     heads = list(map(_with_parts, plain))
     models = [_model_keys(g[:1]) for g in top]
+    subjects = [_subject_model_keys(g[0]) for g in top]
     laws = [{law.lower() for law in g[0].entities.laws} for g in top]
     times = [g[0].published.timestamp() for g in top]
     window = MERGE_WINDOW.total_seconds()
@@ -392,8 +399,9 @@ def _merge(groups: list[list[ClassifiedItem]]) -> list[list[ClassifiedItem]]:
             (handles[i] is not None and handles[i] in b) or (handles[j] is not None and handles[j] in a))
         # The same model named in both: one event when one of them is its launch (a release, a benchmark, a headline
         # that is mostly the model's name); two pieces of commentary on a model out for a while are two stories
-        # ("GPT-5 is a joke. Will it matter?" / "OpenAI Will Not Disclose GPT-5's Energy Use").
-        same_model = (bool(models[i] and models[j]) and _same_model(models[i], models[j])
+        # ("GPT-5 is a joke. Will it matter?" / "OpenAI Will Not Disclose GPT-5's Energy Use"), and a project that
+        # only measures itself against the model is not its launch ("Show HN: Tarsier ... beats GPT-4o").
+        same_model = (bool(subjects[i] and subjects[j]) and _same_model(subjects[i], subjects[j])
                       and (launches[i] or launches[j]))
         # Two reports of one service being down within hours ("Claude Auth Is Down" / "Claude Seems Down"): one
         # outage. They must share a word besides the outage's own ("GitHub is down" / "Claude is down" do not).

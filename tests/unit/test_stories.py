@@ -40,6 +40,9 @@ def test_same_event_merges(a: str, b: str) -> None:
          "Alibaba releases Qwen3-Next-80B-A3B, claiming it beats DeepSeek-V3"),
         ("California governor signs SB 53 AI safety bill", "California governor vetoes SB 1047 AI safety bill"),
         ("Nvidia unveils Blackwell B200 GPU at GTC", "Apple announces iPhone 16 with Apple Intelligence"),
+        # A project that measures itself against a model is not that model's story.
+        ("Show HN: Tarsier – vision for text-only LLM web agents that beats GPT-4o",
+         "Hot take on OpenAI's new GPT-4o"),
     ],
 )
 def test_different_events_never_merge(a: str, b: str) -> None:

@@ -96,3 +96,14 @@ def test_fold_space_skips_nothing_it_should_remove() -> None:
     for _ in range(20_000):
         text = "".join(rng.choice(alphabet) for _ in range(rng.randint(0, 10)))
         assert fold_space(text) == re.sub(r"\s+", " ", text_module._INVISIBLE.sub("", text)).strip(), repr(text)
+
+
+def test_a_model_named_only_as_a_rival_is_compared() -> None:
+    from bot.text import compared_models
+
+    assert compared_models("Show HN: Tarsier – vision for LLM web agents that beats GPT-4o", ["GPT-4o"]) == {"GPT-4o"}
+    assert compared_models("Qwen3 is faster than Llama 4 Scout on a laptop", ["Qwen3", "Llama 4 Scout"]) == {
+        "Llama 4 Scout"}
+    assert compared_models("GPT-4o vs. Claude 3 Opus: a week of coding", ["GPT-4o", "Claude 3 Opus"]) == {
+        "Claude 3 Opus"}
+    assert compared_models("Hot take on OpenAI's new GPT-4o", ["GPT-4o"]) == frozenset()
