@@ -139,6 +139,8 @@ def test_the_cheap_tests_before_amounts_figures_and_bills_say_what_their_plain_f
     ("Gemini North telescope discovers a stellar companion of Betelgeuse", 0),
     ("Serving a capsule over gemini:// with 40 lines of Go", 0),
     ("Claude Shannon's master's thesis, annotated", 0),
+    ("Lecture 17: Fun with the Anthropic Principle (2006)", 0),
+    ("Anthropic's principle for model welfare", 1),
     ("Gemini now answers in Google Docs", 1),
     ("Comparing Gemini and the Gemini protocol", 1),
 ])
