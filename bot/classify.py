@@ -484,7 +484,11 @@ _GOVERNMENT = re.compile(r"\b(?:[Pp]entagon|[Dd]epartment of (?:[Ww]ar|[Dd]efen[
                          r"[Mm]ilitaries|[Aa]rmed [Ff]orces|(?:U\.?S\.? )?(?:Army|Navy|Air Force)(?! of)|"
                          r"[Dd]efen[cs]e (?:[Dd]epartment|[Mm]inistry|[Cc]ontracts?)|[Ww]ar [Dd]epartment|"
                          r"NSA|CIA|FBI|DOGE|[Pp]olice|[Cc]ops|Trump|White House|[Aa]sylum|[Ii]mmigration|"
-                         r"[Gg]overnments?|[Ff]ederal (?:[Ww]orkers|[Ee]mployees|[Aa]genc(?:y|ies)|[Gg]overnment))\b")
+                         r"[Gg]overnments?|[Ff]ederal (?:[Ww]orkers|[Ee]mployees|[Aa]genc(?:y|ies)|[Gg]overnment)|"
+                         r"[Ss]enators?|[Cc]ongress(?:man|woman|men|women)?|[Ll]awmakers?|[Ll]egislators?|"
+                         r"[Pp]arliament|MPs|MEPs)\b")
+# Lawmakers' money is a budget or a proposal, never a deal ("Senators Urge $32 Billion in Emergency Spending on AI").
+_LEGISLATORS = re.compile(r"\b(?:[Ss]enators?|[Cc]ongress\w*|[Ll]awmakers?|[Ll]egislators?|[Pp]arliament|MPs|MEPs)\b")
 _DEAL = Caseless(r"\b(?:deals?|contracts?|agreements?|awards?|awarded|signs?|signed|partners?|partnership)\b|"
                  r"[$€£]\d")
 # A consumer AI assistant's or app's feature or change ("ChatGPT can now ...", "Gemini adds ...", "Opera adds an AI
@@ -556,7 +560,7 @@ def _story_kind(title: str, summary: str, headline_models: Sequence[str], events
     if _BENCHMARK.search(title) and not _SERVING.found(title):
         return "models", frozenset({"models", "research", "safety"})
     if _GOVERNMENT.search(title):
-        deal = _DEAL.found(title)
+        deal = _DEAL.found(title) and not _LEGISLATORS.search(title)
         return ("business" if deal else "safety" if _MISHAP.found(title) else "regulation"), frozenset(
             {"regulation", "products", "safety", *(("business",) if deal else ())})
     if _GENERATED.found(title) and not _CODING.found(title) and "release" not in events:

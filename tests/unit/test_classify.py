@@ -127,6 +127,9 @@ def test_multi_label_ranks_topics(taxonomy: Taxonomy) -> None:
     ("Models for national security customers", ("business",), None),
     ("DOGE will use AI to assess the responses of federal workers", ("business",), "regulation"),
     ("Federal agencies told to appoint chief AI officers", ("business",), "regulation"),
+    # Lawmakers' money is a budget or a proposal, not a deal.
+    ("Senators urge $32 billion in emergency spending on AI", ("business",), "regulation"),
+    ("Lawmakers want chatbots to verify users' ages", ("products",), None),
     ("Opera adds an automated AI agent to its browser", ("tools",), "products"),
     ("Firefox gets new controls to turn off AI features", ("tools",), "products"),
     ("Chrome extension API now exposes an on-device model", ("products",), None),
