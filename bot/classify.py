@@ -403,8 +403,9 @@ _ARXIV_URL = re.compile(r"^https?://(?:www\.)?(?:export\.)?arxiv\.org/", re.IGNO
 # A repository, not a thread on it (an issue, a pull request, a discussion: what it says decides its section).
 _REPO_URL = re.compile(r"^https?://(?:www\.)?(?:github\.com|gitlab\.com|codeberg\.org)/([^/]+)/[^/?#]+"
                        r"(?![^/?#])(?!/(?:-/)?(?:issues|pulls?|discussions|merge_requests)\b)", re.IGNORECASE)
-# A lab's engineering blog or cookbook: practitioner guides.
-_GUIDE_URL = re.compile(r"^https?://[^/]+/(?:[^/]+/)?(?:engineering|cookbook)/", re.IGNORECASE)
+# A lab's engineering blog, cookbook or developer documentation ("ai.google.dev/gemini-api/docs/caching"): practitioner
+# guides; not a paper's PDF kept under docs/.
+_GUIDE_URL = re.compile(r"^https?://[^/]+/(?:[^/]+/)?(?:engineering|cookbook|docs)/(?![^?#]*\.pdf\b)", re.IGNORECASE)
 # The name before a launch post's tagline ("Gemma 3 QAT Models: Bringing AI to Consumer GPUs").
 _NAMED_HEAD = re.compile(r"\s*(?::|\s[-\u2013\u2014])\s")
 _TOOL_HEADLINE = Caseless(r"\bopen[- ]source (?:tool|library|framework|sdk|cli|toolkit|platform|alternative)\b")

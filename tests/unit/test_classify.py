@@ -214,6 +214,9 @@ def test_ads_and_taglines(taxonomy: Taxonomy, title: str, ranked: tuple[str, ...
     ("A homegrown LLM appears to be a merge of an existing model", "https://github.com/city/llm/issues/12", None),
     ("Add a local model backend", "https://github.com/org/app/pull/7", None),
     ("Add a local model backend", "https://gitlab.com/org/app/-/merge_requests/7", None),
+    # A service's developer documentation is a practitioner's guide; a paper kept under docs/ is not.
+    ("Google Gemini: Context Caching", "https://ai.google.dev/gemini-api/docs/caching", "tools"),
+    ("Can you hear the satellites?", "https://lab.example.edu/docs/sat_paper_ccs25.pdf", None),
 ])
 def test_plans_and_repositories(taxonomy: Taxonomy, title: str, url: str, expected: str | None) -> None:
     assert editorial_topic(title, url, (), (), taxonomy.slugs, ranked=("research",)) == expected
