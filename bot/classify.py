@@ -469,14 +469,16 @@ _HARM = Caseless(rf"\b(?:{_HARM_WORDS})\b")
 # An AI system's error or harm named in the headline ("AI mistakes bag of Doritos for a weapon", "Replit's AI agent
 # wiped a company's code base", "Google's AI Overview wrongly accused a musician"): a safety story where the learned
 # model reads it as the business, product, model or tool involved; not when the harm is to jobs or markets
-# ("destroying jobs", "risk of a sudden correction in tech stocks") or a trial's words ("accused of lying").
+# ("destroying jobs", "risk of a sudden correction in tech stocks") or the words are a trial's or an order's ("accused of
+# lying", "Google ordered to ... let publishers opt out"). Opting out of an AI's use of one's data is a privacy matter.
 _MISHAP = Caseless(rf"\b(?:{_HARM_WORDS}|wiped|wipes|deleted?|deletes|destroy\w*|fabricat\w+|mistak\w+|wrongly|"
                    r"falsely|accus\w+|blamed?|lied|lies|lying|sabotag\w+|exposed|leak\w*|dangerous|danger|risks?|"
                    r"unsafe|fake\w*|scam\w*|abuse\w*|steal\w*|vulnerab\w+|jailbreak\w*|prompt injection|suicid\w+|"
-                   r"psychosis|delusion\w*|snoop\w*|spying|spied|surveil\w*|doxx\w*|privacy|secretly|weapons?|bombs?|"
+                   r"psychosis|delusion\w*|snoop\w*|spying|spied|surveil\w*|doxx\w*|privacy|opt(?:s|ing)?[- ]?outs?|"
+                   r"secretly|weapons?|bombs?|"
                    r"blast|explosi\w+|facial recognition|cheat\w*|viruses|bioweapons?)\b")
 _ECONOMY = Caseless(r"\b(?:stocks?|shares|markets?|wealth|crash\w*|correction|bubble|investors?|trial|court|lawsuit|"
-                    r"jobs?)\b")
+                    r"ordered to|jobs?)\b")
 # A government's, an army's, a spy agency's or the police's dealings with AI: a contract or deal is business, an AI's
 # error or harm in their hands safety, anything else (a dispute, a statement, a demand, a use of AI by the state)
 # policy; never infrastructure, and never business without a deal.

@@ -86,6 +86,9 @@ def test_multi_label_ranks_topics(taxonomy: Taxonomy) -> None:
     ("Man used a chatbot to plan a blast", ("products",), "safety"),
     ("Package with malicious code targets an AI startup", ("business",), "safety"),
     ("Investors see a risk of a sudden correction in AI stocks", ("business",), None),
+    # Opting out of an AI's use of one's data is privacy; an order to let others opt out is the order's.
+    ("Opt-out of Meta AI using your messages on WhatsApp", ("products",), "safety"),
+    ("Search giant ordered to let publishers opt out of AI answers", ("products",), None),
     ("Coding agent wiped a startup's production database", ("tools",), "safety"),
     ("How we stopped our coding agent from deleting files", ("tools",), "tools"),
     # AI-made content: business, or safety when it names a harm; AI-written code is left to the model.
