@@ -23,6 +23,7 @@ def test_keywords_pick_the_topic(taxonomy: Taxonomy) -> None:
     assert classifier.classify(_item("EU AI Act enforcement begins for general-purpose models")).topics[0] == \
         "regulation"
     assert classifier.classify(_item("Figure unveils a new humanoid robot for warehouses")).topics[0] == "robotics"
+    assert classifier.classify(_item("Boffins propose regulating AI hardware")).topics[0] == "regulation"
 
 
 def test_no_keyword_goes_to_fallback(taxonomy: Taxonomy) -> None:
