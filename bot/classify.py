@@ -22,7 +22,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from bot.patterns import Caseless
 from bot.settings import ConfigError
 from bot.taxonomy import Taxonomy
-from bot.text import model_headline
+from bot.text import model_headline, name_and_tagline
 from bot.textmodel import TextModel, Tokenized, train_text_model
 
 if TYPE_CHECKING:  # a process that only classifies never builds the message models
@@ -406,8 +406,6 @@ _REPO_URL = re.compile(r"^https?://(?:www\.)?(?:github\.com|gitlab\.com|codeberg
 # A lab's engineering blog, cookbook or developer documentation ("ai.google.dev/gemini-api/docs/caching"): practitioner
 # guides; not a paper's PDF kept under docs/.
 _GUIDE_URL = re.compile(r"^https?://[^/]+/(?:[^/]+/)?(?:engineering|cookbook|docs)/(?![^?#]*\.pdf\b)", re.IGNORECASE)
-# The name before a launch post's tagline ("Gemma 3 QAT Models: Bringing AI to Consumer GPUs").
-_NAMED_HEAD = re.compile(r"\s*(?::|\s[-\u2013\u2014])\s")
 _TOOL_HEADLINE = Caseless(r"\bopen[- ]source (?:tool|library|framework|sdk|cli|toolkit|platform|alternative)\b")
 _SHOW_HN = re.compile(r"^(?:Show|Launch) HN:", re.IGNORECASE)
 _RELEASED_MODEL = Caseless(r"\b(?:(?:ai|language|reasoning|world|foundation|open[- ]weights?|open[- ]source|multimodal|"
@@ -469,8 +467,9 @@ _HARM = Caseless(rf"\b(?:{_HARM_WORDS})\b")
 # An AI system's error or harm named in the headline ("AI mistakes bag of Doritos for a weapon", "Replit's AI agent
 # wiped a company's code base", "Google's AI Overview wrongly accused a musician"): a safety story where the learned
 # model reads it as the business, product, model or tool involved; not when the harm is to jobs or markets
-# ("destroying jobs", "risk of a sudden correction in tech stocks") or the words are a trial's or an order's ("accused of
-# lying", "Google ordered to ... let publishers opt out"). Opting out of an AI's use of one's data is a privacy matter.
+# ("destroying jobs", "risk of a sudden correction in tech stocks") or the words are a trial's or an order's
+# ("accused of lying", "Google ordered to ... let publishers opt out"). Opting out of an AI's use of one's data is a
+# privacy matter.
 _MISHAP = Caseless(rf"\b(?:{_HARM_WORDS}|wiped|wipes|deleted?|deletes|destroy\w*|fabricat\w+|mistak\w+|wrongly|"
                    r"falsely|accus\w+|blamed?|lied|lies|lying|sabotag\w+|exposed|leak\w*|dangerous|danger|risks?|"
                    r"unsafe|fake\w*|scam\w*|abuse\w*|steal\w*|vulnerab\w+|jailbreak\w*|prompt injection|suicid\w+|"
@@ -615,8 +614,10 @@ def editorial_topic(title: str, url: str, models: Sequence[str], events: Sequenc
         return have("research")
     headline_models = [m for m in models if re.sub(r"[\s_.-]+", "", m.lower()) in re.sub(r"[\s_.-]+", "",
                                                                                           title.lower())]
-    if headline_models and (model_headline(title, headline_models) or model_headline(
-            _NAMED_HEAD.split(title, maxsplit=1)[0], headline_models)):
+    # A headline that is a model's name, or such a name before a launch post's tagline ("Gemma 3 QAT Models: Bringing
+    # AI to Consumer GPUs").
+    if headline_models and (model_headline(title, headline_models)
+                            or model_headline(name_and_tagline(title)[0], headline_models)):
         return have("models")
     for kind in events:
         if kind in EVENT_SECTIONS:

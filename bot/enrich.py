@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from bot.briefing.facts import events_in
+from bot.briefing.facts import events_in, launches_model
 from bot.classify import TopicClassifier, editorial_topic, with_primary
 from bot.entities import EntityExtractor, FoundEntities
 from bot.ids import canonical_url, stable_id
@@ -123,9 +123,10 @@ class Enricher:
             kinds = [event.kind for event in events_in(entry.title, entry.summary)]
             topics = with_primary(ranked_topics, editorial_topic(entry.title, entry.url, entities.models, kinds,
                                                                  slugs, entry.summary, self.labs, ranked_topics))
-            signature = StorySignature.from_parts(entry.id, entry.published, signed, entities,
-                                                  {entry.source or entry.id}, banded,
-                                                  compared_models(entry.title, entities.models))
+            signature = StorySignature.from_parts(
+                entry.id, entry.published, signed, entities, {entry.source or entry.id}, banded,
+                compared_models(entry.title, entities.models),
+                launch=launches_model(entry.title, entities.models, kinds))
             prepared.append(Prepared(entry, topics, scores, entities, signature, strength_of(kinds),
                                      figures_strength(entities), ai))
         return prepared
@@ -241,9 +242,9 @@ def _entry_from_line(number: int, line: str) -> tuple[Entry | None, dict[str, ob
 
 # A prepared input line, as plain values (cheap to send between processes): the output line so far (input
 # fields, topics, scores, entities; importance and story_id come last), the story signature's parts with its
-# index keys, and what importance needs besides the story.
+# index keys, what importance needs besides the story, and whether the item launches a model (the signature's too).
 LineWire = tuple[str, str, float, bytes, tuple[tuple[str, ...], ...], list[tuple[str, str | int]], str,
-                 float, float, int | None, bool]
+                 float, float, int | None, bool, bool]
 
 
 # What json.dumps(value, ensure_ascii=False) gives, without building an encoder per call.
@@ -275,7 +276,7 @@ def prepare_lines(enricher: Enricher, lines: Sequence[str], first: int = 1) -> t
         wires.append((
             _output_head(data, p), p.entry.id, p.entry.published.timestamp(), sig.hashes.tobytes(),
             (tuple(sig.models), tuple(sig.laws), tuple(sig.orgs), tuple(sig.amounts)), sig.keys,
-            p.entry.source or p.entry.id, p.event, p.figures, p.entry.points, p.ai.about_ai,
+            p.entry.source or p.entry.id, p.event, p.figures, p.entry.points, p.ai.about_ai, sig.launch,
         ))
     return wires, errors
 
@@ -328,14 +329,14 @@ def classify_lines(
             _, item_id, published, hashes, (models, laws, orgs, amounts), keys, source = wire[:7]
             signature = StorySignature(item_id, datetime.fromtimestamp(published, UTC),
                                        np.frombuffer(hashes, dtype=np.uint64), frozenset(models), frozenset(laws),
-                                       frozenset(orgs), frozenset(amounts), {source}, keys)
+                                       frozenset(orgs), frozenset(amounts), {source}, launch=wire[11], _keys=keys)
             story = settled(assign_story(index, signature))  # in memory: nothing to wait for
             matched.append((wire, story.story_id, len(story.sources)))
     # Offline, the batch is its own clock: recency is measured from its newest item.
     moment = now.timestamp() if now else max((w[2] for w, _, _ in matched), default=datetime.now(UTC).timestamp())
     outputs = []
     for wire, story_id, sources in matched:
-        head, published, (event, figures, points, ai) = wire[0], wire[2], wire[7:]
+        head, published, (event, figures, points, ai) = wire[0], wire[2], wire[7:11]
         signals = Signals(story_sources=sources, age_hours=max(0.0, (moment - published) / 3600), points=points,
                           about_ai=ai)
         outputs.append(f'{head}, "importance": {combine(event, figures, signals)}, '

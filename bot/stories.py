@@ -1,7 +1,8 @@
 """Stories: items about the same event, from different sources and worded differently, share a story_id.
 
 Two items are one story when they were published within 72 hours of each other and either
-- they share a distinctive entity and their wording overlaps at least a little: a model name or a law or bill
+- they share a distinctive entity and their wording overlaps at least a little: a model name (when one of them
+  launches the model: two commentaries on a model out for a while are two stories) or a law or bill
   with MinHash Jaccard >= NAMED_SIMILARITY, an amount together with an organization with >= LINKED_SIMILARITY; or
 - their wording overlaps a lot (>= SIMILAR), whatever their entities;
 and never when each names a model, or a law, that the other does not (two Qwen releases compared with the
@@ -142,17 +143,21 @@ class StorySignature:
     orgs: frozenset[str] = frozenset()
     amounts: frozenset[str] = frozenset()
     sources: set[str] = field(default_factory=set)
+    # The item launches one of its models (a release, a benchmark, a headline that is mostly the model's name): a
+    # shared model joins two items only when one of them is such a launch.
+    launch: bool = False
     _keys: list[tuple[str, str | int]] | None = field(default=None, repr=False, compare=False)
 
     @classmethod
-    def of(cls, story_id: str, text: str, entities: AnyEntities, published: datetime, source: str) -> StorySignature:
+    def of(cls, story_id: str, text: str, entities: AnyEntities, published: datetime, source: str,
+           launch: bool = True) -> StorySignature:
         return cls.from_parts(story_id, published, _minhash(text), entities, {source},
-                              compared=compared_models(text, entities.models))
+                              compared=compared_models(text, entities.models), launch=launch)
 
     @classmethod
     def from_parts(cls, story_id: str, published: datetime, hashes: np.ndarray, entities: AnyEntities,
-                   sources: set[str], bands: list[int] | None = None, compared: frozenset[str] = frozenset()
-                   ) -> StorySignature:
+                   sources: set[str], bands: list[int] | None = None, compared: frozenset[str] = frozenset(),
+                   launch: bool = False) -> StorySignature:
         """With `bands` (its row of `band_values`, computed for a batch), the index keys are made at once. The
         models in `compared` (named only as what the item measures itself against) are not the item's."""
         signature = cls(
@@ -164,6 +169,7 @@ class StorySignature:
             orgs=frozenset(map(_norm, entities.organizations)),
             amounts=frozenset(map(_norm, entities.amounts)),
             sources=sources,
+            launch=launch,
         )
         if bands is not None:
             signature._keys = signature._make_keys(bands)
@@ -192,6 +198,7 @@ class StorySignature:
             "story_id": self.story_id, "published": self.published.isoformat(),
             "hashes": [int(h) for h in self.hashes], "models": sorted(self.models), "laws": sorted(self.laws),
             "orgs": sorted(self.orgs), "amounts": sorted(self.amounts), "sources": sorted(self.sources),
+            "launch": self.launch,
         })
 
     @classmethod
@@ -201,7 +208,7 @@ class StorySignature:
             story_id=data["story_id"], published=datetime.fromisoformat(data["published"]),
             hashes=np.asarray(data["hashes"], dtype=np.uint64), models=frozenset(data["models"]),
             laws=frozenset(data["laws"]), orgs=frozenset(data["orgs"]), amounts=frozenset(data["amounts"]),
-            sources=set(data["sources"]),
+            sources=set(data["sources"]), launch=bool(data.get("launch", False)),
         )
 
 
@@ -217,7 +224,9 @@ def same_story(a: StorySignature, b: StorySignature) -> float:
     if _conflict(a.models, b.models) or _conflict(a.laws, b.laws):
         return 0.0
     similarity = a.similarity(b)
-    named = bool(a.models & b.models or a.laws & b.laws)
+    # Two pieces on a model out for a while ("Grok 4 will always snitch on you" / "Grok 4 Heavy protects its system
+    # prompt") are two stories: a shared model names one event only when one of them launches it.
+    named = bool((a.models & b.models and (a.launch or b.launch)) or a.laws & b.laws)
     linked = named or bool(a.amounts & b.amounts and a.orgs & b.orgs)
     if similarity >= SIMILAR or (linked and similarity >= (NAMED_SIMILARITY if named else LINKED_SIMILARITY)):
         return similarity + (1.0 if linked else 0.0)

@@ -177,6 +177,16 @@ def model_headline(title: str, models: Iterable[str]) -> bool:
     return any(len(key := re.sub(r"[\s_.-]+", "", m.lower())) >= 0.5 * len(plain) and key in plain for m in models)
 
 
+# A headline's name and tagline ("Gemma 3 QAT Models: Bringing AI to Consumer GPUs").
+_NAMED_HEAD = re.compile(r"\s*(?::|\s[-\u2013\u2014])\s")
+
+
+def name_and_tagline(title: str) -> tuple[str, str]:
+    """The part of a headline before its tagline and the tagline ("" when there is none)."""
+    parts = _NAMED_HEAD.split(title, maxsplit=1)
+    return parts[0], parts[1] if len(parts) > 1 else ""
+
+
 # A model named as what something is measured against ("Tarsier ... beats GPT-4o", "faster than Llama 3"): not what the
 # headline is about.
 _COMPARED = re.compile(r"\b(?:beats?|beating|outperform\w*|outdoes|surpass\w*|rivals?|rivall?ing|vs\.?|versus|than|"

@@ -29,7 +29,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 
-from bot.briefing.facts import EVENT_PATTERNS, Event, actor_of, amounts_in, events_in
+from bot.briefing.facts import EVENT_PATTERNS, Event, actor_of, amounts_in, events_in, launches_model
 from bot.briefing.publishers import Publisher, PublisherNames, aggregators_of
 from bot.briefing.summary import Passage, clean, summary_sentences, words
 from bot.briefing.synthesis import (
@@ -47,7 +47,7 @@ from bot.editions import BriefingFormat
 from bot.ids import article_key
 from bot.models import Briefing, ClassifiedItem, Section, SourceLink, Story, Table
 from bot.taxonomy import Taxonomy
-from bot.text import compared_models, model_headline
+from bot.text import compared_models
 
 MAX_STORIES: dict[str, int] = {"full": 8, "compact": 3}
 SUMMARY_SENTENCES: dict[str, int] = {"full": 3, "compact": 1}
@@ -301,9 +301,6 @@ def _same_model(a: set[str], b: set[str]) -> bool:
     return False
 
 
-_LAUNCH_KINDS = frozenset({"release", "availability", "benchmark"})
-
-
 def _conflict(a: set[str], b: set[str]) -> bool:
     """Each names a model the other does not (two releases): never one story."""
     if not a or not b:
@@ -345,8 +342,7 @@ def _merge(groups: list[list[ClassifiedItem]]) -> list[list[ClassifiedItem]]:
     kinds = [{e.kind for e in events_in(g[0].title, "")} for g in top]
     outages = ["outage" in found for found in kinds]
     leading = [found[0] if found else None for found in named]
-    launches = [bool(found & _LAUNCH_KINDS) or model_headline(g[0].title, g[0].entities.models)
-                for g, found in zip(top, kinds, strict=True)]
+    launches = [launches_model(g[0].title, g[0].entities.models, found) for g, found in zip(top, kinds, strict=True)]
     rare = _rare_words(plain)  # a hyphenated name counts once
     coined = [_coined_names(g[0].title) for g in top]
     named_things = [_named_things(g[0].title) for g in top]

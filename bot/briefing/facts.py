@@ -16,12 +16,13 @@ When a fact is uncertain, it is left out: a briefing says less rather than somet
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
 from urllib.parse import urlsplit
 
 from bot.patterns import Prefilter
-from bot.text import TEXT_CACHE, sentences
+from bot.text import TEXT_CACHE, model_headline, name_and_tagline, sentences
 
 # --- events ---------------------------------------------------------------------------------------------------
 
@@ -87,6 +88,21 @@ class Event:
 _ORDER = {kind: n for n, (kind, _) in enumerate(EVENT_PATTERNS)}
 # Most sentences are ruled out for most patterns without running them ("" stands for _UNSURE).
 _MAY_MATCH = Prefilter({"": _UNSURE, **dict(EVENT_PATTERNS)})
+
+
+# The events that launch a model: a release, its availability somewhere, its benchmark results.
+LAUNCH_KINDS = frozenset({"release", "availability", "benchmark"})
+_A_MODEL = re.compile(r"\b(?:models?|llms?|open[- ]weights?)\b", re.IGNORECASE)
+
+
+def launches_model(title: str, models: Sequence[str], kinds: Iterable[str]) -> bool:
+    """Whether a headline launches one of the models it names: a release, availability or benchmark event, a headline
+    that is mostly the model's name, or the name before a tagline that says what model it is ("Kimi K2.6: The new
+    leading open weights model"; not a verdict on it, "GPT-5: Overdue, overhyped and underwhelming")."""
+    if LAUNCH_KINDS.intersection(kinds) or model_headline(title, models):
+        return True
+    name, tagline = name_and_tagline(title)
+    return bool(tagline) and model_headline(name, models) and _A_MODEL.search(tagline) is not None
 
 
 def events_in(title: str, summary: str) -> list[Event]:

@@ -49,6 +49,18 @@ def test_different_events_never_merge(a: str, b: str) -> None:
     assert same_story(_sig("1", a), _sig("2", b, hours=1, source="b")) == 0
 
 
+def test_a_shared_model_joins_two_items_only_when_one_launches_it() -> None:
+    def sig(story_id: str, text: str, launch: bool) -> StorySignature:
+        return StorySignature.of(story_id, text, EXTRACT(text), T0, story_id, launch=launch)
+
+    snitch = "Grok 4 will always snitch on you and email the feds"
+    prompt = "Grok 4 Heavy protects its system prompt"
+    assert same_story(sig("1", snitch, False), sig("2", prompt, False)) == 0
+    assert same_story(sig("1", snitch, False), sig("2", "Grok 4 is out, with a Heavy tier", True)) > 0
+    # The flag survives the trip through Redis.
+    assert StorySignature.from_json(sig("3", prompt, True).to_json()).launch
+
+
 def test_window_is_72_hours() -> None:
     text = "Mistral releases Pixtral 12B, its first multimodal model"
     assert same_story(_sig("1", text), _sig("2", text, hours=71)) > 0

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from bot.briefing.compose import ComposeOptions, baseline_of, compose, history_days, in_window, plan_stories
-from bot.briefing.facts import events_in
+from bot.briefing.facts import events_in, launches_model
 from bot.briefing.quality import boilerplate_summary, filler
 from bot.briefing.synthesis import Baseline
 from bot.entities import load_gazetteer
@@ -17,7 +17,6 @@ from bot.models import Briefing, ClassifiedItem, Entities, Item, Story
 from bot.offline import ComposeRequest, compose_offline
 from bot.settings import Settings
 from bot.taxonomy import Taxonomy
-from bot.text import model_headline
 
 ROOT = Path(__file__).resolve().parents[3]
 DAY_FILE = ROOT / "tests" / "fixtures" / "briefing-day.jsonl"
@@ -583,10 +582,10 @@ def _merged_by_every_pair(groups: list[list[ClassifiedItem]]) -> list[list[Class
         same = bool(ha and hb) and (len(shared) / len(ha | hb) >= c.SAME_HEADLINE
                                     or (len(shared) >= 2 and (ha <= hb or hb <= ha)))
         def launch(item: ClassifiedItem) -> bool:
-            found = {e.kind for e in events_in(item.title, "")}
-            return bool(found & c._LAUNCH_KINDS) or model_headline(item.title, item.entities.models)
+            return launches_model(item.title, item.entities.models, {e.kind for e in events_in(item.title, "")})
 
-        if same or (ma and mb and c._same_model(ma, mb) and (launch(a) or launch(b))):
+        sa, sb = c._subject_model_keys(a), c._subject_model_keys(b)
+        if same or (sa and sb and c._same_model(sa, sb) and (launch(a) or launch(b))):
             parent[find(j)] = find(i)
     merged: dict[int, list[ClassifiedItem]] = {}
     for index, group in enumerate(groups):

@@ -6,7 +6,7 @@ from urllib.parse import urlsplit
 
 import pytest
 
-from bot.briefing.facts import actor_of, amounts_in, events_in
+from bot.briefing.facts import actor_of, amounts_in, events_in, launches_model
 from bot.briefing.publishers import _parts, aggregators_of, publisher_of, site_of
 from bot.briefing.quality import boilerplate_summary, filler
 from bot.briefing.why import distinct_models, model_key, named_in
@@ -43,6 +43,17 @@ def test_events_reported_as_done(title: str, summary: str, kind: str) -> None:
 def test_proposals_rumours_and_leaks_of_words_are_no_events(title: str) -> None:
     kinds = [e.kind for e in events_in(title, "")]
     assert not set(kinds) & {"acquisition", "funding", "law", "security", "restriction"}, kinds
+
+
+@pytest.mark.parametrize(("title", "models", "launch"), [
+    ("Kimi K2.6", ("Kimi K2.6",), True),
+    ("Kimi K2.6: The new leading open weights model", ("Kimi K2.6",), True),
+    ("Grok 4 Heavy Protects it's System prompt", ("Grok 4",), False),
+    ("GPT-5: Overdue, overhyped and underwhelming", ("GPT-5",), False),
+    ("Google releases Gemma 4 in four sizes", ("Gemma 4",), True),
+])
+def test_which_headlines_launch_their_model(title: str, models: tuple[str, ...], launch: bool) -> None:
+    assert launches_model(title, models, {e.kind for e in events_in(title, "")}) is launch
 
 
 def test_the_month_of_may_is_no_hedge() -> None:
