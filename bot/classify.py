@@ -22,7 +22,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from bot.patterns import Caseless
 from bot.settings import ConfigError
 from bot.taxonomy import Taxonomy
-from bot.text import model_headline, name_and_tagline
+from bot.text import compared_models, model_headline, name_and_tagline
 from bot.textmodel import TextModel, Tokenized, train_text_model
 
 if TYPE_CHECKING:  # a process that only classifies never builds the message models
@@ -488,7 +488,7 @@ _GOVERNMENT = re.compile(r"\b(?:[Pp]entagon|[Dd]epartment of (?:[Ww]ar|[Dd]efen[
                          r"NSA|CIA|FBI|DOGE|[Pp]olice|[Cc]ops|Trump|White House|[Aa]sylum|[Ii]mmigration|"
                          r"[Gg]overnments?|[Ff]ederal (?:[Ww]orkers|[Ee]mployees|[Aa]genc(?:y|ies)|[Gg]overnment)|"
                          r"[Ss]enators?|[Cc]ongress(?:man|woman|men|women)?|[Ll]awmakers?|[Ll]egislators?|"
-                         r"[Pp]arliament|MPs|MEPs)\b")
+                         r"[Pp]arliament|MPs|MEPs|[Mm]ayor\w*|[Cc]ity [Cc]ouncils?|[Gg]overnors?)\b")
 # Lawmakers' money is a budget or a proposal, never a deal ("Senators Urge $32 Billion in Emergency Spending on AI").
 _LEGISLATORS = re.compile(r"\b(?:[Ss]enators?|[Cc]ongress\w*|[Ll]awmakers?|[Ll]egislators?|[Pp]arliament|MPs|MEPs)\b")
 _DEAL = Caseless(r"\b(?:deals?|contracts?|agreements?|awards?|awarded|signs?|signed|partners?|partnership)\b|"
@@ -612,8 +612,10 @@ def editorial_topic(title: str, url: str, models: Sequence[str], events: Sequenc
         return have("products")
     if _ARXIV_URL.search(url):
         return have("research")
-    headline_models = [m for m in models if re.sub(r"[\s_.-]+", "", m.lower()) in re.sub(r"[\s_.-]+", "",
-                                                                                          title.lower())]
+    # The models the headline is about: named in it, and not only as what something else is compared with.
+    compared = compared_models(title, models)
+    headline_models = [m for m in models if m not in compared and re.sub(r"[\s_.-]+", "", m.lower()) in re.sub(
+        r"[\s_.-]+", "", title.lower())]
     # A headline that is a model's name, or such a name before a launch post's tagline ("Gemma 3 QAT Models: Bringing
     # AI to Consumer GPUs").
     if headline_models and (model_headline(title, headline_models)

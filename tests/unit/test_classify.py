@@ -131,6 +131,8 @@ def test_multi_label_ranks_topics(taxonomy: Taxonomy) -> None:
     ("Models for national security customers", ("business",), None),
     ("DOGE will use AI to assess the responses of federal workers", ("business",), "regulation"),
     ("Federal agencies told to appoint chief AI officers", ("business",), "regulation"),
+    # A city's mayor or council, a governor: the state's dealings with AI too.
+    ("Mayoral candidate vows to let an AI bot run the city", ("tools",), "regulation"),
     # Lawmakers' money is a budget or a proposal, not a deal.
     ("Senators urge $32 billion in emergency spending on AI", ("business",), "regulation"),
     ("Lawmakers want chatbots to verify users' ages", ("products",), None),
@@ -287,6 +289,14 @@ def test_a_release_of_something_called_a_model_is_a_models_story(taxonomy: Taxon
                            taxonomy.slugs, ranked=("research",)) == "models"
     assert editorial_topic("We moved our support bot from Phi-4 to Gemma 3: what broke", "https://news.example.com/e",
                            ("Phi-4", "Gemma 3"), (), taxonomy.slugs, ranked=("tools",)) is None
+
+
+def test_a_model_named_only_as_a_rival_makes_no_models_story(taxonomy: Taxonomy) -> None:
+    assert editorial_topic("Show HN: Tarsier – vision for text-only LLM web agents that beats GPT-4o",
+                           "https://github.com/reworkd/tarsier", ("GPT-4o",), ("benchmark",), taxonomy.slugs,
+                           ranked=("models",)) == "tools"
+    assert editorial_topic("GPT-4o beats Claude 3 Opus on a coding benchmark", "https://news.example.com/f",
+                           ("GPT-4o", "Claude 3 Opus"), ("benchmark",), taxonomy.slugs, ranked=("tools",)) == "models"
 
 
 def test_ai_for_weapons_or_facial_recognition_is_a_harm(taxonomy: Taxonomy) -> None:
