@@ -482,15 +482,15 @@ _ECONOMY = Caseless(r"\b(?:stocks?|shares|markets?|wealth|crash\w*|correction|bu
 # error or harm in their hands safety, anything else (a dispute, a statement, a demand, a use of AI by the state)
 # policy; never infrastructure, and never business without a deal.
 # Army, Navy and Air Force as names only ("an army of agents" is not one).
+_LEGISLATOR_WORDS = r"[Ss]enators?|[Cc]ongress\w*|[Ll]awmakers?|[Ll]egislators?|[Pp]arliament|MPs|MEPs"
 _GOVERNMENT = re.compile(r"\b(?:[Pp]entagon|[Dd]epartment of (?:[Ww]ar|[Dd]efen[cs]e)|DoD|DOD|[Mm]ilitary|"
                          r"[Mm]ilitaries|[Aa]rmed [Ff]orces|(?:U\.?S\.? )?(?:Army|Navy|Air Force)(?! of)|"
                          r"[Dd]efen[cs]e (?:[Dd]epartment|[Mm]inistry|[Cc]ontracts?)|[Ww]ar [Dd]epartment|"
                          r"NSA|CIA|FBI|DOGE|[Pp]olice|[Cc]ops|Trump|White House|[Aa]sylum|[Ii]mmigration|"
                          r"[Gg]overnments?|[Ff]ederal (?:[Ww]orkers|[Ee]mployees|[Aa]genc(?:y|ies)|[Gg]overnment)|"
-                         r"[Ss]enators?|[Cc]ongress(?:man|woman|men|women)?|[Ll]awmakers?|[Ll]egislators?|"
-                         r"[Pp]arliament|MPs|MEPs|[Mm]ayor\w*|[Cc]ity [Cc]ouncils?|[Gg]overnors?)\b")
+                         rf"{_LEGISLATOR_WORDS}|[Mm]ayor\w*|[Cc]ity [Cc]ouncils?|[Gg]overnors?)\b")
 # Lawmakers' money is a budget or a proposal, never a deal ("Senators Urge $32 Billion in Emergency Spending on AI").
-_LEGISLATORS = re.compile(r"\b(?:[Ss]enators?|[Cc]ongress\w*|[Ll]awmakers?|[Ll]egislators?|[Pp]arliament|MPs|MEPs)\b")
+_LEGISLATORS = re.compile(rf"\b(?:{_LEGISLATOR_WORDS})\b")
 _DEAL = Caseless(r"\b(?:deals?|contracts?|agreements?|awards?|awarded|signs?|signed|partners?|partnership)\b|"
                  r"[$€£]\d")
 # A consumer AI assistant's or app's feature or change ("ChatGPT can now ...", "Gemini adds ...", "Opera adds an AI

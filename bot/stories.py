@@ -151,6 +151,8 @@ class StorySignature:
     @classmethod
     def of(cls, story_id: str, text: str, entities: AnyEntities, published: datetime, source: str,
            launch: bool = True) -> StorySignature:
+        """The signature of one text. Whether it launches its models is the caller's to say (the events it reports
+        are read elsewhere); unless told, a shared model joins it as before the launch rule."""
         return cls.from_parts(story_id, published, _minhash(text), entities, {source},
                               compared=compared_models(text, entities.models), launch=launch)
 
