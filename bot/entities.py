@@ -181,7 +181,7 @@ class EntityExtractor:
         self._org_names = names
         self._orgs = re.compile(rf"(?:{_alternation(list(names), _WORD_OR_DOT)})(?!{_LETTER})") if names else None
         suffixes = _alternation(list(gazetteer.model_suffixes))
-        part = (rf"(?:\d+(?:\.\d+)*[a-zA-Z]{{0,2}}|(?:[A-Z]|v)\d+[A-Za-z0-9]*|{suffixes}"
+        part = (rf"(?:\d+(?:\.\d+)*[a-zA-Z]{{0,2}}|(?:[A-Z]|v|[a-z](?=\d+(?![\w.])))\d+[A-Za-z0-9]*|{suffixes}"
                 rf"|[A-Z]{{1,3}}\d*)") if gazetteer.model_suffixes else r"(?:\d+(?:\.\d+)*[a-zA-Z]{0,2})"
         families = _alternation(list(gazetteer.model_families), rf"(?:{_LETTER}|-)")
         # A family, then up to five parts joined by "-", "." or a space; at least one part must carry a digit

@@ -56,6 +56,9 @@ def test_the_family_test_is_the_runs_of_letters_test() -> None:
         ("DeepSeek-R1 matches o1 on math benchmarks", ("DeepSeek-R1", "o1")),
         ("Google unveils Gemini, its most capable model", ()),
         ("The Llama herd grows", ()),
+        # A version written in lower case, as people type it ("Kimi k2"), but not a word that happens to hold a digit.
+        ("Kimi k2 largest open source SOTA model?", ("Kimi k2",)),
+        ("Claude s1mple mode", ()),
     ],
 )
 def test_model_names(text: str, models: tuple[str, ...]) -> None:
