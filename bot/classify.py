@@ -545,10 +545,10 @@ _BUILDER_SIDE = Caseless(r"\b(?:llms?|agents?|agentic|local\w*|open|self[- ]host
 _ETHICS = Caseless(r"\b(?:conscious\w*|conscient|sentien\w*|feelings|anthropomorph\w*|lonel\w*|ethic\w*|"
                    r"moral(?:s|ity)?|model welfare|slaves?|doom|align(?:s|ed|ing|ment)?)\b")
 # A launch tagline ("Flint: A Visualization Language for the AI Era", "Foo - an open-source agent framework",
-# "Eden AI – European Alternative to OpenRouter"): a tool, as Show HN posts are, not a product; a model's or a
-# paper's tagline ("X: A Framework for ...") stays.
+# "Phoenix.new – The Remote AI Runtime for Phoenix", "Eden AI – European Alternative to OpenRouter"): a tool, as Show HN
+# posts are, not a product; a model's or a paper's tagline ("X: A Framework for ...") stays.
 _TAGLINE = re.compile(r"^[\w.+#-]+(?: [\w.+#-]+)?\s*(?::|,| [-\u2013\u2014]) (?:"  # a name, then what it is
-                      r"an? (?:[\w-]+ ){0,3}?(?:language|library|framework|toolkit|tool|cli|editor|ide|engine|"
+                      r"(?:an?|the) (?:[\w-]+ ){0,3}?(?:language|library|framework|toolkit|tool|cli|editor|ide|engine|"
                       r"database|server|runtime|compiler|sdk|platform|extension|plugin|debugger|profiler|terminal|"
                       r"shell|harness|sandbox|proxy|gateway)\b"
                       r"|(?:an? )?(?:[\w-]+ )?alternative to\b)", re.IGNORECASE)

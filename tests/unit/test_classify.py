@@ -196,6 +196,7 @@ def test_an_essay_title_is_no_paper_unless_it_asks(taxonomy: Taxonomy) -> None:
     ("Chatbot starts showing ads in answers", ("safety",), None),
     # A launch tagline names a tool; a paper's tagline keeps research.
     ("Flint: A Visualization Language for the AI Era", ("products",), "tools"),
+    ("Phoenix.new – The Remote AI Runtime for Phoenix", ("business",), "tools"),
     ("DataFlex: A Unified Framework for Data-Centric Dynamic Training of LLMs", ("research",), None),
     # "An alternative to" another service is a launch, not policy news for naming a place.
     ("Eden AI – European Alternative to OpenRouter", ("regulation",), "tools"),
