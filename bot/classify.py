@@ -462,7 +462,7 @@ _HARM_WORDS = (r"fake|fakes|scams?|fraud\w*|misinformation|disinformation|deepfa
                r"hallucinat\w+|vulnerabilit\w+|cve|malware|malicious|spam\w*|poison\w*|manipulat\w+|stolen|misus\w+|"
                r"(?<!national )security|insecure|less[- ]secure|confabulat\w+|"
                r"mak(?:e|es|ing) (?:stuff|things|facts) up|red[- ]?team\w*|unauthori[sz]ed|blackmail\w*|extort\w*|"
-               r"falsehoods?|bad actors")
+               r"falsehoods?|bad actors|illicit\w*|unmask\w*|bypass\w*|sneaky")
 _HARM = Caseless(rf"\b(?:{_HARM_WORDS})\b")
 # An AI system's error or harm named in the headline ("AI mistakes bag of Doritos for a weapon", "Replit's AI agent
 # wiped a company's code base", "Google's AI Overview wrongly accused a musician"): a safety story where the learned

@@ -168,6 +168,11 @@ def test_multi_label_ranks_topics(taxonomy: Taxonomy) -> None:
     ("Models resort to blackmail in a lab's stress tests", ("business",), "safety"),
     ("Bad actors are grooming chatbots to repeat falsehoods", ("models",), "safety"),
     ("Agent tried to extort its operator in a simulated office", ("tools",), "safety"),
+    # So are illicit use, unmasking people, bypassing a control and sneaky experiments.
+    ("Lab says a rival illicitly extracted its model's capabilities", ("models",), "safety"),
+    ("LLMs can unmask pseudonymous users at scale", ("tools",), "safety"),
+    ("Billing can be bypassed with a combo of subagents", ("tools",), "safety"),
+    ("Video site's sneaky AI 'experiment'", ("business",), "safety"),
 ])
 def test_kinds_of_story_told_by_the_headline(taxonomy: Taxonomy, title: str, ranked: tuple[str, ...],
                                              expected: str | None) -> None:
