@@ -56,8 +56,8 @@ class Gazetteer(BaseModel):
     ai_terms: tuple[str, ...] = ()
     ai_hints: tuple[str, ...] = ()
     other_senses: tuple[str, ...] = Field(default=(), description=(
-        "phrases in which an AI term or hint means something else (\"Gemini protocol\", \"Claude Shannon\"): "
-        "their words count as neither"))
+        "phrases in which an AI term, hint or name means something else (\"Gemini protocol\", \"Claude Shannon\", "
+        "\"Falcon 9\"): their words count as none of them"))
     makers: dict[str, str] = Field(default_factory=dict, description="model family -> the organization behind it")
     publishers: dict[str, str] = Field(default_factory=dict, description="site (domain) -> the publisher's name")
 
@@ -234,11 +234,13 @@ class EntityExtractor:
         )
 
     def extract(self, text: str) -> FoundEntities:
-        org_matches = self._orgs.finditer(text) if self._orgs else iter(())
+        # A phrase of another sense names no organization and no model ("the Falcon 9", "the Anthropic Principle").
+        named = self._without_other_senses(text)
+        org_matches = self._orgs.finditer(named) if self._orgs else iter(())
         orgs = [self._org_names[_spaced(m.group(0))] for m in org_matches]
         models: list[str] = []
-        if self._family_start(text.lower()):
-            found = (m.group(0).rstrip(".-") for m in self._models.finditer(text))
+        if self._family_start(named.lower()):
+            found = (m.group(0).rstrip(".-") for m in self._models.finditer(named))
             models = [name for name in found if self._is_model(name)]
         amounts: list[str] = []
         metrics: list[str] = []

@@ -158,3 +158,17 @@ def test_a_hint_in_another_sense_is_no_sign_of_ai() -> None:
     assert EXTRACTOR.ai_hint_count("Coding agents ignore robots.txt") == 1
     assert EXTRACTOR.ai_hint_count("Agent-less system monitoring with Elixir") == 0
     assert EXTRACTOR.ai_term_count("AMD's Strix Halo, formerly Ryzen AI Max, poses for die shots") == 0
+
+
+@pytest.mark.parametrize(("text", "models", "organizations"), [
+    ("It's official: Europe turns to the Falcon 9 to launch its navigation satellites", (), ()),
+    ("A Falcon Heavy lifts a weather satellite", (), ()),
+    ("TII releases Falcon 3 in four sizes", ("Falcon 3",), ()),
+    ("Lecture 17: Fun with the Anthropic Principle (2006)", (), ()),
+    ("Anthropic's principle for model welfare", (), ("Anthropic",)),
+])
+def test_a_name_in_another_sense_names_no_model_or_organization(
+        text: str, models: tuple[str, ...], organizations: tuple[str, ...]) -> None:
+    found = EXTRACTOR.extract(text)
+    assert found.models == models
+    assert found.organizations == organizations
