@@ -165,6 +165,8 @@ def test_a_hint_in_another_sense_is_no_sign_of_ai() -> None:
     ("A Falcon Heavy lifts a weather satellite", (), ()),
     ("TII releases Falcon 3 in four sizes", ("Falcon 3",), ()),
     ("Lecture 17: Fun with the Anthropic Principle (2006)", (), ()),
+    ("Cutting-Edge Chinese 'Reasoning' Model Rivals OpenAI O1", ("O1",), ("OpenAI",)),
+    ("How I got an O1 visa as a founder", (), ()),
     ("Anthropic's principle for model welfare", (), ("Anthropic",)),
 ])
 def test_a_name_in_another_sense_names_no_model_or_organization(
