@@ -73,6 +73,9 @@ _SOURCE_CATEGORY = re.compile(r"\b(cs|stat|eess)[.-]([a-z]{2})\b", re.IGNORECASE
 _OUTAGE_WORDS = frozenset({"down", "outage", "outages", "seems", "appears", "errors", "elevated", "degraded",
                            "performance", "service", "disruption", "went", "goes"})
 _HN_PREFIX = re.compile(r"^(?:Show|Launch|Ask|Tell) HN:\s*")
+# A headline on one organization's new model that does not name it ("OpenAI's new models 'instrumentally faked
+# alignment'"): on the day of that organization's launch, the launch is what it is about.
+_ITS_NEW_MODEL = re.compile(r"(?:'s|\u2019s)\s+(?:new|newest|latest)\s+(?:[\w-]+\s+)?models?\b", re.IGNORECASE)
 _NUMBER = re.compile(r"(?<![\w.])v?\d+(?:[.,]\d+)*(?![\w])")
 # A headline's number, with a magnitude its value keeps ("$34.5B" and "$34.5 Billion" both give 34.5).
 _VALUE = re.compile(r"(?<![\w.])v?(\d+(?:[.,]\d+)*)(?:[kmbt]|bn|mn)?(?![\w]|[.,]\d)", re.IGNORECASE)
@@ -316,7 +319,8 @@ def _merge(groups: list[list[ClassifiedItem]]) -> list[list[ClassifiedItem]]:
     organization only, the same model named in both headlines, or within a day three words that few of the
     day's headlines hold (two besides the names, or one coined name such as "MCP", when both name the same
     organizations and no other), one coined compound name ("SWE-Lancer") when neither names an organization the other
-    does not, or one buyer's acquisition; never two different models or laws, never more than 72 h apart."""
+    does not, one buyer's acquisition, or a headline on an organization's new model and that organization's launch
+    within a day; never two different models or laws, never more than 72 h apart."""
     top = groups[:MERGE_CANDIDATES]
     parent = list(range(len(top)))
 
@@ -349,6 +353,8 @@ def _merge(groups: list[list[ClassifiedItem]]) -> list[list[ClassifiedItem]]:
     coined = [_coined_names(g[0].title) for g in top]
     named_things = [_named_things(g[0].title) for g in top]
     rare_window = RARE_WINDOW.total_seconds()
+    new_model = [len(found) == 1 and not subject and bool(_ITS_NEW_MODEL.search(g[0].title))
+                 for g, found, subject in zip(top, organizations, subjects, strict=True)]
     # Only two headlines that share a word, or that both name a model, can be one event: each group is compared with
     # those that follow it and meet either (which pairs are joined decides the stories, not the order they are
     # joined in).
@@ -362,6 +368,10 @@ def _merge(groups: list[list[ClassifiedItem]]) -> list[list[ClassifiedItem]]:
         later = {j for word in head for j in postings[word][bisect.bisect_right(postings[word], i):]}
         if models[i]:
             later.update(naming[bisect.bisect_right(naming, i):])
+        if new_model[i]:  # a headline on "its new model" shares no word with the launch it is about
+            later.update(range(i + 1, len(heads)))
+            earlier = [j for j in range(i) if not new_model[j]]
+            pairs.extend((j, i) for j in earlier)
         pairs.extend((i, j) for j in sorted(later))
     # One article that reached the feeds under two links and two headlines (Slashdot's "Chegg Sues Google For Hurting
     # Traffic With AI" and "Chegg To Initiate Business Review Amid AI-Shift in Education Tech", one story id): one
@@ -433,7 +443,14 @@ def _merge(groups: list[list[ClassifiedItem]]) -> list[list[ClassifiedItem]]:
         # Maker of Sky" / "OpenAI Buys AI Startup That Built Interface For Apple Computers"): one deal.
         same_buyer = (within_day and "acquisition" in kinds[i] and "acquisition" in kinds[j]
                       and leading[i] is not None and leading[i] == leading[j])
-        if same_headline or same_parties or same_party or own_post or same_model or outage or unusual or same_buyer:
+        # A headline on an organization's new model, naming none, and that organization's launch of a model within a
+        # day ("OpenAI's new models 'instrumentally faked alignment'" / "OpenAI Releases o1, Its First Model With
+        # 'Reasoning' Abilities"): one event.
+        its_launch = within_day and any(
+            new_model[x] and launches[y] and bool(subjects[y]) and organizations[x] <= organizations[y]
+            for x, y in ((i, j), (j, i)))
+        if (same_headline or same_parties or same_party or own_post or same_model or outage or unusual or same_buyer
+                or its_launch):
             parent[find(j)] = find(i)
     merged: dict[int, list[ClassifiedItem]] = defaultdict(list)
     for index, group in enumerate(top):

@@ -138,6 +138,21 @@ def test_two_fifths_of_the_words_and_one_organization_with_an_unusual_word_are_o
     assert sorted(len(s.sources) for s in stories if "quarter" in s.title) == [1, 2]
 
 
+def test_a_headline_on_an_organizations_new_model_joins_its_launch_that_day(taxonomy: Taxonomy) -> None:
+    launch = _item(1, "models", 0.8, title="OpenAI Releases o1, Its First Model With 'Reasoning' Abilities",
+                   source="slashdot", organizations=("OpenAI",), models=("o1",))
+    faked = _item(2, "safety", 0.6, title="OpenAI's new models 'instrumentally faked alignment'", source="transformer",
+                  organizations=("OpenAI",))
+    # Another organization's new model, and the same words two days later: other events.
+    other = _item(3, "models", 0.5, title="Google's new model writes poems", source="verge", organizations=("Google",))
+    later = _item(4, "safety", 0.5, title="OpenAI's new model refuses less", source="wired", hours=50,
+                  organizations=("OpenAI",))
+    stories = _stories(_compose([launch, faked, other, later], taxonomy))
+    assert sorted(len(s.sources) for s in stories) == [1, 1, 2]
+    joined = next(s for s in stories if len(s.sources) == 2)
+    assert {link.url for link in joined.sources} == {launch.url, faked.url}
+
+
 def test_a_persons_own_post_and_the_report_naming_them_are_one_story(taxonomy: Taxonomy) -> None:
     post = _item(1, "business", 0.7, title="I’ve joined Anthropic", summary=" ", source="hn",
                  url="https://twitter.com/karpathy/status/2056753169888334312", organizations=("Anthropic",))
