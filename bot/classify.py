@@ -415,6 +415,9 @@ _RELEASED_MODEL = Caseless(r"\b(?:(?:ai|language|reasoning|world|foundation|open
 _PLAN_CHANGE = Caseless(r"\b(?:(?<!query )(?<!execution )(?<!lesson )(?<!to )plans?(?! to\b)|subscriptions?|pricing|"
                         r"price (?:increase|hike|cut|change)s?|quotas?|"
                         r"usage limits?|rate limits?|(?:free|paid|pro) tiers?|no longer allow\w*|allowed again)\b")
+# "Plans" as a verb ("Saudi Arabia Plans $40 Billion Push Into AI", "Institute Plans Revamp"): an intention, not a plan.
+_PLAN_VERB = re.compile(r"\b[Pp]lans (?:[$\u20ac\u00a3\d]|an? |"
+                        r"(?!(?:For|With|Through|In|On|At|From|And|Or|To|Are|Is)\b)[A-Z])")
 # Hardware whose prices rise or fall ("Samsung and SK Hynix Push Through 30% Price Increases"): not a service's plans.
 _HARDWARE = Caseless(r"\b(?:memory|dram|nand|hbm\w*|chips?|chipmakers?|gpus?|servers?|semiconductors?|ssds?|"
                      r"hard drives?|wafers?)\b")
@@ -478,9 +481,9 @@ _MISHAP = Caseless(rf"\b(?:{_HARM_WORDS}|wiped|wipes|deleted?|deletes|destroy\w*
                    r"blast|explosi\w+|facial recognition|cheat\w*|viruses|bioweapons?)\b")
 _ECONOMY = Caseless(r"\b(?:stocks?|shares|markets?|wealth|crash\w*|correction|bubble|investors?|trial|court|lawsuit|"
                     r"ordered to|jobs?)\b")
-# A government's, an army's, a spy agency's or the police's dealings with AI: a contract or deal is business, an AI's
-# error or harm in their hands safety, anything else (a dispute, a statement, a demand, a use of AI by the state)
-# policy; never infrastructure, and never business without a deal.
+# A government's, an army's, a spy agency's, a federal agency's (NIST, the FTC) or the police's dealings with AI: a
+# contract or deal is business, an AI's error or harm in their hands safety, anything else (a dispute, a statement, a
+# demand, a use of AI by the state) policy; never infrastructure, and never business without a deal.
 # Army, Navy and Air Force as names only ("an army of agents" is not one).
 _LEGISLATOR_WORDS = r"[Ss]enators?|[Cc]ongress\w*|[Ll]awmakers?|[Ll]egislators?|[Pp]arliament|MPs|MEPs"
 _GOVERNMENT = re.compile(r"\b(?:[Pp]entagon|[Dd]epartment of (?:[Ww]ar|[Dd]efen[cs]e)|DoD|DOD|[Mm]ilitary|"
@@ -488,7 +491,9 @@ _GOVERNMENT = re.compile(r"\b(?:[Pp]entagon|[Dd]epartment of (?:[Ww]ar|[Dd]efen[
                          r"[Dd]efen[cs]e (?:[Dd]epartment|[Mm]inistry|[Cc]ontracts?)|[Ww]ar [Dd]epartment|"
                          r"NSA|CIA|FBI|DOGE|[Pp]olice|[Cc]ops|Trump|White House|[Aa]sylum|[Ii]mmigration|"
                          r"[Gg]overnments?|[Ff]ederal (?:[Ww]orkers|[Ee]mployees|[Aa]genc(?:y|ies)|[Gg]overnment)|"
-                         rf"{_LEGISLATOR_WORDS}|[Mm]ayor\w*|[Cc]ity [Cc]ouncils?|[Gg]overnors?)\b")
+                         rf"{_LEGISLATOR_WORDS}|[Mm]ayor\w*|[Cc]ity [Cc]ouncils?|[Gg]overnors?|"
+                         r"NIST|FTC|FCC|FDA|SEC|DOJ|[Dd]epartment of (?:[Ee]nergy|[Cc]ommerce|[Jj]ustice|[Ee]ducation|"
+                         r"[Ll]abor|[Hh]omeland [Ss]ecurity|[Hh]ealth))\b")
 # Lawmakers' money is a budget or a proposal, never a deal ("Senators Urge $32 Billion in Emergency Spending on AI").
 _LEGISLATORS = re.compile(rf"\b(?:{_LEGISLATOR_WORDS})\b")
 _DEAL = Caseless(r"\b(?:deals?|contracts?|agreements?|awards?|awarded|signs?|signed|partners?|partnership)\b|"
@@ -513,13 +518,14 @@ _OPINION = Caseless(r"\?\s*$|^(?:why|should|the (?:end|future|case|death|rise) o
                     r"don.t|no,|yes,)\b|\b(?:bored|tired|fatigue|hype|backlash|"
                     r"bubble|doom\w*|burnout|superpowers?|eat(?:s|ing)?|killing|dead|dying)\b")
 
-# A study's or researchers' finding ("MIT Study Finds AI Use Reprograms the Brain", "..., Researchers Find"): research,
+# A study's or researchers' finding ("MIT Study Finds AI Use Reprograms the Brain", "..., Researchers Find") or a new
+# algorithm ("New algorithm unlocks high-resolution insights for computer vision"): research,
 # or the harm, the robots or the compute it is about; a survey of people's views or work is left to the model.
 _STUDY = Caseless(r"\b(?:study|studies|researchers|scientists|paper)\s+(?:finds?|found|shows?|showed|suggests?|"
                   r"reveals?|warns?)\b|^[\w'. -]{2,40} study:|\b(?:in|by|from|according to) (?:a |an |the |one )?"
                   r"(?:new |large |small |recent )?(?:[\w.-]+ )?(?:study|paper)\b|"
                   r"\b(?:researchers|scientists)\s+(?:use[sd]?|using|buil[dt]|develop(?:ed)?|creat(?:e|ed)|"
-                  r"train(?:ed)?|taught|teach)\b")
+                  r"train(?:ed)?|taught|teach)\b|\b(?:new|novel|faster) (?:[\w-]+ ){0,3}?algorithms?\b")
 
 # An older paper or essay posted again, its year after the title as Hacker News writes it ("Verification, the Key to
 # AI (2001)", "Spherical CNNs (2018)"): research, or the robots or models it is about.
@@ -536,12 +542,14 @@ _ACHIEVEMENT = Caseless(r"\b(?:wins?|won|winning|earns?|earned|achieves?|achieve
 _ADS = Caseless(r"\b(?:ads|adverts?|advertis\w+|ad (?:placements?|targeting|revenue|network|partners?|business)|"
                 r"sponsored (?:answers?|results?|replies))\b")
 # A consumer app shown on Hacker News ("Show HN: I built an AI coloring page generator", "a math app for kids"): a
-# product launch, where a Show HN tool for builders (agents, LLMs, local or open-source software) is a tools one.
+# product launch, where a Show HN tool for builders (agents, LLMs, local or open-source software, infrastructure for AI
+# apps) is a tools one.
 _CONSUMER_APP = Caseless(r"\b(?:apps?|generators?|studio)\b")
 _BUILDER_SIDE = Caseless(r"\b(?:llms?|agents?|agentic|local\w*|open|self[- ]hosted|rust|python|go|framework|engine|"
-                         r"workflows?|data|vibe\w*|mac|desktop|terminal)\b")
+                         r"workflows?|data|vibe\w*|mac|desktop|terminal|infrastructure|for (?:ai |llm )?apps)\b")
 # An essay on AI ethics (alignment, consciousness, model welfare, anthropomorphism, AI doom): safety, or the policy
-# it is about; not the business section essays on work go to, nor research (a study says what it found).
+# it is about; not the business section essays on work go to (the ethics of AI at work is one: "Is It OK to Lie to an
+# AI Chatbot During a Job Interview?"), nor research (a study says what it found).
 _ETHICS = Caseless(r"\b(?:conscious\w*|conscient|sentien\w*|feelings|anthropomorph\w*|lonel\w*|ethic\w*|"
                    r"moral(?:s|ity)?|model welfare|slaves?|doom|align(?:s|ed|ing|ment)?)\b")
 # A launch tagline ("Flint: A Visualization Language for the AI Era", "Foo - an open-source agent framework",
@@ -579,7 +587,7 @@ def _story_kind(title: str, summary: str, headline_models: Sequence[str], events
         return "research", frozenset({"research", "models", "safety"})
     if not events and not headline_models and _STUDY.found(title):
         return "research", frozenset({"research", "safety", "robotics", "infrastructure", "regulation"})
-    if not events and not headline_models and _ETHICS.found(title):
+    if not events and not headline_models and _ETHICS.found(title) and not _WORK.found(title):
         return "safety", frozenset({"safety", "regulation"})
     if not events and not headline_models and _OPINION.found(title):
         coding = _CODING.found(title) or _DEVELOPER_SIDE.found(title)
@@ -641,7 +649,7 @@ def editorial_topic(title: str, url: str, models: Sequence[str], events: Sequenc
         return have("tools")
     if _POSITION.found(title):
         return have("regulation")
-    if _PLAN_CHANGE.found(title) and not _HARDWARE.found(title):
+    if _PLAN_CHANGE.found(title) and not _HARDWARE.found(title) and not _PLAN_VERB.search(title):
         return have("products")
     story_kind = _story_kind(_QUOTES.sub("", title), summary, headline_models, events)
     # The learned ranking's choice stands when it is one the kind allows (the rules below may still apply).

@@ -173,6 +173,17 @@ def test_multi_label_ranks_topics(taxonomy: Taxonomy) -> None:
     ("LLMs can unmask pseudonymous users at scale", ("tools",), "safety"),
     ("Billing can be bypassed with a combo of subagents", ("tools",), "safety"),
     ("Video site's sneaky AI 'experiment'", ("business",), "safety"),
+    # A federal agency's dealings with AI are the state's; a new algorithm is research; the ethics of AI at work is
+    # an essay on work.
+    ("NIST Draft Guidance Inherently Hostile to Open-Source AI Models", ("models",), "regulation"),
+    ("FTC fines a chatbot maker over misleading claims", ("business",), "regulation"),
+    ("New algorithm unlocks high-resolution insights for computer vision", ("models",), "research"),
+    ("AI finds a faster load balancing algorithm", ("tools",), "research"),
+    ("Is it OK to lie to an AI chatbot during a job interview?", ("products",), "business"),
+    ("Is it ethical to be rude to a chatbot?", ("products",), "safety"),
+    # A Show HN for the builders of AI apps is a tool.
+    ("Show HN: Scalable browser infrastructure for AI apps", ("products",), "tools"),
+    ("Show HN: An AI app that plans your meals", ("tools",), "products"),
 ])
 def test_kinds_of_story_told_by_the_headline(taxonomy: Taxonomy, title: str, ranked: tuple[str, ...],
                                              expected: str | None) -> None:
@@ -219,6 +230,10 @@ def test_ads_and_taglines(taxonomy: Taxonomy, title: str, ranked: tuple[str, ...
     ("ChatGPT Plus price increase coming next month", "https://news.example.com/c", "products"),
     # "to plan" is a verb, not a service's plan.
     ("Man used a chatbot to plan a road trip", "https://news.example.com/c", None),
+    # Nor is "plans" as a verb ("Plans $40 Billion Push", "Plans Revamp"); "plans for" users is.
+    ("Saudi Arabia Plans $40 Billion Push Into Artificial Intelligence", "https://news.example.com/c", None),
+    ("Institute Plans Revamp in Face of Criticism", "https://news.example.com/c", None),
+    ("New Plans For ChatGPT Users", "https://news.example.com/c", "products"),
     ("Memory Giants Samsung and SK Hynix Push Through 30% Price Increases Amid AI Server Boom",
      "https://news.example.com/c", None),
     # A repository is a tool; an issue or a pull request on one is what it says.
