@@ -39,7 +39,10 @@ EVENT_PATTERNS: tuple[tuple[str, re.Pattern[str]], ...] = tuple(
         ("funding", rf"\b(?:rais(?:es|ed)|secur(?:es|ed)|clos(?:es|ed)|lands?|landed)\b[^.;]{{0,40}}{_AMOUNT_CUE}|"
                     rf"\bseries [a-f]\b|\b(?:seed|funding) round\b|{_AMOUNT_CUE}[^.;]{{0,20}}\b(?:round|funding)\b"),
         ("court", r"\b(?:sues?|sued|lawsuit|files? (?:a )?suit|class[- ]action|(?:court|judge) (?:rules|ruled|orders|"
-                  r"ordered|blocks|blocked|dismiss(?:es|ed))|ruling|verdict|settles|settled|indicted|arbitration)\b"),
+                  r"ordered|blocks|blocked|dismiss(?:es|ed))|ruling|verdict|indicted|arbitration|"
+                  # a legal settlement, not a settled question ("the science is far from settled", "Proof Settles Bet")
+                  r"settle[sd] (?:with|for|out of court|(?:the |a |its |their |all )?(?:lawsuits?|suits?|cases?|"
+                  r"claims?|charges|dispute|allegations)))\b"),
         ("restriction", r"\b(?:bans|banned|export controls?|sanctions|fined|fines|blocks|blocked)\b"),
         ("security", r"\b(?:data breach|breach(?:ed)?|hacked|compromised|intrusion|ransomware|malware|exploited|"
                      r"zero-day|CVE-\d{4}-\d+|vulnerabilit(?:y|ies)|stolen (?:data|credentials|keys)|"

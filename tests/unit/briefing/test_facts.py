@@ -25,6 +25,8 @@ MAKERS = {"Qwen": "Alibaba", "DeepSeek": "DeepSeek", "Claude": "Anthropic"}
     ("Introducing Shieldstral", "", "release"),
     ("Authors sue OpenAI over training data", "", "court"),
     ("Chatbot maker pushed a grieving family into arbitration", "", "court"),
+    ("Tutoring company settles with regulators", "", "court"),
+    ("The tutoring company settled claims that its software screened out older applicants", "", "court"),
     ("Cognizant and Anthropic expand their partnership", "", "partnership"),
 ])
 def test_events_reported_as_done(title: str, summary: str, kind: str) -> None:
@@ -43,6 +45,14 @@ def test_events_reported_as_done(title: str, summary: str, kind: str) -> None:
 def test_proposals_rumours_and_leaks_of_words_are_no_events(title: str) -> None:
     kinds = [e.kind for e in events_in(title, "")]
     assert not set(kinds) & {"acquisition", "funding", "law", "security", "restriction"}, kinds
+
+
+@pytest.mark.parametrize("text", [
+    "Is AI reasoning right for the wrong reasons? The science is far from settled.",
+    "New Proof Settles Decades-Old Bet About Connected Networks",
+])
+def test_a_settled_question_is_no_court_case(text: str) -> None:
+    assert "court" not in [e.kind for e in events_in(text, "")]
 
 
 @pytest.mark.parametrize(("title", "models", "launch"), [
