@@ -255,6 +255,22 @@ def _named_things(title: str) -> frozenset[str]:
         if any(_NAMED_PART.search(part) and part.lower() not in _COMMON_ACRONYMS for part in word.split("-")))
 
 
+# A product's versioned name or a model's size ("Gaudi 3", "Llama 3", "8x22B"): "New", "Top" and the like are no names.
+_VERSIONED = re.compile(r"(?<![\w.-])(?:[A-Z][a-z]{2,} \d{1,2}(?:\.\d)?|\d+x\d+[BM])(?![\w.-])")
+_NOT_NAMES = frozenset({"top", "new", "the", "over", "with", "for", "and", "version", "day", "week", "part", "chapter",
+                        "season", "episode", "level", "phase", "step", "series", "article", "section",
+                        "january", "february", "march", "april", "may", "june", "july", "august", "september",
+                        "october", "november", "december"})
+
+
+def _versioned_names(item: ClassifiedItem) -> frozenset[str]:
+    """A headline's versioned names ("Gaudi 3", "8x22B"), lower case; not its models' names, which the model rules
+    compare ("Grok 4")."""
+    models = {model_key(m) for m in item.entities.models}
+    return frozenset(name.lower() for name in _VERSIONED.findall(item.title)
+                     if name.split()[0].lower() not in _NOT_NAMES and model_key(name) not in models)
+
+
 def _own_post_handle(item: ClassifiedItem) -> str | None:
     """The author's handle of a first-person post on their own social account ("I've joined Anthropic" at
     twitter.com/karpathy/...), else None."""
@@ -319,8 +335,9 @@ def _merge(groups: list[list[ClassifiedItem]]) -> list[list[ClassifiedItem]]:
     organization only, the same model named in both headlines, or within a day three words that few of the
     day's headlines hold (two besides the names, or one coined name such as "MCP", when both name the same
     organizations and no other), one coined compound name ("SWE-Lancer") when neither names an organization the other
-    does not, one buyer's acquisition, or a headline on an organization's new model and that organization's launch
-    within a day; never two different models or laws, never more than 72 h apart."""
+    does not, one buyer's acquisition, a headline on an organization's new model and that organization's launch
+    within a day, or one versioned name ("Gaudi 3", "8x22B") within a day unless each names an organization of its
+    own; never two different models or laws, never more than 72 h apart."""
     top = groups[:MERGE_CANDIDATES]
     parent = list(range(len(top)))
 
@@ -352,6 +369,7 @@ def _merge(groups: list[list[ClassifiedItem]]) -> list[list[ClassifiedItem]]:
     rare = _rare_words(plain)  # a hyphenated name counts once
     coined = [_coined_names(g[0].title) for g in top]
     named_things = [_named_things(g[0].title) for g in top]
+    versioned = [_versioned_names(g[0]) for g in top]
     rare_window = RARE_WINDOW.total_seconds()
     new_model = [len(found) == 1 and not subject and bool(_ITS_NEW_MODEL.search(g[0].title))
                  for g, found, subject in zip(top, organizations, subjects, strict=True)]
@@ -449,8 +467,13 @@ def _merge(groups: list[list[ClassifiedItem]]) -> list[list[ClassifiedItem]]:
         its_launch = within_day and any(
             new_model[x] and launches[y] and bool(subjects[y]) and organizations[x] <= organizations[y]
             for x, y in ((i, j), (j, i)))
+        # One versioned name in two headlines within a day ("Intel Gaudi 3 AI Accelerator" / "Intel Says New Gaudi 3 AI
+        # Chips Top Nvidia H100s"; "Mixtral 8x22B Model" / "Mistral AI Launches New 8x22B MoE Model"): one event,
+        # unless each names an organization of its own.
+        same_version = (within_day and bool(versioned[i] & versioned[j])
+                        and not (organizations[i] - organizations[j] and organizations[j] - organizations[i]))
         if (same_headline or same_parties or same_party or own_post or same_model or outage or unusual or same_buyer
-                or its_launch):
+                or its_launch or same_version):
             parent[find(j)] = find(i)
     merged: dict[int, list[ClassifiedItem]] = defaultdict(list)
     for index, group in enumerate(top):

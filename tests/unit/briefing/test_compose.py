@@ -153,6 +153,25 @@ def test_a_headline_on_an_organizations_new_model_joins_its_launch_that_day(taxo
     assert {link.url for link in joined.sources} == {launch.url, faked.url}
 
 
+def test_one_versioned_name_in_two_headlines_within_a_day_is_one_story(taxonomy: Taxonomy) -> None:
+    post = _item(1, "infrastructure", 0.7, title="Intel Gaudi 3 AI Accelerator", source="intel",
+                 organizations=("Intel",))
+    report = _item(2, "infrastructure", 0.6, title="Intel Says New Gaudi 3 AI Chips Top Nvidia H100s in Speed and Cost",
+                   source="slashdot", organizations=("Intel", "NVIDIA"))
+    size = _item(3, "models", 0.6, title="Mixtral 8x22B Model", source="x", models=("Mixtral 8x22B",))
+    launch = _item(4, "models", 0.5, title="Mistral AI Launches New 8x22B MoE Model", source="y",
+                   organizations=("Mistral AI",))
+    # Another company's chip of the same number, the same name three days later, and two pieces of commentary on one
+    # model (the model rules decide those): other stories.
+    other = _item(5, "infrastructure", 0.5, title="AMD Says Its Gaudi 3 Rival Ships Soon", source="z",
+                  organizations=("AMD",))
+    later = _item(6, "infrastructure", 0.4, title="Gaudi 3 benchmarks, revisited", source="w", hours=80)
+    snitch = _item(7, "safety", 0.4, title="Grok 4 will always snitch on you", source="v", models=("Grok 4",))
+    prompt = _item(8, "safety", 0.4, title="Grok 4 Heavy protects its system prompt", source="u", models=("Grok 4",))
+    stories = _stories(_compose([post, report, size, launch, other, later, snitch, prompt], taxonomy))
+    assert sorted(len(s.sources) for s in stories) == [1, 1, 1, 1, 2, 2]
+
+
 def test_a_persons_own_post_and_the_report_naming_them_are_one_story(taxonomy: Taxonomy) -> None:
     post = _item(1, "business", 0.7, title="I’ve joined Anthropic", summary=" ", source="hn",
                  url="https://twitter.com/karpathy/status/2056753169888334312", organizations=("Anthropic",))
