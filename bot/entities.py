@@ -62,6 +62,11 @@ class Gazetteer(BaseModel):
     publishers: dict[str, str] = Field(default_factory=dict, description="site (domain) -> the publisher's name")
 
 
+# "Next" before a span of time is no variant of the model ("Small Versions of Llama 3 Next Week" names Llama 3).
+_NEXT_TIME = re.compile(r"[ -]Next$")
+_TIME = re.compile(r" (?:[Ww]eek|[Mm]onth|[Yy]ear|[Qq]uarter|[Tt]ime)s?\b")
+
+
 def load_gazetteer(path: Path) -> Gazetteer:
     return load_yaml_model(path, Gazetteer)
 
@@ -240,8 +245,9 @@ class EntityExtractor:
         orgs = [self._org_names[_spaced(m.group(0))] for m in org_matches]
         models: list[str] = []
         if self._family_start(named.lower()):
-            found = (m.group(0).rstrip(".-") for m in self._models.finditer(named))
-            models = [name for name in found if self._is_model(name)]
+            found = (_NEXT_TIME.sub("", m.group(0)) if _TIME.match(named, m.end()) else m.group(0)
+                     for m in self._models.finditer(named))
+            models = [name for name in (f.rstrip(".-") for f in found) if self._is_model(name)]
         amounts: list[str] = []
         metrics: list[str] = []
         if _HAS_DIGIT.search(text):  # amounts and figures all carry a digit

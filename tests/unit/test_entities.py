@@ -167,6 +167,8 @@ def test_a_hint_in_another_sense_is_no_sign_of_ai() -> None:
     ("Lecture 17: Fun with the Anthropic Principle (2006)", (), ()),
     ("Cutting-Edge Chinese 'Reasoning' Model Rivals OpenAI O1", ("O1",), ("OpenAI",)),
     ("How I got an O1 visa as a founder", (), ()),
+    ("Micron Launches First 60TB PCIe Gen5 SSD with 12GB/S Read Speeds", (), ()),
+    ("Runway's Gen-4 makes consistent characters", ("Gen-4",), ("Runway",)),
     ("Anthropic's principle for model welfare", (), ("Anthropic",)),
 ])
 def test_a_name_in_another_sense_names_no_model_or_organization(
@@ -174,3 +176,12 @@ def test_a_name_in_another_sense_names_no_model_or_organization(
     found = EXTRACTOR.extract(text)
     assert found.models == models
     assert found.organizations == organizations
+
+
+@pytest.mark.parametrize(("text", "models"), [
+    ("Meta Platforms To Launch Small Versions of Llama 3 Next Week", ("Llama 3",)),
+    ("Qwen3 Next is here", ("Qwen3 Next",)),
+    ("Qwen3-Next-80B-A3B, the next release", ("Qwen3-Next-80B-A3B",)),
+])
+def test_next_before_a_span_of_time_is_no_variant(text: str, models: tuple[str, ...]) -> None:
+    assert EXTRACTOR.extract(text).models == models
