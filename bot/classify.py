@@ -475,9 +475,9 @@ _HARM = Caseless(rf"\b(?:{_HARM_WORDS})\b")
 # privacy matter.
 _MISHAP = Caseless(rf"\b(?:{_HARM_WORDS}|wiped|wipes|deleted?|deletes|destroy\w*|fabricat\w+|mistak\w+|wrongly|"
                    r"falsely|accus\w+|blamed?|lied|lies|lying|sabotag\w+|exposed|leak\w*|dangerous|danger|risks?|"
-                   r"unsafe|fake\w*|scam\w*|abuse\w*|steal\w*|vulnerab\w+|jailbreak\w*|prompt injection|suicid\w+|"
-                   r"psychosis|delusion\w*|snoop\w*|spying|spied|surveil\w*|doxx\w*|privacy|opt(?:s|ing)?[- ]?outs?|"
-                   r"secretly|weapons?|bombs?|"
+                   r"unsafe|fake\w*|scam\w*|abuse\w*|steal\w*|swiped|vulnerab\w+|jailbreak\w*|prompt injection|"
+                   r"suicid\w+|psychosis|delusion\w*|snoop\w*|spying|spied|surveil\w*|doxx\w*|privacy|"
+                   r"opt(?:s|ing)?[- ]?outs?|secretly|weapons?|bombs?|"
                    r"blast|explosi\w+|facial recognition|cheat\w*|viruses|bioweapons?)\b")
 _ECONOMY = Caseless(r"\b(?:stocks?|shares|markets?|wealth|crash\w*|correction|bubble|investors?|trial|court|lawsuit|"
                     r"ordered to|jobs?)\b")
@@ -525,7 +525,8 @@ _STUDY = Caseless(r"\b(?:study|studies|researchers|scientists|paper)\s+(?:finds?
                   r"reveals?|warns?)\b|^[\w'. -]{2,40} study:|\b(?:in|by|from|according to) (?:a |an |the |one )?"
                   r"(?:new |large |small |recent )?(?:[\w.-]+ )?(?:study|paper)\b|"
                   r"\b(?:researchers|scientists)\s+(?:use[sd]?|using|buil[dt]|develop(?:ed)?|creat(?:e|ed)|"
-                  r"train(?:ed)?|taught|teach)\b|\b(?:new|novel|faster) (?:[\w-]+ ){0,3}?algorithms?\b")
+                  r"train(?:ed)?|taught|teach)\b|\b(?:new|novel|faster) (?:[\w-]+ ){0,3}?algorithms?\b|"
+                  r"\b(?:experimental|empirical) evidence\b")
 
 # An older paper or essay posted again, its year after the title as Hacker News writes it ("Verification, the Key to
 # AI (2001)", "Spherical CNNs (2018)"): research, or the robots or models it is about.
@@ -562,6 +563,13 @@ _TAGLINE = re.compile(r"^[\w.+#-]+(?: [\w.+#-]+)?\s*(?::|,| [-\u2013\u2014]) (?:
                       r"|(?:an? )?(?:[\w-]+ )?alternative to\b)", re.IGNORECASE)
 
 
+# A model's launch tagline ("ScreenAI: A visual LLM for UI and visually-situated language understanding", "Foo: an open
+# multimodal model for ..."): a models story, or a research one.
+_MODEL_TAGLINE = re.compile(r"^[\w.+#-]+(?: [\w.+#-]+)?\s*(?::|,| [-\u2013\u2014]) (?:an?|the) (?:[\w-]+ ){0,3}?"
+                            r"(?:llm|language model|foundation model|vision[- ]language model|model)"
+                            r"(?=\s+(?:for|that|with|trained|built|which|of)\b|\s*[,.;]|\s*$)", re.IGNORECASE)
+
+
 def _story_kind(title: str, summary: str, headline_models: Sequence[str], events: Sequence[str]
                 ) -> tuple[str, frozenset[str]] | None:
     """(preferred section, accepted sections) of a story whose kind the headline tells, or None."""
@@ -580,6 +588,8 @@ def _story_kind(title: str, summary: str, headline_models: Sequence[str], events
         return "business", frozenset({"business", "safety", "regulation", "tools"})
     if _TAGLINE.search(title):
         return "tools", frozenset({"tools", "models", "research", "safety"})
+    if _MODEL_TAGLINE.search(title):
+        return "models", frozenset({"models", "research"})
     if _ASSISTANT.found(title) and _FEATURE.found(title) and not _DEVELOPER_SIDE.found(title) \
             and not headline_models:
         return "products", frozenset({"products", "business", "safety", "regulation", "robotics"})

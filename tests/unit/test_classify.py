@@ -184,6 +184,12 @@ def test_multi_label_ranks_topics(taxonomy: Taxonomy) -> None:
     # A Show HN for the builders of AI apps is a tool.
     ("Show HN: Scalable browser infrastructure for AI apps", ("products",), "tools"),
     ("Show HN: An AI app that plans your meals", ("tools",), "products"),
+    # A model's launch tagline is a models story; an LLM service's is not.
+    ("ScreenAI: A visual LLM for UI and visually-situated language understanding", ("tools",), "models"),
+    ("Ch.at – a lightweight LLM chat service accessible through HTTP", ("tools",), None),
+    # Swiped data is a harm; experimental evidence a study's finding.
+    ("Labs Used Thousands of Swiped Videos To Train AI", ("business",), "safety"),
+    ("Field Experimental Evidence of AI on Knowledge Worker Productivity", ("tools",), "research"),
 ])
 def test_kinds_of_story_told_by_the_headline(taxonomy: Taxonomy, title: str, ranked: tuple[str, ...],
                                              expected: str | None) -> None:
