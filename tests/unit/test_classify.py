@@ -331,3 +331,16 @@ def test_ai_for_weapons_or_facial_recognition_is_a_harm(taxonomy: Taxonomy) -> N
                            (), (), taxonomy.slugs, ranked=("products",)) == "safety"
     assert editorial_topic("City police trade mugshots for free facial recognition access",
                            "https://news.example.com/b", (), (), taxonomy.slugs, ranked=("products",)) == "safety"
+
+
+@pytest.mark.parametrize(("title", "topic", "held"), [
+    # Using people's posts and photos to train a model is a privacy matter.
+    ("Facebook will soon use your photos, posts and other info to train its AI", "safety", True),
+    ("DeepSeek 'shared user data' with TikTok owner ByteDance", "safety", True),
+    # A person named Bill is no bill before a legislature.
+    ("Bill Gross wants to save media ... with AI", "regulation", False),
+    ("Bill Gates says AI will replace doctors", "regulation", False),
+    ("Senate passes AI bill", "regulation", True),
+])
+def test_keywords_of_privacy_and_of_bills(taxonomy: Taxonomy, title: str, topic: str, held: bool) -> None:
+    assert (KeywordClassifier(taxonomy).scores(title).get(topic, 0.0) > 0) is held

@@ -61,6 +61,7 @@ def test_general_news_is_not(model: RelevanceModel, title: str, summary: str) ->
 
 @pytest.mark.parametrize("title", [
     "Tasklet (YC P26) Is Hiring a Customer Success Engineer",
+    "Linum (YC W23) is a hiring a founding AI engineer to train text-to-video models",
     "Hoplite (YC S26) is hiring founding AI engineers to build coding agents",
     "Ask HN: Who is hiring? (May 2026)",
     "Terra API (YC W21) Hiring: Applied AI Strategist",
