@@ -434,8 +434,13 @@ def _merge(groups: list[list[ClassifiedItem]]) -> list[list[ClassifiedItem]]:
         # that is mostly the model's name); two pieces of commentary on a model out for a while are two stories
         # ("GPT-5 is a joke. Will it matter?" / "OpenAI Will Not Disclose GPT-5's Energy Use"), and a project that
         # only measures itself against the model is not its launch ("Show HN: Tarsier ... beats GPT-4o").
+        # Or, within a day, when both share a word few of the day's headlines hold besides the model's name and its
+        # parts ("Reproducing GPT-2 in llm.c" / "Reproduce GPT-2 (124M) in llm.c in 90 minutes for $20").
         same_model = (bool(subjects[i] and subjects[j]) and _same_model(subjects[i], subjects[j])
-                      and (launches[i] or launches[j]))
+                      and (launches[i] or launches[j]
+                           or (within_day and any(not any(model_key(w) in key for key in subjects[i] | subjects[j])
+                                                  for w in rare[i] & rare[j])
+                               and not (organizations[i] - organizations[j] and organizations[j] - organizations[i]))))
         # Two reports of one service being down within hours ("Claude Auth Is Down" / "Claude Seems Down"): one
         # outage. They must share a word besides the outage's own ("GitHub is down" / "Claude is down" do not).
         outage = (outages[i] and outages[j] and abs(times[i] - times[j]) <= outage_window

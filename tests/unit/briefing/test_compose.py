@@ -172,6 +172,17 @@ def test_one_versioned_name_in_two_headlines_within_a_day_is_one_story(taxonomy:
     assert sorted(len(s.sources) for s in stories) == [1, 1, 1, 1, 2, 2]
 
 
+def test_one_model_and_an_unusual_word_within_a_day_are_one_story(taxonomy: Taxonomy) -> None:
+    one = _item(1, "tools", 0.7, title="Reproducing GPT-2 in llm.c", source="github", models=("GPT-2",))
+    two = _item(2, "tools", 0.6, title="Reproduce GPT-2 (124M) in llm.c in 90 minutes for $20", source="x",
+                models=("GPT-2",))
+    # Two pieces of commentary sharing only the model's name and its parts stay apart.
+    heavy = _item(3, "safety", 0.5, title="Grok 4 Heavy protects its system prompt", source="y", models=("Grok 4",))
+    snitch = _item(4, "safety", 0.5, title="Grok 4 will always snitch on you", source="z", models=("Grok 4",))
+    stories = _stories(_compose([one, two, heavy, snitch], taxonomy))
+    assert sorted(len(s.sources) for s in stories) == [1, 1, 2]
+
+
 def test_a_persons_own_post_and_the_report_naming_them_are_one_story(taxonomy: Taxonomy) -> None:
     post = _item(1, "business", 0.7, title="I’ve joined Anthropic", summary=" ", source="hn",
                  url="https://twitter.com/karpathy/status/2056753169888334312", organizations=("Anthropic",))
