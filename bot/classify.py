@@ -526,6 +526,7 @@ _STUDY = Caseless(r"\b(?:study|studies|researchers|scientists|paper)\s+(?:finds?
                   r"(?:new |large |small |recent )?(?:[\w.-]+ )?(?:study|paper)\b|"
                   r"\b(?:researchers|scientists)\s+(?:use[sd]?|using|buil[dt]|develop(?:ed)?|creat(?:e|ed)|"
                   r"train(?:ed)?|taught|teach)\b|\b(?:new|novel|faster) (?:[\w-]+ ){0,3}?algorithms?\b|"
+                  r"^ai (?:discovers|discovered|finds|found)\b|"
                   r"\b(?:experimental|empirical) evidence\b")
 
 # An older paper or essay posted again, its year after the title as Hacker News writes it ("Verification, the Key to
@@ -545,7 +546,8 @@ _ADS = Caseless(r"\b(?:ads|adverts?|advertis\w+|ad (?:placements?|targeting|reve
 # A consumer app shown on Hacker News ("Show HN: I built an AI coloring page generator", "a math app for kids"): a
 # product launch, where a Show HN tool for builders (agents, LLMs, local or open-source software, infrastructure for AI
 # apps) is a tools one.
-_CONSUMER_APP = Caseless(r"\b(?:apps?|generators?|studio)\b")
+_CONSUMER_APP = Caseless(r"\b(?:apps?|generators?|studio|tutors?|realtors?|for (?:home buyers|students|kids|parents|"
+                         r"families|travell?ers|shoppers))\b")
 _BUILDER_SIDE = Caseless(r"\b(?:llms?|agents?|agentic|local\w*|open|self[- ]hosted|rust|python|go|framework|engine|"
                          r"workflows?|data|vibe\w*|mac|desktop|terminal|infrastructure|for (?:ai |llm )?apps)\b")
 # An essay on AI ethics (alignment, consciousness, model welfare, anthropomorphism, AI doom): safety, or the policy

@@ -31,7 +31,7 @@ EVENT_PATTERNS: tuple[tuple[str, re.Pattern[str]], ...] = tuple(
     (kind, re.compile(pattern, re.IGNORECASE)) for kind, pattern in (
         ("law", r"\bsigned into law\b|\bsigns?\b.{0,60}\binto law\b|\b(?:takes?|took|go|goes|went|comes?|came|"
                 r"enters?|entered) (?:into )?(?:effect|force)\b|\b(?:is|becomes|became) (?:now )?law\b|"
-                r"\benact(?:s|ed)\b|\bnow in (?:force|effect)\b|"
+                r"\benact(?:s|ed)\b|\bnow in (?:force|effect)\b|\b(?:now|officially) (?:illegal|unlawful)\b|"
                 r"\b(?:pass(?:es|ed)?|approv(?:es|ed)|adopt(?:s|ed))\b[^.;]{0,40}\b(?:law|bill|act|regulation)\b"),
         ("acquisition", r"\b(?:acquir(?:es|ed)|has agreed to acquire|agreed to acquire|agrees to acquire|to acquire|"
                         r"buys|bought|snaps up|completes? (?:its |the )?acquisition of|takes over|"

@@ -190,6 +190,10 @@ def test_multi_label_ranks_topics(taxonomy: Taxonomy) -> None:
     # Swiped data is a harm; experimental evidence a study's finding.
     ("Labs Used Thousands of Swiped Videos To Train AI", ("business",), "safety"),
     ("Field Experimental Evidence of AI on Knowledge Worker Productivity", ("tools",), "research"),
+    # What AI discovered is a finding; a consumer service shown on Hacker News a product.
+    ("AI discovers new rare-earth-free magnet at 200 times the speed of man", ("products",), "research"),
+    ("Launch HN: Modern Realty (YC S24) – AI Realtor for Home Buyers", ("tools",), "products"),
+    ("Launch HN: Univerbal (YC W23) – Language learning with a conversational AI tutor", ("tools",), "products"),
 ])
 def test_kinds_of_story_told_by_the_headline(taxonomy: Taxonomy, title: str, ranked: tuple[str, ...],
                                              expected: str | None) -> None:
@@ -341,6 +345,8 @@ def test_ai_for_weapons_or_facial_recognition_is_a_harm(taxonomy: Taxonomy) -> N
     ("Bill Gross wants to save media ... with AI", "regulation", False),
     ("Bill Gates says AI will replace doctors", "regulation", False),
     ("Senate passes AI bill", "regulation", True),
+    # Racism and sexism in models are harms.
+    ("Covert Racism in LLMs", "safety", True),
 ])
 def test_keywords_of_privacy_and_of_bills(taxonomy: Taxonomy, title: str, topic: str, held: bool) -> None:
     assert (KeywordClassifier(taxonomy).scores(title).get(topic, 0.0) > 0) is held

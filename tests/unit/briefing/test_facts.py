@@ -26,6 +26,7 @@ MAKERS = {"Qwen": "Alibaba", "DeepSeek": "DeepSeek", "Claude": "Anthropic"}
     ("Authors sue OpenAI over training data", "", "court"),
     ("Chatbot maker pushed a grieving family into arbitration", "", "court"),
     ("Tutoring company settles with regulators", "", "court"),
+    ("It's Now Officially Illegal to Use AI to Impersonate a Human Actor in Hollywood", "", "law"),
     ("The tutoring company settled claims that its software screened out older applicants", "", "court"),
     ("Cognizant and Anthropic expand their partnership", "", "partnership"),
 ])
