@@ -558,7 +558,9 @@ _ETHICS = Caseless(r"\b(?:conscious\w*|conscient|sentien\w*|feelings|anthropomor
 # A launch tagline ("Flint: A Visualization Language for the AI Era", "Foo - an open-source agent framework",
 # "Phoenix.new – The Remote AI Runtime for Phoenix", "Eden AI – European Alternative to OpenRouter"): a tool, as Show HN
 # posts are, not a product; a model's or a paper's tagline ("X: A Framework for ...") stays.
-_TAGLINE = re.compile(r"^[\w.+#-]+(?: [\w.+#-]+)?\s*(?::|,| [-\u2013\u2014]) (?:"  # a name, then what it is
+# A name of a word or two, then what it is ("Flint: ...", "Foo - ...", "Phoenix.new – ...").
+_NAME_THEN = r"^[\w.+#-]+(?: [\w.+#-]+)?\s*(?::|,| [-\u2013\u2014]) "
+_TAGLINE = re.compile(_NAME_THEN + r"(?:"
                       r"(?:an?|the) (?:[\w-]+ ){0,3}?(?:language|library|framework|toolkit|tool|cli|editor|ide|engine|"
                       r"database|server|runtime|compiler|sdk|platform|extension|plugin|debugger|profiler|terminal|"
                       r"shell|harness|sandbox|proxy|gateway)\b"
@@ -567,7 +569,7 @@ _TAGLINE = re.compile(r"^[\w.+#-]+(?: [\w.+#-]+)?\s*(?::|,| [-\u2013\u2014]) (?:
 
 # A model's launch tagline ("ScreenAI: A visual LLM for UI and visually-situated language understanding", "Foo: an open
 # multimodal model for ..."): a models story, or a research one.
-_MODEL_TAGLINE = re.compile(r"^[\w.+#-]+(?: [\w.+#-]+)?\s*(?::|,| [-\u2013\u2014]) (?:an?|the) (?:[\w-]+ ){0,3}?"
+_MODEL_TAGLINE = re.compile(_NAME_THEN + r"(?:an?|the) (?:[\w-]+ ){0,3}?"
                             r"(?:llm|language model|foundation model|vision[- ]language model|model)"
                             r"(?=\s+(?:for|that|with|trained|built|which|of)\b|\s*[,.;]|\s*$)", re.IGNORECASE)
 
