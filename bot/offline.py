@@ -21,6 +21,7 @@ from typing import TYPE_CHECKING
 
 from pydantic import ValidationError
 
+from bot.briefing.headlines import COMMON_FILE, common_words, save_common_words
 from bot.classify import (
     MODEL_FILE,
     TopicClassifier,
@@ -206,6 +207,12 @@ def train_model(settings: Settings, out: Path | None, extra: list[Path], relevan
     lines.append(f"about AI: trained on {len(relevance_examples)} examples in {seconds:.2f} s; threshold "
                  f"{relevance.threshold:.2f} (cross-validated precision {evaluation.precision:.3f}, recall "
                  f"{evaluation.recall:.3f}); data digest {relevance.digest}; saved to {relevance_target}")
+    if relevance_out is None:  # the composer reads the shipped list only
+        common = common_words(e.title for e in relevance_examples)
+        common_target = Path(__file__).resolve().parent / "data" / COMMON_FILE
+        _save(lambda target: save_common_words(common, target), common_target)
+        lines.append(f"common headline words: {len(common)} of the {len(relevance_examples)} headlines' words; "
+                     f"saved to {common_target}")
     return "\n".join(lines)
 
 
@@ -338,6 +345,11 @@ def title_key(title: str) -> str:
     return " ".join(title.casefold().split())
 
 
+def common_words_without(titles: set[str]) -> frozenset[str]:
+    """The common headline words of the bundled labeled sets less the examples whose title is one of `titles`."""
+    return common_words(e.title for e in bundled_relevance_examples() if title_key(e.title) not in titles)
+
+
 def enricher_without(settings: Settings, taxonomy: Taxonomy, titles: set[str]) -> Enricher:
     """Both models trained on the bundled labeled sets less the examples whose title is one of `titles`."""
     extractor = EntityExtractor(load_gazetteer(settings.config_file("entities.yaml")))
@@ -373,13 +385,16 @@ def evaluate_briefings(settings: Settings, folder: Path, *, details: bool = Fals
     analysed = []
     scores = []
     for day, day_rows in days.items():
+        common = None
         if leave_day_out:
-            enricher = enricher_without(settings, taxonomy, {title_key(str(r["title"])) for r in day_rows})
+            left_out = {title_key(str(r["title"])) for r in day_rows}
+            enricher = enricher_without(settings, taxonomy, left_out)
             items, _ = read_compose_items(settings, taxonomy, lines, latest, enricher)
+            common = common_words_without(left_out)
         edition = Edition(channel="console:eval", time="06:00", timezone="UTC")
         start, end = edition.window(date.fromisoformat(day))
         options = ComposeOptions(makers=gazetteer.makers, publishers=gazetteer.publishers,
-                                 baseline=baseline_of(items, start))
+                                 baseline=baseline_of(items, start), common_words=common)
         window = in_window(items, start, end)
         plan = plan_stories(window, options)
         if writer is not None and writer.analyst is not None:

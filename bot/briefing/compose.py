@@ -30,6 +30,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 
 from bot.briefing.facts import EVENT_PATTERNS, Event, actor_of, amounts_in, events_in, launches_model
+from bot.briefing.headlines import HN_PREFIX, bundled_common_words, word_stem
 from bot.briefing.publishers import Publisher, PublisherNames, aggregators_of
 from bot.briefing.summary import Passage, clean, summary_sentences, words
 from bot.briefing.synthesis import (
@@ -68,11 +69,11 @@ RARE_WINDOW = timedelta(hours=24)
 RARE_SHARED = 3
 RARE_SHARED_SAME_PARTIES = 2  # ... or this many besides their names when both name the same organizations only
 RARE_HEADLINES = 3  # a word in this many headlines or fewer is rare
+RARE_SHARED_UNCOMMON = 2  # ... or this many that news at large rarely uses (not among the common headline words)
 _ARXIV = re.compile(r"arxiv\.org/", re.IGNORECASE)
 _SOURCE_CATEGORY = re.compile(r"\b(cs|stat|eess)[.-]([a-z]{2})\b", re.IGNORECASE)
 _OUTAGE_WORDS = frozenset({"down", "outage", "outages", "seems", "appears", "errors", "elevated", "degraded",
                            "performance", "service", "disruption", "went", "goes"})
-_HN_PREFIX = re.compile(r"^(?:Show|Launch|Ask|Tell) HN:\s*")
 # A headline on one organization's new model that does not name it ("OpenAI's new models 'instrumentally faked
 # alignment'"): on the day of that organization's launch, the launch is what it is about.
 _ITS_NEW_MODEL = re.compile(r"(?:'s|\u2019s)\s+(?:new|newest|latest)\s+(?:[\w-]+\s+)?models?\b", re.IGNORECASE)
@@ -106,6 +107,7 @@ class ComposeOptions:
     baseline: Baseline | None = None  # each topic's items per day over the days before
     include_backfill: bool = False
     analyses: Mapping[str, StoryAnalysis] = field(default_factory=dict)  # story_id -> the analyst's parts
+    common_words: frozenset[str] | None = None  # words common in headlines at large (None: the bundled list)
 
 
 @dataclass
@@ -173,7 +175,8 @@ def plan_stories(items: Sequence[ClassifiedItem], options: ComposeOptions | None
         grouped[item.story_id].append(item)
     groups = [sorted(members, key=rank) for members in grouped.values()]
     groups.sort(key=lambda g: (-g[0].importance, g[0].id))
-    groups = _merge(groups)
+    common = bundled_common_words() if options.common_words is None else options.common_words
+    groups = _merge(groups, common)
     drafts = []
     for members in groups:
         ranked = sorted(members, key=rank)
@@ -194,7 +197,7 @@ def plan_stories(items: Sequence[ClassifiedItem], options: ComposeOptions | None
 
 def _plain_headline_words(item: ClassifiedItem) -> frozenset[str]:
     """Content words of a headline ("Show HN:" and the like left out)."""
-    return words(_HN_PREFIX.sub("", item.title))
+    return words(HN_PREFIX.sub("", item.title))
 
 
 def _with_parts(found: frozenset[str]) -> frozenset[str]:
@@ -207,13 +210,6 @@ def _headline_words(item: ClassifiedItem) -> frozenset[str]:
     return _with_parts(_plain_headline_words(item))
 
 
-def _word_stem(word: str) -> str:
-    """A headline word without its possessive or plural ending ("Anthropic's" is anthropic, "watermarks"
-    watermark)."""
-    word = word.removesuffix("'s").removesuffix("\u2019s")
-    return word[:-1] if len(word) > 4 and word.endswith("s") and not word.endswith("ss") else word
-
-
 # The field's own vocabulary: on a day of few AI headlines "large language models" may be in only two of them, which
 # says nothing about their being one event ("Do Large Language Models know who did what to whom?" / "Inference-Aware
 # Fine-Tuning for Best-of-N Sampling in Large Language Models").
@@ -224,7 +220,7 @@ _FIELD_WORDS = frozenset({"ai", "large", "language", "model", "llm", "llms", "ne
 def _rare_words(heads: Sequence[frozenset[str]]) -> list[frozenset[str]]:
     """Of each headline's words (stemmed), those that few of the headlines hold (RARE_HEADLINES or fewer), not the
     field's own vocabulary."""
-    stems = [frozenset(map(_word_stem, head)) for head in heads]
+    stems = [frozenset(map(word_stem, head)) for head in heads]
     counts = Counter(word for head in stems for word in head)
     return [frozenset(w for w in head if counts[w] <= RARE_HEADLINES and not _NUMBER.fullmatch(w)
                       and w not in _FIELD_WORDS) for head in stems]
@@ -238,7 +234,7 @@ _COMMON_ACRONYMS = frozenset({"ai", "agi", "ml", "llm", "llms", "api", "apis", "
 def _coined_names(title: str) -> frozenset[str]:
     """A headline's coined names, stemmed as headline words are: acronyms, CamelCase and capitalised hyphenated
     names ("MCP", "DeepScaleR", "SWE-Lancer"), not the common acronyms ("AI", "LLM", "API")."""
-    found = {_word_stem(word.lower()) for word in _COINED.findall(_HN_PREFIX.sub("", title))}
+    found = {word_stem(word.lower()) for word in _COINED.findall(HN_PREFIX.sub("", title))}
     return frozenset(found - _COMMON_ACRONYMS)
 
 
@@ -251,7 +247,7 @@ def _named_things(title: str) -> frozenset[str]:
     ("SWE-Lancer", "VibeVoice-Large"): not a Title Case compound ("Open-Source", "AI-Generated", the common acronyms
     do not count), nor a model's versioned name ("GPT-4o"), which the model rules compare."""
     return frozenset(
-        _word_stem(word.lower()) for word in _COMPOUND.findall(_HN_PREFIX.sub("", title))
+        word_stem(word.lower()) for word in _COMPOUND.findall(HN_PREFIX.sub("", title))
         if any(_NAMED_PART.search(part) and part.lower() not in _COMMON_ACRONYMS for part in word.split("-")))
 
 
@@ -328,7 +324,7 @@ def _conflict(a: set[str], b: set[str]) -> bool:
     return not _same_model(a, b)
 
 
-def _merge(groups: list[list[ClassifiedItem]]) -> list[list[ClassifiedItem]]:
+def _merge(groups: list[list[ClassifiedItem]], common: frozenset[str]) -> list[list[ClassifiedItem]]:
     """Join groups that are one event: one article under two links (a Slashdot story id with two slugs),
     near-identical headlines (one inside the other, or most words shared), half the words shared by headlines naming
     the same two organizations, two fifths and an unusual word by headlines within a day naming the same one
@@ -463,7 +459,11 @@ def _merge(groups: list[list[ClassifiedItem]]) -> list[list[ClassifiedItem]]:
             # A coined compound name is distinctive on its own ("SWE-Lancer: Can Frontier LLMs Earn $1 Million ..." /
             # "OpenAI Announces New SWE-Lancer Benchmark"), unless each headline names an organization of its own.
             or (bool(rare[i] & rare[j] & named_things[i] & named_things[j] - organizations[i] - organizations[j])
-                and not apart))
+                and not apart)
+            # Two words that few of the day's headlines hold and that headlines at large seldom use ("AI Is Wrecking
+            # Young Americans' Job Prospects" / "AI Is Crushing Young Workers' Employment Prospects, Stanford Study
+            # Finds"), unless each names an organization of its own.
+            or (len(rare[i] & rare[j] - common) >= RARE_SHARED_UNCOMMON and not apart))
         # One buyer's acquisition reported twice in a day ("OpenAI Acquires Software Applications Incorporated,
         # Maker of Sky" / "OpenAI Buys AI Startup That Built Interface For Apple Computers"): one deal.
         same_buyer = (within_day and "acquisition" in kinds[i] and "acquisition" in kinds[j]

@@ -21,6 +21,7 @@ from dataclasses import dataclass
 from functools import lru_cache
 from urllib.parse import urlsplit
 
+from bot.briefing.headlines import HN_PREFIX
 from bot.patterns import Prefilter
 from bot.text import TEXT_CACHE, model_headline, name_and_tagline, sentences
 
@@ -288,7 +289,6 @@ def recognised_name(candidate: str, *, at_start: bool, text: str, url: str) -> b
     return bool(inside.search(text))
 
 
-_HN_PREFIX = re.compile(r"^(?:Show|Launch|Ask|Tell) HN:\s*")
 
 
 _SHORT_WORDS = frozenset({"with", "from", "into", "over", "than", "that", "this", "onto", "upon", "about", "your"})
@@ -357,7 +357,7 @@ def actor_of(title: str, text: str, url: str, organizations: tuple[str, ...], ev
             best = (at, org)
     if best is not None:
         return best[1]
-    headline = _HN_PREFIX.sub("", title)
+    headline = HN_PREFIX.sub("", title)
     strict = title_case(headline)
     text = text.replace(title, " ")  # "inside a sentence" means the text's own sentences, not the headline
     for name, opening in _names(headline):

@@ -214,9 +214,10 @@ def test_two_headlines_on_one_unusual_subject_are_one_story(taxonomy: Taxonomy) 
                  "Internet Response", source="soylent", hours=4)
     hosts = _item(2, "regulation", 0.5, title="Trump Hosts AI CEOs to Discuss Safety Standards, Rebrands AI as "
                   "'Super Intelligence'", source="slashdot", hours=10)
-    # Two other stories sharing two unusual words, and one hyphenated name ("open-source") counting once.
-    boats = _item(3, "robotics", 0.5, title="Autonomous ferry crosses the Baltic", source="a", hours=5)
-    ferry = _item(4, "robotics", 0.5, title="Ferry operator tests autonomous docking", source="b", hours=6)
+    # Two other stories sharing two words few of the day's headlines hold but headlines at large often do, and one
+    # hyphenated name ("open-source") counting once.
+    boats = _item(3, "robotics", 0.5, title="Humanoid robot startup opens in Austin", source="a", hours=5)
+    ferry = _item(4, "robotics", 0.5, title="Robot startup from Munich shows a warehouse arm", source="b", hours=6)
     framework = _item(5, "safety", 0.5, title="An open-source framework for AI-powered vulnerability discovery",
                       source="c", hours=5)
     review = _item(6, "tools", 0.5, title="Alibaba's open-source AI-powered code review", source="d", hours=6)
@@ -226,6 +227,34 @@ def test_two_headlines_on_one_unusual_subject_are_one_story(taxonomy: Taxonomy) 
     assert sorted(len(s.sources) for s in stories) == [1, 1, 1, 1, 1, 2]
     joined = next(s for s in stories if len(s.sources) == 2)
     assert {link.url for link in joined.sources} == {says.url, hosts.url}
+
+
+def test_two_words_headlines_seldom_use_are_one_story(taxonomy: Taxonomy) -> None:
+    pulls = _item(1, "business", 0.6, title="AI Is Wrecking Young Americans' Job Prospects", source="hn", hours=4)
+    slop = _item(2, "business", 0.5, title="AI Is Crushing Young Workers' Employment Prospects, Stanford Study Finds",
+                 source="slashdot", hours=5)
+    boats = _item(3, "robotics", 0.5, title="Autonomous ferry crosses the Baltic", source="a", hours=5)
+    ferry = _item(4, "robotics", 0.5, title="Ferry operator tests autonomous docking", source="b", hours=6)
+    # The same two words more than a day apart: another event.
+    again = _item(5, "robotics", 0.4, title="Autonomous ferry line opens in Oslo", source="c", hours=40)
+    items = [pulls, slop, boats, ferry, again]
+    stories = _stories(_compose(items, taxonomy))
+    assert sorted(len(s.sources) for s in stories) == [1, 2, 2]
+    assert {link.url for s in stories if len(s.sources) == 2 for link in s.sources} == {
+        pulls.url, slop.url, boats.url, ferry.url}
+    # Where headlines at large use those words all the time, two of them say nothing.
+    common = frozenset({"young", "prospect", "autonomou", "ferry"})
+    drafts = plan_stories(items, ComposeOptions(common_words=common))
+    assert len(drafts) == 5
+
+
+def test_the_shipped_common_headline_words_are_those_of_the_shipped_data() -> None:
+    from bot.briefing.headlines import bundled_common_words, common_words
+    from bot.relevance import bundled_relevance_examples
+
+    assert bundled_common_words() == common_words(e.title for e in bundled_relevance_examples()), (
+        "labeled data changed: run `ai-news train` and commit")
+    assert {"openai", "robot", "funding", "launche"} <= bundled_common_words()
 
 
 def test_two_unusual_words_are_enough_when_both_headlines_name_the_same_organizations(taxonomy: Taxonomy) -> None:
@@ -678,7 +707,7 @@ def test_merge_joins_the_same_stories_as_comparing_every_pair() -> None:
     expected = _merged_by_every_pair(groups)
     assert len(expected) < len(groups)  # some stories do join
     assert [i.title for i in expected[-1]] == ["GPT-5 ships", "GPT5 arrives"]
-    assert [[i.id for i in g] for g in _merge(groups)] == [[i.id for i in g] for g in expected]
+    assert [[i.id for i in g] for g in _merge(groups, frozenset())] == [[i.id for i in g] for g in expected]
 
 
 def test_a_law_is_named_only_as_the_headline_names_it(taxonomy: Taxonomy) -> None:
