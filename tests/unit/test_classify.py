@@ -62,6 +62,8 @@ def test_multi_label_ranks_topics(taxonomy: Taxonomy) -> None:
     ("ARC-AGI-3 leaderboard opens with a new interactive benchmark", ("tools",), "models"),
     ("A benchmark of research-level math problems", ("research",), None),
     ("Felony Bench", ("safety",), None),
+    # "Sets Benchmark For" the world is a standard to follow, not a model's score: the law stays regulation.
+    ("EU Sets Benchmark For Rest of the World With Landmark AI Laws", ("regulation",), None),
     # A government's or an army's dealings with AI labs: business (a deal) or regulation, never infrastructure.
     ("Pentagon signs $200M contract with an AI lab for frontier models", ("infrastructure",), "business"),
     ("The Department of War demands unrestricted access to Claude", ("infrastructure",), "regulation"),
