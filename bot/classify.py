@@ -22,7 +22,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from bot.patterns import Caseless
 from bot.settings import ConfigError
 from bot.taxonomy import Taxonomy
-from bot.text import compared_models, model_headline, name_and_tagline
+from bot.text import SETS_BENCHMARK, compared_models, model_headline, name_and_tagline
 from bot.textmodel import TextModel, Tokenized, train_text_model
 
 if TYPE_CHECKING:  # a process that only classifies never builds the message models
@@ -454,8 +454,6 @@ _PERSONAL = re.compile(r"\b(?:I|I.m|I.ve|my|me|you|your|we|us|our)\b")
 # stay safety).
 _BENCHMARK = re.compile(r"\b(?:[Bb]enchmarks?|[Ll]eaderboards?|[Aa]renas?|[Ee]vals?|[\w.]+[- ][Bb]ench|"
                         r"[A-Z]\w*Bench|[Ss]ystem [Cc]ards?)\b")
-# "EU Sets Benchmark For Rest of the World With ...": a standard for others to follow, not a model's score.
-_SETS_BENCHMARK = re.compile(r"\b(?:[Ss]ets?|[Ss]etting) (?:an? |the )?(?:[Nn]ew )?[Bb]enchmarks? [Ff]or\b")
 # Content made by AI (music, books, art, papers): what it does to a market or a field (business), or a harm
 # (safety), or a rule about it (regulation). AI-written code is coding practice, left to the model.
 _GENERATED = Caseless(r"\bai[- ](?:generated|written|made|created|music|songs?|art|artwork|artists?|bands?|books?|"
@@ -581,7 +579,7 @@ def _story_kind(title: str, summary: str, headline_models: Sequence[str], events
     """(preferred section, accepted sections) of a story whose kind the headline tells, or None."""
     if _DATED.search(title):
         return "research", frozenset({"research", "models", "robotics", "safety"})
-    if _BENCHMARK.search(title) and not _SERVING.found(title) and not _SETS_BENCHMARK.search(title):
+    if _BENCHMARK.search(title) and not _SERVING.found(title) and not SETS_BENCHMARK.search(title):
         return "models", frozenset({"models", "research", "safety"})
     if _GOVERNMENT.search(title):
         deal = _DEAL.found(title) and not _LEGISLATORS.search(title)

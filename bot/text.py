@@ -189,6 +189,9 @@ def name_and_tagline(title: str) -> tuple[str, str]:
 
 # A model named as what something is measured against ("Tarsier ... beats GPT-4o", "faster than Llama 3"): not what the
 # headline is about.
+# "EU Sets Benchmark For Rest of the World With ...": a standard for others to follow, not a model's score.
+SETS_BENCHMARK = re.compile(r"\b(?:sets?|setting) (?:an? |the )?(?:new )?benchmarks? for\b", re.IGNORECASE)
+
 _COMPARED = re.compile(r"\b(?:beats?|beating|outperform\w*|outdoes|surpass\w*|rivals?|rivall?ing|vs\.?|versus|than|"
                        r"tops|topping)\s+(?:\S+\s+){0,2}$", re.IGNORECASE)
 
