@@ -67,6 +67,13 @@ def test_which_headlines_launch_their_model(title: str, models: tuple[str, ...],
     assert launches_model(title, models, {e.kind for e in events_in(title, "")}) is launch
 
 
+def test_setting_a_benchmark_for_others_is_no_benchmark_result() -> None:
+    assert "benchmark" not in [e.kind for e in events_in(
+        "EU Sets Benchmark For Rest of the World With Landmark AI Laws", "")]
+    assert "benchmark" in [e.kind for e in events_in(
+        "Model X tops the leaderboard and sets a new benchmark for speed", "")]
+
+
 def test_the_month_of_may_is_no_hedge() -> None:
     assert [e.kind for e in events_in("Startup hacked in May, customer data stolen", "")] == ["security"]
     assert [e.kind for e in events_in("Lab Raised $5M In May To Build Agents", "")] == ["funding"]
