@@ -84,6 +84,9 @@ def _parser() -> argparse.ArgumentParser:
     evaluation.add_argument("--leave-day-out", action="store_true",
                             help="with --briefing: classify each day with models retrained without its entries "
                                  "(slow: two trainings a day)")
+    evaluation.add_argument("--second-editor", type=Path, metavar="FILE",
+                            help="with --briefing: instead of composing, compare a second editor's sections of the "
+                                 "AI entries (JSON lines {day, url, topic, also}) with the labels")
 
     composing = sub.add_parser("compose", help="compose a briefing from a JSON-lines file of items, offline")
     composing.add_argument("--items", required=True, metavar="FILE",
@@ -364,6 +367,13 @@ def main(argv: Sequence[str] | None = None) -> int:
             print(report)
             return 0
         if args.command == "eval":
+            if args.second_editor is not None and args.briefing is None:
+                raise ConfigError("--second-editor needs --briefing DIR: the labeled days to compare its sections with")
+            if args.briefing is not None and args.second_editor is not None:
+                from bot.briefing.evaluate import agreement, read_days, read_second_editor
+
+                print(agreement(read_days(args.briefing), read_second_editor(args.second_editor)))
+                return 0
             if args.briefing is not None:
                 from bot.offline import evaluate_briefings
 

@@ -150,3 +150,59 @@ def report(scores: Sequence[DayScore], *, details: bool = False) -> str:
     if details and total.problems:
         out = "\n".join(total.problems) + "\n\n" + out
     return out + "\n" + TARGETS
+
+
+def read_second_editor(path: Path) -> dict[tuple[str, str], dict[str, object]]:
+    """A second editor's sections for labeled AI entries: JSON lines {day, url, topic, also}, by day and canonical
+    URL."""
+    try:
+        text = path.read_text(encoding="utf-8")
+    except OSError as exc:
+        raise ConfigError(f"{path}: cannot read the second editor's labels: {exc.strerror or exc}") from None
+    found: dict[tuple[str, str], dict[str, object]] = {}
+    for number, line in enumerate(text.splitlines(), start=1):
+        if not line.strip():
+            continue
+        try:
+            row = json.loads(line)
+            if not isinstance(row, dict):
+                raise ValueError("not a JSON object")
+            for key in ("day", "url", "topic"):
+                if not isinstance(row.get(key), str) or not row[key]:
+                    raise ValueError(f"'{key}' is missing or not a string")
+        except ValueError as exc:
+            raise ConfigError(f"{path}:{number}: not a second editor's label: {exc}") from None
+        found[(str(row["day"]), canonical_url(str(row["url"])))] = row
+    return found
+
+
+def agreement(days: dict[str, list[dict[str, object]]], second: dict[tuple[str, str], dict[str, object]]) -> str:
+    """How often a second editor, sectioning the same AI entries from the same guide without seeing the labels,
+    files them where the labels accept (the measure `in section` applies to the briefing): per entry and per event
+    (its first entry, as a story is read from its lead), with the exact same section, and the other way round."""
+    entries = events = accepted = exact = reverse = event_accepted = 0
+    seen: set[tuple[str, str]] = set()
+    for day, rows in days.items():
+        for row in rows:
+            other = second.get((day, canonical_url(str(row["url"]))))
+            if not row["ai"] or other is None:
+                continue
+            first_ok = {str(row["topic"]), *map(str, _also(row))}
+            second_ok = {str(other["topic"]), *map(str, _also(other))}
+            entries += 1
+            accepted += other["topic"] in first_ok
+            exact += other["topic"] == row["topic"]
+            reverse += row["topic"] in second_ok
+            if (day, str(row["event"])) not in seen:
+                seen.add((day, str(row["event"])))
+                events += 1
+                event_accepted += other["topic"] in first_ok
+    if not entries:
+        raise ConfigError("the second editor's labels match none of the labeled AI entries (by day and URL)")
+    return "\n".join([
+        f"{entries} AI entries ({events} events) sectioned by a second editor",
+        f"second editor's section accepted by the labels: {_share(accepted, entries)} of entries, "
+        f"{_share(event_accepted, events)} of events",
+        f"the labels' section accepted by the second editor: {_share(reverse, entries)}; the same section: "
+        f"{_share(exact, entries)}",
+    ])

@@ -196,6 +196,16 @@ def test_eval_briefing_scores_the_labeled_days(tmp_path: Path) -> None:
     assert "Traceback" not in bad.stderr
 
 
+def test_eval_compares_a_second_editors_sections_with_the_labels() -> None:
+    result = _run(["eval", "--briefing", str(ROOT / "tests" / "fixtures" / "eval" / "unseen-26"),
+                   "--second-editor", str(ROOT / "tests" / "fixtures" / "second-editor" / "unseen-26.jsonl")])
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.startswith("185 AI entries (156 events) sectioned by a second editor\n")
+    assert "second editor's section accepted by the labels: 96% of entries, 97% of events" in result.stdout
+    alone = _run(["eval", "--second-editor", str(ROOT / "tests" / "fixtures" / "second-editor" / "unseen-26.jsonl")])
+    assert alone.returncode == 2 and "--second-editor needs --briefing DIR" in alone.stderr
+
+
 def test_compose_says_when_the_window_is_all_backfill() -> None:
     line = json.dumps({"title": "Anthropic releases Claude Opus 5", "summary": "It leads coding benchmarks.",
                        "url": "https://www.anthropic.com/news/claude-opus-5", "source": "anthropic-news",
