@@ -22,7 +22,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from bot.patterns import Caseless
 from bot.settings import ConfigError
 from bot.taxonomy import Taxonomy
-from bot.text import SETS_BENCHMARK, compared_models, model_headline, name_and_tagline
+from bot.text import BENCHMARK_IDIOMS, compared_models, model_headline, name_and_tagline
 from bot.textmodel import TextModel, Tokenized, train_text_model
 
 if TYPE_CHECKING:  # a process that only classifies never builds the message models
@@ -452,8 +452,8 @@ _PERSONAL = re.compile(r"\b(?:I|I.m|I.ve|my|me|you|your|we|us|our)\b")
 # (a chatbot's feature read as a developer tool, an army's AI contract as a compute deal).
 # A benchmark, leaderboard, eval suite or system card: a models story, or a research one (a safety benchmark may
 # stay safety).
-_BENCHMARK = re.compile(r"\b(?:[Bb]enchmarks?|[Ll]eaderboards?|[Aa]renas?|[Ee]vals?|[\w.]+[- ][Bb]ench|"
-                        r"[A-Z]\w*Bench|[Ss]ystem [Cc]ards?)\b")
+_BENCHMARK = re.compile(r"\b(?:[Bb]enchmarks?|[Ll]eaderboards?|(?<=\w )[Aa]renas?|\w+Arena|[Ee]vals?|"
+                        r"[\w.]+[- ][Bb]ench|[A-Z]\w*Bench|[Ss]ystem [Cc]ards?)\b")
 # Content made by AI (music, books, art, papers): what it does to a market or a field (business), or a harm
 # (safety), or a rule about it (regulation). AI-written code is coding practice, left to the model.
 _GENERATED = Caseless(r"\bai[- ](?:generated|written|made|created|music|songs?|art|artwork|artists?|bands?|books?|"
@@ -478,7 +478,7 @@ _MISHAP = Caseless(rf"\b(?:{_HARM_WORDS}|wiped|wipes|deleted?|deletes|destroy\w*
                    r"unsafe|fake\w*|scam\w*|abuse\w*|steal\w*|swiped|vulnerab\w+|jailbreak\w*|prompt injection|"
                    r"suicid\w+|psychosis|delusion\w*|snoop\w*|spying|spied|surveil\w*|doxx\w*|privacy|"
                    r"opt(?:s|ing)?[- ]?outs?|secretly|weapons?|bombs?|"
-                   r"blast|explosi\w+|facial recognition|cheat\w*|viruses|bioweapons?)\b")
+                   r"blast|explosi\w+|facial recognition|cheat(?! sheets?\b)\w*|viruses|bioweapons?)\b")
 _ECONOMY = Caseless(r"\b(?:stocks?|shares|markets?|wealth|crash\w*|correction|bubble|investors?|trial|court|lawsuit|"
                     r"ordered to|jobs?)\b")
 # A government's, an army's, a spy agency's, a federal agency's (NIST, the FTC) or the police's dealings with AI: a
@@ -554,7 +554,9 @@ _BUILDER_SIDE = Caseless(r"\b(?:llms?|agents?|agentic|local\w*|open|self[- ]host
 # it is about; not the business section essays on work go to (the ethics of AI at work is one: "Is It OK to Lie to an
 # AI Chatbot During a Job Interview?"), nor research (a study says what it found).
 _ETHICS = Caseless(r"\b(?:conscious\w*|conscient|sentien\w*|feelings|anthropomorph\w*|lonel\w*|ethic\w*|"
-                   r"moral(?:s|ity)?|model welfare|slaves?|doom|align(?:s|ed|ing|ment)?)\b")
+                   r"moral(?:s|ity)?|model welfare|slaves?|doom|alignment|"
+                   r"align(?:s|ed|ing)? (?:(?:an?|the|our|its|their) )?(?:ai|models?|llms?|language models?|agents?|"
+                   r"systems?|superintelligence))\b")
 # A launch tagline ("Flint: A Visualization Language for the AI Era", "Foo - an open-source agent framework",
 # "Phoenix.new – The Remote AI Runtime for Phoenix", "Eden AI – European Alternative to OpenRouter"): a tool, as Show HN
 # posts are, not a product; a model's or a paper's tagline ("X: A Framework for ...") stays.
@@ -579,7 +581,7 @@ def _story_kind(title: str, summary: str, headline_models: Sequence[str], events
     """(preferred section, accepted sections) of a story whose kind the headline tells, or None."""
     if _DATED.search(title):
         return "research", frozenset({"research", "models", "robotics", "safety"})
-    if _BENCHMARK.search(title) and not _SERVING.found(title) and not SETS_BENCHMARK.search(title):
+    if _BENCHMARK.search(BENCHMARK_IDIOMS.sub(" ", title)) and not _SERVING.found(title):
         return "models", frozenset({"models", "research", "safety"})
     if _GOVERNMENT.search(title):
         deal = _DEAL.found(title) and not _LEGISLATORS.search(title)

@@ -23,7 +23,7 @@ from urllib.parse import urlsplit
 
 from bot.briefing.headlines import HN_PREFIX
 from bot.patterns import Prefilter
-from bot.text import SETS_BENCHMARK, TEXT_CACHE, model_headline, name_and_tagline, sentences
+from bot.text import BENCHMARK_IDIOMS, TEXT_CACHE, model_headline, name_and_tagline, sentences
 
 # --- events ---------------------------------------------------------------------------------------------------
 
@@ -128,8 +128,9 @@ def _events_in(title: str, summary: str) -> tuple[Event, ...]:
             if kind not in found and (may is None or kind in may) and pattern.search(sentence):
                 if kind == "security" and _WORD_LEAK.search(sentence):
                     continue
-                # "sets a benchmark for" others is no benchmark result, unless the sentence holds one besides
-                if kind == "benchmark" and not pattern.search(SETS_BENCHMARK.sub(" ", sentence)):
+                # "sets a benchmark for" others, or a program's micro-benchmarks, is no benchmark result, unless the
+                # sentence holds one besides
+                if kind == "benchmark" and not pattern.search(BENCHMARK_IDIOMS.sub(" ", sentence)):
                     continue
                 found[kind] = Event(kind, sentence)
     return tuple(sorted(found.values(), key=lambda e: _ORDER[e.kind]))

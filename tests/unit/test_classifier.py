@@ -94,6 +94,13 @@ def test_a_topic_that_requires_evidence_leads_only_items_that_name_it(taxonomy: 
     assert TopicClassifier(lenient, None).rank(scores, matched)[0][0][0] == "safety"
 
 
+def test_plagiarism_is_a_harm_named_and_a_cheat_sheet_is_not(classifier: TopicClassifier) -> None:
+    (topics, _), = classifier.topics([("CNET's AI Journalist Appears to Have Committed Extensive Plagiarism", "")])
+    assert topics[0] == "safety"
+    (topics, _), = classifier.topics([("ChatGPT Cheat Sheet", "")])
+    assert topics[0] != "safety"
+
+
 def test_an_essay_on_ai_with_no_harm_named_is_not_a_safety_story(classifier: TopicClassifier) -> None:
     (topics, _), = classifier.topics([("AI fatigue is real and nobody talks about it", "")])
     assert topics[0] != "safety"

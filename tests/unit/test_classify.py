@@ -64,6 +64,16 @@ def test_multi_label_ranks_topics(taxonomy: Taxonomy) -> None:
     ("Felony Bench", ("safety",), None),
     # "Sets Benchmark For" the world is a standard to follow, not a model's score: the law stays regulation.
     ("EU Sets Benchmark For Rest of the World With Landmark AI Laws", ("regulation",), None),
+    # A program's micro-benchmarks are no model's score, and an arena that heads the headline is a name (a company, an
+    # allocator), not a leaderboard; one that follows a name is ("Chatbot Arena", "Which AI arena ...").
+    ("Running Python micro-benchmarks using the ChatGPT Code Interpreter alpha", ("tools",), None),
+    ("Arena Group Fires CEO In Wake of Sports Illustrated AI Articles Scandal", ("business",), None),
+    ("Understanding the recent criticism of the Chatbot Arena", ("business",), "models"),
+    # Aligning latents or prices is no alignment of AI; aligning an AI is.
+    ("Align Your Latents: High-Resolution Video Synthesis with Latent Diffusion Models", ("research",), None),
+    ("You Don't Align an AI, You Align with It", ("business",), "safety"),
+    # A cheat sheet is no cheating.
+    ("ChatGPT Cheat Sheet", ("products",), None),
     # A government's or an army's dealings with AI labs: business (a deal) or regulation, never infrastructure.
     ("Pentagon signs $200M contract with an AI lab for frontier models", ("infrastructure",), "business"),
     ("The Department of War demands unrestricted access to Claude", ("infrastructure",), "regulation"),

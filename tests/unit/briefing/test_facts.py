@@ -72,6 +72,9 @@ def test_setting_a_benchmark_for_others_is_no_benchmark_result() -> None:
         "EU Sets Benchmark For Rest of the World With Landmark AI Laws", "")]
     assert "benchmark" in [e.kind for e in events_in(
         "Model X tops the leaderboard and sets a new benchmark for speed", "")]
+    # nor is a program's micro-benchmark
+    assert "benchmark" not in [e.kind for e in events_in(
+        "Running Python micro-benchmarks using the ChatGPT Code Interpreter alpha", "")]
 
 
 def test_the_month_of_may_is_no_hedge() -> None:
