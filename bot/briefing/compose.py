@@ -179,7 +179,8 @@ def plan_stories(items: Sequence[ClassifiedItem], options: ComposeOptions | None
     groups = _merge(groups, common)
     drafts = []
     for members in groups:
-        ranked = sorted(members, key=rank)
+        ordered = sorted(members, key=rank)
+        ranked = _lead_first(ordered)
         lead = ranked[0]
         topic = next((t for t in lead.topics if t in follows), lead.primary_topic) if follows else lead.primary_topic
         publishers: dict[str, Publisher] = {}
@@ -189,10 +190,22 @@ def plan_stories(items: Sequence[ClassifiedItem], options: ComposeOptions | None
             publishers.setdefault(publisher.key, publisher)
             by_item[keys[id(item)][2]] = publishers[publisher.key]
         bonus = min(3, len(publishers) - 1) * COVERAGE_BONUS
-        drafts.append(Draft(lead.story_id, ranked, topic, round(min(1.0, lead.importance + bonus), 3),
+        drafts.append(Draft(lead.story_id, ranked, topic, round(min(1.0, ordered[0].importance + bonus), 3),
                             list(publishers.values()), by_item))
     drafts.sort(key=lambda d: (-d.importance, -len(d.publishers), -d.lead.published.timestamp(), d.story_id))
     return drafts
+
+
+def _lead_first(ranked: list[ClassifiedItem]) -> list[ClassifiedItem]:
+    """The story's items with its lead first: the most important of those whose own text reports the event (a release,
+    a raise, a ruling ...), else the most important. An item's importance grows with the sources its story already had
+    when it came, so the latest commentary outranks the announcement ("The Political Biases of GPT-4" / "Announcing
+    GPT-4, a large multimodal model"); the announcement tells the story. Only the story's most important items are
+    read, as for its text."""
+    if len(ranked) < 2 or events_in(ranked[0].title, ranked[0].summary):
+        return ranked
+    lead = next((item for item in ranked[1:STORY_ITEMS] if events_in(item.title, item.summary)), None)
+    return ranked if lead is None else [lead, *(item for item in ranked if item is not lead)]
 
 
 def _plain_headline_words(item: ClassifiedItem) -> frozenset[str]:

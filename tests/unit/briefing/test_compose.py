@@ -740,3 +740,25 @@ def test_an_availability_bullet_names_what_becomes_available(taxonomy: Taxonomy)
     beta = _item(3, "products", 0.7, title="Grok 4.6 with scheduled tasks is available in beta", summary=" ",
                  models=("Grok 4.6",), organizations=("xAI",))
     assert "used through" not in _bullets(_compose([beta], taxonomy), beta.title)
+
+
+def test_a_story_is_led_by_the_item_that_reports_its_event_not_the_latest_commentary() -> None:
+    # Importance grows with the sources a story already had when an item came: the commentary of the evening outranks
+    # the announcement of the afternoon. The announcement tells the story; the story keeps its importance.
+    items = [
+        _item(1, "models", 0.48, story="gpt4", source="substack", hours=2,
+              title="The Political Biases of GPT-4 (are very much still there)", summary="A look at its answers."),
+        _item(2, "tools", 0.44, story="gpt4", source="github", hours=6, title="GPT-4 is phenomenal at Code",
+              summary="Trying it on a codebase."),
+        _item(3, "models", 0.40, story="gpt4", source="openai", hours=12,
+              title="Announcing GPT-4, a large multimodal model", summary="OpenAI released GPT-4 today."),
+    ]
+    [draft] = plan_stories(items, ComposeOptions())
+    assert draft.lead.title == "Announcing GPT-4, a large multimodal model"
+    assert [i.title for i in draft.items[1:]] == ["The Political Biases of GPT-4 (are very much still there)",
+                                                  "GPT-4 is phenomenal at Code"]
+    assert draft.importance >= 0.48
+    # With no item reporting an event, the most important leads, as before.
+    quiet = [_item(1, "models", 0.48, story="s", title="Thoughts on the new model", summary="An essay."),
+             _item(2, "models", 0.40, story="s", title="More thoughts on the new model", summary="Another essay.")]
+    assert plan_stories(quiet, ComposeOptions())[0].lead.title == "Thoughts on the new model"
