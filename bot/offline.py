@@ -21,7 +21,7 @@ from typing import TYPE_CHECKING
 
 from pydantic import ValidationError
 
-from bot.briefing.headlines import COMMON_FILE, COMMON_HEADLINES, common_words, save_common_words
+from bot.briefing.headlines import COMMON_FILE, COMMON_SHARE, common_words, save_common_words
 from bot.classify import (
     MODEL_FILE,
     TopicClassifier,
@@ -211,7 +211,7 @@ def train_model(settings: Settings, out: Path | None, extra: list[Path], relevan
         common = common_words(e.title for e in relevance_examples)
         common_target = Path(__file__).resolve().parent / "data" / COMMON_FILE
         _save(lambda target: save_common_words(common, target), common_target)
-        lines.append(f"common headline words: {len(common)}, each in more than {COMMON_HEADLINES} of the "
+        lines.append(f"common headline words: {len(common)}, each in more than one in {round(1 / COMMON_SHARE)} of the "
                      f"{len(relevance_examples)} headlines; saved to {common_target}")
     return "\n".join(lines)
 

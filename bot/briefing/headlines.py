@@ -3,9 +3,10 @@
 Two headlines of one day that share words few of the day's headlines hold may still share only words headlines use
 all the time ("workers", "robotaxi", "launches"); words they seldom use ("young", "prospects", "Combinator") say far
 more. The common
-words are those of more than COMMON_HEADLINES of the bundled labeled feed items' headlines (bot/data/relevance/ and
-the labeled headlines of bot/data/labeled/, about 15,000 in all), stemmed as the composer stems headline words;
-`ai-news train` writes them to bot/data/common-headline-words.txt next to the models it saves."""
+words are those of more than a share (COMMON_SHARE) of the bundled labeled feed items' headlines (bot/data/relevance/
+and the labeled headlines of bot/data/labeled/, about 19,000 in all), stemmed as the composer stems headline words; a
+share, so that a word does not turn common only because more headlines were labeled. `ai-news train` writes them to
+bot/data/common-headline-words.txt next to the models it saves."""
 
 from __future__ import annotations
 
@@ -19,7 +20,7 @@ from pathlib import Path
 from bot.briefing.summary import words
 
 COMMON_FILE = "common-headline-words.txt"
-COMMON_HEADLINES = 20  # a word in more of the bundled headlines than this is common
+COMMON_SHARE = 1 / 850  # a word in more than this share of the bundled headlines is common (20 of 16,858 when set)
 
 HN_PREFIX = re.compile(r"^(?:Show|Launch|Ask|Tell) HN:\s*")
 
@@ -37,10 +38,12 @@ def headline_stems(title: str) -> frozenset[str]:
 
 
 def common_words(titles: Iterable[str]) -> frozenset[str]:
-    """The stemmed words of more than COMMON_HEADLINES of the headlines (each distinct headline counted once)."""
+    """The stemmed words of more than COMMON_SHARE of the headlines (each distinct headline counted once): a share,
+    so that what is common does not change as the labeled data grows."""
     unique = {" ".join(title.lower().split()): title for title in titles}
     counts = Counter(word for title in unique.values() for word in headline_stems(title))
-    return frozenset(word for word, count in counts.items() if count > COMMON_HEADLINES)
+    least = COMMON_SHARE * len(unique)
+    return frozenset(word for word, count in counts.items() if count > least)
 
 
 def save_common_words(found: Iterable[str], target: Path) -> None:

@@ -257,6 +257,18 @@ def test_the_shipped_common_headline_words_are_those_of_the_shipped_data() -> No
     assert {"openai", "robot", "funding", "launche"} <= bundled_common_words()
 
 
+def test_a_common_word_is_one_in_a_share_of_the_headlines_however_many_there_are() -> None:
+    from bot.briefing.headlines import COMMON_SHARE, common_words
+
+    def headlines(total: int, with_word: int) -> list[str]:
+        return [f"Ferry {n} sails" if n < with_word else f"Story number {n}" for n in range(total)]
+
+    per = round(1 / COMMON_SHARE)
+    assert "ferry" in common_words(headlines(per * 10, 11))  # more than one in `per`
+    assert "ferry" not in common_words(headlines(per * 10, 10))
+    assert "ferry" not in common_words(headlines(per * 20, 11))  # the same count is no longer common in more
+
+
 def test_two_unusual_words_are_enough_when_both_headlines_name_the_same_organizations(taxonomy: Taxonomy) -> None:
     essay = _item(1, "safety", 0.6, title="Anthropic's 'Watermark' Text Adulteration in Claude Is a Perversion of "
                   "Writing", source="hn", hours=4, organizations=("Anthropic",))
