@@ -187,13 +187,13 @@ def name_and_tagline(title: str) -> tuple[str, str]:
     return parts[0], parts[1] if len(parts) > 1 else ""
 
 
-# A model named as what something is measured against ("Tarsier ... beats GPT-4o", "faster than Llama 3"): not what the
-# headline is about.
 # Benchmarks that are no model's score: "EU Sets Benchmark For Rest of the World With ..." (a standard for others to
 # follow) and a program's micro-benchmarks ("Running Python micro-benchmarks using the ChatGPT Code Interpreter").
 BENCHMARK_IDIOMS = re.compile(r"\b(?:(?:sets?|setting) (?:an? |the )?(?:new )?benchmarks? for|micro-?benchmarks?)\b",
                               re.IGNORECASE)
 
+# A model named as what something is measured against ("Tarsier ... beats GPT-4o", "faster than Llama 3"): not what the
+# headline is about.
 _COMPARED = re.compile(r"\b(?:beats?|beating|outperform\w*|outdoes|surpass\w*|rivals?|rivall?ing|vs\.?|versus|than|"
                        r"tops|topping)\s+(?:\S+\s+){0,2}$", re.IGNORECASE)
 
