@@ -75,3 +75,8 @@ def test_news_that_is_not_about_ai_never_leads() -> None:
     assert not extractor.about_ai("Use Seeds as ML-KEM Keys", Entities())
     assert not extractor.about_ai("ML-DSA signatures land in OpenSSL", Entities())
     assert extractor.about_ai("ML-powered search for every team", Entities())
+    # The plural of a term is as much a sign as the term ("Synthetic Data from Diffusion Models ...").
+    for title in ("Synthetic Data from Diffusion Models Improves ImageNet Classification",
+                  "Neural Networks: Zero to Hero", "Foundation Models for Time Series",
+                  "What Large Language Models Know About Chess"):
+        assert extractor.about_ai(title, Entities()), title
