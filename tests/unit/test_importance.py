@@ -78,5 +78,9 @@ def test_news_that_is_not_about_ai_never_leads() -> None:
     # The plural of a term is as much a sign as the term ("Synthetic Data from Diffusion Models ...").
     for title in ("Synthetic Data from Diffusion Models Improves ImageNet Classification",
                   "Neural Networks: Zero to Hero", "Foundation Models for Time Series",
-                  "What Large Language Models Know About Chess"):
+                  "What Large Language Models Know About Chess",
+                  # ... and so are the spellings headlines use ("A.I" closing a headline, "Self Driving")
+                  "Rethinking the Luddites in the Age of A.I", "Optimizing a Full Self Driving RC Car",
+                  "Cruise robotaxis rely on human help", "Google Bard introduces human reviewers",
+                  "Opendream: A Layer Based UI for Stable Diffusion"):
         assert extractor.about_ai(title, Entities()), title
