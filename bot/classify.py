@@ -445,6 +445,10 @@ _POSITION = Caseless(r"^our (?:position|stance|approach|policy|views?) on\b|\bpo
 _WORK = Caseless(r"\b(?:jobs?|careers?|expertise|skills?|colleagues?|co-?workers?|programmers|developers|engineers|"
                  r"burnout|workplace|at work|hiring|layoffs?|productivity|craft)\b")
 _PERSONAL = re.compile(r"\b(?:I|I.m|I.ve|my|me|you|your|we|us|our)\b")
+# A company cutting staff ("Stack Overflow lays off 28 percent of staff", "Waymo Layoffs", "More Job Cuts Coming"):
+# business, whatever product the headline names (a robotics company's layoffs may stay robotics).
+_LAYOFFS = Caseless(r"\b(?:lays? off|laying off|laid off|layoffs?|job cuts|workforce reduction|"
+                    r"cuts? [\d,]+ (?:jobs|staff|employees|workers))\b")
 
 
 # Kinds of story that a headline alone tells, with the section an editor files them under and the other sections
@@ -590,6 +594,8 @@ def _story_kind(title: str, summary: str, headline_models: Sequence[str], events
     if _GENERATED.found(title) and not _CODING.found(title) and "release" not in events:
         return ("safety" if _HARM.found(f"{title} {summary}") else "business"), frozenset(
             {"safety", "business", "regulation", "products"})
+    if _LAYOFFS.found(title) and "release" not in events:
+        return "business", frozenset({"business", "robotics", "infrastructure"})
     if _ADS.found(title):
         return "business", frozenset({"business", "safety", "regulation", "tools"})
     if _TAGLINE.search(title):

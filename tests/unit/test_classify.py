@@ -74,6 +74,9 @@ def test_multi_label_ranks_topics(taxonomy: Taxonomy) -> None:
     ("You Don't Align an AI, You Align with It", ("business",), "safety"),
     # A cheat sheet is no cheating.
     ("ChatGPT Cheat Sheet", ("products",), None),
+    # A company cutting staff is business, whatever product the headline names; a robotics company's may stay robotics.
+    ("After ChatGPT disruption, Stack Overflow lays off 28 percent of staff", ("products",), "business"),
+    ("Waymo Layoffs", ("robotics",), None),
     # A government's or an army's dealings with AI labs: business (a deal) or regulation, never infrastructure.
     ("Pentagon signs $200M contract with an AI lab for frontier models", ("infrastructure",), "business"),
     ("The Department of War demands unrestricted access to Claude", ("infrastructure",), "regulation"),

@@ -84,3 +84,7 @@ def test_news_that_is_not_about_ai_never_leads() -> None:
                   "Cruise robotaxis rely on human help", "Google Bard introduces human reviewers",
                   "Opendream: A Layer Based UI for Stable Diffusion"):
         assert extractor.about_ai(title, Entities()), title
+    # Agents that are no AI: an SSH agent, a country's agents.
+    assert not extractor.about_ai("Unix sockets, Cygwin, SSH agents, and sadness", Entities())
+    assert not extractor.about_ai("20,000 Britons Approached By Chinese Agents On LinkedIn, Says MI5 Head", Entities())
+    assert extractor.about_ai("Chinese agents for customer support beat GPT-4", extractor.extract("beat GPT-4"))
