@@ -238,7 +238,8 @@ def test_two_words_headlines_seldom_use_are_one_story(taxonomy: Taxonomy) -> Non
     # The same two words more than a day apart: another event.
     again = _item(5, "robotics", 0.4, title="Autonomous ferry line opens in Oslo", source="c", hours=40)
     items = [pulls, slop, boats, ferry, again]
-    stories = _stories(_compose(items, taxonomy))
+    # The rule, whatever words the shipped list holds as it grows: here headlines at large use none of these.
+    stories = _stories(_compose(items, taxonomy, common_words=frozenset({"ai", "worker", "study", "line", "opens"})))
     assert sorted(len(s.sources) for s in stories) == [1, 2, 2]
     assert {link.url for s in stories if len(s.sources) == 2 for link in s.sources} == {
         pulls.url, slop.url, boats.url, ferry.url}
