@@ -1,7 +1,7 @@
 """How common a headline word is in news at large.
 
 Two headlines of one day that share words few of the day's headlines hold may still share only words headlines use
-all the time ("workers", "robotaxi", "launches"); words they seldom use ("young", "prospects", "Combinator") say far
+all the time ("workers", "robotaxi", "launches"); words they seldom use ("prospects", "Combinator", "ferry") say far
 more. The common
 words are those of more than a share (COMMON_SHARE) of the bundled labeled feed items' headlines (bot/data/relevance/
 and the labeled headlines of bot/data/labeled/, about 19,000 in all), stemmed as the composer stems headline words; a
