@@ -419,8 +419,8 @@ _PLAN_CHANGE = Caseless(r"\b(?:(?<!query )(?<!execution )(?<!lesson )(?<!to )pla
 _PLAN_VERB = re.compile(r"\b[Pp]lans (?:[$\u20ac\u00a3\d]|an? |"
                         r"(?!(?:For|With|Through|In|On|At|From|And|Or|To|Are|Is)\b)[A-Z])")
 # Hardware whose prices rise or fall ("Samsung and SK Hynix Push Through 30% Price Increases"): not a service's plans.
-_HARDWARE = Caseless(r"\b(?:memory|dram|nand|hbm\w*|chips?|chipmakers?|gpus?|servers?|semiconductors?|ssds?|"
-                     r"hard drives?|wafers?)\b")
+_HARDWARE = Caseless(r"\b(?:memory|dram|nand|hbm\w*|chips?|chipmakers?|gpus?|cpus?|servers?|semiconductors?|ssds?|"
+                     r"hard drives?|wafers?|processors?|cores|accelerators?)\b")
 # Quotation marks around a phrase of a headline ("82% of Books 'Likely Written' By AI"): read it without them.
 _QUOTES = re.compile(r"(?<!\w)['\u2018\u201c\"]|['\u2019\u201d\"](?!\w)")
 # Which section an event belongs to, as a news editor files it.
@@ -433,7 +433,8 @@ EVENT_SECTIONS = {"outage": "products", "availability": "products", "security": 
 # A practitioner's write-up ("How we made ...", "Notes on ...", "Building ...") or serving and inference
 # engineering is a tools story; a company's stated position on policy a regulation one; a personal piece (I, we,
 # you) on AI and people's work, with no event and no model, a business one.
-_WRITE_UP = Caseless(r"^(?:how (?:we|i)\b|building\b|notes on\b|lessons (?:from|learned)\b|tips (?:for|on)\b|"
+_WRITE_UP = Caseless(r"^(?:how (?:we|i)\b(?!['\u2019]ll\b| will\b)|building\b|notes on\b|lessons (?:from|learned)\b|"
+                     r"tips (?:for|on)\b|"
                      r"(?:a )?(?:simple|gentle|visual|brief) (?:explanation|introduction|guide)\b|"
                      r"what (?:we|i)(?:.ve| have)? learned\b|"
                      r"(?:we|i) (?:built|made|rebuilt|wrote|ran)\b)|:\s*notes on\b")
@@ -652,6 +653,9 @@ def editorial_topic(title: str, url: str, models: Sequence[str], events: Sequenc
                             or model_headline(name_and_tagline(title)[0], headline_models)):
         return have("models")
     for kind in events:
+        # Hardware made available ("SiFive Rolls Out RISC-V Cores Aimed at Generative AI") is no product launch.
+        if kind == "availability" and _HARDWARE.found(title):
+            continue
         if kind in EVENT_SECTIONS:
             return have(EVENT_SECTIONS[kind])
     if headline_models and events[:1] in (["release"], ["benchmark"]):

@@ -306,6 +306,17 @@ def test_a_practitioners_write_up_is_a_tools_story(taxonomy: Taxonomy, title: st
                            ranked=("business",)) == "tools"
 
 
+def test_a_plan_is_no_write_up_and_hardware_made_available_is_no_product_launch(taxonomy: Taxonomy) -> None:
+    # "How we'll build ..." says what is to come, not how it was done.
+    assert editorial_topic("How We'll build sustainable, scalable, secure infrastructure for an AI future",
+                           "https://blog.example.com/post", (), (), taxonomy.slugs, ranked=("infrastructure",)) is None
+    # Cores, processors or accelerators rolled out: the learned ranking decides, not the availability.
+    assert editorial_topic("SiFive Rolls Out RISC-V Cores Aimed at Generative AI and ML", "https://news.example.com/a",
+                           (), ("availability",), taxonomy.slugs, ranked=("infrastructure",)) is None
+    assert editorial_topic("Claude now available in the EU", "https://news.example.com/b", (), ("availability",),
+                           taxonomy.slugs, ranked=("regulation",)) == "products"
+
+
 
 @pytest.mark.parametrize("title", ["Our position on open-weights models", "Startup backs the AI safety bill",
                                    "Lab CEO opposes a moratorium on state AI laws"])
