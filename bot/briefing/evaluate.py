@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import json
 from collections import defaultdict
-from collections.abc import Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
@@ -56,6 +56,30 @@ def _share(part: int, whole: int) -> str:
     return f"{100 * part / whole:.0f}%" if whole else "-"
 
 
+def _json_rows(path: Path, text: str, what: str, check: Callable[[dict[str, object]], None]
+               ) -> Iterator[dict[str, object]]:
+    """The JSON objects of a JSON-lines text, each passed by `check` (which raises ValueError for a bad one); a bad
+    line is refused with its file and number, as `what` it should have been."""
+    for number, line in enumerate(text.splitlines(), start=1):
+        if not line.strip():
+            continue
+        try:
+            row = json.loads(line)
+            if not isinstance(row, dict):
+                raise ValueError("not a JSON object")
+            check(row)
+        except ValueError as exc:
+            raise ConfigError(f"{path}:{number}: not {what}: {exc}") from None
+        yield row
+
+
+def _labeled_entry(row: dict[str, object]) -> None:
+    for key in ("day", "title", "url", "ai", "event"):
+        if key not in row:
+            raise ValueError(f"'{key}' is missing")
+    date.fromisoformat(str(row["day"]))
+
+
 def read_days(folder: Path) -> dict[str, list[dict[str, object]]]:
     """Labeled entries by day, from every *.jsonl file of the folder."""
     if not folder.is_dir():
@@ -65,19 +89,7 @@ def read_days(folder: Path) -> dict[str, list[dict[str, object]]]:
     if not files:
         raise ConfigError(f"{folder}: no *.jsonl files of labeled days")
     for path in files:
-        for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), start=1):
-            if not line.strip():
-                continue
-            try:
-                row = json.loads(line)
-                if not isinstance(row, dict):
-                    raise ValueError("not a JSON object")
-                for key in ("day", "title", "url", "ai", "event"):
-                    if key not in row:
-                        raise ValueError(f"'{key}' is missing")
-                date.fromisoformat(str(row["day"]))
-            except ValueError as exc:
-                raise ConfigError(f"{path}:{number}: not a labeled entry: {exc}") from None
+        for row in _json_rows(path, path.read_text(encoding="utf-8"), "a labeled entry", _labeled_entry):
             days[str(row["day"])].append(row)
     return dict(sorted(days.items()))
 
@@ -160,20 +172,15 @@ def read_second_editor(path: Path) -> dict[tuple[str, str], dict[str, object]]:
     except OSError as exc:
         raise ConfigError(f"{path}: cannot read the second editor's labels: {exc.strerror or exc}") from None
     found: dict[tuple[str, str], dict[str, object]] = {}
-    for number, line in enumerate(text.splitlines(), start=1):
-        if not line.strip():
-            continue
-        try:
-            row = json.loads(line)
-            if not isinstance(row, dict):
-                raise ValueError("not a JSON object")
-            for key in ("day", "url", "topic"):
-                if not isinstance(row.get(key), str) or not row[key]:
-                    raise ValueError(f"'{key}' is missing or not a string")
-        except ValueError as exc:
-            raise ConfigError(f"{path}:{number}: not a second editor's label: {exc}") from None
+    for row in _json_rows(path, text, "a second editor's label", _second_label):
         found[(str(row["day"]), canonical_url(str(row["url"])))] = row
     return found
+
+
+def _second_label(row: dict[str, object]) -> None:
+    for key in ("day", "url", "topic"):
+        if not isinstance(row.get(key), str) or not row[key]:
+            raise ValueError(f"'{key}' is missing or not a string")
 
 
 def agreement(days: dict[str, list[dict[str, object]]], second: dict[tuple[str, str], dict[str, object]]) -> str:
