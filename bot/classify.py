@@ -575,9 +575,10 @@ _TAGLINE = re.compile(_NAME_THEN + r"(?:"
 
 
 # A model's launch tagline ("ScreenAI: A visual LLM for UI and visually-situated language understanding", "Foo: an open
-# multimodal model for ..."): a models story, or a research one.
-_MODEL_TAGLINE = re.compile(_NAME_THEN + r"(?:an?|the) (?:[\w-]+ ){0,3}?"
-                            r"(?:llm|language model|foundation model|vision[- ]language model|model)"
+# multimodal model for ...", "Meditron: A suite of open-source medical Large Language Models"): a models story, or a
+# research one, in a code repository too.
+_MODEL_TAGLINE = re.compile(_NAME_THEN + r"(?:an?|the) (?:(?:suite|family|collection|series|set) of )?(?:[\w-]+ ){0,3}?"
+                            r"(?:llms?|language models?|foundation models?|vision[- ]language models?|models?)"
                             r"(?=\s+(?:for|that|with|trained|built|which|of)\b|\s*[,.;]|\s*$)", re.IGNORECASE)
 
 
@@ -587,7 +588,7 @@ def _story_kind(title: str, summary: str, headline_models: Sequence[str], events
     if _DATED.search(title):
         return "research", frozenset({"research", "models", "robotics", "safety"})
     if _BENCHMARK.search(BENCHMARK_IDIOMS.sub(" ", title)) and not _SERVING.found(title):
-        return "models", frozenset({"models", "research", "safety"})
+        return "models", frozenset({"models", "research", "safety", "infrastructure"})
     if _GOVERNMENT.search(title):
         deal = _DEAL.found(title) and not _LEGISLATORS.search(title)
         return ("business" if deal else "safety" if _MISHAP.found(title) else "regulation"), frozenset(
@@ -616,7 +617,7 @@ def _story_kind(title: str, summary: str, headline_models: Sequence[str], events
         coding = _CODING.found(title) or _DEVELOPER_SIDE.found(title)
         question = title.rstrip().endswith("?")
         return ("tools" if coding else "business"), frozenset(
-            {"safety", "regulation", "tools", "infrastructure", *(("research",) if question else ()),
+            {"safety", "regulation", "tools", "infrastructure", "robotics", *(("research",) if question else ()),
              *(("business",) if not coding or _WORK.found(title) else ()),
              *(("products",) if not coding and _ASSISTANT.found(title) else ())})
     return None
@@ -625,17 +626,17 @@ def _story_kind(title: str, summary: str, headline_models: Sequence[str], events
 def editorial_topic(title: str, url: str, models: Sequence[str], events: Sequence[str],
                     slugs: Sequence[str], summary: str = "", labs: Sequence[str] = (),
                     ranked: Sequence[str] = ()) -> str | None:
-    """The section the taxonomy's editorial conventions give an item regardless of its wording, or None: a status
-    page or an outage is a product story, a security incident a safety one, a law, ruling or ban regulation,
-    a raise, acquisition, hire or partnership business, a paper on arXiv research, a headline that is a model's
-    name or reports its release a models story, a consumer app shown on Hacker News a products one, a code
-    repository, any other Show HN, a practitioner's write-up or serving engineering a tools one, a company's
-    position on policy a regulation one, a change to a service's plans, prices or limits a products one, a
-    first-person piece on AI and work a business one, an AI's error or harm that the learned ranking files under
-    business, products, models or tools a safety one. A benchmark, a government's or an army's dealings, AI-made
-    content, ads, a launch tagline, a chatbot's feature, a study's finding, an essay on AI ethics and any other essay
-    go where their kind belongs unless `ranked` (the learned ranking) already leads with a section that kind allows.
-    Only for the default slugs that the taxonomy has."""
+    """The section the taxonomy's editorial conventions give an item regardless of its wording, or None: a status page
+    or an outage is a product story, a security incident a safety one, a law, ruling or ban regulation, a raise,
+    acquisition, hire or partnership business, a paper on arXiv research, a headline that is a model's name or
+    reports its release a models story, a consumer app shown on Hacker News a products one, a code repository (not
+    one whose headline is a model's launch tagline), any other Show HN, a practitioner's write-up or serving
+    engineering a tools one, a company's position on policy a regulation one, a change to a service's plans, prices
+    or limits a products one, a first-person piece on AI and work a business one, an AI's error or harm that the
+    learned ranking files under business, products, models or tools a safety one. A benchmark, a government's or an
+    army's dealings, AI-made content, ads, a launch tagline, a chatbot's feature, a study's finding, an essay on AI
+    ethics and any other essay go where their kind belongs unless `ranked` (the learned ranking) already leads with
+    a section that kind allows. Only for the default slugs that the taxonomy has."""
     def have(slug: str) -> str | None:
         return slug if slug in slugs else None
 
@@ -670,7 +671,8 @@ def editorial_topic(title: str, url: str, models: Sequence[str], events: Sequenc
     if _SHOW_HN.search(title) and _CONSUMER_APP.found(title) and not _DEVELOPER_SIDE.found(title) \
             and not _BUILDER_SIDE.found(title):
         return have("products")
-    if (repo and not lab_repo) or _SHOW_HN.search(title) or _WRITE_UP.found(title) or _GUIDE_URL.search(url) \
+    community_repo = repo is not None and not lab_repo and not _MODEL_TAGLINE.search(title)
+    if community_repo or _SHOW_HN.search(title) or _WRITE_UP.found(title) or _GUIDE_URL.search(url) \
             or _TOOL_HEADLINE.found(title):
         return have("tools")
     if _POSITION.found(title):

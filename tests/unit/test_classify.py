@@ -188,6 +188,11 @@ def test_multi_label_ranks_topics(taxonomy: Taxonomy) -> None:
     ("LLMs can unmask pseudonymous users at scale", ("tools",), "safety"),
     ("Billing can be bypassed with a combo of subagents", ("tools",), "safety"),
     ("Video site's sneaky AI 'experiment'", ("business",), "safety"),
+    # A hardware benchmark is the learned ranking's infrastructure story; an essay on robots is a robotics one.
+    ("H100 GPUs Set Standard for Gen AI in Debut MLPerf Benchmark", ("infrastructure",), None),
+    ("On Robots Killing People", ("robotics",), None),
+    ("Ask HN: Courses/textbook recommendations for studying robotics?", ("robotics",), None),
+    ("On Robots Killing People", ("products",), "business"),
     # A federal agency's dealings with AI are the state's; a new algorithm is research; the ethics of AI at work is
     # an essay on work.
     ("NIST Draft Guidance Inherently Hostile to Open-Source AI Models", ("models",), "regulation"),
@@ -201,6 +206,8 @@ def test_multi_label_ranks_topics(taxonomy: Taxonomy) -> None:
     ("Show HN: An AI app that plans your meals", ("tools",), "products"),
     # A model's launch tagline is a models story; an LLM service's is not.
     ("ScreenAI: A visual LLM for UI and visually-situated language understanding", ("tools",), "models"),
+    ("Meditron: A suite of open-source medical Large Language Models", ("tools",), "models"),
+    ("Foo: A family of open models for code", ("business",), "models"),
     ("Ch.at – a lightweight LLM chat service accessible through HTTP", ("tools",), None),
     # Swiped data is a harm; experimental evidence a study's finding.
     ("Labs Used Thousands of Swiped Videos To Train AI", ("business",), "safety"),
@@ -266,6 +273,9 @@ def test_ads_and_taglines(taxonomy: Taxonomy, title: str, ranked: tuple[str, ...
     ("A homegrown LLM appears to be a merge of an existing model", "https://github.com/city/llm/issues/12", None),
     ("Add a local model backend", "https://github.com/org/app/pull/7", None),
     ("Add a local model backend", "https://gitlab.com/org/app/-/merge_requests/7", None),
+    # ... but a repository whose headline is a model's launch tagline releases the model (research stands).
+    ("Meditron: A suite of open-source medical Large Language Models", "https://github.com/epfLLM/meditron", None),
+    ("Meditron: A suite of open-source medical Large Language Models", "https://github.com/x/y", None),
     # A service's developer documentation is a practitioner's guide; a paper kept under docs/ is not.
     ("Google Gemini: Context Caching", "https://ai.google.dev/gemini-api/docs/caching", "tools"),
     ("Can you hear the satellites?", "https://lab.example.edu/docs/sat_paper_ccs25.pdf", None),

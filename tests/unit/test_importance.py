@@ -87,4 +87,7 @@ def test_news_that_is_not_about_ai_never_leads() -> None:
     # Agents that are no AI: an SSH agent, a country's agents.
     assert not extractor.about_ai("Unix sockets, Cygwin, SSH agents, and sadness", Entities())
     assert not extractor.about_ai("20,000 Britons Approached By Chinese Agents On LinkedIn, Says MI5 Head", Entities())
+    assert not extractor.about_ai("Scammers posing as customer service agents on X as companies leave platform",
+                                  Entities())
+    assert extractor.about_ai("AI customer service agents replace call centers", Entities())
     assert extractor.about_ai("Chinese agents for customer support beat GPT-4", extractor.extract("beat GPT-4"))
