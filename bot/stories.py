@@ -49,7 +49,7 @@ _WORD = re.compile(r"\w(?:[\w.+-]*\w)?")
 _STOPWORD_TEXT = """
 a an the and or of to in on for with at by from as is are was were be been its it this that these those new now
 into over after about than how why what who will can could has have had not no but up out more most first
-launches launch releases release announces unveils introduces says said report reports ai s
+launches launch releases release announces unveils introduces says said report reports ai a.i s
 """
 STOPWORDS = frozenset(_STOPWORD_TEXT.split())
 

@@ -27,6 +27,8 @@ def _sig(story_id: str, text: str, hours: float = 0, source: str = "a") -> Story
          "SB 53 signed: California becomes first state to require frontier AI safety disclosures"),
         ("Nvidia's market value drops by $593 billion as DeepSeek rattles investors",
          "DeepSeek sell-off wipes $593 billion off Nvidia, the largest one-day loss in history"),
+        # "A.I." is a spelling of AI, no word of the story's own.
+        ("Amazon Introduces Q, an A.I. Chatbot for Companies", "Amazon Announces Q, an AI Chatbot for Businesses"),
     ],
 )
 def test_same_event_merges(a: str, b: str) -> None:
