@@ -411,10 +411,15 @@ _SHOW_HN = re.compile(r"^(?:Show|Launch) HN:", re.IGNORECASE)
 _RELEASED_MODEL = Caseless(r"\b(?:(?:ai|language|reasoning|world|foundation|open[- ]weights?|open[- ]source|multimodal|"
                            r"vision|speech|embeddings?|image|video|coding) models?|"
                            r"llms?)\b")
-# A change to what users of a service get (its plans, prices, limits, what it allows) is a product story.
+# A change to what users of a service get (its plans, prices, limits, what it allows, a feature paused or removed:
+# "ChatGPT Pauses Bing Integration To Stop People From Bypassing Paywalls") is a product story; safety features
+# disabled are not a service's change.
 _PLAN_CHANGE = Caseless(r"\b(?:(?<!query )(?<!execution )(?<!lesson )(?<!to )plans?(?! to\b)|subscriptions?|pricing|"
                         r"price (?:increase|hike|cut|change)s?|quotas?|"
-                        r"usage limits?|rate limits?|(?:free|paid|pro) tiers?|no longer allow\w*|allowed again)\b")
+                        r"usage limits?|rate limits?|(?:free|paid|pro) tiers?|no longer allow\w*|allowed again|"
+                        r"(?:paus(?:es?|ed|ing)|disabl\w*|remov(?:es?|ed|ing)|turn(?:s|ed|ing)? off)\s+"
+                        r"(?:[\w'\u2019.-]+\s+){0,4}?(?<!safety )(?<!security )"
+                        r"(?:features?|integrations?|plugins?|browsing))\b")
 # "Plans" as a verb ("Saudi Arabia Plans $40 Billion Push Into AI", "Institute Plans Revamp"): an intention, not a plan.
 _PLAN_VERB = re.compile(r"\b[Pp]lans (?:[$\u20ac\u00a3\d]|an? |"
                         r"(?!(?:For|With|Through|In|On|At|From|And|Or|To|Are|Is)\b)[A-Z])")

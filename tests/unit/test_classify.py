@@ -266,6 +266,11 @@ def test_ads_and_taglines(taxonomy: Taxonomy, title: str, ranked: tuple[str, ...
     ("Saudi Arabia Plans $40 Billion Push Into Artificial Intelligence", "https://news.example.com/c", None),
     ("Institute Plans Revamp in Face of Criticism", "https://news.example.com/c", None),
     ("New Plans For ChatGPT Users", "https://news.example.com/c", "products"),
+    # A feature paused or removed is a change to the service, even when misuse is why; safety features disabled are not.
+    ("ChatGPT Pauses Bing Integration To Stop People From Bypassing Paywalls", "https://news.example.com/c",
+     "products"),
+    ("Firefox Getting New Controls to Turn Off AI Features", "https://news.example.com/c", "products"),
+    ("Hackers disable the safety features of AI cameras", "https://news.example.com/c", None),
     ("Memory Giants Samsung and SK Hynix Push Through 30% Price Increases Amid AI Server Boom",
      "https://news.example.com/c", None),
     # A repository is a tool; an issue or a pull request on one is what it says.
