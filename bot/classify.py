@@ -502,7 +502,8 @@ _GOVERNMENT = re.compile(r"\b(?:[Pp]entagon|[Dd]epartment of (?:[Ww]ar|[Dd]efen[
                          r"NSA|CIA|FBI|DOGE|[Pp]olice|[Cc]ops|Trump|White House|[Aa]sylum|[Ii]mmigration|"
                          r"[Gg]overnments?|[Ff]ederal (?:[Ww]orkers|[Ee]mployees|[Aa]genc(?:y|ies)|[Gg]overnment)|"
                          rf"{_LEGISLATOR_WORDS}|[Mm]ayor\w*|[Cc]ity [Cc]ouncils?|[Gg]overnors?|"
-                         r"NIST|FTC|FCC|FDA|SEC|DOJ|[Dd]epartment of (?:[Ee]nergy|[Cc]ommerce|[Jj]ustice|[Ee]ducation|"
+                         r"NIST|FTC|FCC|FDA|SEC(?! [Ff]ilings?)|DOJ|"
+                         r"[Dd]epartment of (?:[Ee]nergy|[Cc]ommerce|[Jj]ustice|[Ee]ducation|"
                          r"[Ll]abor|[Hh]omeland [Ss]ecurity|[Hh]ealth))\b")
 # Lawmakers' money is a budget or a proposal, never a deal ("Senators Urge $32 Billion in Emergency Spending on AI").
 _LEGISLATORS = re.compile(rf"\b(?:{_LEGISLATOR_WORDS})\b")
@@ -573,8 +574,8 @@ _ETHICS = Caseless(r"\b(?:conscious\w*|conscient|sentien\w*|feelings|anthropomor
 # A name of a word or two, then what it is ("Flint: ...", "Foo - ...", "Phoenix.new – ...").
 _NAME_THEN = r"^[\w.+#-]+(?: [\w.+#-]+)?\s*(?::|,| [-\u2013\u2014]) "
 _TAGLINE = re.compile(_NAME_THEN + r"(?:"
-                      r"(?:an?|the) (?:[\w-]+ ){0,3}?(?:language|library|framework|toolkit|tool|cli|editor|ide|engine|"
-                      r"database|server|runtime|compiler|sdk|platform|extension|plugin|debugger|profiler|terminal|"
+                      r"(?:an?|the) (?:[\w-]+,? ){0,3}?(?:language|library|framework|toolkit|tool|cli|editor|ide|"
+                      r"engine|database|server|runtime|compiler|sdk|platform|extension|plugin|debugger|profiler|terminal|"
                       r"shell|harness|sandbox|proxy|gateway)\b"
                       r"|(?:an? )?(?:[\w-]+ )?alternative to\b)", re.IGNORECASE)
 

@@ -197,6 +197,9 @@ def test_multi_label_ranks_topics(taxonomy: Taxonomy) -> None:
     # an essay on work.
     ("NIST Draft Guidance Inherently Hostile to Open-Source AI Models", ("models",), "regulation"),
     ("FTC fines a chatbot maker over misleading claims", ("business",), "regulation"),
+    # A company's SEC filings are its own papers, not the regulator's dealings.
+    ("Reading SEC filings using LLMs", ("tools",), None),
+    ("SEC charges an adviser over misleading AI claims", ("business",), "regulation"),
     ("New algorithm unlocks high-resolution insights for computer vision", ("models",), "research"),
     ("AI finds a faster load balancing algorithm", ("tools",), "research"),
     ("Is it OK to lie to an AI chatbot during a job interview?", ("products",), "business"),
@@ -245,6 +248,7 @@ def test_an_essay_title_is_no_paper_unless_it_asks(taxonomy: Taxonomy) -> None:
     # A launch tagline names a tool; a paper's tagline keeps research.
     ("Flint: A Visualization Language for the AI Era", ("products",), "tools"),
     ("Phoenix.new – The Remote AI Runtime for Phoenix", ("business",), "tools"),
+    ("Modular: A unified, extensible platform to superpower your AI", ("products",), "tools"),
     ("DataFlex: A Unified Framework for Data-Centric Dynamic Training of LLMs", ("research",), None),
     # "An alternative to" another service is a launch, not policy news for naming a place.
     ("Eden AI – European Alternative to OpenRouter", ("regulation",), "tools"),
