@@ -9,6 +9,7 @@ taxonomy's fallback topic.
 
 from __future__ import annotations
 
+import functools
 import itertools
 import re
 from collections.abc import Iterable, Sequence
@@ -23,7 +24,7 @@ from bot.patterns import Caseless
 from bot.settings import ConfigError
 from bot.taxonomy import Taxonomy
 from bot.text import BENCHMARK_IDIOMS, compared_models, model_headline, name_and_tagline
-from bot.textmodel import TextModel, Tokenized, train_text_model
+from bot.textmodel import TextModel, Tokenized, WordVectors, train_text_model
 
 if TYPE_CHECKING:  # a process that only classifies never builds the message models
     from bot.models import ClassifiedItem, Item
@@ -177,6 +178,13 @@ MIN_DF = 2
 # Decision values of the linear SVM become probability-like scores through a softmax at this temperature.
 SOFTMAX_SCALE = 5.0
 MODEL_FILE = "topic-model.npz"
+# The model also reads what a text means: the weighted mean of its words' vectors (bot/data/word-vectors.npz, 64
+# dimensions from all-MiniLM-L6-v2, built by scripts/build_word_vectors.py), scaled by VECTOR_WEIGHT beside the
+# words' TF-IDF. On the ten sets unseen-21 to unseen-30, each classified by a model trained without it (and vectors of
+# the other sets' words), the model alone put 921 of 1,187 AI entries in a labeled section with them and 881 without
+# (weight 1 gave 909; the 384 dimensions as they come, 917).
+VECTOR_WEIGHT = 0.5
+VECTORS_FILE = "word-vectors.npz"
 
 
 def softmax(values: np.ndarray) -> np.ndarray:
@@ -221,13 +229,21 @@ def train(examples: Sequence[LabeledExample], topics: Sequence[str] | None = Non
     if len(set(data.labels)) < 2:
         raise ConfigError("the labeled set needs at least two topics with "
                           f"{MIN_EXAMPLES} or more examples each to train a model")
-    return train_text_model(data.texts, data.labels, weights=data.weights, ngrams=NGRAMS, min_df=MIN_DF)
+    return train_text_model(data.texts, data.labels, weights=data.weights, ngrams=NGRAMS, min_df=MIN_DF,
+                            vectors=bundled_word_vectors(), vector_weight=VECTOR_WEIGHT)
+
+
+@functools.cache
+def bundled_word_vectors() -> WordVectors:
+    """The word vectors shipped with the package (read once per process: every topic model shares them)."""
+    with (resources.files("bot") / "data" / VECTORS_FILE).open("rb") as handle:
+        return WordVectors.load(handle)
 
 
 def bundled_model() -> TextModel:
     """The model artifact shipped with the package, built by `ai-news train` from the bundled labeled set."""
     with (resources.files("bot") / "data" / MODEL_FILE).open("rb") as handle:
-        return TextModel.load(handle)
+        return TextModel.load(handle, bundled_word_vectors())
 
 
 class TopicClassifier:

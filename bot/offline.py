@@ -27,6 +27,7 @@ from bot.classify import (
     TopicClassifier,
     bundled_examples,
     bundled_model,
+    bundled_word_vectors,
     evaluate,
     evaluate_holdout,
     example_text,
@@ -61,7 +62,7 @@ def load_model(settings: Settings) -> TextModel:
     if path is None:
         return bundled_model()
     try:
-        return TextModel.load(path)
+        return TextModel.load(path, bundled_word_vectors())
     except (OSError, ValueError, KeyError) as exc:
         raise ConfigError(f"CLASSIFIER_MODEL {path}: not a usable model file ({exc}); build one with "
                           "`ai-news train --out FILE`") from None

@@ -6,6 +6,11 @@ prediction needs: the vocabulary (words, and with `ngrams=2` also pairs of adjac
 predicts with numpy alone, exactly as scikit-learn would (a test holds them equal), so a process that only
 classifies never imports scikit-learn. Saved as an .npz loaded with allow_pickle=False: a model file can
 hold arrays and strings, never code.
+
+A model may also read what a text means, not only which words it holds: `WordVectors` gives each word a small dense
+vector (taken once from a sentence-embedding model, see `scripts/build_word_vectors.py`) and a text the weighted mean
+of its words' vectors, so words no labeled example holds still land near the ones it does ("assassination" near
+"attack"). Such a model keeps one more block of coefficients for the text's vector, fitted with the words'.
 """
 
 from __future__ import annotations
@@ -17,7 +22,7 @@ import unicodedata
 from collections import Counter
 from collections.abc import Sequence
 from pathlib import Path
-from typing import IO, Literal
+from typing import IO, Any, Literal
 
 import numpy as np
 
@@ -82,9 +87,89 @@ class Tokenized:
                 for row in self._parts]
 
 
+class WordVectors:
+    """A dense vector per word (rows of unit length) and a weight per word (rarer words weigh more). `embed` gives
+    each text the weighted sum of its known words' vectors, scaled to unit length; a text with no known word gets
+    zeros. Words are the topic model's tokens (lower-case, accents stripped, two characters or more)."""
+
+    def __init__(self, words: Sequence[str], vectors: np.ndarray, weights: np.ndarray) -> None:
+        self.words = list(words)
+        self.vectors = np.asarray(vectors, dtype=np.float64)
+        self.weights = np.asarray(weights, dtype=np.float64)
+        if self.vectors.ndim != 2 or self.vectors.shape[0] != len(self.words) or self.weights.shape != (len(
+                self.words),):
+            raise ValueError(f"{len(self.words)} words need one vector row and one weight each")
+        self.dims = self.vectors.shape[1]
+        self._index = {word: i for i, word in enumerate(self.words)}
+        self._weighted = self.vectors * self.weights[:, None]
+        digest = hashlib.sha256("\x1e".join(self.words).encode())
+        digest.update(np.ascontiguousarray(vectors, dtype=np.float16).tobytes())
+        digest.update(np.ascontiguousarray(weights, dtype=np.float32).tobytes())
+        self.digest = digest.hexdigest()[:16]
+
+    def embed(self, texts: Sequence[str]) -> np.ndarray:
+        """One unit-length row per text (zeros for a text with no known word), a word counting as often as the text
+        holds it."""
+        index = self._index
+        rows: list[int] = []
+        ids: list[int] = []
+        for row, text in enumerate(texts):
+            for token in TOKEN.findall(_fold(text)):
+                found = index.get(token)
+                if found is not None:
+                    rows.append(row)
+                    ids.append(found)
+        return self._sum(np.asarray(rows, dtype=np.int64), np.asarray(ids, dtype=np.int64),
+                         np.ones(len(ids), dtype=np.int64), len(texts))
+
+    def embed_parts(self, tokenized: Tokenized, repeats: Sequence[int]) -> np.ndarray:
+        """The rows `embed` gives the texts that `tokenized` holds in parts, each part `repeats` times, to the
+        last bit, without building the texts."""
+        if tokenized.tokens is None:  # a part holds a NUL itself: the texts themselves
+            return self.embed(tokenized.texts(repeats))
+        tokens = tokenized.tokens
+        lookup = {**self._index, _SEPARATOR: _END}
+        ids = np.fromiter(map(lookup.get, tokens, itertools.repeat(_UNKNOWN)), dtype=np.int64, count=len(tokens))
+        parts = np.cumsum(ids == _END)
+        times = np.asarray(repeats, dtype=np.int64)[parts % tokenized.width]
+        kept = (ids >= 0) & (times > 0)
+        return self._sum(parts[kept] // tokenized.width, ids[kept], times[kept], tokenized.rows)
+
+    def _sum(self, rows: np.ndarray, ids: np.ndarray, counts: np.ndarray, size: int) -> np.ndarray:
+        """Each row's words with their counts summed, added in one fixed order (by word), so that the same words
+        give the same bits however they were listed."""
+        out = np.zeros((size, self.dims))
+        if not len(ids):
+            return out
+        keys, where = np.unique(rows * len(self.words) + ids, return_inverse=True)
+        totals = np.bincount(where, weights=counts).astype(np.int64)
+        key_rows, key_ids = keys // len(self.words), keys % len(self.words)
+        contributions = self._weighted[key_ids] * totals[:, None]
+        starts = np.flatnonzero(np.r_[True, key_rows[1:] != key_rows[:-1]])
+        out[key_rows[starts]] = np.add.reduceat(contributions, starts, axis=0)
+        norms = np.linalg.norm(out, axis=1)
+        nonzero = norms > 0
+        out[nonzero] /= norms[nonzero, None]
+        return out
+
+    def save(self, target: Path | IO[bytes]) -> None:
+        np.savez_compressed(target, format=np.array(FORMAT), words=np.array(self.words, dtype=np.str_),
+                            vectors=self.vectors.astype(np.float16), weights=self.weights.astype(np.float32))
+
+    @classmethod
+    def load(cls, source: Path | IO[bytes]) -> WordVectors:
+        with np.load(source, allow_pickle=False) as data:
+            if int(data["format"]) != FORMAT:
+                raise ValueError(f"word vectors format {int(data['format'])} is not supported (expected {FORMAT})")
+            return cls(data["words"].tolist(), data["vectors"], data["weights"])
+
+
 class TextModel:
     def __init__(self, vocabulary: Sequence[str], idf: np.ndarray, coef: np.ndarray, intercept: np.ndarray,
-                 classes: Sequence[str], digest: str = "") -> None:
+                 classes: Sequence[str], digest: str = "", dense: np.ndarray | None = None,
+                 vectors: WordVectors | None = None) -> None:
+        """`dense`: with `vectors`, the coefficients (classes, vector dimensions) of the text's word-vector mean,
+        which the decision adds to the words' sum."""
         self.vocabulary = {term: i for i, term in enumerate(vocabulary)}
         self.terms = list(vocabulary)
         self.idf = np.asarray(idf, dtype=np.float64)
@@ -106,6 +191,13 @@ class TextModel:
         order = np.argsort(keys, kind="stable")
         self._pair_keys = keys[order]
         self._pair_terms = np.array(pairs, dtype=np.int64)[order]
+        if (dense is None) != (vectors is None):
+            raise ValueError("a model of word vectors needs both its coefficients and the word vectors")
+        self.vectors = vectors
+        self.dense = None if dense is None else np.asarray(dense, dtype=np.float64)
+        if self.dense is not None and vectors is not None and self.dense.shape != (len(self.classes), vectors.dims):
+            raise ValueError(f"word-vector coefficients of shape {self.dense.shape} do not fit {len(self.classes)} "
+                             f"classes and {vectors.dims}-dimensional word vectors")
 
     def decision(self, texts: Sequence[str]) -> np.ndarray:
         """Decision values (rows: texts, columns: classes), as LinearSVC.decision_function gives them."""
@@ -117,6 +209,10 @@ class TextModel:
         without building that text or tokenizing the title twice."""
         row_of, term_of, counts = self._term_counts(tokenized, repeats)
         out = np.tile(self.intercept, (tokenized.rows, 1))
+        if self.dense is not None and self.vectors is not None and tokenized.rows:
+            # einsum sums each row on its own: a text scores the same to the last bit in any batch (a matrix
+            # product's blocking would depend on the batch size)
+            out += np.einsum("ij,kj->ik", self.vectors.embed_parts(tokenized, repeats), self.dense)
         if not len(term_of):
             return out
         weights = (1.0 + np.log(counts.astype(np.float64))) * self.idf[term_of]  # sublinear tf-idf
@@ -233,33 +329,53 @@ class TextModel:
                 np.asarray(counts, dtype=np.int64))
 
     def save(self, target: Path | IO[bytes]) -> None:
-        np.savez_compressed(
-            target, format=np.array(FORMAT), vocabulary=np.array(self.terms, dtype=np.str_), idf=self.idf,
-            coef=self.coef, intercept=self.intercept, classes=np.array(self.classes, dtype=np.str_),
-            digest=np.array(self.digest, dtype=np.str_),
-        )
+        """The model's arrays; a model of word vectors keeps its coefficients and the digest of its word vectors
+        (the vectors themselves are a file of their own, shared by every model built on them)."""
+        arrays: dict[str, Any] = {
+            "format": np.array(FORMAT), "vocabulary": np.array(self.terms, dtype=np.str_), "idf": self.idf,
+            "coef": self.coef, "intercept": self.intercept, "classes": np.array(self.classes, dtype=np.str_),
+            "digest": np.array(self.digest, dtype=np.str_)}
+        if self.dense is not None and self.vectors is not None:
+            arrays |= {"dense": self.dense, "vectors_digest": np.array(self.vectors.digest, dtype=np.str_)}
+        np.savez_compressed(target, **arrays)
 
     @classmethod
-    def load(cls, source: Path | IO[bytes]) -> TextModel:
+    def load(cls, source: Path | IO[bytes], vectors: WordVectors | None = None) -> TextModel:
+        """A saved model; one built on word vectors needs the same `vectors` it was trained with."""
         with np.load(source, allow_pickle=False) as data:
             if int(data["format"]) != FORMAT:
                 raise ValueError(f"model format {int(data['format'])} is not supported (expected {FORMAT})")
+            dense = None
+            if "dense" in data.files:
+                wanted = str(data["vectors_digest"])
+                if vectors is None or vectors.digest != wanted:
+                    found = "none" if vectors is None else f"{vectors.digest}"
+                    raise ValueError(f"the model reads texts with word vectors {wanted}, and the word vectors "
+                                     f"given are {found}; train it again with `ai-news train`")
+                dense = data["dense"]
             return cls(data["vocabulary"].tolist(), data["idf"], data["coef"], data["intercept"],
-                       [str(c) for c in data["classes"]], str(data["digest"]))
+                       [str(c) for c in data["classes"]], str(data["digest"]), dense,
+                       vectors if dense is not None else None)
 
 
 def train_text_model(texts: Sequence[str], labels: Sequence[str], c: float = 1.0,
                      kind: Literal["svm", "logistic"] = "svm", weights: Sequence[float] | None = None,
-                     ngrams: Literal[1, 2] = 1, min_df: int = 1) -> TextModel:
+                     ngrams: Literal[1, 2] = 1, min_df: int = 1, vectors: WordVectors | None = None,
+                     vector_weight: float = 0.5) -> TextModel:
     """Fit TF-IDF words (with `ngrams=2` also pairs of adjacent words) and a linear SVM (or logistic regression)
     with scikit-learn, each example counting with its weight (1 when not given), keeping the terms found in at least
-    `min_df` texts; deterministic for the same data."""
+    `min_df` texts; deterministic for the same data. With `vectors`, each text's word-vector mean, scaled by
+    `vector_weight`, is a block of features beside the words."""
+    from scipy.sparse import csr_matrix, hstack
     from sklearn.feature_extraction.text import TfidfVectorizer
     from sklearn.linear_model import LogisticRegression
     from sklearn.svm import LinearSVC
 
     vectorizer = TfidfVectorizer(ngram_range=(1, ngrams), min_df=min_df, sublinear_tf=True, strip_accents="unicode")
     features = vectorizer.fit_transform(texts)
+    terms = features.shape[1]
+    if vectors is not None:
+        features = hstack([features, csr_matrix(vectors.embed(texts) * vector_weight)]).tocsr()
     model: LinearSVC | LogisticRegression = (
         LinearSVC(C=c, class_weight="balanced", random_state=0) if kind == "svm"
         else LogisticRegression(C=c, class_weight="balanced", max_iter=2000))
@@ -271,5 +387,6 @@ def train_text_model(texts: Sequence[str], labels: Sequence[str], c: float = 1.0
     if len(classes) == 2:  # a binary SVM keeps one row: the second class's; spell out both
         coef = np.vstack([-coef[0], coef[0]])
         intercept = np.array([-intercept[0], intercept[0]])
-    return TextModel([str(t) for t in vocabulary], vectorizer.idf_, coef, intercept, classes,
-                     data_digest(texts, labels, weights))
+    dense = None if vectors is None else coef[:, terms:] * vector_weight
+    return TextModel([str(t) for t in vocabulary], vectorizer.idf_, coef[:, :terms], intercept, classes,
+                     data_digest(texts, labels, weights), dense, vectors)

@@ -15,16 +15,18 @@ from bot.classify import (
     MIN_DF,
     MIN_EXAMPLES,
     NGRAMS,
+    VECTOR_WEIGHT,
     LabeledExample,
     TopicClassifier,
     bundled_examples,
     bundled_model,
+    bundled_word_vectors,
     example_text,
     train,
     training_data,
 )
 from bot.taxonomy import Taxonomy, load_taxonomy
-from bot.textmodel import TextModel, Tokenized, data_digest
+from bot.textmodel import TextModel, Tokenized, WordVectors, data_digest, train_text_model
 
 CLEAR = {
     "models": ("Meta releases Llama 4 Scout and Maverick, open-weight mixture-of-experts models",
@@ -156,11 +158,16 @@ def test_training_is_deterministic_and_numpy_prediction_equals_scikit_learn(taxo
     probe = [example_text(*CLEAR[t]) for t in CLEAR] + ["Zürich café naïve résumé: accents", ""]
     np.testing.assert_allclose(retrained.decision(probe), shipped.decision(probe), atol=1e-9)
 
+    from scipy.sparse import csr_matrix, hstack
+
+    def features(texts: list[str], fit: bool = False) -> object:
+        words = vectorizer.fit_transform(texts) if fit else vectorizer.transform(texts)
+        return hstack([words, csr_matrix(bundled_word_vectors().embed(texts) * VECTOR_WEIGHT)]).tocsr()
+
     vectorizer = TfidfVectorizer(ngram_range=(1, NGRAMS), min_df=MIN_DF, sublinear_tf=True, strip_accents="unicode")
-    svm = LinearSVC(C=1.0, class_weight="balanced", random_state=0).fit(vectorizer.fit_transform(texts), labels,
+    svm = LinearSVC(C=1.0, class_weight="balanced", random_state=0).fit(features(texts, fit=True), labels,
                                                                         sample_weight=weights)
-    np.testing.assert_allclose(shipped.decision(probe), svm.decision_function(vectorizer.transform(probe)),
-                               atol=1e-9)
+    np.testing.assert_allclose(shipped.decision(probe), svm.decision_function(features(probe)), atol=1e-9)
 
 
 def _word_model() -> TextModel:
@@ -248,6 +255,78 @@ def test_pairs_of_words_are_features_as_scikit_learn_counts_them() -> None:
     assert np.array_equal(model.decision_of(Tokenized(rows), (2, 1)), model.decision(probe))
 
 
+def _vectors() -> WordVectors:
+    """Four words in two dimensions: "attack" and "assault" point one way, "chip" and "wafer" the other."""
+    return WordVectors(["attack", "assault", "chip", "wafer"],
+                       np.array([[1.0, 0.0], [0.8, 0.6], [0.0, 1.0], [0.6, 0.8]]), np.array([1.0, 2.0, 1.0, 1.0]))
+
+
+def test_a_text_vector_is_the_weighted_mean_of_its_known_words() -> None:
+    vectors = _vectors()
+    rows = vectors.embed(["Attack", "attack assault", "an assault on a chip fab", "nothing known here", ""])
+    np.testing.assert_allclose(rows[0], [1.0, 0.0])
+    mean = np.array([1.0, 0.0]) + 2 * np.array([0.8, 0.6])
+    np.testing.assert_allclose(rows[1], mean / np.linalg.norm(mean))
+    mean = 2 * np.array([0.8, 0.6]) + np.array([0.0, 1.0])
+    np.testing.assert_allclose(rows[2], mean / np.linalg.norm(mean))
+    assert not rows[3].any() and not rows[4].any()  # no known word: zeros, never a division by zero
+    repeated = vectors.embed(["chip chip attack"])[0]  # a word counts as often as the text holds it
+    mean = 2 * np.array([0.0, 1.0]) + np.array([1.0, 0.0])
+    np.testing.assert_allclose(repeated, mean / np.linalg.norm(mean))
+
+
+def test_texts_in_parts_get_the_vectors_of_the_texts_they_make() -> None:
+    vectors = _vectors()
+    rows = [("Attack on a chip", "wafer wafer"), ("", "assault"), ("nothing", ""), ("a\x00b attack", "chip")]
+    for repeats in ((2, 1), (1, 0), (0, 1)):
+        texts = Tokenized(rows).texts(repeats)
+        assert np.array_equal(vectors.embed_parts(Tokenized(rows), repeats), vectors.embed(texts))
+        clean = [row for row in rows if "\x00" not in "".join(row)]
+        assert np.array_equal(vectors.embed_parts(Tokenized(clean), repeats), vectors.embed(Tokenized(clean).texts(
+            repeats)))
+
+
+def test_a_model_with_word_vectors_scores_as_scikit_learn_with_the_vector_block() -> None:
+    """The word vectors are one more block of features: the model predicts as LinearSVC fitted on the TF-IDF words
+    beside the scaled text vectors does, and a word no example holds still moves a text by its vector."""
+    from scipy.sparse import csr_matrix, hstack
+    from sklearn.feature_extraction.text import TfidfVectorizer
+    from sklearn.svm import LinearSVC
+
+    vectors = _vectors()
+    texts = ["attack on the grid", "attack claimed by a group", "new chip for servers", "chip plant opens",
+             "the group claimed it", "servers and the grid"]
+    labels = ["safety", "safety", "infrastructure", "infrastructure", "safety", "infrastructure"]
+    model = train_text_model(texts, labels, min_df=1, vectors=vectors, vector_weight=0.5)
+    vectorizer = TfidfVectorizer(min_df=1, sublinear_tf=True, strip_accents="unicode")
+    svm = LinearSVC(C=1.0, class_weight="balanced", random_state=0).fit(
+        hstack([vectorizer.fit_transform(texts), csr_matrix(vectors.embed(texts) * 0.5)]).tocsr(), labels)
+    probe = ["an assault", "wafer", "attack chip", "unknown words only", ""]
+    expected = svm.decision_function(
+        hstack([vectorizer.transform(probe), csr_matrix(vectors.embed(probe) * 0.5)]).tocsr())
+    np.testing.assert_allclose(model.decision(probe), np.column_stack([-expected, expected]), atol=1e-9)
+    assert model.classes == ("infrastructure", "safety")
+    scores = model.decision(["an assault", "a wafer"])  # neither word is in any example: the vectors decide
+    assert scores[0, 1] > scores[0, 0] and scores[1, 0] > scores[1, 1]
+    buffer = io.BytesIO()
+    model.save(buffer)
+    buffer.seek(0)
+    assert np.array_equal(TextModel.load(buffer, vectors).decision(probe), model.decision(probe))
+
+
+def test_a_model_built_on_word_vectors_needs_the_same_vectors() -> None:
+    buffer = io.BytesIO()
+    bundled_model().save(buffer)
+    with pytest.raises(ValueError, match=r"word vectors \w+, and the word vectors given are none"):
+        buffer.seek(0)
+        TextModel.load(buffer)
+    with pytest.raises(ValueError, match="train it again with `ai-news train`"):
+        buffer.seek(0)
+        TextModel.load(buffer, _vectors())
+    buffer.seek(0)
+    assert TextModel.load(buffer, bundled_word_vectors()).classes == bundled_model().classes
+
+
 def test_model_files_hold_no_code() -> None:
     buffer = io.BytesIO()
     bundled_model().save(buffer)
@@ -255,7 +334,14 @@ def test_model_files_hold_no_code() -> None:
     with np.load(buffer, allow_pickle=False) as data:  # would raise on any pickled object
         assert all(data[name].dtype != object for name in data.files)
     buffer.seek(0)
-    assert TextModel.load(buffer).classes == bundled_model().classes
+    assert TextModel.load(buffer, bundled_word_vectors()).classes == bundled_model().classes
+    buffer = io.BytesIO()
+    bundled_word_vectors().save(buffer)
+    buffer.seek(0)
+    with np.load(buffer, allow_pickle=False) as data:
+        assert all(data[name].dtype != object for name in data.files)
+    buffer.seek(0)
+    assert WordVectors.load(buffer).digest == bundled_word_vectors().digest
 
 
 def test_topic_added_in_config_works_on_keywords(tmp_path: Path) -> None:
