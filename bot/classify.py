@@ -465,8 +465,14 @@ _POSITION = Caseless(r"^our (?:position|stance|approach|policy|views?) on\b|\bpo
                      r"\b(?:opposes|opposing|backs|supports|urges|calls for) (?:\w+ ){0,3}?"
                      r"(?:regulation|moratorium|ban|bill|law)s?\b")
 _WORK = Caseless(r"\b(?:jobs?|careers?|expertise|skills?|colleagues?|co-?workers?|programmers|developers|engineers|"
-                 r"burnout|workplace|at work|hiring|layoffs?|productivity|craft)\b")
+                 r"burnout|workplace|at work|hiring|layoffs?|productivity|craft|income)\b")
 _PERSONAL = re.compile(r"\b(?:I|I.m|I.ve|my|me|you|your|we|us|our)\b")
+# Money a company or a product loses ("GitHub Copilot Loses an Average of $20 per User per Month", "The chatbot maker
+# is losing money on every query"): a business story, whatever the product is.
+_LOSSES = Caseless(r"\b(?:loses|losing|lost|burns?|burning) "
+                   r"(?:(?:an average of|about|around|over|more than|nearly|up to) )?"
+                   r"(?:[$\u20ac\u00a3]\s?\d|\d[\d.,]* (?:million|billion) (?:dollars|euros))|"
+                   r"\blos(?:es|ing|t) (?:\w+ )?money\b")
 # A company cutting staff ("Stack Overflow lays off 28 percent of staff", "Waymo Layoffs", "More Job Cuts Coming"):
 # business, whatever product the headline names (a robotics company's layoffs may stay robotics).
 _LAYOFFS = Caseless(r"\b(?:lays? off|laying off|laid off|layoffs?|job cuts|workforce reduction|"
@@ -489,7 +495,7 @@ _CODING = Caseless(r"\b(?:code|coding|pull requests?|prs?|patch(?:es)?|commits?|
                    r"scripts?)\b")
 _HARM_WORDS = (r"fake|fakes|scams?|fraud\w*|misinformation|disinformation|deepfakes?|impersonat\w+|abuse|harm\w*|"
                r"hallucinat\w+|vulnerabilit\w+|cve|malware|malicious|spam\w*|poison\w*|manipulat\w+|stolen|misus\w+|"
-               r"(?<!national )security|insecure|less[- ]secure|confabulat\w+|"
+               r"(?<!national )(?<!income )(?<!job )(?<!financial )security|insecure|less[- ]secure|confabulat\w+|"
                r"mak(?:e|es|ing) (?:stuff|things|facts) up|red[- ]?team\w*|unauthori[sz]ed|blackmail\w*|extort\w*|"
                r"falsehoods?|bad actors|illicit\w*|unmask\w*|bypass\w*|sneaky")
 _HARM = Caseless(rf"\b(?:{_HARM_WORDS})\b")
@@ -504,7 +510,8 @@ _MISHAP = Caseless(rf"\b(?:{_HARM_WORDS}|wiped|wipes|deleted?|deletes|destroy\w*
                    r"unsafe|fake\w*|scam\w*|abuse\w*|steal\w*|swiped|vulnerab\w+|jailbreak\w*|prompt injection|"
                    r"suicid\w+|psychosis|delusion\w*|snoop\w*|spying|spied|surveil\w*|doxx\w*|privacy|"
                    r"opt(?:s|ing)?[- ]?outs?|secretly|weapons?|bombs?|"
-                   r"blast|explosi\w+|facial recognition|cheat(?! sheets?\b)\w*|viruses|bioweapons?)\b")
+                   r"blast|explosi\w+|facial recognition|cheat(?! sheets?\b)\w*|viruses|bioweapons?|"
+                   r"assassinations?|murder\w*|violen(?:ce|t))\b")
 _ECONOMY = Caseless(r"\b(?:stocks?|shares|markets?|wealth|crash\w*|correction|bubble|investors?|trial|court|lawsuit|"
                     r"ordered to|jobs?)\b")
 # A government's, an army's, a spy agency's, a federal agency's (NIST, the FTC) or the police's dealings with AI: a
@@ -620,6 +627,8 @@ def _story_kind(title: str, summary: str, headline_models: Sequence[str], events
             {"safety", "business", "regulation", "products"})
     if _LAYOFFS.found(title) and "release" not in events:
         return "business", frozenset({"business", "robotics", "infrastructure"})
+    if _LOSSES.found(title):
+        return "business", frozenset({"business", "infrastructure", "regulation"})
     if _ADS.found(title):
         return "business", frozenset({"business", "safety", "regulation", "tools"})
     if _TAGLINE.search(title):
@@ -651,14 +660,15 @@ def editorial_topic(title: str, url: str, models: Sequence[str], events: Sequenc
     """The section the taxonomy's editorial conventions give an item regardless of its wording, or None: a status page
     or an outage is a product story, a security incident a safety one, a law, ruling or ban regulation, a raise,
     acquisition, hire or partnership business, a paper on arXiv research, a headline that is a model's name or
-    reports its release a models story, a consumer app shown on Hacker News a products one, a code repository (not
-    one whose headline is a model's launch tagline), any other Show HN, a practitioner's write-up or serving
-    engineering a tools one, a company's position on policy a regulation one, a change to a service's plans, prices
-    or limits a products one, a first-person piece on AI and work a business one, an AI's error or harm that the
-    learned ranking files under business, products, models or tools a safety one. A benchmark, a government's or an
-    army's dealings, AI-made content, ads, a launch tagline, a chatbot's feature, a study's finding, an essay on AI
-    ethics and any other essay go where their kind belongs unless `ranked` (the learned ranking) already leads with
-    a section that kind allows. Only for the default slugs that the taxonomy has."""
+    reports its release (or a model made available) a models story, a consumer app shown on Hacker News a products
+    one, a code repository (not one whose headline is a model's launch tagline), any other Show HN, a practitioner's
+    write-up or serving engineering a tools one, a company's position on policy a regulation one, a change to a
+    service's plans, prices or limits a products one, a first-person piece on AI and work a business one, an AI's
+    error or harm that the learned ranking files under business, products, models or tools a safety one. A
+    benchmark, a government's or an army's dealings, AI-made content, money a company loses, ads, a launch tagline, a
+    chatbot's feature, a study's finding, an essay on AI ethics and any other essay go where their kind belongs
+    unless `ranked` (the learned ranking) already leads with a section that kind allows. Only for the default slugs
+    that the taxonomy has."""
     def have(slug: str) -> str | None:
         return slug if slug in slugs else None
 
@@ -676,9 +686,12 @@ def editorial_topic(title: str, url: str, models: Sequence[str], events: Sequenc
                             or model_headline(name_and_tagline(title)[0], headline_models)):
         return have("models")
     for kind in events:
-        # Hardware made available ("SiFive Rolls Out RISC-V Cores Aimed at Generative AI") is no product launch.
+        # Hardware made available ("SiFive Rolls Out RISC-V Cores Aimed at Generative AI") is no product launch; a
+        # model made available ("Replit's new AI Model now available on Hugging Face") is the model's release.
         if kind == "availability" and _HARDWARE.found(title):
             continue
+        if kind == "availability" and _RELEASED_MODEL.found(title) and not _SHOW_HN.search(title):
+            return have("models")
         if kind in EVENT_SECTIONS:
             return have(EVENT_SECTIONS[kind])
     if headline_models and events[:1] in (["release"], ["benchmark"]):

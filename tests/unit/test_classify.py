@@ -219,6 +219,14 @@ def test_multi_label_ranks_topics(taxonomy: Taxonomy) -> None:
     ("AI discovers new rare-earth-free magnet at 200 times the speed of man", ("products",), "research"),
     ("Launch HN: Modern Realty (YC S24) – AI Realtor for Home Buyers", ("tools",), "products"),
     ("Launch HN: Univerbal (YC W23) – Language learning with a conversational AI tutor", ("tools",), "products"),
+    # Money a product loses is business, whatever the product; a paper lost in the middle loses no money.
+    ("GitHub Copilot Loses an Average of $20 per User per Month", ("tools",), "business"),
+    ("The chatbot maker is losing money on every query", ("products",), "business"),
+    ("Lost in the Middle: How Language Models Use Long Contexts", ("research",), None),
+    # Violence an AI urged is a harm; income security is a matter of work, not of security.
+    ("AI girlfriend encouraged man to attempt crossbow assassination of Queen", ("products",), "safety"),
+    ("AI - Assassinating Intelligence", ("business",), None),
+    ("ChatGPT has already decreased my income security, and likely yours too", ("safety",), "business"),
 ])
 def test_kinds_of_story_told_by_the_headline(taxonomy: Taxonomy, title: str, ranked: tuple[str, ...],
                                              expected: str | None) -> None:
@@ -228,6 +236,13 @@ def test_kinds_of_story_told_by_the_headline(taxonomy: Taxonomy, title: str, ran
 def test_a_kind_needs_its_section_in_the_taxonomy(taxonomy: Taxonomy) -> None:
     slugs = [s for s in taxonomy.slugs if s != "products"]
     assert editorial_topic("ChatGPT can now read your calendar", "", (), (), slugs, ranked=("tools",)) is None
+
+
+def test_a_model_made_available_is_released_and_hardware_made_available_is_not(taxonomy: Taxonomy) -> None:
+    assert editorial_topic("Replit's new AI Model now available on Hugging Face", "", (), ("availability",),
+                           taxonomy.slugs, ranked=("products",)) == "models"
+    assert editorial_topic("Show HN: My coding model now available as a VS Code extension", "", (), ("availability",),
+                           taxonomy.slugs, ranked=("products",)) != "models"
 
 
 def test_a_model_release_of_an_assistant_is_not_a_feature(taxonomy: Taxonomy) -> None:

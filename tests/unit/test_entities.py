@@ -146,6 +146,9 @@ def test_the_cheap_tests_before_amounts_figures_and_bills_say_what_their_plain_f
     ("Anthropic's principle for model welfare", 1),
     ("Gemini now answers in Google Docs", 1),
     ("Comparing Gemini and the Gemini protocol", 1),
+    ("Alice ML", 0),
+    ("Type inference in Standard ML", 0),
+    ("ML for compilers, in Standard ML", 1),
 ])
 def test_a_term_in_another_sense_is_no_sign_of_ai(text: str, terms: int) -> None:
     assert EXTRACTOR.ai_term_count(text) == terms
