@@ -102,6 +102,7 @@ class WordVectors:
         self.dims = self.vectors.shape[1]
         self._index = {word: i for i, word in enumerate(self.words)}
         self._weighted = self.vectors * self.weights[:, None]
+        self._lookup = {**self._index, _SEPARATOR: _END}
         digest = hashlib.sha256("\x1e".join(self.words).encode())
         digest.update(np.ascontiguousarray(vectors, dtype=np.float16).tobytes())
         digest.update(np.ascontiguousarray(weights, dtype=np.float32).tobytes())
@@ -128,8 +129,8 @@ class WordVectors:
         if tokenized.tokens is None:  # a part holds a NUL itself: the texts themselves
             return self.embed(tokenized.texts(repeats))
         tokens = tokenized.tokens
-        lookup = {**self._index, _SEPARATOR: _END}
-        ids = np.fromiter(map(lookup.get, tokens, itertools.repeat(_UNKNOWN)), dtype=np.int64, count=len(tokens))
+        ids = np.fromiter(map(self._lookup.get, tokens, itertools.repeat(_UNKNOWN)), dtype=np.int64,
+                          count=len(tokens))
         parts = np.cumsum(ids == _END)
         times = np.asarray(repeats, dtype=np.int64)[parts % tokenized.width]
         kept = (ids >= 0) & (times > 0)
@@ -349,7 +350,7 @@ class TextModel:
             if "dense" in data.files:
                 wanted = str(data["vectors_digest"])
                 if vectors is None or vectors.digest != wanted:
-                    found = "none" if vectors is None else f"{vectors.digest}"
+                    found = "none" if vectors is None else vectors.digest
                     raise ValueError(f"the model reads texts with word vectors {wanted}, and the word vectors "
                                      f"given are {found}; train it again with `ai-news train`")
                 dense = data["dense"]
