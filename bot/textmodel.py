@@ -115,7 +115,7 @@ class WordVectors:
         rows: list[int] = []
         ids: list[int] = []
         for row, text in enumerate(texts):
-            for token in TOKEN.findall(_fold(text)):
+            for token in analyze(text):
                 found = index.get(token)
                 if found is not None:
                     rows.append(row)
