@@ -227,6 +227,15 @@ def test_multi_label_ranks_topics(taxonomy: Taxonomy) -> None:
     ("AI girlfriend encouraged man to attempt crossbow assassination of Queen", ("products",), "safety"),
     ("AI - Assassinating Intelligence", ("business",), None),
     ("ChatGPT has already decreased my income security, and likely yours too", ("safety",), "business"),
+    # A company's IPO plan is not a service's plan; a question on what language models do is research, one asked of
+    # readers is not.
+    ("Chatbot maker's CEO has no IPO plan for now", ("business",), None),
+    ("Chatbot's Pro plan now costs twice as much", ("business",), "products"),
+    ("Do LLMs know what they don't know?", ("models",), "research"),
+    ("Ask HN: Will LLMs replace search engines?", ("models",), "business"),
+    # What a survey found about AI-made content may be research; the content itself is not.
+    ("AI-generated faces fool more people than real photos, survey finds", ("research",), None),
+    ("AI-generated faces flood dating apps", ("research",), "business"),
 ])
 def test_kinds_of_story_told_by_the_headline(taxonomy: Taxonomy, title: str, ranked: tuple[str, ...],
                                              expected: str | None) -> None:
@@ -243,6 +252,22 @@ def test_a_model_made_available_is_released_and_hardware_made_available_is_not(t
                            taxonomy.slugs, ranked=("products",)) == "models"
     assert editorial_topic("Show HN: My coding model now available as a VS Code extension", "", (), ("availability",),
                            taxonomy.slugs, ranked=("products",)) != "models"
+
+
+def test_a_parameter_count_names_a_model_and_a_released_paper_is_research(taxonomy: Taxonomy) -> None:
+    assert editorial_topic("Foo 7B (an Apache 2.0-licensed LLaMA) is now available", "", (), ("availability",),
+                           taxonomy.slugs, ranked=("products",)) == "models"
+    assert editorial_topic("Mixtral 8x7B is out", "", (), ("release",), taxonomy.slugs, ranked=("tools",)) == "models"
+    # money and other names are no parameter counts
+    assert editorial_topic("Phone maker's $5B plant now available to rent", "", (), ("availability",),
+                           taxonomy.slugs, ranked=("business",)) != "models"
+    assert editorial_topic("Galaxy S2B is now available", "", (), ("availability",), taxonomy.slugs,
+                           ranked=("products",)) != "models"
+    # a paper is released, not a model, even when it is about one
+    assert editorial_topic("Lab Releases Paper on Embodied LLM (562b parameters)", "", (), ("release",),
+                           taxonomy.slugs, ranked=("models",)) == "research"
+    assert editorial_topic("Lab publishes a study of a robot-guiding language model", "", (), ("release",),
+                           taxonomy.slugs, ranked=("robotics",)) is None
 
 
 def test_a_model_release_of_an_assistant_is_not_a_feature(taxonomy: Taxonomy) -> None:
