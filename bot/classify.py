@@ -54,16 +54,22 @@ class _PhraseTable:
         elif words:
             self._pairs.setdefault((words[0], words[1]), []).append((words[2:], topic, sign))
 
-    def score(self, words: list[str], weight: float, into: list[float]) -> None:
+    def score(self, words: list[str], weight: float, into: list[float], negated: set[int] | None = None) -> None:
+        """Add each hit's weight (taken away for a negative keyword) to its topic; with `negated`, also note the
+        topics a negative keyword was found for."""
         # The lookups run in C (map); Python only sees the hits, in the order of the words.
         for entries in filter(None, map(self._single.get, words)):
             for topic, sign in entries:
                 into[topic] += sign * weight
+                if sign < 0 and negated is not None:
+                    negated.add(topic)
         found = list(map(self._pairs.get, itertools.pairwise(words), itertools.repeat(())))
         for i, hits in itertools.compress(enumerate(found), found):
             for rest, topic, sign in hits:
                 if not rest or tuple(words[i + 2:i + 2 + len(rest)]) == rest:
                     into[topic] += sign * weight
+                    if sign < 0 and negated is not None:
+                        negated.add(topic)
 
 
 class KeywordClassifier:
@@ -84,14 +90,24 @@ class KeywordClassifier:
 
     def scores_and_title(self, title: str, body: str = "") -> tuple[dict[str, float], tuple[str, ...]]:
         """The scores, and the topics whose keywords the title alone holds (a positive score from the title)."""
+        return self.scores_title_and_negated(title, body)[:2]
+
+    def scores_title_and_negated(self, title: str, body: str = ""
+                                 ) -> tuple[dict[str, float], tuple[str, ...], tuple[str, ...]]:
+        """The scores, the topics whose keywords the title holds, and the topics the title names only in another
+        sense: one of their negative keywords is in the title ("Robots.txt", "a new pricing model") and the text
+        holds no more of their keywords than of their negative ones."""
         raw = [0.0] * len(self.taxonomy.topics)
-        self._table.score(tokens(title), TITLE_WEIGHT, raw)
+        negated: set[int] = set()
+        self._table.score(tokens(title), TITLE_WEIGHT, raw, negated)
         titled = tuple(t.slug for t, v in zip(self.taxonomy.topics, raw, strict=True) if v > 0)
         self._table.score(tokens(body), 1.0, raw)
+        other_sense = tuple(self.taxonomy.topics[i].slug for i in sorted(negated) if raw[i] <= 0)
         best = max(raw, default=0.0)
         if best <= 0:
-            return {}, titled
-        return {t.slug: round(v / best, 3) for t, v in zip(self.taxonomy.topics, raw, strict=True) if v > 0}, titled
+            return {}, titled, other_sense
+        return ({t.slug: round(v / best, 3) for t, v in zip(self.taxonomy.topics, raw, strict=True) if v > 0}, titled,
+                other_sense)
 
     def classify(self, item: Item) -> ClassifiedItem:
         from bot.models import ClassifiedItem
@@ -265,7 +281,8 @@ class TopicClassifier:
     def _score_matrix(self, texts: Sequence[tuple[str, str]], tokenized: Tokenized | None = None,
                       repeats: Sequence[int] = (2, 1)) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """The scores, which topics' keywords each text holds, and which its title holds (boolean matrices of the
-        same shape). The model reads `tokenized` with `repeats` when given (the texts already tokenized, see
+        same shape); a topic the title names only in another sense (see `KeywordClassifier.scores_title_and_negated`)
+        scores 0. The model reads `tokenized` with `repeats` when given (the texts already tokenized, see
         `topics`)."""
         scores = np.zeros((len(texts), len(self.taxonomy.slugs)))
         matched = np.zeros(scores.shape, dtype=bool)
@@ -278,7 +295,11 @@ class TopicClassifier:
                 if slug in learned:
                     scores[:, self._columns[slug]] = (1 - KEYWORD_WEIGHT) * probabilities[:, j]
         for i, (title, body) in enumerate(texts):
-            found, in_title = self.keywords.scores_and_title(title, body)
+            found, in_title, other_sense = self.keywords.scores_title_and_negated(title, body)
+            # A topic the headline names only in another sense ("We Need Robots.txt but for AI") gets no learned
+            # score either: the model reads the same words.
+            for slug in other_sense:
+                scores[i, self._columns[slug]] = 0.0
             for slug, value in found.items():
                 scores[i, self._columns[slug]] += (KEYWORD_WEIGHT if slug in learned else NEW_TOPIC_WEIGHT) * value
                 matched[i, self._columns[slug]] = True
@@ -463,7 +484,8 @@ EVENT_SECTIONS = {"outage": "products", "availability": "products", "security": 
 # you) on AI and people's work, with no event and no model, a business one.
 _WRITE_UP = Caseless(r"^(?:how (?:we|i)\b(?!['\u2019]ll\b| will\b)|building\b|notes on\b|lessons (?:from|learned)\b|"
                      r"tips (?:for|on)\b|"
-                     r"(?:a )?(?:simple|gentle|visual|brief) (?:explanation|introduction|guide)\b|"
+                     r"(?:a )?(?:simple|gentle|visual|brief|hands-on|practical|quick) "
+                     r"(?:explanation|introduction|guide)\b|"
                      r"what (?:we|i)(?:.ve| have)? learned\b|"
                      r"(?:we|i) (?:built|made|rebuilt|wrote|ran)\b)|:\s*notes on\b")
 _SERVING = Caseless(r"\b(?:serving|inference (?:engine|server|stack|cost|speed)|latency|throughput|quantiz\w+|"
@@ -593,7 +615,8 @@ _ADS = Caseless(r"\b(?:ads|adverts?|advertis\w+|ad (?:placements?|targeting|reve
 # A consumer app shown on Hacker News ("Show HN: I built an AI coloring page generator", "a math app for kids"): a
 # product launch, where a Show HN tool for builders (agents, LLMs, local or open-source software, infrastructure for AI
 # apps) is a tools one.
-_CONSUMER_APP = Caseless(r"\b(?:apps?|generators?|studio|tutors?|realtors?|for (?:home buyers|students|kids|parents|"
+_CONSUMER_APP = Caseless(r"\b(?:apps?|generators?|studio|tutors?|realtors?|(?:ai )?art|one[- ]click|"
+                         r"for (?:home buyers|students|kids|parents|"
                          r"families|travell?ers|shoppers))\b")
 _BUILDER_SIDE = Caseless(r"\b(?:llms?|agents?|agentic|local\w*|open|self[- ]hosted|rust|python|go|framework|engine|"
                          r"workflows?|data|vibe\w*|mac|desktop|terminal|infrastructure|for (?:ai |llm )?apps)\b")
@@ -601,7 +624,7 @@ _BUILDER_SIDE = Caseless(r"\b(?:llms?|agents?|agentic|local\w*|open|self[- ]host
 # it is about; not the business section essays on work go to (the ethics of AI at work is one: "Is It OK to Lie to an
 # AI Chatbot During a Job Interview?"), nor research (a study says what it found).
 _ETHICS = Caseless(r"\b(?:conscious\w*|conscient|sentien\w*|feelings|anthropomorph\w*|lonel\w*|ethic\w*|"
-                   r"moral(?:s|ity)?|model welfare|slaves?|doom|alignment|"
+                   r"moral(?:s|ity)?|model welfare|slaves?|doom|alignment|existential (?:risks?|threats?)|x-risks?|"
                    r"align(?:s|ed|ing)? (?:(?:an?|the|our|its|their) )?(?:ai|models?|llms?|language models?|agents?|"
                    r"systems?|superintelligence))\b")
 # A launch tagline ("Flint: A Visualization Language for the AI Era", "Foo - an open-source agent framework",
@@ -728,7 +751,9 @@ def editorial_topic(title: str, url: str, models: Sequence[str], events: Sequenc
             and not _BUILDER_SIDE.found(title):
         return have("products")
     community_repo = repo is not None and not lab_repo and not _MODEL_TAGLINE.search(title)
-    if community_repo or _SHOW_HN.search(title) or _WRITE_UP.found(title) or _GUIDE_URL.search(url) \
+    # (notes on a risk of AI are an essay on its ethics, below, not a practitioner's write-up)
+    write_up = _WRITE_UP.found(title) and not _ETHICS.found(title)
+    if community_repo or _SHOW_HN.search(title) or write_up or _GUIDE_URL.search(url) \
             or _TOOL_HEADLINE.found(title):
         return have("tools")
     if _POSITION.found(title):

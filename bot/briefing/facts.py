@@ -53,7 +53,11 @@ EVENT_PATTERNS: tuple[tuple[str, re.Pattern[str]], ...] = tuple(
                    r"(?:is|are|seems?|appears? to be|went|goes) down)\b(?!\s*(?:\d|by\b|to\b|from\b|\w+ percent))"),
         ("hire", r"\b(?:hires|hired|(?:joins|to join|appoints|appointed|names|named)\b.{0,60}\b(?:as )?"
                  r"(?:its |the |our |a )?(?:first |new )?(?:chief|CEO|CTO|CFO|COO|head|president|vice president|VP|"
-                 r"director|general manager|chair\w*)|steps down|resigns)\b"),
+                 r"director|general manager|chair\w*)|steps down|resigns|"
+                 # someone of a company leaving it ("AI Researcher Who Helped Write Landmark Paper Is Leaving Google")
+                 r"(?:researcher|scientist|engineer|executive|chief|CEO|CTO|CFO|COO|co-?founder|founder|head|president)s?"
+                 r"\b.{0,60}\b(?:is leaving|are leaving|leaves|to leave|quits|departs|exits)\b"
+                 r"(?! (?:a|an|it|them|you|us)\b))\b"),
         ("partnership", r"\b(?:partners? with|partnership|teams? up with|collaborat(?:es|ion) with|alliance with)\b"),
         ("release", r"^(?:introducing|announcing|meet)\b|\b(?:releas(?:es|ed)|launch(?:es|ed)|introduc(?:es|ed)|"
                     r"unveil(?:s|ed)|debut(?:s|ed)|open[- ]sourc(?:es|ed)|ships|shipped)\b|"

@@ -236,6 +236,12 @@ def test_multi_label_ranks_topics(taxonomy: Taxonomy) -> None:
     # What a survey found about AI-made content may be research; the content itself is not.
     ("AI-generated faces fool more people than real photos, survey finds", ("research",), None),
     ("AI-generated faces flood dating apps", ("research",), "business"),
+    # A hands-on introduction is a practitioner's guide; notes on a risk of AI are an essay on its ethics.
+    ("A Hands-On Introduction to Machine Learning for Designers", ("research",), "tools"),
+    ("Notes on Existential Risk from Superintelligence", ("safety",), None),
+    ("Notes on Existential Risk from Superintelligence", ("business",), "safety"),
+    # AI art made in one click is a consumer app.
+    ("Show HN: Generate AI art with one click", ("tools",), "products"),
 ])
 def test_kinds_of_story_told_by_the_headline(taxonomy: Taxonomy, title: str, ranked: tuple[str, ...],
                                              expected: str | None) -> None:
@@ -346,6 +352,17 @@ def test_lead_offsets_decide_the_lead_but_not_the_scores(taxonomy: Taxonomy) -> 
     # A clear lead stays a lead.
     row[0, column["models"]] = 0.60
     assert classifier.rank(row)[0][0][0] == "models"
+
+
+def test_a_topic_named_in_another_sense_gets_no_learned_score(taxonomy: Taxonomy) -> None:
+    classifier = TopicClassifier(taxonomy, bundled_model())
+    [(topics, scores)] = classifier.topics([("Tell HN: We need robots.txt but for AI", "")])
+    assert "robotics" not in topics and "robotics" not in scores
+    # a robotics keyword besides the other sense keeps it
+    [(topics, _)] = classifier.topics([("Humanoid robot makers ask sites to update robots.txt", "")])
+    assert topics[0] == "robotics"
+    assert KeywordClassifier(taxonomy).scores_title_and_negated("A new pricing model for the chatbot")[2] == (
+        "models",)
 
 
 def test_lead_offsets_only_for_learned_topics(taxonomy: Taxonomy) -> None:

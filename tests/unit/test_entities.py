@@ -154,6 +154,12 @@ def test_a_term_in_another_sense_is_no_sign_of_ai(text: str, terms: int) -> None
     assert EXTRACTOR.ai_term_count(text) == terms
 
 
+def test_agent_based_modeling_is_no_sign_of_ai() -> None:
+    assert EXTRACTOR.ai_hint_count("Agentscript: Agent Based Modeling in the Browser") == 0
+    assert EXTRACTOR.ai_hint_count("Agent-based models of traffic") == 0
+    assert EXTRACTOR.ai_hint_count("Agents that browse the web for you") > 0
+
+
 def test_a_hint_in_another_sense_is_no_sign_of_ai() -> None:
     assert EXTRACTOR.ai_hint_count("Suspect opened fire on Secret Service agents") == 0
     assert EXTRACTOR.ai_hint_count("Amazonbot is finally respecting robots.txt") == 0

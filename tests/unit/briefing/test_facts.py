@@ -29,6 +29,8 @@ MAKERS = {"Qwen": "Alibaba", "DeepSeek": "DeepSeek", "Claude": "Anthropic"}
     ("It's Now Officially Illegal to Use AI to Impersonate a Human Actor in Hollywood", "", "law"),
     ("The tutoring company settled claims that its software screened out older applicants", "", "court"),
     ("Cognizant and Anthropic expand their partnership", "", "partnership"),
+    ("Researcher who co-wrote a landmark paper is leaving the lab", "", "hire"),
+    ("Chief scientist quits the startup", "", "hire"),
 ])
 def test_events_reported_as_done(title: str, summary: str, kind: str) -> None:
     assert [e.kind for e in events_in(title, summary)][:1] == [kind]
@@ -46,6 +48,11 @@ def test_events_reported_as_done(title: str, summary: str, kind: str) -> None:
 def test_proposals_rumours_and_leaks_of_words_are_no_events(title: str) -> None:
     kinds = [e.kind for e in events_in(title, "")]
     assert not set(kinds) & {"acquisition", "funding", "law", "security", "restriction"}, kinds
+
+
+@pytest.mark.parametrize("title", ["Engineer leaves a note in the kernel source", "Leaves of a tree, by researchers"])
+def test_leaving_a_thing_behind_is_no_departure(title: str) -> None:
+    assert "hire" not in [e.kind for e in events_in(title, "")]
 
 
 @pytest.mark.parametrize("text", [
