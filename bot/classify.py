@@ -701,16 +701,16 @@ def editorial_topic(title: str, url: str, models: Sequence[str], events: Sequenc
                     ranked: Sequence[str] = ()) -> str | None:
     """The section the taxonomy's editorial conventions give an item regardless of its wording, or None: a status page
     or an outage is a product story, a security incident a safety one, a law, ruling or ban regulation, a raise,
-    acquisition, hire or partnership business, a paper on arXiv research, a headline that is a model's name or
-    reports its release (or a model made available) a models story, a consumer app shown on Hacker News a products
-    one, a code repository (not one whose headline is a model's launch tagline), any other Show HN, a practitioner's
-    write-up or serving engineering a tools one, a company's position on policy a regulation one, a change to a
-    service's plans, prices or limits a products one, a first-person piece on AI and work a business one, an AI's
-    error or harm that the learned ranking files under business, products, models or tools a safety one. A
+    acquisition, hire or partnership business, a paper on arXiv or one a lab releases research, a headline that is a
+    model's name or reports its release (or a model made available) a models story, a consumer app shown on Hacker News
+    a products one, a code repository (not one whose headline is a model's launch tagline), any other Show HN, a
+    practitioner's write-up or serving engineering a tools one, a company's position on policy a regulation one, a
+    change to a service's plans, prices or limits a products one, a first-person piece on AI and work a business one, an
+    AI's error or harm that the learned ranking files under business, products, models or tools a safety one. A
     benchmark, a government's or an army's dealings, AI-made content, money a company loses, ads, a launch tagline, a
-    chatbot's feature, a study's finding, an essay on AI ethics and any other essay go where their kind belongs
-    unless `ranked` (the learned ranking) already leads with a section that kind allows. Only for the default slugs
-    that the taxonomy has."""
+    chatbot's feature, a study's finding, an essay on AI ethics and any other essay go where their kind belongs unless
+    `ranked` (the learned ranking) already leads with a section that kind allows. Only for the default slugs that the
+    taxonomy has."""
     def have(slug: str) -> str | None:
         return slug if slug in slugs else None
 
