@@ -9,7 +9,6 @@ taxonomy's fallback topic.
 
 from __future__ import annotations
 
-import functools
 import itertools
 import re
 from collections.abc import Iterable, Sequence
@@ -24,7 +23,7 @@ from bot.patterns import Caseless
 from bot.settings import ConfigError
 from bot.taxonomy import Taxonomy
 from bot.text import BENCHMARK_IDIOMS, compared_models, model_headline, name_and_tagline
-from bot.textmodel import TextModel, Tokenized, WordVectors, train_text_model
+from bot.textmodel import TextModel, Tokenized, bundled_word_vectors, train_text_model
 
 if TYPE_CHECKING:  # a process that only classifies never builds the message models
     from bot.models import ClassifiedItem, Item
@@ -200,7 +199,6 @@ MODEL_FILE = "topic-model.npz"
 # the other sets' words), the model alone put 921 of 1,187 AI entries in a labeled section with them and 881 without
 # (weight 1 gave 909; the 384 dimensions as they come, 917).
 VECTOR_WEIGHT = 0.5
-VECTORS_FILE = "word-vectors.npz"
 
 
 def softmax(values: np.ndarray) -> np.ndarray:
@@ -247,13 +245,6 @@ def train(examples: Sequence[LabeledExample], topics: Sequence[str] | None = Non
                           f"{MIN_EXAMPLES} or more examples each to train a model")
     return train_text_model(data.texts, data.labels, weights=data.weights, ngrams=NGRAMS, min_df=MIN_DF,
                             vectors=bundled_word_vectors(), vector_weight=VECTOR_WEIGHT)
-
-
-@functools.cache
-def bundled_word_vectors() -> WordVectors:
-    """The word vectors shipped with the package (read once per process: every topic model shares them)."""
-    with (resources.files("bot") / "data" / VECTORS_FILE).open("rb") as handle:
-        return WordVectors.load(handle)
 
 
 def bundled_model() -> TextModel:

@@ -27,7 +27,6 @@ from bot.classify import (
     TopicClassifier,
     bundled_examples,
     bundled_model,
-    bundled_word_vectors,
     evaluate,
     evaluate_holdout,
     example_text,
@@ -49,7 +48,7 @@ from bot.relevance import (
 from bot.settings import ConfigError, Settings
 from bot.stories import MemoryStoryIndex
 from bot.taxonomy import Taxonomy, load_taxonomy
-from bot.textmodel import TextModel
+from bot.textmodel import TextModel, bundled_word_vectors
 
 # `ai-news classify` needs none of the briefing's modules nor the message models: they load where used.
 if TYPE_CHECKING:

@@ -15,12 +15,14 @@ of its words' vectors, so words no labeled example holds still land near the one
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import itertools
 import re
 import unicodedata
 from collections import Counter
 from collections.abc import Sequence
+from importlib import resources
 from pathlib import Path
 from typing import IO, Any, Literal
 
@@ -391,3 +393,14 @@ def train_text_model(texts: Sequence[str], labels: Sequence[str], c: float = 1.0
     dense = None if vectors is None else coef[:, terms:] * vector_weight
     return TextModel([str(t) for t in vocabulary], vectorizer.idf_, coef[:, :terms], intercept, classes,
                      data_digest(texts, labels, weights), dense, vectors)
+
+
+VECTORS_FILE = "word-vectors.npz"
+
+
+@functools.cache
+def bundled_word_vectors() -> WordVectors:
+    """The word vectors shipped with the package (bot/data/word-vectors.npz; read once per process: every topic model
+    and the briefing's story matching share them)."""
+    with (resources.files("bot") / "data" / VECTORS_FILE).open("rb") as handle:
+        return WordVectors.load(handle)

@@ -23,9 +23,9 @@ from pathlib import Path
 
 import numpy as np
 
-from bot.classify import VECTORS_FILE, bundled_examples
+from bot.classify import bundled_examples
 from bot.relevance import bundled_relevance_examples
-from bot.textmodel import WordVectors, analyze
+from bot.textmodel import VECTORS_FILE, WordVectors, analyze
 
 DEFAULT_MODEL = "sentence-transformers/all-MiniLM-L6-v2"
 

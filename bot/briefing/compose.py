@@ -69,6 +69,9 @@ RARE_WINDOW = timedelta(hours=24)
 RARE_SHARED = 3
 RARE_SHARED_SAME_PARTIES = 2  # ... or this many besides their names when both name the same organizations only
 RARE_HEADLINES = 3  # a word in this many headlines or fewer is rare
+# Two headlines within RARE_WINDOW naming one organization (and none of their own) whose meanings are this close (the
+# cosine of their word-vector means) are one event: on the labeled days, every such pair of AI headlines is.
+SAME_MEANING = 0.75
 RARE_SHARED_UNCOMMON = 2  # ... or this many that news at large rarely uses (not among the common headline words)
 _ARXIV = re.compile(r"arxiv\.org/", re.IGNORECASE)
 _SOURCE_CATEGORY = re.compile(r"\b(cs|stat|eess)[.-]([a-z]{2})\b", re.IGNORECASE)
@@ -79,7 +82,9 @@ _OUTAGE_WORDS = frozenset({"down", "outage", "outages", "seems", "appears", "err
 _ITS_NEW_MODEL = re.compile(r"(?:'s|\u2019s)\s+(?:new|newest|latest)\s+(?:[\w-]+\s+)?models?\b", re.IGNORECASE)
 _NUMBER = re.compile(r"(?<![\w.])v?\d+(?:[.,]\d+)*(?![\w])")
 # A headline's number, with a magnitude its value keeps ("$34.5B" and "$34.5 Billion" both give 34.5).
-_VALUE = re.compile(r"(?<![\w.])v?(\d+(?:[.,]\d+)*)(?:[kmbt]|bn|mn)?(?![\w]|[.,]\d)", re.IGNORECASE)
+# (a share, "a 49% stake", is no version or count of the thing: two reports of one deal may give its amount and its
+# share)
+_VALUE = re.compile(r"(?<![\w.])v?(\d+(?:[.,]\d+)*)(?:[kmbt]|bn|mn)?(?![\w]|[.,]\d|\s?%|\s?percent)", re.IGNORECASE)
 # A post on its author's own social account: the handle is the account's name in the link.
 _SOCIAL_HANDLE = re.compile(r"^https?://(?:www\.|mobile\.)?(?:(?:twitter|x)\.com/|threads\.(?:net|com)/@|"
                             r"bsky\.app/profile/|medium\.com/@)([a-z0-9_]{4,30})(?![a-z0-9_])", re.IGNORECASE)
@@ -337,6 +342,26 @@ def _conflict(a: set[str], b: set[str]) -> bool:
     return not _same_model(a, b)
 
 
+class _Meanings:
+    """What each headline means (its words' vectors, averaged and scaled to unit length), read when first asked: a
+    day with no pair to compare this way does not load the vectors (nor numpy)."""
+
+    def __init__(self, titles: Sequence[str]) -> None:
+        self._titles = titles
+        self._vectors: list[list[float]] | None = None
+
+    def cosine(self, i: int, j: int) -> float:
+        if self._vectors is None:
+            import numpy as np
+
+            from bot.textmodel import bundled_word_vectors
+
+            vectors = bundled_word_vectors().embed(self._titles)
+            vectors /= np.maximum(np.linalg.norm(vectors, axis=1, keepdims=True), 1e-12)
+            self._vectors = vectors.tolist()
+        return math.fsum(x * y for x, y in zip(self._vectors[i], self._vectors[j], strict=True))
+
+
 def _merge(groups: list[list[ClassifiedItem]], common: frozenset[str]) -> list[list[ClassifiedItem]]:
     """Join groups that are one event: one article under two links (a Slashdot story id with two slugs),
     near-identical headlines (one inside the other, or most words shared), half the words shared by headlines naming
@@ -380,6 +405,7 @@ def _merge(groups: list[list[ClassifiedItem]], common: frozenset[str]) -> list[l
     named_things = [_named_things(g[0].title) for g in top]
     versioned = [_versioned_names(g[0]) for g in top]
     rare_window = RARE_WINDOW.total_seconds()
+    meanings = _Meanings([g[0].title for g in top])
     new_model = [len(found) == 1 and not subject and bool(_ITS_NEW_MODEL.search(g[0].title))
                  for g, found, subject in zip(top, organizations, subjects, strict=True)]
     # Only two headlines that share a word, or that both name a model, can be one event: each group is compared with
@@ -492,8 +518,13 @@ def _merge(groups: list[list[ClassifiedItem]], common: frozenset[str]) -> list[l
         # unless each names an organization of its own.
         same_version = (within_day and bool(versioned[i] & versioned[j])
                         and not apart)
+        # Two outlets' words for one organization's news within a day ("Microsoft In Talks To Invest $10 Billion In
+        # ChatGPT Owner" / "Microsoft in talks to acquire a 49% stake in ChatGPT owner OpenAI"): headlines that mean
+        # nearly the same, naming that organization and none of their own.
+        same_meaning = (within_day and bool(organizations[i] & organizations[j]) and not apart
+                        and meanings.cosine(i, j) >= SAME_MEANING)
         if (same_headline or same_parties or same_party or own_post or same_model or outage or unusual or same_buyer
-                or its_launch or same_version):
+                or its_launch or same_version or same_meaning):
             parent[find(j)] = find(i)
     merged: dict[int, list[ClassifiedItem]] = defaultdict(list)
     for index, group in enumerate(top):

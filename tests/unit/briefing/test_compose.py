@@ -383,6 +383,22 @@ def test_one_buyers_acquisition_reported_twice_in_a_day_is_one_story(taxonomy: T
     assert {link.url for link in joined.sources} == {own.url, report.url}
 
 
+def test_headlines_of_one_organization_that_mean_the_same_are_one_story(taxonomy: Taxonomy) -> None:
+    amount = _item(1, "business", 0.7, title="Microsoft In Talks To Invest $10 Billion In ChatGPT Owner",
+                   source="slashdot", hours=5, organizations=("Microsoft",))
+    stake = _item(2, "business", 0.6, title="Microsoft in talks to acquire a 49% stake in ChatGPT owner OpenAI",
+                  source="hn", hours=9, organizations=("Microsoft", "OpenAI"))
+    # Two pieces on one company that mean different things stay apart.
+    recall = _item(3, "products", 0.5, title="Microsoft's AI chatbot will 'recall' everything you do on a PC",
+                   source="a", hours=6, organizations=("Microsoft",))
+    game = _item(4, "products", 0.5, title="Microsoft's AI will be inside Minecraft, and other Xbox and PC games",
+                 source="b", hours=7, organizations=("Microsoft",))
+    stories = _stories(_compose([amount, stake, recall, game], taxonomy))
+    assert sorted(len(s.sources) for s in stories) == [1, 1, 2]
+    joined = next(s for s in stories if len(s.sources) == 2)
+    assert {link.url for link in joined.sources} == {amount.url, stake.url}
+
+
 def test_one_figure_written_two_ways_is_one_number(taxonomy: Taxonomy) -> None:
     short = _item(1, "business", 0.7, title="Perplexity Makes Longshot $34.5B Offer for Chrome", source="wsj")
     long = _item(2, "business", 0.6, title="Perplexity Makes Longshot $34.5 Billion Offer for Chrome", source="sd")
