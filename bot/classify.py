@@ -563,13 +563,16 @@ _FEATURE = Caseless(r"\b(?:now|adds?|added|gets?|launch\w*|introduc\w+|roll(?:s|
                     r"updates?|available|supports?|lets?|begins?|starts?|expands?|tests?|testing|memory|voice|"
                     r"app|apps|can)\b")
 
+# Language models named as such, and a question put to readers: a question on what language models do is research, one
+# asked of readers is not (see the essays below).
+_LLMS = Caseless(r"\b(?:llms?|(?:large )?language models?|frontier models?)\b")
+_ASK_HN = re.compile(r"^(?:Ask|Tell) HN\b", re.IGNORECASE)
+
 # An opinion piece or essay ("Why ...", "Is anybody else bored of talking about AI?", "The end of ..."):
 # on AI and coding a tools story, on AI and work, culture or society a business one (a question may be a paper's
 # title: research stands for it); never a models story. Where the learned model files it under the product or the
 # compute it is about ("Is ChatGPT changing how you write?", "Why won't Europe build AI data centers in Iceland?"),
 # that stands, except a product or business pick for an essay on coding (business stands when it names jobs or work).
-_LLMS = Caseless(r"\b(?:llms?|(?:large )?language models?|frontier models?)\b")
-_ASK_HN = re.compile(r"^(?:Ask|Tell) HN\b", re.IGNORECASE)
 _OPINION = Caseless(r"\?\s*$|^(?:why|should|the (?:end|future|case|death|rise) of|in defen[cs]e of|against|stop|"
                     r"don.t|no,|yes,)\b|\b(?:bored|tired|fatigue|hype|backlash|"
                     r"bubble|doom\w*|burnout|superpowers?|eat(?:s|ing)?|killing|dead|dying)\b")
@@ -585,7 +588,7 @@ _STUDY = Caseless(r"\b(?:study|studies|researchers|scientists|paper)\s+(?:finds?
                   r"^ai (?:discovers|discovered|finds|found)\b|"
                   r"\b(?:experimental|empirical) evidence\b")
 
-# A survey's or a poll's finding ("..., Finds Survey", "Survey Finds ...", "according to a poll").
+# A survey's or a poll's finding ("..., Finds Survey", "Survey Finds ...", "a poll shows").
 _SURVEY_FINDING = Caseless(r"\b(?:finds?|found|shows?) (?:an? |the |new )?(?:survey|poll)\b|"
                            r"\b(?:survey|poll)\s+(?:finds?|found|shows?|suggests?|reveals?)\b")
 

@@ -69,10 +69,10 @@ RARE_WINDOW = timedelta(hours=24)
 RARE_SHARED = 3
 RARE_SHARED_SAME_PARTIES = 2  # ... or this many besides their names when both name the same organizations only
 RARE_HEADLINES = 3  # a word in this many headlines or fewer is rare
+RARE_SHARED_UNCOMMON = 2  # ... or this many that news at large rarely uses (not among the common headline words)
 # Two headlines within RARE_WINDOW naming one organization (and none of their own) whose meanings are this close (the
 # cosine of their word-vector means) are one event: on the labeled days, every such pair of AI headlines is.
 SAME_MEANING = 0.75
-RARE_SHARED_UNCOMMON = 2  # ... or this many that news at large rarely uses (not among the common headline words)
 _ARXIV = re.compile(r"arxiv\.org/", re.IGNORECASE)
 _SOURCE_CATEGORY = re.compile(r"\b(cs|stat|eess)[.-]([a-z]{2})\b", re.IGNORECASE)
 _OUTAGE_WORDS = frozenset({"down", "outage", "outages", "seems", "appears", "errors", "elevated", "degraded",
@@ -370,8 +370,9 @@ def _merge(groups: list[list[ClassifiedItem]], common: frozenset[str]) -> list[l
     day's headlines hold (two besides the names, or one coined name such as "MCP", when both name the same
     organizations and no other), one coined compound name ("SWE-Lancer") when neither names an organization the other
     does not, one buyer's acquisition, a headline on an organization's new model and that organization's launch
-    within a day, or one versioned name ("Gaudi 3", "8x22B") within a day unless each names an organization of its
-    own; never two different models or laws, never more than 72 h apart."""
+    within a day, one versioned name ("Gaudi 3", "8x22B") within a day unless each names an organization of its
+    own, or within a day headlines that mean nearly the same naming one organization and none of their own; never two
+    different models or laws, never more than 72 h apart."""
     top = groups[:MERGE_CANDIDATES]
     parent = list(range(len(top)))
 
@@ -518,13 +519,14 @@ def _merge(groups: list[list[ClassifiedItem]], common: frozenset[str]) -> list[l
         # unless each names an organization of its own.
         same_version = (within_day and bool(versioned[i] & versioned[j])
                         and not apart)
+        joined = (same_headline or same_parties or same_party or own_post or same_model or outage or unusual
+                  or same_buyer or its_launch or same_version)
         # Two outlets' words for one organization's news within a day ("Microsoft In Talks To Invest $10 Billion In
         # ChatGPT Owner" / "Microsoft in talks to acquire a 49% stake in ChatGPT owner OpenAI"): headlines that mean
-        # nearly the same, naming that organization and none of their own.
-        same_meaning = (within_day and bool(organizations[i] & organizations[j]) and not apart
-                        and meanings.cosine(i, j) >= SAME_MEANING)
-        if (same_headline or same_parties or same_party or own_post or same_model or outage or unusual or same_buyer
-                or its_launch or same_version or same_meaning):
+        # nearly the same, naming that organization and none of their own (compared only when nothing else joins
+        # them).
+        if joined or (within_day and bool(organizations[i] & organizations[j]) and not apart
+                      and meanings.cosine(i, j) >= SAME_MEANING):
             parent[find(j)] = find(i)
     merged: dict[int, list[ClassifiedItem]] = defaultdict(list)
     for index, group in enumerate(top):
