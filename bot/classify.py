@@ -479,6 +479,15 @@ _WRITE_UP = Caseless(r"^(?:how (?:we|i)\b(?!['\u2019]ll\b| will\b)|building\b|no
                      r"(?:explanation|introduction|guide)\b|"
                      r"what (?:we|i)(?:.ve| have)? learned\b|"
                      r"(?:we|i) (?:built|made|rebuilt|wrote|ran)\b)|:\s*notes on\b")
+# A converter's name for a whole headline ("OpenAI-to-SQLite", "html-to-markdown"): a tool.
+_CONVERTER = re.compile(r"[\w.]+(?:-[\w.]+)*-to-[\w.]+(?:-[\w.]+)*", re.IGNORECASE)
+# Something made with AI alone ("Copying Angry Birds with nothing but AI"): AI-coding practice.
+_AI_ALONE = Caseless(r"\b(?:with|using) (?:nothing but|only|just) (?:ai|chatgpt|gpt-?[34]\w*|llms?|claude|copilot|"
+                     r"an? llm)\b")
+# Cutting what using a model costs by a factor ("Use GPT-3 incorrectly: reduce costs 40x and increase speed by 5x"): a
+# practitioner's write-up, where hardware's factor is a chip's (a model "30x cheaper" than another is the model's).
+_SPEEDUP = Caseless(r"\b(?:reduc\w+|cut\w*|lower\w*|slash\w*) (?:\w+ )?(?:costs?|latency|bills?) (?:by )?"
+                    r"\d+(?:\.\d+)?x\b")
 _SERVING = Caseless(r"\b(?:serving|inference (?:engine|server|stack|cost|speed)|latency|throughput|quantiz\w+|"
                     r"kv cache|tok(?:ens)?/s|tokens per second|p9[59]|time to first token)\b")
 _POSITION = Caseless(r"^our (?:position|stance|approach|policy|views?) on\b|\bposition on\b|"
@@ -531,7 +540,7 @@ _MISHAP = Caseless(rf"\b(?:{_HARM_WORDS}|wiped|wipes|deleted?|deletes|destroy\w*
                    r"suicid\w+|psychosis|delusion\w*|snoop\w*|spying|spied|surveil\w*|doxx\w*|privacy|"
                    r"opt(?:s|ing)?[- ]?outs?|secretly|weapons?|bombs?|"
                    r"blast|explosi\w+|facial recognition|cheat(?! sheets?\b)\w*|viruses|bioweapons?|"
-                   r"assassinations?|murder\w*|violen(?:ce|t))\b")
+                   r"assassinations?|murder\w*|violen(?:ce|t)|horrif\w+|appall\w+)\b")
 _ECONOMY = Caseless(r"\b(?:stocks?|shares|markets?|wealth|crash\w*|correction|bubble|investors?|trial|court|lawsuit|"
                     r"ordered to|jobs?)\b")
 # A government's, an army's, a spy agency's, a federal agency's (NIST, the FTC) or the police's dealings with AI: a
@@ -592,6 +601,10 @@ _STUDY = Caseless(r"\b(?:study|studies|researchers|scientists|paper)\s+(?:finds?
 _SURVEY_FINDING = Caseless(r"\b(?:finds?|found|shows?) (?:an? |the |new )?(?:survey|poll)\b|"
                            r"\b(?:survey|poll)\s+(?:finds?|found|shows?|suggests?|reveals?)\b")
 
+# Models set side by side ("Compare how GPT-2, 3, 3.5 and 4 answer the same questions", "GPT-4 vs. Claude on ..."): a
+# models story, as a benchmark is, or a practitioner's (tools).
+_COMPARISON = Caseless(r"^(?:compar\w+|side[- ]by[- ]side)\b|\b(?:vs\.?|versus)\b")
+
 # An older paper or essay posted again, its year after the title as Hacker News writes it ("Verification, the Key to
 # AI (2001)", "Spherical CNNs (2018)"): research, or the robots or models it is about.
 _DATED = re.compile(r"\((?:19|20)\d\d\)\s*$")
@@ -645,9 +658,15 @@ def _story_kind(title: str, summary: str, headline_models: Sequence[str], events
                 ) -> tuple[str, frozenset[str]] | None:
     """(preferred section, accepted sections) of a story whose kind the headline tells, or None."""
     if _DATED.search(title):
+        # an older essay on AI ethics ("Ethics, Politics, and Society in the Age of Artificial Intelligence (2020)")
+        # is one still
+        if _ETHICS.found(title) and not _WORK.found(title) and not _STUDY.found(title):
+            return "safety", frozenset({"safety", "regulation", "business"})
         return "research", frozenset({"research", "models", "robotics", "safety"})
     if _BENCHMARK.search(BENCHMARK_IDIOMS.sub(" ", title)) and not _SERVING.found(title):
         return "models", frozenset({"models", "research", "safety", "infrastructure"})
+    if headline_models and _COMPARISON.found(title):
+        return "models", frozenset({"models", "tools"})
     if _GOVERNMENT.search(title):
         deal = _DEAL.found(title) and not _LEGISLATORS.search(title)
         return ("business" if deal else "safety" if _MISHAP.found(title) else "regulation"), frozenset(
@@ -746,7 +765,8 @@ def editorial_topic(title: str, url: str, models: Sequence[str], events: Sequenc
         return have("products")
     community_repo = repo is not None and not lab_repo and not _MODEL_TAGLINE.search(title)
     # (notes on a risk of AI are an essay on its ethics, below, not a practitioner's write-up)
-    write_up = _WRITE_UP.found(title) and not _ETHICS.found(title)
+    write_up = ((_WRITE_UP.found(title) and not _ETHICS.found(title)) or _CONVERTER.fullmatch(title.strip()) is not None
+                or _AI_ALONE.found(title) or (not events and _SPEEDUP.found(title) and not _HARDWARE.found(title)))
     if community_repo or _SHOW_HN.search(title) or write_up or _GUIDE_URL.search(url) \
             or _TOOL_HEADLINE.found(title):
         return have("tools")

@@ -181,7 +181,7 @@ def plan_stories(items: Sequence[ClassifiedItem], options: ComposeOptions | None
     groups = [sorted(members, key=rank) for members in grouped.values()]
     groups.sort(key=lambda g: (-g[0].importance, g[0].id))
     common = bundled_common_words() if options.common_words is None else options.common_words
-    groups = _merge(groups, common)
+    groups = _merge(groups, common, tuple(options.makers or ()))
     drafts = []
     for members in groups:
         ordered = sorted(members, key=rank)
@@ -242,6 +242,28 @@ def _rare_words(heads: Sequence[frozenset[str]]) -> list[frozenset[str]]:
     counts = Counter(word for head in stems for word in head)
     return [frozenset(w for w in head if counts[w] <= RARE_HEADLINES and not _NUMBER.fullmatch(w)
                       and w not in _FIELD_WORDS) for head in stems]
+
+
+_WORDS = re.compile(r"\w+")
+
+
+def _model_names(item: ClassifiedItem, families: Sequence[str]) -> list[frozenset[str]]:
+    """The stemmed words of each model or model family of several words a headline names ("Stable Diffusion")."""
+    title = f" {' '.join(_WORDS.findall(item.title.lower()))} "
+    names = [*item.entities.models, *families]
+    return [frozenset(map(word_stem, parts)) for name in names
+            if len(parts := _WORDS.findall(name.lower())) > 1 and f" {' '.join(parts)} " in title]
+
+
+def _names_once(shared: frozenset[str], names: Sequence[frozenset[str]]) -> set[str]:
+    """Shared words with each shared model's name counted once: "Stable Diffusion" is one name, not two words."""
+    counted = set(shared)
+    for name in names:
+        inside = counted & name
+        if len(inside) > 1:
+            counted -= inside
+            counted.add(" ".join(sorted(inside)))
+    return counted
 
 
 _COINED = re.compile(r"\b(?:[A-Z]{2,}[a-z]?|[A-Z][\w.]*-[A-Z0-9][\w.-]*|[A-Z][a-z]+[A-Z]\w*)\b")
@@ -362,7 +384,8 @@ class _Meanings:
         return math.fsum(x * y for x, y in zip(self._vectors[i], self._vectors[j], strict=True))
 
 
-def _merge(groups: list[list[ClassifiedItem]], common: frozenset[str]) -> list[list[ClassifiedItem]]:
+def _merge(groups: list[list[ClassifiedItem]], common: frozenset[str], families: Sequence[str] = ()
+           ) -> list[list[ClassifiedItem]]:
     """Join groups that are one event: one article under two links (a Slashdot story id with two slugs),
     near-identical headlines (one inside the other, or most words shared), half the words shared by headlines naming
     the same two organizations, two fifths and an unusual word by headlines within a day naming the same one
@@ -402,6 +425,8 @@ def _merge(groups: list[list[ClassifiedItem]], common: frozenset[str]) -> list[l
     leading = [found[0] if found else None for found in named]
     launches = [launches_model(g[0].title, g[0].entities.models, found) for g, found in zip(top, kinds, strict=True)]
     rare = _rare_words(plain)  # a hyphenated name counts once
+    families = [f for f in families if " " in f.strip()]  # the names of several words only
+    model_names = [_model_names(g[0], families) for g in top]
     coined = [_coined_names(g[0].title) for g in top]
     named_things = [_named_things(g[0].title) for g in top]
     versioned = [_versioned_names(g[0]) for g in top]
@@ -490,11 +515,14 @@ def _merge(groups: list[list[ClassifiedItem]], common: frozenset[str]) -> list[l
         # the organizations' names are enough when both headlines name the same organizations and no other
         # ("Anthropic's 'Watermark' Text Adulteration in Claude ..." / "Anthropic Criticized For Adding Watermarks to
         # Text ..."; not "Google Earth AI expanding access ..." / "Expanding Our Use of Google Cloud TPUs ...").
+        # A model's name of several words counts as one ("Getty Images Is Suing Stable Diffusion ..." / "Paper: Stable
+        # Diffusion 'Memorizes' Some Images ..." share one name and one word).
+        rare_shared = _names_once(rare[i] & rare[j], [n for n in model_names[i] if n in model_names[j]])
         unusual = within_day and (
-            (len(rare[i] & rare[j]) >= RARE_SHARED
+            (len(rare_shared) >= RARE_SHARED
              and not apart)
             or (bool(organizations[i]) and organizations[i] == organizations[j]
-                and (len(rare[i] & rare[j] - organizations[i]) >= RARE_SHARED_SAME_PARTIES
+                and (len(rare_shared - organizations[i]) >= RARE_SHARED_SAME_PARTIES
                      or bool(rare[i] & rare[j] & coined[i] & coined[j] - organizations[i])))
             # A coined compound name is distinctive on its own ("SWE-Lancer: Can Frontier LLMs Earn $1 Million ..." /
             # "OpenAI Announces New SWE-Lancer Benchmark"), unless each headline names an organization of its own.
@@ -503,7 +531,7 @@ def _merge(groups: list[list[ClassifiedItem]], common: frozenset[str]) -> list[l
             # Two words that few of the day's headlines hold and that headlines at large seldom use ("AI Is Wrecking
             # Young Americans' Job Prospects" / "AI Is Crushing Young Workers' Employment Prospects, Stanford Study
             # Finds"), unless each names an organization of its own.
-            or (len(rare[i] & rare[j] - common) >= RARE_SHARED_UNCOMMON and not apart))
+            or (len(rare_shared - common) >= RARE_SHARED_UNCOMMON and not apart))
         # One buyer's acquisition reported twice in a day ("OpenAI Acquires Software Applications Incorporated,
         # Maker of Sky" / "OpenAI Buys AI Startup That Built Interface For Apple Computers"): one deal.
         same_buyer = (within_day and "acquisition" in kinds[i] and "acquisition" in kinds[j]

@@ -39,8 +39,9 @@ EVENT_PATTERNS: tuple[tuple[str, re.Pattern[str]], ...] = tuple(
                         r"merg(?:es|ed) with)\b"),
         ("funding", rf"\b(?:rais(?:es|ed)|secur(?:es|ed)|clos(?:es|ed)|lands?|landed)\b[^.;]{{0,40}}{_AMOUNT_CUE}|"
                     rf"\bseries [a-f]\b|\b(?:seed|funding) round\b|{_AMOUNT_CUE}[^.;]{{0,20}}\b(?:round|funding)\b"),
-        ("court", r"\b(?:sues?|sued|lawsuit|files? (?:a )?suit|class[- ]action|(?:court|judge) (?:rules|ruled|orders|"
-                  r"ordered|blocks|blocked|dismiss(?:es|ed))|ruling|verdict|indicted|arbitration|"
+        ("court", r"\b(?:sues?|sued|suing|lawsuit|files? (?:a )?suit|class[- ]action|"
+                  r"(?:court|judge) (?:rules|ruled|orders|ordered|blocks|blocked|dismiss(?:es|ed))|ruling|verdict|"
+                  r"indicted|arbitration|"
                   # a legal settlement, not a settled question ("the science is far from settled", "Proof Settles Bet")
                   r"settle[sd] (?:with|for|out of court|(?:the |a |its |their |all )?(?:lawsuits?|suits?|cases?|"
                   r"claims?|charges|dispute|allegations)))\b"),
@@ -103,11 +104,23 @@ LAUNCH_KINDS = frozenset({"release", "availability", "benchmark"})
 _A_MODEL = re.compile(r"\b(?:models?|llms?|open[- ]weights?)\b", re.IGNORECASE)
 
 
+# A model measured against people, not models: a study's finding about a model out already ("GPT-4 Outperforms Elite
+# Crowdworkers, Saving Researchers $500k"), no benchmark result that launches it.
+_AGAINST_PEOPLE = re.compile(
+    r"\b(?:outperforms?|beats|tops)\s+(?:\w+\s+){0,3}?(?:humans?|people|(?:crowd[- ]?)?workers|crowdworkers|doctors|"
+    r"physicians|lawyers|students|experts|radiologists|professionals|programmers|developers|annotators|"
+    r"researchers|clinicians|nurses|teachers|analysts)\b", re.IGNORECASE)
+
+
 def launches_model(title: str, models: Sequence[str], kinds: Iterable[str]) -> bool:
     """Whether a headline launches one of the models it names: a release, availability or benchmark event, a headline
     that is mostly the model's name, or the name before a tagline that says what model it is ("Kimi K2.6: The new
-    leading open weights model"; not a verdict on it, "GPT-5: Overdue, overhyped and underwhelming")."""
-    if LAUNCH_KINDS.intersection(kinds) or model_headline(title, models):
+    leading open weights model"; not a verdict on it, "GPT-5: Overdue, overhyped and underwhelming"). A model that
+    outperforms people is a finding about it, not its benchmark result."""
+    found = LAUNCH_KINDS.intersection(kinds)
+    if found == {"benchmark"} and _AGAINST_PEOPLE.search(title):
+        found = frozenset()
+    if found or model_headline(title, models):
         return True
     name, tagline = name_and_tagline(title)
     return bool(tagline) and model_headline(name, models) and _A_MODEL.search(tagline) is not None

@@ -242,10 +242,29 @@ def test_multi_label_ranks_topics(taxonomy: Taxonomy) -> None:
     ("Notes on Existential Risk from Superintelligence", ("business",), "safety"),
     # AI art made in one click is a consumer app.
     ("Show HN: Generate AI art with one click", ("tools",), "products"),
+    # An older essay on AI ethics is one still; an older paper stays research.
+    ("Ethics and Society in the Age of Artificial Intelligence (2019)", ("research",), "safety"),
+    ("Neural Machine Translation by Jointly Learning to Align and Translate (2014)", ("tools",), "research"),
+    # Experts horrified by what the police's AI does: a harm, not policy.
+    ("An AI draws police sketches of suspects. Experts are horrified", ("business",), "safety"),
+    # A converter's name, something made with AI alone, a model's use made cheaper by a factor: practitioners' tools.
+    ("Notion-to-Markdown", ("business",), "tools"),
+    ("Cloning Tetris with nothing but ChatGPT", ("products",), "tools"),
+    ("Call the API in batches: reduce costs 20x", ("infrastructure",), "tools"),
+    ("Chipmaker says its new GPU cuts costs 3x", ("infrastructure",), None),
 ])
 def test_kinds_of_story_told_by_the_headline(taxonomy: Taxonomy, title: str, ranked: tuple[str, ...],
                                              expected: str | None) -> None:
     assert editorial_topic(title, "https://news.example.com/a", (), (), taxonomy.slugs, ranked=ranked) == expected
+
+
+def test_models_set_side_by_side_are_a_models_story(taxonomy: Taxonomy) -> None:
+    for title in ("Compare how Llama 2 and GPT-4 answer the same questions", "Llama 2 vs. GPT-4 on legal questions"):
+        assert editorial_topic(title, "https://news.example.com/a", ("Llama 2", "GPT-4"), (), taxonomy.slugs,
+                               ranked=("research",)) == "models"
+    # without a model named, a comparison is left to the learned ranking
+    assert editorial_topic("Compare how chatbots answer the same questions", "https://news.example.com/a", (), (),
+                           taxonomy.slugs, ranked=("research",)) is None
 
 
 def test_a_kind_needs_its_section_in_the_taxonomy(taxonomy: Taxonomy) -> None:

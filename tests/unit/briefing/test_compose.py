@@ -229,6 +229,21 @@ def test_two_headlines_on_one_unusual_subject_are_one_story(taxonomy: Taxonomy) 
     assert {link.url for link in joined.sources} == {says.url, hosts.url}
 
 
+def test_a_model_family_named_in_several_words_counts_as_one_unusual_word(taxonomy: Taxonomy) -> None:
+    suit = _item(1, "regulation", 0.6, title="Getty Images Is Suing Stable Diffusion for a Staggering $1.8T",
+                 source="hn", hours=4, organizations=("Getty Images",))
+    paper = _item(2, "research", 0.5, title="Paper: Stable Diffusion “Memorizes” Some Images, Sparking Privacy "
+                  "Concerns", source="slashdot", hours=6)
+    # "Stable Diffusion" and "images": two shared words, not three; and no model's name besides makes two reports of
+    # one paper apart.
+    again = _item(3, "research", 0.4, title="Stable Diffusion memorizes some images of its training data, "
+                  "researchers find", source="soylent", hours=8)
+    stories = _stories(_compose([suit, paper, again], taxonomy))
+    assert sorted(len(s.sources) for s in stories) == [1, 2]
+    joined = next(s for s in stories if len(s.sources) == 2)
+    assert {link.url for link in joined.sources} == {paper.url, again.url}
+
+
 def test_two_words_headlines_seldom_use_are_one_story(taxonomy: Taxonomy) -> None:
     pulls = _item(1, "business", 0.6, title="AI Is Wrecking Young Americans' Job Prospects", source="hn", hours=4)
     slop = _item(2, "business", 0.5, title="AI Is Crushing Young Workers' Employment Prospects, Stanford Study Finds",

@@ -69,6 +69,10 @@ def test_a_settled_question_is_no_court_case(text: str) -> None:
     ("Grok 4 Heavy Protects it's System prompt", ("Grok 4",), False),
     ("GPT-5: Overdue, overhyped and underwhelming", ("GPT-5",), False),
     ("Google releases Gemma 4 in four sizes", ("Gemma 4",), True),
+    # a model measured against people is a finding about it; against models, its benchmark result
+    ("GPT-4 Outperforms Elite Crowdworkers, Saving Researchers $500k", ("GPT-4",), False),
+    ("Gemma 4 beats radiologists at reading scans", ("Gemma 4",), False),
+    ("Gemma 4 outperforms Llama 3 on every benchmark", ("Gemma 4",), True),
 ])
 def test_which_headlines_launch_their_model(title: str, models: tuple[str, ...], launch: bool) -> None:
     assert launches_model(title, models, {e.kind for e in events_in(title, "")}) is launch
@@ -174,3 +178,8 @@ def test_filler_and_boilerplate() -> None:
     assert boilerplate_summary("Contribute to x/y development by creating an account on GitHub.")
     assert boilerplate_summary("GLM-5.3 Soon", "GLM-5.3 Soon")
     assert not boilerplate_summary("Mistral released Pixtral 12B, which reads images and text.")
+
+
+@pytest.mark.parametrize("title", ["Getty Images Is Suing Stability AI for $1.8T", "Authors are suing a chatbot maker"])
+def test_suing_is_a_court_case(title: str) -> None:
+    assert "court" in [e.kind for e in events_in(title, "")]
