@@ -427,7 +427,9 @@ def evaluate(taxonomy: Taxonomy, examples: Sequence[LabeledExample], folds: int 
 # --- editorial conventions --------------------------------------------------------------------------------------
 
 _STATUS_HOST = re.compile(r"^https?://(?:www\.)?status\.", re.IGNORECASE)
-_ARXIV_URL = re.compile(r"^https?://(?:www\.)?(?:export\.)?arxiv\.org/", re.IGNORECASE)
+# A paper's page: arXiv, or the papers' pages of Hugging Face and OpenReview.
+_ARXIV_URL = re.compile(r"^https?://(?:www\.)?(?:(?:export\.)?arxiv\.org/|huggingface\.co/papers/|"
+                        r"openreview\.net/(?:forum|pdf)\b)", re.IGNORECASE)
 # A repository, not a thread on it (an issue, a pull request, a discussion: what it says decides its section).
 _REPO_URL = re.compile(r"^https?://(?:www\.)?(?:github\.com|gitlab\.com|codeberg\.org)/([^/]+)/[^/?#]+"
                        r"(?![^/?#])(?!/(?:-/)?(?:issues|pulls?|discussions|merge_requests)\b)", re.IGNORECASE)
@@ -470,14 +472,15 @@ EVENT_SECTIONS = {"outage": "products", "availability": "products", "security": 
                   "hire": "business", "partnership": "business"}
 
 
-# A practitioner's write-up ("How we made ...", "Notes on ...", "Building ...") or serving and inference
-# engineering is a tools story; a company's stated position on policy a regulation one; a personal piece (I, we,
-# you) on AI and people's work, with no event and no model, a business one.
+# A practitioner's write-up ("How we made ...", "Notes on ...", "Building ...", "How to use ...") or serving and
+# inference engineering is a tools story; a company's stated position on policy a regulation one; a personal piece (I,
+# we, you) on AI and people's work, with no event and no model, a business one.
 _WRITE_UP = Caseless(r"^(?:how (?:we|i)\b(?!['\u2019]ll\b| will\b)|building\b|notes on\b|lessons (?:from|learned)\b|"
                      r"tips (?:for|on)\b|"
                      r"(?:a )?(?:simple|gentle|visual|brief|hands-on|practical|quick) "
                      r"(?:explanation|introduction|guide)\b|"
                      r"what (?:we|i)(?:.ve| have)? learned\b|"
+                     r"how to (?:use|build|train|fine-?tune|deploy|self-host|prompt|get started with)\b|"
                      r"(?:we|i) (?:built|made|rebuilt|wrote|ran)\b)|:\s*notes on\b")
 # A converter's name for a whole headline ("OpenAI-to-SQLite", "html-to-markdown"): a tool.
 _CONVERTER = re.compile(r"[\w.]+(?:-[\w.]+)*-to-[\w.]+(?:-[\w.]+)*", re.IGNORECASE)
@@ -627,11 +630,14 @@ _CONSUMER_APP = Caseless(r"\b(?:apps?|generators?|studio|tutors?|realtors?|(?:ai
                          r"families|travell?ers|shoppers))\b")
 _BUILDER_SIDE = Caseless(r"\b(?:llms?|agents?|agentic|local\w*|open|self[- ]hosted|rust|python|go|framework|engine|"
                          r"workflows?|data|vibe\w*|mac|desktop|terminal|infrastructure|for (?:ai |llm )?apps)\b")
-# An essay on AI ethics (alignment, consciousness, model welfare, anthropomorphism, AI doom): safety, or the policy
-# it is about; not the business section essays on work go to (the ethics of AI at work is one: "Is It OK to Lie to an
-# AI Chatbot During a Job Interview?"), nor research (a study says what it found).
+# An essay on AI ethics (alignment, consciousness, model welfare, anthropomorphism, AI doom or catastrophe, a model's
+# political or racial bias): safety, or the policy it is about; not the business section essays on work go to (the
+# ethics of AI at work is one: "Is It OK to Lie to an AI Chatbot During a Job Interview?"), nor research (a study says
+# what it found).
 _ETHICS = Caseless(r"\b(?:conscious\w*|conscient|sentien\w*|feelings|anthropomorph\w*|lonel\w*|ethic\w*|"
                    r"moral(?:s|ity)?|model welfare|slaves?|doom|alignment|existential (?:risks?|threats?)|x-risks?|"
+                   r"catastroph\w*|(?:risk|threat)s? of extinction|woke|racis[mt]\w*|sexis[mt]\w*|bigot\w*|"
+                   r"(?:political|racial|gender|ideological) bias(?:es)?|biased against|"
                    r"align(?:s|ed|ing)? (?:(?:an?|the|our|its|their) )?(?:ai|models?|llms?|language models?|agents?|"
                    r"systems?|superintelligence))\b")
 # A launch tagline ("Flint: A Visualization Language for the AI Era", "Foo - an open-source agent framework",

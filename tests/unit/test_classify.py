@@ -252,10 +252,23 @@ def test_multi_label_ranks_topics(taxonomy: Taxonomy) -> None:
     ("Cloning Tetris with nothing but ChatGPT", ("products",), "tools"),
     ("Call the API in batches: reduce costs 20x", ("infrastructure",), "tools"),
     ("Chipmaker says its new GPU cuts costs 3x", ("infrastructure",), None),
+    # A model's political bias and an AI catastrophe are matters of ethics; an "extinction" phase of a market is not.
+    ("Conservatives say the chatbot has gone 'woke'", ("products",), "safety"),
+    ("We could stumble into an AI catastrophe", ("business",), "safety"),
+    ("LLM providers face an 'extinction' phase as costs bite", ("business",), None),
+    # How to use a model is a guide; how to run a fundraise is not.
+    ("How to use ChatGPT to write better tests", ("business",), "tools"),
+    ("How to run a seed fundraise for an AI startup", ("business",), None),
 ])
 def test_kinds_of_story_told_by_the_headline(taxonomy: Taxonomy, title: str, ranked: tuple[str, ...],
                                              expected: str | None) -> None:
     assert editorial_topic(title, "https://news.example.com/a", (), (), taxonomy.slugs, ranked=ranked) == expected
+
+
+def test_a_paper_page_is_research(taxonomy: Taxonomy) -> None:
+    for url in ("https://huggingface.co/papers/2312.11514", "https://openreview.net/forum?id=abc123"):
+        assert editorial_topic("LLM in a Flash: Efficient LLM Inference with Limited Memory", url, (), (),
+                               taxonomy.slugs, ranked=("tools",)) == "research"
 
 
 def test_models_set_side_by_side_are_a_models_story(taxonomy: Taxonomy) -> None:
