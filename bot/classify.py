@@ -22,7 +22,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from bot.patterns import Caseless
 from bot.settings import ConfigError
 from bot.taxonomy import Taxonomy
-from bot.text import BENCHMARK_IDIOMS, compared_models, model_headline, name_and_tagline
+from bot.text import BENCHMARK_IDIOMS, announces_model, compared_models, model_headline, name_and_tagline
 from bot.textmodel import TextModel, Tokenized, bundled_word_vectors, train_text_model
 
 if TYPE_CHECKING:  # a process that only classifies never builds the message models
@@ -442,7 +442,7 @@ _SHOW_HN = re.compile(r"^(?:Show|Launch) HN:", re.IGNORECASE)
 # money ("a $5B SPAC") nor part of another name ("S2B").
 _RELEASED_MODEL = Caseless(r"\b(?:(?:ai|language|reasoning|world|foundation|open[- ]weights?|open[- ]source|multimodal|"
                            r"vision|speech|embeddings?|image|video|coding) models?|"
-                           r"llms?)\b|(?<![$\u20ac\u00a3\u00a5\w.])\d+(?:\.\d+)?(?:x\d+)?b\b")
+                           r"llms?|(?:model )?weights)\b|(?<![$\u20ac\u00a3\u00a5\w.])\d+(?:\.\d+)?(?:x\d+)?b\b")
 # A paper (a study, a report) is what is released ("Google Releases Paper on Embodied LLM"): research, not a model's
 # release.
 _PAPER_RELEASE = Caseless(r"\b(?:releas\w*|publish\w*|unveil\w*|shares?|shared) (?:an? |the |its |their |new |"
@@ -481,7 +481,8 @@ _WRITE_UP = Caseless(r"^(?:how (?:we|i)\b(?!['\u2019]ll\b| will\b)|building\b|no
                      r"(?:explanation|introduction|guide)\b|"
                      r"what (?:we|i)(?:.ve| have)? learned\b|"
                      r"how to (?:use|build|train|fine-?tune|deploy|self-host|prompt|get started with)\b|"
-                     r"(?:we|i) (?:built|made|rebuilt|wrote|ran)\b)|:\s*notes on\b")
+                     r"(?:we|i) (?:built|made|rebuilt|wrote|ran)\b)|:\s*notes on\b|"
+                     r"\b(?:favou?rite|best) (?:learning|reading) (?:materials|resources)\b")
 # A converter's name for a whole headline ("OpenAI-to-SQLite", "html-to-markdown"): a tool.
 _CONVERTER = re.compile(r"[\w.]+(?:-[\w.]+)*-to-[\w.]+(?:-[\w.]+)*", re.IGNORECASE)
 # Something made with AI alone ("Copying Angry Birds with nothing but AI"): AI-coding practice.
@@ -494,10 +495,12 @@ _SPEEDUP = Caseless(r"\b(?:reduc\w+|cut\w*|lower\w*|slash\w*) (?:\w+ )?(?:costs?
 _SERVING = Caseless(r"\b(?:serving|inference (?:engine|server|stack|cost|speed)|latency|throughput|quantiz\w+|"
                     r"kv cache|tok(?:ens)?/s|tokens per second|p9[59]|time to first token)\b")
 _POSITION = Caseless(r"^our (?:position|stance|approach|policy|views?) on\b|\bposition on\b|"
+                    r"\bpause (?:giant |all |large )?(?:ai|training|experiments)\b|\bmoratorium\b|"
                      r"\b(?:opposes|opposing|backs|supports|urges|calls for) (?:\w+ ){0,3}?"
                      r"(?:regulation|moratorium|ban|bill|law)s?\b")
 _WORK = Caseless(r"\b(?:jobs?|careers?|expertise|skills?|colleagues?|co-?workers?|programmers|developers|engineers|"
-                 r"burnout|workplace|at work|hiring|layoffs?|productivity|craft|income)\b")
+                 r"burnout|workplace|at work|hiring|layoffs?|productivity|craft|income|salar(?:y|ies)|"
+                 r"compensation|total comp|bonus(?:es)?|title bump)\b")
 _PERSONAL = re.compile(r"\b(?:I|I.m|I.ve|my|me|you|your|we|us|our)\b")
 # Money a company or a product loses ("GitHub Copilot Loses an Average of $20 per User per Month", "The chatbot maker
 # is losing money on every query"): a business story, whatever the product is.
@@ -538,7 +541,7 @@ _HARM = Caseless(rf"\b(?:{_HARM_WORDS})\b")
 # ("accused of lying", "Google ordered to ... let publishers opt out"). Opting out of an AI's use of one's data is a
 # privacy matter.
 _MISHAP = Caseless(rf"\b(?:{_HARM_WORDS}|wiped|wipes|deleted?|deletes|destroy\w*|fabricat\w+|mistak\w+|wrongly|"
-                   r"falsely|accus\w+|blamed?|lied|lies|lying|sabotag\w+|exposed|leak\w*|dangerous|danger|risks?|"
+                   r"falsely|accus\w+|blamed?|lied|lies|lying|sabotag\w+|exposed|leak\w*|dangerous|dangers?|risks?|"
                    r"unsafe|fake\w*|scam\w*|abuse\w*|steal\w*|swiped|vulnerab\w+|jailbreak\w*|prompt injection|"
                    r"suicid\w+|psychosis|delusion\w*|snoop\w*|spying|spied|surveil\w*|doxx\w*|privacy|"
                    r"opt(?:s|ing)?[- ]?outs?|secretly|weapons?|bombs?|"
@@ -744,7 +747,8 @@ def editorial_topic(title: str, url: str, models: Sequence[str], events: Sequenc
     # A headline that is a model's name, or such a name before a launch post's tagline ("Gemma 3 QAT Models: Bringing
     # AI to Consumer GPUs").
     if headline_models and (model_headline(title, headline_models)
-                            or model_headline(name_and_tagline(title)[0], headline_models)):
+                            or model_headline(name_and_tagline(title)[0], headline_models)
+                            or announces_model(title, headline_models)):
         return have("models")
     if events and events[0] == "release" and _PAPER_RELEASE.found(title):
         return None if ranked[:1] and ranked[0] in ("research", "robotics", "safety") else have("research")

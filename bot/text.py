@@ -177,6 +177,16 @@ def model_headline(title: str, models: Iterable[str]) -> bool:
     return any(len(key := re.sub(r"[\s_.-]+", "", m.lower())) >= 0.5 * len(plain) and key in plain for m in models)
 
 
+_ANNOUNCES = r"\bannounc(?:es|ed|ing)\s+(?:its\s+|the\s+|a\s+)?(?:new\s+)?"
+
+
+def announces_model(title: str, models: Iterable[str]) -> bool:
+    """A headline in which someone announces a model by its name ("Anthropic announces Claude 2.1 - 200k context"): its
+    launch, as a release is."""
+    lowered = title.lower()
+    return any(re.search(rf"{_ANNOUNCES}{re.escape(m.lower())}(?![\w.-])", lowered) for m in models)
+
+
 # A headline's name and tagline ("Gemma 3 QAT Models: Bringing AI to Consumer GPUs").
 _NAMED_HEAD = re.compile(r"\s*(?::|\s[-\u2013\u2014])\s")
 

@@ -48,7 +48,7 @@ from bot.editions import BriefingFormat
 from bot.ids import article_key
 from bot.models import Briefing, ClassifiedItem, Section, SourceLink, Story, Table
 from bot.taxonomy import Taxonomy
-from bot.text import compared_models
+from bot.text import announces_model, compared_models
 
 MAX_STORIES: dict[str, int] = {"full": 8, "compact": 3}
 SUMMARY_SENTENCES: dict[str, int] = {"full": 3, "compact": 1}
@@ -207,10 +207,15 @@ def _lead_first(ranked: list[ClassifiedItem]) -> list[ClassifiedItem]:
     when it came, so the latest commentary outranks the announcement ("The Political Biases of GPT-4" / "Announcing
     GPT-4, a large multimodal model"); the announcement tells the story. Only the story's most important items are
     read, as for its text."""
-    if len(ranked) < 2 or events_in(ranked[0].title, ranked[0].summary):
+    if len(ranked) < 2 or _reports_event(ranked[0]):
         return ranked
-    lead = next((item for item in ranked[1:STORY_ITEMS] if events_in(item.title, item.summary)), None)
+    lead = next((item for item in ranked[1:STORY_ITEMS] if _reports_event(item)), None)
     return ranked if lead is None else [lead, *(item for item in ranked if item is not lead)]
+
+
+def _reports_event(item: ClassifiedItem) -> bool:
+    """An item whose own text reports an event, or announces a model by its name ("Anthropic announces Claude 2.1")."""
+    return bool(events_in(item.title, item.summary)) or announces_model(item.title, item.entities.models)
 
 
 def _plain_headline_words(item: ClassifiedItem) -> frozenset[str]:

@@ -23,7 +23,7 @@ from urllib.parse import urlsplit
 
 from bot.briefing.headlines import HN_PREFIX
 from bot.patterns import Prefilter
-from bot.text import BENCHMARK_IDIOMS, TEXT_CACHE, model_headline, name_and_tagline, sentences
+from bot.text import BENCHMARK_IDIOMS, TEXT_CACHE, announces_model, model_headline, name_and_tagline, sentences
 
 # --- events ---------------------------------------------------------------------------------------------------
 
@@ -120,7 +120,7 @@ def launches_model(title: str, models: Sequence[str], kinds: Iterable[str]) -> b
     found = LAUNCH_KINDS.intersection(kinds)
     if found == {"benchmark"} and _AGAINST_PEOPLE.search(title):
         found = frozenset()
-    if found or model_headline(title, models):
+    if found or model_headline(title, models) or announces_model(title, models):
         return True
     name, tagline = name_and_tagline(title)
     return bool(tagline) and model_headline(name, models) and _A_MODEL.search(tagline) is not None

@@ -259,10 +259,22 @@ def test_multi_label_ranks_topics(taxonomy: Taxonomy) -> None:
     # How to use a model is a guide; how to run a fundraise is not.
     ("How to use ChatGPT to write better tests", ("business",), "tools"),
     ("How to run a seed fundraise for an AI startup", ("business",), None),
+    # A call to pause AI work is a stance on policy; dangers an AI poses are a harm; a list of learning materials is a
+    # practitioner's guide.
+    ("Pause Giant AI Experiments: An Open Letter", ("business",), "regulation"),
+    ("Film director says AI dangers have been apparent for years", ("business",), "safety"),
+    ("LLMs: some of my favorite learning materials", ("research",), "tools"),
 ])
 def test_kinds_of_story_told_by_the_headline(taxonomy: Taxonomy, title: str, ranked: tuple[str, ...],
                                              expected: str | None) -> None:
     assert editorial_topic(title, "https://news.example.com/a", (), (), taxonomy.slugs, ranked=ranked) == expected
+
+
+def test_a_model_announced_by_name_or_its_weights_released_are_a_models_story(taxonomy: Taxonomy) -> None:
+    assert editorial_topic("Anthropic announces Claude 2.1 - 200k context, less refusals", "https://a.example/c",
+                           ("Claude 2.1",), (), taxonomy.slugs, ranked=("products",)) == "models"
+    assert editorial_topic("Text2Video-Zero code and weights released by Picsart AI Research", "https://a.example/t",
+                           (), ("release",), taxonomy.slugs, ranked=("tools",)) == "models"
 
 
 def test_a_paper_page_is_research(taxonomy: Taxonomy) -> None:

@@ -244,6 +244,15 @@ def test_a_model_family_named_in_several_words_counts_as_one_unusual_word(taxono
     assert {link.url for link in joined.sources} == {paper.url, again.url}
 
 
+def test_a_story_is_led_by_the_announcement_of_its_model(taxonomy: Taxonomy) -> None:
+    quirk = _item(1, "tools", 0.8, story="s1", title="Claude 2.1 refuses to kill a Python process", source="hn",
+                  hours=2, models=("Claude 2.1",))
+    launch = _item(2, "models", 0.6, story="s1", title="Anthropic announces Claude 2.1 - 200k context, less refusals",
+                   source="anthropic", hours=8, models=("Claude 2.1",), organizations=("Anthropic",))
+    stories = _stories(_compose([quirk, launch], taxonomy))
+    assert [s.title for s in stories] == [launch.title]
+
+
 def test_two_words_headlines_seldom_use_are_one_story(taxonomy: Taxonomy) -> None:
     pulls = _item(1, "business", 0.6, title="AI Is Wrecking Young Americans' Job Prospects", source="hn", hours=4)
     slop = _item(2, "business", 0.5, title="AI Is Crushing Young Workers' Employment Prospects, Stanford Study Finds",

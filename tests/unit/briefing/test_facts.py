@@ -73,6 +73,9 @@ def test_a_settled_question_is_no_court_case(text: str) -> None:
     ("GPT-4 Outperforms Elite Crowdworkers, Saving Researchers $500k", ("GPT-4",), False),
     ("Gemma 4 beats radiologists at reading scans", ("Gemma 4",), False),
     ("Gemma 4 outperforms Llama 3 on every benchmark", ("Gemma 4",), True),
+    # announcing a model by its name launches it; a piece on what it does does not
+    ("Anthropic announces Claude 2.1 - 200k context, less refusals", ("Claude 2.1",), True),
+    ("Claude 2.1 refuses to kill a Python process", ("Claude 2.1",), False),
 ])
 def test_which_headlines_launch_their_model(title: str, models: tuple[str, ...], launch: bool) -> None:
     assert launches_model(title, models, {e.kind for e in events_in(title, "")}) is launch
