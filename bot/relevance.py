@@ -181,9 +181,10 @@ class RelevanceModel:
 
 def stack_features(decisions: np.ndarray, signals: np.ndarray) -> np.ndarray:
     """What the stack reads: the text decision, its positive part (the decision's scale is not the same on both
-    sides of zero: without it, items the text model leans against were given 0.29 where 42% were about AI), and the
-    signals."""
-    return np.column_stack([decisions, np.maximum(decisions, 0.0), signals.reshape(len(decisions), -1)])
+    sides of zero: without it, items the text model leans against were given 0.29 where 42% were about AI), its part
+    above 1 (where it bends again: without it, items given 0.71 were 81% about AI), and the signals."""
+    return np.column_stack([decisions, np.maximum(decisions, 0.0), np.maximum(decisions - 1.0, 0.0),
+                            signals.reshape(len(decisions), -1)])
 
 
 def _sigmoid(values: np.ndarray) -> np.ndarray:
