@@ -184,6 +184,8 @@ def announces_model(title: str, models: Iterable[str]) -> bool:
     """A headline in which someone announces a model by its name ("Anthropic announces Claude 2.1 - 200k context"): its
     launch, as a release is."""
     lowered = title.lower()
+    if "announc" not in lowered:  # most headlines: no pattern built or run
+        return False
     return any(re.search(rf"{_ANNOUNCES}{re.escape(m.lower())}(?![\w.-])", lowered) for m in models)
 
 
