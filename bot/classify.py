@@ -633,16 +633,49 @@ _CONSUMER_APP = Caseless(r"\b(?:apps?|generators?|studio|tutors?|realtors?|(?:ai
                          r"families|travell?ers|shoppers))\b")
 _BUILDER_SIDE = Caseless(r"\b(?:llms?|agents?|agentic|local\w*|open|self[- ]hosted|rust|python|go|framework|engine|"
                          r"workflows?|data|vibe\w*|mac|desktop|terminal|infrastructure|for (?:ai |llm )?apps)\b")
-# An essay on AI ethics (alignment, consciousness, model welfare, anthropomorphism, AI doom or catastrophe, a model's
-# political or racial bias): safety, or the policy it is about; not the business section essays on work go to (the
-# ethics of AI at work is one: "Is It OK to Lie to an AI Chatbot During a Job Interview?"), nor research (a study says
-# what it found).
+# An essay on AI ethics (alignment, consciousness, model welfare, anthropomorphism, AI doom or catastrophe, fear of what
+# AI becomes, a model's political or racial bias or leaning): safety, or the policy it is about; not the business
+# section essays on work go to (the ethics of AI at work is one: "Is It OK to Lie to an AI Chatbot During a Job
+# Interview?"), nor research (a study says what it found).
 _ETHICS = Caseless(r"\b(?:conscious\w*|conscient|sentien\w*|feelings|anthropomorph\w*|lonel\w*|ethic\w*|"
                    r"moral(?:s|ity)?|model welfare|slaves?|doom|alignment|existential (?:risks?|threats?)|x-risks?|"
                    r"catastroph\w*|(?:risk|threat)s? of extinction|woke|racis[mt]\w*|sexis[mt]\w*|bigot\w*|"
                    r"(?:political|racial|gender|ideological) bias(?:es)?|biased against|"
+                   r"politi\w*\s+(?:compass|tests?|quiz\w*|leanings?|orientation|spectrum)|"
+                   r"(?:afraid|scared|frightened|terrified|fearful) of|"
                    r"align(?:s|ed|ing)? (?:(?:an?|the|our|its|their) )?(?:ai|models?|llms?|language models?|agents?|"
                    r"systems?|superintelligence))\b")
+# People replaced by AI ("ChatGPT and the viability of replacing humans with circus tricks", "Will AI replace
+# translators?", "Writers replaced by ChatGPT"): a story of work, the business section's, or the harm, the policy or
+# the robots it is about.
+_REPLACING = Caseless(r"\breplac\w* (?:\w+ ){0,2}?(?:humans?|people|workers|staff|employees|writers|artists|"
+                      r"programmers|developers|engineers|jobs|lawyers|doctors|teachers|translators|illustrators)\b|"
+                      r"\b(?:replaced|replaceable) (?:\w+ )?by (?:ai|chatgpt|llms?|robots?|automation|machines)\b")
+_PROGRAMMERS = Caseless(r"\b(?:programmers?|coders?|software engineers?)\b")
+# How well a named assistant or model does something ("How well does ChatGPT understand Go?", "How good is Bard at
+# maths?"): an assessment of the model, where the same question of language models in general is research.
+_HOW_WELL = Caseless(r"^how (?:well|good|accurate|smart|reliable) (?:does|do|is|are|can)\b")
+# A lab's launch post headed by the lab and the name of what it launches, its tagline on language models ("OpenAI
+# ChatGPT: Optimizing Language Models for Dialogue", "Google PaLM-E: An Embodied Multimodal Language Model"): a models
+# story even when the name is one the gazetteer does not know yet.
+_MODEL_WORDS = Caseless(r"\b(?:llms?|(?:language|foundation|multimodal|diffusion|generative) models?|chatbots?)\b")
+
+
+def lab_launch(title: str, labs: Sequence[str]) -> bool:
+    """Whether the headline is a lab's name, the name of a model or product, and a tagline on language models."""
+    name, tagline = name_and_tagline(title)
+    words = name.split()
+    if not tagline or not 2 <= len(words) <= 3 or not _MODEL_WORDS.found(tagline):
+        return False
+    known = {_squash(lab) for lab in labs}
+    # a lab's blog or division ("Google Research: ...", "Meta AI: ...", "Google DeepMind: ...") is no launch's name
+    return _squash(words[0]) in known and words[1][:1].isupper() and _squash(words[1]) not in known \
+        and not _LAB_PART.found(words[1])
+
+
+_LAB_PART = Caseless(r"^(?:research|ai|blog|labs?|news|cloud|brain|engineering|developers?)$")
+
+
 # A launch tagline ("Flint: A Visualization Language for the AI Era", "Foo - an open-source agent framework",
 # "Phoenix.new – The Remote AI Runtime for Phoenix", "Eden AI – European Alternative to OpenRouter"): a tool, as Show HN
 # posts are, not a product; a model's or a paper's tagline ("X: A Framework for ...") stays.
@@ -696,8 +729,9 @@ def _story_kind(title: str, summary: str, headline_models: Sequence[str], events
         return "tools", frozenset({"tools", "models", "research", "safety"})
     if _MODEL_TAGLINE.search(title):
         return "models", frozenset({"models", "research"})
+    # (a test of a chatbot's political leaning is a matter of its ethics, below, not a feature of it)
     if _ASSISTANT.found(title) and _FEATURE.found(title) and not _DEVELOPER_SIDE.found(title) \
-            and not headline_models:
+            and not headline_models and not _ETHICS.found(title):
         return "products", frozenset({"products", "business", "safety", "regulation", "robotics"})
     if not events and _ACHIEVEMENT.found(title):
         return "research", frozenset({"research", "models", "safety"})
@@ -705,6 +739,12 @@ def _story_kind(title: str, summary: str, headline_models: Sequence[str], events
         return "research", frozenset({"research", "safety", "robotics", "infrastructure", "regulation"})
     if not events and not headline_models and _ETHICS.found(title) and not _WORK.found(title):
         return "safety", frozenset({"safety", "regulation"})
+    if not events and _REPLACING.found(title):
+        return "business", frozenset({"business", "safety", "regulation", "robotics",
+                                      *(("tools",) if _CODING.found(title) or _DEVELOPER_SIDE.found(title)
+                                        or _PROGRAMMERS.found(title) else ())})
+    if _HOW_WELL.found(title) and (headline_models or _ASSISTANT.found(title)):
+        return "models", frozenset({"models", "tools", "safety"})
     if not events and not headline_models and _OPINION.found(title):
         coding = _CODING.found(title) or _DEVELOPER_SIDE.found(title)
         question = title.rstrip().endswith("?")
@@ -724,15 +764,15 @@ def editorial_topic(title: str, url: str, models: Sequence[str], events: Sequenc
     """The section the taxonomy's editorial conventions give an item regardless of its wording, or None: a status page
     or an outage is a product story, a security incident a safety one, a law, ruling or ban regulation, a raise,
     acquisition, hire or partnership business, a paper on arXiv or one a lab releases research, a headline that is a
-    model's name or reports its release (or a model made available) a models story, a consumer app shown on Hacker News
-    a products one, a code repository (not one whose headline is a model's launch tagline), any other Show HN, a
-    practitioner's write-up or serving engineering a tools one, a company's position on policy a regulation one, a
-    change to a service's plans, prices or limits a products one, a first-person piece on AI and work a business one, an
-    AI's error or harm that the learned ranking files under business, products, models or tools a safety one. A
-    benchmark, a government's or an army's dealings, AI-made content, money a company loses, ads, a launch tagline, a
-    chatbot's feature, a study's finding, an essay on AI ethics and any other essay go where their kind belongs unless
-    `ranked` (the learned ranking) already leads with a section that kind allows. Only for the default slugs that the
-    taxonomy has."""
+    model's name or reports its release (or a model made available) or a lab's launch post on a language model a models
+    story, a consumer app shown on Hacker News a products one, a code repository (not one whose headline is a model's
+    launch tagline), any other Show HN, a practitioner's write-up or serving engineering a tools one, a company's
+    position on policy a regulation one, a change to a service's plans, prices or limits a products one, a first-person
+    piece on AI and work a business one, an AI's error or harm that the learned ranking files under business, products,
+    models or tools a safety one. A benchmark, a government's or an army's dealings, AI-made content, money a company
+    loses, ads, a launch tagline, a chatbot's feature, a study's finding, an essay on AI ethics, people replaced by AI,
+    how well a named assistant does something and any other essay go where their kind belongs unless `ranked` (the
+    learned ranking) already leads with a section that kind allows. Only for the default slugs that the taxonomy has."""
     def have(slug: str) -> str | None:
         return slug if slug in slugs else None
 
@@ -749,6 +789,8 @@ def editorial_topic(title: str, url: str, models: Sequence[str], events: Sequenc
     if headline_models and (model_headline(title, headline_models)
                             or model_headline(name_and_tagline(title)[0], headline_models)
                             or announces_model(title, headline_models)):
+        return have("models")
+    if lab_launch(title, labs):
         return have("models")
     if events and events[0] == "release" and _PAPER_RELEASE.found(title):
         return None if ranked[:1] and ranked[0] in ("research", "robotics", "safety") else have("research")

@@ -264,6 +264,17 @@ def test_multi_label_ranks_topics(taxonomy: Taxonomy) -> None:
     ("Pause Giant AI Experiments: An Open Letter", ("business",), "regulation"),
     ("Film director says AI dangers have been apparent for years", ("business",), "safety"),
     ("LLMs: some of my favorite learning materials", ("research",), "tools"),
+    # Fear of what AI becomes and a chatbot's political leaning are matters of ethics, not research or a feature.
+    ("Researchers are scared of what their chatbots could become", ("research",), "safety"),
+    ("I gave Gemini a political compass test", ("products",), "safety"),
+    ("Gemini tests a new voice mode", ("tools",), "products"),
+    # People replaced by AI are a story of work; programmers replaced may stay a practitioner's story.
+    ("The economics of replacing writers with chatbots", ("products",), "business"),
+    ("Translators replaced by AI at a publisher", ("models",), "business"),
+    ("Will AI replace programmers?", ("tools",), None),
+    # How well a named assistant does something assesses it; the same question of language models is research.
+    ("How good is Gemini at chess?", ("research",), "models"),
+    ("How well do chatbots understand sarcasm?", ("research",), None),
 ])
 def test_kinds_of_story_told_by_the_headline(taxonomy: Taxonomy, title: str, ranked: tuple[str, ...],
                                              expected: str | None) -> None:
@@ -275,6 +286,20 @@ def test_a_model_announced_by_name_or_its_weights_released_are_a_models_story(ta
                            ("Claude 2.1",), (), taxonomy.slugs, ranked=("products",)) == "models"
     assert editorial_topic("Text2Video-Zero code and weights released by Picsart AI Research", "https://a.example/t",
                            (), ("release",), taxonomy.slugs, ranked=("tools",)) == "models"
+
+
+def test_a_labs_launch_post_on_a_model_is_a_models_story(taxonomy: Taxonomy) -> None:
+    labs = ("OpenAI", "Meta", "Google", "Google DeepMind")
+    for title in ("OpenAI ChatGPT: Optimizing Language Models for Dialogue",
+                  "Meta Galactica: A Large Language Model for Science"):
+        assert editorial_topic(title, "https://a.example/l", (), (), taxonomy.slugs, labs=labs,
+                               ranked=("research",)) == "models"
+    # a lab's research blog, a tagline on no model, a name without its lab: left to the learned ranking
+    for title in ("Google Research: Language models that reason about tables",
+                  "OpenAI Five: Dota 2 bots beat the world champions",
+                  "Galactica: A Large Language Model for Science"):
+        assert editorial_topic(title, "https://a.example/l", (), (), taxonomy.slugs, labs=labs,
+                               ranked=("research",)) is None
 
 
 def test_a_paper_page_is_research(taxonomy: Taxonomy) -> None:
