@@ -42,6 +42,10 @@ def model() -> RelevanceModel:
     ("Show HN: Run an 80B Qwen in 4.3 GB of RAM on a Mac", ""),
     ("Elevated errors for Claude Sonnet", "Claude's status page reports elevated errors."),
     ("Why coding agents need sandboxes", "Agents that run shell commands can delete your files."),
+    # facial recognition, self-supervised learning and image generation are AI's own terms
+    ("Stadium owner defends using facial recognition to eject a lawyer", ""),
+    ("Self-supervised learning for speech, now ten times faster", ""),
+    ("Image generation with electrostatics", ""),
 ])
 def test_ai_items_are_about_ai(model: RelevanceModel, title: str, summary: str) -> None:
     score, about = _decide(model, title, summary)
