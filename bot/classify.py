@@ -448,13 +448,14 @@ _RELEASED_MODEL = Caseless(r"\b(?:(?:ai|language|reasoning|world|foundation|open
 _PAPER_RELEASE = Caseless(r"\b(?:releas\w*|publish\w*|unveil\w*|shares?|shared) (?:an? |the |its |their |new |"
                           r"research )*(?:papers?|study|studies|preprints?)\b")
 # A change to what users of a service get (its plans, prices, limits, what it allows, a feature paused or removed:
-# "ChatGPT Pauses Bing Integration To Stop People From Bypassing Paywalls") is a product story; safety features
-# disabled are not a service's change.
+# "ChatGPT Pauses Bing Integration To Stop People From Bypassing Paywalls", "OpenAI ... Phasing Out Plugins") is a
+# product story; safety features disabled are not a service's change.
 _PLAN_CHANGE = Caseless(r"\b(?:(?<!query )(?<!execution )(?<!lesson )(?<!to )(?<!ipo )(?<!business )"
                         r"(?<!expansion )(?<!investment )(?<!succession )plans?(?! to\b)|subscriptions?|pricing|"
                         r"price (?:increase|hike|cut|change)s?|quotas?|"
                         r"usage limits?|rate limits?|(?:free|paid|pro) tiers?|no longer allow\w*|allowed again|"
-                        r"(?:paus(?:es?|ed|ing)|disabl\w*|remov(?:es?|ed|ing)|turn(?:s|ed|ing)? off)\s+"
+                        r"(?:paus(?:es?|ed|ing)|disabl\w*|remov(?:es?|ed|ing)|turn(?:s|ed|ing)? off|"
+                        r"phas(?:es|ed|ing) out|discontinu(?:es|ed|ing)|deprecat(?:es|ed|ing))\s+"
                         r"(?:[\w'\u2019.-]+\s+){0,4}?(?<!safety )(?<!security )"
                         r"(?:features?|integrations?|plugins?|browsing))\b")
 # "Plans" as a verb ("Saudi Arabia Plans $40 Billion Push Into AI", "Institute Plans Revamp"): an intention, not a plan.
@@ -535,15 +536,15 @@ _HARM_WORDS = (r"fake|fakes|scams?|fraud\w*|misinformation|disinformation|deepfa
                r"falsehoods?|bad actors|illicit\w*|unmask\w*|bypass\w*|sneaky")
 _HARM = Caseless(rf"\b(?:{_HARM_WORDS})\b")
 # An AI system's error or harm named in the headline ("AI mistakes bag of Doritos for a weapon", "Replit's AI agent
-# wiped a company's code base", "Google's AI Overview wrongly accused a musician"): a safety story where the learned
-# model reads it as the business, product, model or tool involved; not when the harm is to jobs or markets
-# ("destroying jobs", "risk of a sudden correction in tech stocks") or the words are a trial's or an order's
-# ("accused of lying", "Google ordered to ... let publishers opt out"). Opting out of an AI's use of one's data is a
-# privacy matter.
+# wiped a company's code base", "Google's AI Overview wrongly accused a musician", "AI fooled voice recognition"): a
+# safety story where the learned model reads it as the business, product, model or tool involved; not when the harm is
+# to jobs or markets ("destroying jobs", "risk of a sudden correction in tech stocks") or the words are a trial's or
+# an order's ("accused of lying", "Google ordered to ... let publishers opt out"). Opting out of an AI's use of one's
+# data is a privacy matter.
 _MISHAP = Caseless(rf"\b(?:{_HARM_WORDS}|wiped|wipes|deleted?|deletes|destroy\w*|fabricat\w+|mistak\w+|wrongly|"
                    r"falsely|accus\w+|blamed?|lied|lies|lying|sabotag\w+|exposed|leak\w*|dangerous|dangers?|risks?|"
                    r"unsafe|fake\w*|scam\w*|abuse\w*|steal\w*|swiped|vulnerab\w+|jailbreak\w*|prompt injection|"
-                   r"suicid\w+|psychosis|delusion\w*|snoop\w*|spying|spied|surveil\w*|doxx\w*|privacy|"
+                   r"suicid\w+|psychosis|delusion\w*|snoop\w*|spying|spied|surveil\w*|doxx\w*|privacy|fool(?:s|ed|ing)|"
                    r"opt(?:s|ing)?[- ]?outs?|secretly|weapons?|bombs?|"
                    r"blast|explosi\w+|facial recognition|cheat(?! sheets?\b)\w*|viruses|bioweapons?|"
                    r"assassinations?|murder\w*|violen(?:ce|t)|horrif\w+|appall\w+)\b")
@@ -607,9 +608,11 @@ _STUDY = Caseless(r"\b(?:study|studies|researchers|scientists|paper)\s+(?:finds?
 _SURVEY_FINDING = Caseless(r"\b(?:finds?|found|shows?) (?:an? |the |new )?(?:survey|poll)\b|"
                            r"\b(?:survey|poll)\s+(?:finds?|found|shows?|suggests?|reveals?)\b")
 
-# Models set side by side ("Compare how GPT-2, 3, 3.5 and 4 answer the same questions", "GPT-4 vs. Claude on ..."): a
-# models story, as a benchmark is, or a practitioner's (tools).
-_COMPARISON = Caseless(r"^(?:compar\w+|side[- ]by[- ]side)\b|\b(?:vs\.?|versus)\b")
+# Models set side by side ("Compare how GPT-2, 3, 3.5 and 4 answer the same questions", "GPT-4 vs. Claude on ...") or
+# a model played against ("I played chess against ChatGPT-4 and lost"): a models story, as a benchmark is, or a
+# practitioner's (tools).
+_COMPARISON = Caseless(r"^(?:compar\w+|side[- ]by[- ]side)\b|\b(?:vs\.?|versus)\b|"
+                       r"\bplay(?:s|ed|ing)? (?:\w+ ){0,2}?against\b")
 
 # An older paper or essay posted again, its year after the title as Hacker News writes it ("Verification, the Key to
 # AI (2001)", "Spherical CNNs (2018)"): research, or the robots or models it is about.

@@ -275,6 +275,9 @@ def test_multi_label_ranks_topics(taxonomy: Taxonomy) -> None:
     # How well a named assistant does something assesses it; the same question of language models is research.
     ("How good is Gemini at chess?", ("research",), "models"),
     ("How well do chatbots understand sarcasm?", ("research",), None),
+    # An AI that fools a check is a harm; a feature phased out is a change to a service.
+    ("AI fooled the bank's voice recognition", ("tools",), "safety"),
+    ("OpenAI Is Phasing Out Plugins for GPTs", ("tools",), "products"),
 ])
 def test_kinds_of_story_told_by_the_headline(taxonomy: Taxonomy, title: str, ranked: tuple[str, ...],
                                              expected: str | None) -> None:
@@ -312,6 +315,9 @@ def test_models_set_side_by_side_are_a_models_story(taxonomy: Taxonomy) -> None:
     for title in ("Compare how Llama 2 and GPT-4 answer the same questions", "Llama 2 vs. GPT-4 on legal questions"):
         assert editorial_topic(title, "https://news.example.com/a", ("Llama 2", "GPT-4"), (), taxonomy.slugs,
                                ranked=("research",)) == "models"
+    # a model played against is put to the test
+    assert editorial_topic("I played chess against GPT-4 and lost", "https://news.example.com/a", ("GPT-4",), (),
+                           taxonomy.slugs, ranked=("products",)) == "models"
     # without a model named, a comparison is left to the learned ranking
     assert editorial_topic("Compare how chatbots answer the same questions", "https://news.example.com/a", (), (),
                            taxonomy.slugs, ranked=("research",)) is None
