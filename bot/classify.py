@@ -624,6 +624,13 @@ _ACHIEVEMENT = Caseless(r"\b(?:wins?|won|winning|earns?|earned|achieves?|achieve
                         r"\b(?:solves?|solved|proves?|proved|cracks?|cracked) (?:an? |the )?(?:\w+ ){0,3}?"
                         r"(?:problems?|conjectures?|theorems?)\b|\berd\ws\b")
 
+# An AI measured against people ("DeepMind AI is as fast as humans at solving previously unseen tasks", "ChatGPT
+# Outperforms Physicians", "human-level"): a finding of research, or the model measured.
+_AGAINST_PEOPLE = Caseless(r"\b(?:as (?:fast|good|well|accurate|smart|capable) as|better than|outperform\w*|beats?|"
+                           r"beating|surpass\w*|rivals?|match(?:es|ed|ing)?) (?:the )?(?:average |most |top |human )?"
+                           r"(?:humans?|people|doctors|physicians|radiologists|experts|professionals|lawyers|students|"
+                           r"mathematicians|programmers)\b|\bhuman[- ]level\b|\bsuperhuman\b")
+
 # Advertising in an AI product (ads in a chatbot, ads targeted on prompts): the business side, or a privacy risk
 # (or, for ads in a developer's agent, a tools story); not a product feature.
 _ADS = Caseless(r"\b(?:ads|adverts?|advertis\w+|ad (?:placements?|targeting|revenue|network|partners?|business)|"
@@ -636,8 +643,8 @@ _CONSUMER_APP = Caseless(r"\b(?:apps?|generators?|studio|tutors?|realtors?|(?:ai
                          r"families|travell?ers|shoppers))\b")
 _BUILDER_SIDE = Caseless(r"\b(?:llms?|agents?|agentic|local\w*|open|self[- ]hosted|rust|python|go|framework|engine|"
                          r"workflows?|data|vibe\w*|mac|desktop|terminal|infrastructure|for (?:ai |llm )?apps)\b")
-# An essay on AI ethics (alignment, consciousness, model welfare, anthropomorphism, AI doom or catastrophe, fear of what
-# AI becomes, a model's political or racial bias or leaning): safety, or the policy it is about; not the business
+# An essay on AI ethics (alignment, consciousness, model welfare, anthropomorphism, AI doom or catastrophe, fear of
+# what AI becomes, a model's political or racial bias or leaning): safety, or the policy it is about; not the business
 # section essays on work go to (the ethics of AI at work is one: "Is It OK to Lie to an AI Chatbot During a Job
 # Interview?"), nor research (a study says what it found).
 _ETHICS = Caseless(r"\b(?:conscious\w*|conscient|sentien\w*|feelings|anthropomorph\w*|lonel\w*|ethic\w*|"
@@ -738,6 +745,8 @@ def _story_kind(title: str, summary: str, headline_models: Sequence[str], events
         return "products", frozenset({"products", "business", "safety", "regulation", "robotics"})
     if not events and _ACHIEVEMENT.found(title):
         return "research", frozenset({"research", "models", "safety"})
+    if not events and _AGAINST_PEOPLE.found(title) and not _WORK.found(title):
+        return "research", frozenset({"research", "models", "safety", "robotics"})
     if not events and not headline_models and _STUDY.found(title):
         return "research", frozenset({"research", "safety", "robotics", "infrastructure", "regulation"})
     if not events and not headline_models and _ETHICS.found(title) and not _WORK.found(title):
@@ -774,8 +783,9 @@ def editorial_topic(title: str, url: str, models: Sequence[str], events: Sequenc
     piece on AI and work a business one, an AI's error or harm that the learned ranking files under business, products,
     models or tools a safety one. A benchmark, a government's or an army's dealings, AI-made content, money a company
     loses, ads, a launch tagline, a chatbot's feature, a study's finding, an essay on AI ethics, people replaced by AI,
-    how well a named assistant does something and any other essay go where their kind belongs unless `ranked` (the
-    learned ranking) already leads with a section that kind allows. Only for the default slugs that the taxonomy has."""
+    how well a named assistant does something, an AI measured against people and any other essay go where their kind
+    belongs unless `ranked` (the learned ranking) already leads with a section that kind allows. Only for the default
+    slugs that the taxonomy has."""
     def have(slug: str) -> str | None:
         return slug if slug in slugs else None
 

@@ -278,6 +278,10 @@ def test_multi_label_ranks_topics(taxonomy: Taxonomy) -> None:
     # An AI that fools a check is a harm; a feature phased out is a change to a service.
     ("AI fooled the bank's voice recognition", ("tools",), "safety"),
     ("OpenAI Is Phasing Out Plugins for GPTs", ("tools",), "products"),
+    # An AI measured against people is a finding of research.
+    ("Lab's AI is as fast as humans at solving unseen tasks", ("business",), "research"),
+    ("A chatbot outperforms physicians in empathy", ("products",), "research"),
+    ("AI outperforms programmers at their jobs", ("business",), None),
 ])
 def test_kinds_of_story_told_by_the_headline(taxonomy: Taxonomy, title: str, ranked: tuple[str, ...],
                                              expected: str | None) -> None:

@@ -46,6 +46,7 @@ def model() -> RelevanceModel:
     ("Stadium owner defends using facial recognition to eject a lawyer", ""),
     ("Self-supervised learning for speech, now ten times faster", ""),
     ("Image generation with electrostatics", ""),
+    ("Regulators give green light to driverless taxis", ""),
 ])
 def test_ai_items_are_about_ai(model: RelevanceModel, title: str, summary: str) -> None:
     score, about = _decide(model, title, summary)
