@@ -671,6 +671,10 @@ _HOW_WELL = Caseless(r"^how (?:well|good|accurate|smart|reliable) (?:does|do|is|
 _MODEL_WORDS = Caseless(r"\b(?:llms?|(?:language|foundation|multimodal|diffusion|generative) models?|chatbots?)\b")
 
 
+# A lab's blog or division named after the lab ("Google Research: ...", "Meta AI: ..."): no launch's name.
+_LAB_PART = Caseless(r"^(?:research|ai|blog|labs?|news|cloud|brain|engineering|developers?)$")
+
+
 def lab_launch(title: str, labs: Sequence[str]) -> bool:
     """Whether the headline is a lab's name, the name of a model or product, and a tagline on language models."""
     name, tagline = name_and_tagline(title)
@@ -678,12 +682,9 @@ def lab_launch(title: str, labs: Sequence[str]) -> bool:
     if not tagline or not 2 <= len(words) <= 3 or not _MODEL_WORDS.found(tagline):
         return False
     known = {_squash(lab) for lab in labs}
-    # a lab's blog or division ("Google Research: ...", "Meta AI: ...", "Google DeepMind: ...") is no launch's name
+    # a lab within a lab ("Google DeepMind: ...") is no launch's name either
     return _squash(words[0]) in known and words[1][:1].isupper() and _squash(words[1]) not in known \
         and not _LAB_PART.found(words[1])
-
-
-_LAB_PART = Caseless(r"^(?:research|ai|blog|labs?|news|cloud|brain|engineering|developers?)$")
 
 
 # A launch tagline ("Flint: A Visualization Language for the AI Era", "Foo - an open-source agent framework",
