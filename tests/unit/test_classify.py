@@ -272,7 +272,8 @@ def test_multi_label_ranks_topics(taxonomy: Taxonomy) -> None:
     ("The economics of replacing writers with chatbots", ("products",), "business"),
     ("Translators replaced by AI at a publisher", ("models",), "business"),
     ("Will AI replace programmers?", ("tools",), None),
-    # How well a named assistant does something assesses it; the same question of language models is research.
+    # How well a named assistant does something assesses it; the same question of chatbots in general is left to the
+    # learned ranking.
     ("How good is Gemini at chess?", ("research",), "models"),
     ("How well do chatbots understand sarcasm?", ("research",), None),
     # An AI that fools a check is a harm; a feature phased out is a change to a service.
