@@ -438,6 +438,11 @@ _REPO_URL = re.compile(r"^https?://(?:www\.)?(?:github\.com|gitlab\.com|codeberg
 _GUIDE_URL = re.compile(r"^https?://[^/]+/(?:[^/]+/)?(?:engineering|cookbook|docs)/(?![^?#]*\.pdf\b)", re.IGNORECASE)
 _TOOL_HEADLINE = Caseless(r"\bopen[- ]source (?:tool|library|framework|sdk|cli|toolkit|platform|alternative)\b")
 _SHOW_HN = re.compile(r"^(?:Show|Launch) HN:", re.IGNORECASE)
+# A robot's own build or software shown as a repository or on Hacker News ("PAROL6 Desktop Robot Arm", "OpenArm: An
+# open-source 7DOF humanoid arm", "Show HN: Dobb·E – towards home robots"): a robotics story, not a community tool;
+# not Robot Framework (a test runner) nor robots.txt.
+_ROBOT_BUILD = Caseless(r"\b(?:robot(?:s|ic|ics)?(?! framework)(?!\.txt)|humanoids?|quadrupeds?|robot arms?|"
+                        r"\d+ ?dof)\b")
 # A parameter count names a model too ("RedPajama 7B ... is now available", "Mixtral 8x7B", "70b"), not an amount of
 # money ("a $5B SPAC") nor part of another name ("S2B").
 _RELEASED_MODEL = Caseless(r"\b(?:(?:ai|language|reasoning|world|foundation|open[- ]weights?|open[- ]source|multimodal|"
@@ -477,7 +482,7 @@ EVENT_SECTIONS = {"outage": "products", "availability": "products", "security": 
 # inference engineering is a tools story; a company's stated position on policy a regulation one; a personal piece (I,
 # we, you) on AI and people's work, with no event and no model, a business one.
 _WRITE_UP = Caseless(r"^(?:how (?:we|i)\b(?!['\u2019]ll\b| will\b)|building\b|notes on\b|lessons (?:from|learned)\b|"
-                     r"tips (?:for|on)\b|"
+                     r"tips (?:for|on)\b|implementing\b|"
                      r"(?:a )?(?:simple|gentle|visual|brief|hands-on|practical|quick) "
                      r"(?:explanation|introduction|guide)\b|"
                      r"what (?:we|i)(?:.ve| have)? learned\b|"
@@ -566,7 +571,8 @@ _GOVERNMENT = re.compile(r"\b(?:[Pp]entagon|[Dd]epartment of (?:[Ww]ar|[Dd]efen[
                          r"[Ll]abor|[Hh]omeland [Ss]ecurity|[Hh]ealth))\b")
 # Lawmakers' money is a budget or a proposal, never a deal ("Senators Urge $32 Billion in Emergency Spending on AI").
 _LEGISLATORS = re.compile(rf"\b(?:{_LEGISLATOR_WORDS})\b")
-_DEAL = Caseless(r"\b(?:deals?|contracts?|agreements?|awards?|awarded|signs?|signed|partners?|partnership)\b|"
+_DEAL = Caseless(r"\b(?:deals?|contracts?|agreements?|awards?|awarded|signs?|signed|partners?|partnership|"
+                 r"demand for)\b|"
                  r"[$€£]\d")
 # A consumer AI assistant's or app's feature or change ("ChatGPT can now ...", "Gemini adds ...", "Opera adds an AI
 # agent to its browser"): a products story, unless the headline is about its developer side (API, SDK, CLI, coding)
@@ -613,6 +619,14 @@ _SURVEY_FINDING = Caseless(r"\b(?:finds?|found|shows?) (?:an? |the |new )?(?:sur
 # practitioner's (tools).
 _COMPARISON = Caseless(r"^(?:compar\w+|side[- ]by[- ]side)\b|\b(?:vs\.?|versus)\b|"
                        r"\bplay(?:s|ed|ing)? (?:\w+ ){0,2}?against\b")
+# A number of models set side by side, none named ("Comparing 60 LLMs with a set of 20 prompts"): a models story too,
+# as a leaderboard is (how chatbots in general answer is left to the learned ranking).
+_COMPARING_MODELS = Caseless(r"^compar\w+ (?:\d+|several|multiple|many|dozens of) (?:\w+ ){0,2}?"
+                             r"(?:llms|models|chatbots)\b")
+# A named assistant or model sitting an exam ("ChatGPT fails India civil service exam", "GPT-4 could pass Bar Exam"):
+# an assessment of the model, or the research that set it.
+_EXAM = Caseless(r"\b(?:pass(?:es|ed|ing)?|fail(?:s|ed|ing)?|aces?|aced|flunk(?:s|ed|ing)?|takes?|took) "
+                 r"(?:\w+ ){0,4}?(?:exams?|bar|entrance tests?)\b")
 
 # An older paper or essay posted again, its year after the title as Hacker News writes it ("Verification, the Key to
 # AI (2001)", "Spherical CNNs (2018)"): research, or the robots or models it is about.
@@ -718,7 +732,7 @@ def _story_kind(title: str, summary: str, headline_models: Sequence[str], events
         return "research", frozenset({"research", "models", "robotics", "safety"})
     if _BENCHMARK.search(BENCHMARK_IDIOMS.sub(" ", title)) and not _SERVING.found(title):
         return "models", frozenset({"models", "research", "safety", "infrastructure"})
-    if headline_models and _COMPARISON.found(title):
+    if (headline_models and _COMPARISON.found(title)) or _COMPARING_MODELS.found(title):
         return "models", frozenset({"models", "tools"})
     if _GOVERNMENT.search(title):
         deal = _DEAL.found(title) and not _LEGISLATORS.search(title)
@@ -758,6 +772,8 @@ def _story_kind(title: str, summary: str, headline_models: Sequence[str], events
                                         or _PROGRAMMERS.found(title) else ())})
     if _HOW_WELL.found(title) and (headline_models or _ASSISTANT.found(title)):
         return "models", frozenset({"models", "tools", "safety"})
+    if _EXAM.found(title) and (headline_models or _ASSISTANT.found(title)):
+        return "models", frozenset({"models", "research"})
     if not events and not headline_models and _OPINION.found(title):
         coding = _CODING.found(title) or _DEVELOPER_SIDE.found(title)
         question = title.rstrip().endswith("?")
@@ -830,6 +846,8 @@ def editorial_topic(title: str, url: str, models: Sequence[str], events: Sequenc
             and not _BUILDER_SIDE.found(title):
         return have("products")
     community_repo = repo is not None and not lab_repo and not _MODEL_TAGLINE.search(title)
+    if (community_repo or _SHOW_HN.search(title)) and _ROBOT_BUILD.found(title):
+        return have("robotics")
     # (notes on a risk of AI are an essay on its ethics, below, not a practitioner's write-up)
     write_up = ((_WRITE_UP.found(title) and not _ETHICS.found(title)) or _CONVERTER.fullmatch(title.strip()) is not None
                 or _AI_ALONE.found(title) or (not events and _SPEEDUP.found(title) and not _HARDWARE.found(title)))

@@ -296,6 +296,50 @@ def _named_things(title: str) -> frozenset[str]:
         if any(_NAMED_PART.search(part) and part.lower() not in _COMMON_ACRONYMS for part in word.split("-")))
 
 
+def _ordinary_compounds(title: str) -> list[frozenset[str]]:
+    """A headline's hyphenated compounds of ordinary words ("Note-Taking", "AI-Based"), each as itself and its words
+    (stemmed), so that "Note-Taking" and "Notes" share a word; not a coined name ("SWE-Lancer", "DeepSeek-V4"), which
+    stays one word."""
+    found = []
+    for word in _COMPOUND.findall(HN_PREFIX.sub("", title)):
+        parts = word.split("-")
+        if any(_NAMED_PART.search(part) and part.lower() not in _COMMON_ACRONYMS for part in parts):
+            continue
+        found.append(frozenset({word_stem(word.lower()), *(word_stem(p.lower()) for p in parts if len(p) > 1)}))
+    return found
+
+
+# Who makes a law: a jurisdiction, however a headline names it ("EU", "European institutions"), and the words of
+# rule-making ("Regulate", "Rules", "Act", "Bill").
+_JURISDICTIONS = tuple((name, re.compile(pattern)) for name, pattern in (
+    ("eu", r"\b(?:EU|E\.U\.|European|Europe|Brussels)\b"),
+    ("us", r"\b(?:US|U\.S\.|United States|America|American|Congress|Senate|White House)\b"),
+    ("uk", r"\b(?:UK|U\.K\.|Britain|British|United Kingdom)\b"),
+    ("china", r"\b(?:China|Chinese|Beijing)\b"),
+    ("california", r"\bCalifornia\b"),
+    ("india", r"\bIndia(?:n)?\b"),
+    ("japan", r"\bJapan(?:ese)?\b"),
+    ("canada", r"\bCanad(?:a|ian)\b"),
+    ("france", r"\b(?:France|French)\b"),
+    ("germany", r"\b(?:Germany|German)\b"),
+    ("italy", r"\b(?:Italy|Italian)\b"),
+    ("korea", r"\b(?:Korea|Korean)\b"),
+    ("australia", r"\bAustralia(?:n)?\b"),
+))
+_RULE_MAKING = re.compile(r"\b(?:regulat\w*|rules?|laws?|bills?|act|legislat\w*|lawmakers)\b", re.IGNORECASE)
+
+
+def _jurisdictions(title: str) -> tuple[frozenset[str], frozenset[str]]:
+    """The jurisdictions a headline names, and its words that name them (stemmed, lower case)."""
+    names: set[str] = set()
+    spelled: set[str] = set()
+    for name, pattern in _JURISDICTIONS:
+        for match in pattern.finditer(title):
+            names.add(name)
+            spelled.update(word_stem(w) for w in match.group(0).lower().split())
+    return frozenset(names), frozenset(spelled)
+
+
 # A product's versioned name or a model's size ("Gaudi 3", "8x22B"): "New", "Top" and the like are no names.
 _VERSIONED = re.compile(r"(?<![\w.-])(?:[A-Z][a-z]{2,} \d{1,2}(?:\.\d)?|\d+x\d+[BM])(?![\w.-])")
 _NOT_NAMES = frozenset({"top", "new", "the", "over", "with", "for", "and", "version", "day", "week", "part", "chapter",
@@ -429,7 +473,15 @@ def _merge(groups: list[list[ClassifiedItem]], common: frozenset[str], families:
     outages = ["outage" in found for found in kinds]
     leading = [found[0] if found else None for found in named]
     launches = [launches_model(g[0].title, g[0].entities.models, found) for g, found in zip(top, kinds, strict=True)]
-    rare = _rare_words(plain)  # a hyphenated name counts once
+    # A hyphenated name counts once; a compound of ordinary words is its words too, counted once when shared.
+    compounds = [_ordinary_compounds(g[0].title) for g in top]
+    rare = _rare_words([p | {part for c in found for part in c} for p, found in zip(plain, compounds, strict=True)])
+    # A compound's word matches the same word on its own, not another compound's ("Pixel-Space" / "Space-Time").
+    stems = [frozenset(map(word_stem, p)) for p in plain]
+    parts_only = [frozenset(part for c in found for part in c) - own
+                  for found, own in zip(compounds, stems, strict=True)]
+    jurisdictions = [_jurisdictions(g[0].title) for g in top]
+    rule_making = [bool(_RULE_MAKING.search(g[0].title)) for g in top]
     families = [f for f in families if " " in f.strip()]  # the names of several words only
     model_names = [_model_names(g[0], families) for g in top]
     coined = [_coined_names(g[0].title) for g in top]
@@ -479,6 +531,7 @@ def _merge(groups: list[list[ClassifiedItem]], common: frozenset[str], families:
         if _numbers_differ(numbers[i], numbers[j]):
             continue
         shared = a & b
+        both_rare = rare[i] & rare[j] - (parts_only[i] & parts_only[j])
         overlap = len(shared) / len(a | b) if a and b else 0.0
         same_headline = bool(a and b) and (overlap >= SAME_HEADLINE or (len(shared) >= 2 and (a <= b or b <= a)))
         # Two outlets' headlines on one announcement word it differently ("OpenAI unveils its first custom chip,
@@ -493,7 +546,7 @@ def _merge(groups: list[list[ClassifiedItem]], common: frozenset[str], families:
         # "Google CEO says more than a quarter of the company's new code is created by AI").
         same_party = (overlap >= SAME_PARTY_HEADLINE and within_day
                       and len(organizations[i]) == 1 and organizations[i] == organizations[j]
-                      and bool(rare[i] & rare[j] - organizations[i]))
+                      and bool(both_rare - organizations[i]))
         # A person's own post and the report that names them, about the same organization ("I've joined Anthropic"
         # on twitter.com/karpathy / "OpenAI Co-Founder Andrej Karpathy Joins Anthropic"): one event.
         own_post = bool(organizations[i] & organizations[j]) and (
@@ -507,7 +560,7 @@ def _merge(groups: list[list[ClassifiedItem]], common: frozenset[str], families:
         same_model = (bool(subjects[i] and subjects[j]) and _same_model(subjects[i], subjects[j])
                       and (launches[i] or launches[j]
                            or (within_day and any(not any(model_key(w) in key for key in subjects[i] | subjects[j])
-                                                  for w in rare[i] & rare[j])
+                                                  for w in both_rare)
                                and not apart)))
         # Two reports of one service being down within hours ("Claude Auth Is Down" / "Claude Seems Down"): one
         # outage. They must share a word besides the outage's own ("GitHub is down" / "Claude is down" do not).
@@ -522,16 +575,17 @@ def _merge(groups: list[list[ClassifiedItem]], common: frozenset[str], families:
         # Text ..."; not "Google Earth AI expanding access ..." / "Expanding Our Use of Google Cloud TPUs ...").
         # A model's name of several words counts as one ("Getty Images Is Suing Stable Diffusion ..." / "Paper: Stable
         # Diffusion 'Memorizes' Some Images ..." share one name and one word).
-        rare_shared = _names_once(rare[i] & rare[j], [n for n in model_names[i] if n in model_names[j]])
+        rare_shared = _names_once(both_rare, [*(n for n in model_names[i] if n in model_names[j]),
+                                                      *compounds[i], *compounds[j]])
         unusual = within_day and (
             (len(rare_shared) >= RARE_SHARED
              and not apart)
             or (bool(organizations[i]) and organizations[i] == organizations[j]
                 and (len(rare_shared - organizations[i]) >= RARE_SHARED_SAME_PARTIES
-                     or bool(rare[i] & rare[j] & coined[i] & coined[j] - organizations[i])))
+                     or bool(both_rare & coined[i] & coined[j] - organizations[i])))
             # A coined compound name is distinctive on its own ("SWE-Lancer: Can Frontier LLMs Earn $1 Million ..." /
             # "OpenAI Announces New SWE-Lancer Benchmark"), unless each headline names an organization of its own.
-            or (bool(rare[i] & rare[j] & named_things[i] & named_things[j] - organizations[i] - organizations[j])
+            or (bool(both_rare & named_things[i] & named_things[j] - organizations[i] - organizations[j])
                 and not apart)
             # Two words that few of the day's headlines hold and that headlines at large seldom use ("AI Is Wrecking
             # Young Americans' Job Prospects" / "AI Is Crushing Young Workers' Employment Prospects, Stanford Study
@@ -552,8 +606,15 @@ def _merge(groups: list[list[ClassifiedItem]], common: frozenset[str], families:
         # unless each names an organization of its own.
         same_version = (within_day and bool(versioned[i] & versioned[j])
                         and not apart)
+        # One jurisdiction's rules on AI reported twice in a day ("EU Strikes Deal to Regulate ChatGPT, AI Tech in
+        # Landmark Act" / "European institutions strike a deal on the first rules for AI in the world" / "The EU Just
+        # Passed Sweeping New Rules to Regulate AI"): one event, when they share a word few of the day's headlines hold
+        # besides the jurisdiction's name, and neither names an organization the other does not.
+        same_rules = (within_day and rule_making[i] and rule_making[j]
+                      and bool(jurisdictions[i][0] & jurisdictions[j][0]) and not apart
+                      and bool(both_rare - jurisdictions[i][1] - jurisdictions[j][1]))
         joined = (same_headline or same_parties or same_party or own_post or same_model or outage or unusual
-                  or same_buyer or its_launch or same_version)
+                  or same_buyer or its_launch or same_version or same_rules)
         # Two outlets' words for one organization's news within a day ("Microsoft In Talks To Invest $10 Billion In
         # ChatGPT Owner" / "Microsoft in talks to acquire a 49% stake in ChatGPT owner OpenAI"): headlines that mean
         # nearly the same, naming that organization and none of their own (compared only when nothing else joins

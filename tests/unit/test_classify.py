@@ -283,6 +283,19 @@ def test_multi_label_ranks_topics(taxonomy: Taxonomy) -> None:
     ("Lab's AI is as fast as humans at solving unseen tasks", ("business",), "research"),
     ("A chatbot outperforms physicians in empathy", ("products",), "research"),
     ("AI outperforms programmers at their jobs", ("business",), None),
+    # A named assistant sitting an exam is assessed as a model (or by the research that set it); language models at
+    # large compared with one another are a models story, as named ones are.
+    ("ChatGPT fails India civil service exam", ("products",), "models"),
+    ("ChatGPT Passes MBA Exam Given By a Wharton Professor", ("research",), None),
+    ("Students fail the bar exam in record numbers", ("products",), None),
+    ("Comparing 60 LLMs with a set of 20 prompts", ("research",), "models"),
+    ("Comparing inference engines for LLMs", ("tools",), None),
+    ("Comparing how chatbots answer the same questions", ("research",), None),
+    # Implementing something is a practitioner's write-up.
+    ("Implementing a question-answering system for PDF documents using ChatGPT and Redis", ("products",), "tools"),
+    # Demand for an army's AI is the business of its maker; the army's dealings otherwise its policy.
+    ("Palantir seeing 'unprecedented' demand for its military AI", ("tools",), "business"),
+    ("Palantir's military AI under review", ("tools",), "regulation"),
 ])
 def test_kinds_of_story_told_by_the_headline(taxonomy: Taxonomy, title: str, ranked: tuple[str, ...],
                                              expected: str | None) -> None:
@@ -408,6 +421,13 @@ def test_ads_and_taglines(taxonomy: Taxonomy, title: str, ranked: tuple[str, ...
     ("A homegrown LLM appears to be a merge of an existing model", "https://github.com/city/llm/issues/12", None),
     ("Add a local model backend", "https://github.com/org/app/pull/7", None),
     ("Add a local model backend", "https://gitlab.com/org/app/-/merge_requests/7", None),
+    # ... and a robot's own build or software is a robotics story, not a community tool (Robot Framework, a test
+    # runner, and robots.txt are no robots).
+    ("PAROL6 Desktop Robot Arm", "https://github.com/maker/parol6", "robotics"),
+    ("OpenArm: An open-source 7DOF humanoid arm", "https://github.com/lab/openarm", "robotics"),
+    ("Show HN: Home robots on an open-source platform", "https://news.example.com/c", "robotics"),
+    ("Robot Framework 7.0", "https://github.com/robotframework/robotframework", "tools"),
+    ("Show HN: A robots.txt parser for AI crawlers in Rust", "https://news.example.com/c", "tools"),
     # ... but a repository whose headline is a model's launch tagline releases the model (research stands).
     ("Meditron: A suite of open-source medical Large Language Models", "https://github.com/epfLLM/meditron", None),
     ("Meditron: A suite of open-source medical Large Language Models", "https://github.com/x/y", None),

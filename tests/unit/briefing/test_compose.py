@@ -815,3 +815,28 @@ def test_a_story_is_led_by_the_item_that_reports_its_event_not_the_latest_commen
     quiet = [_item(1, "models", 0.48, story="s", title="Thoughts on the new model", summary="An essay."),
              _item(2, "models", 0.40, story="s", title="More thoughts on the new model", summary="Another essay.")]
     assert plan_stories(quiet, ComposeOptions())[0].lead.title == "Thoughts on the new model"
+
+
+def test_one_jurisdictions_rules_reported_three_ways_within_a_day_are_one_story(taxonomy: Taxonomy) -> None:
+    deal = _item(1, "regulation", 0.7, title="EU Strikes Deal to Regulate ChatGPT, AI Tech in Landmark Act",
+                 source="slashdot")
+    institutions = _item(2, "regulation", 0.6, source="hn",
+                         title="European institutions strike a deal on the first rules for AI in the world")
+    passed = _item(3, "regulation", 0.5, title="The EU Just Passed Sweeping New Rules to Regulate AI", source="verge")
+    # Another jurisdiction's law, and news of the same jurisdiction that makes no rules: other stories.
+    california = _item(4, "regulation", 0.5, title="California governor signs AI safety bill", source="x")
+    fine = _item(5, "regulation", 0.5, title="EU fines a carmaker over its emissions software", source="y")
+    stories = _stories(_compose([deal, institutions, passed, california, fine], taxonomy))
+    assert sorted(len(s.sources) for s in stories) == [1, 1, 3]
+
+
+def test_a_compound_of_ordinary_words_shares_its_words_with_the_words_alone(taxonomy: Taxonomy) -> None:
+    available = _item(1, "products", 0.7, title="Google's AI Note-Taking App Is Now Available", source="verge",
+                      organizations=("Google",))
+    review = _item(2, "products", 0.6, source="gizmodo", organizations=("Google",),
+                   title="Google's NotebookLM Could Be the Ultimate AI-Based Notes App If It Stops Lying")
+    # Two compounds that share a word ("Pixel-Space" / "Space-Time") do not share it as a word of their own.
+    pixels = _item(3, "research", 0.5, title="Direct Pixel-Space Megapixel Image Synthesis", source="arxiv")
+    lumiere = _item(4, "research", 0.5, title="Lumiere: A Space-Time Model for Video", source="google")
+    stories = _stories(_compose([available, review, pixels, lumiere], taxonomy))
+    assert sorted(len(s.sources) for s in stories) == [1, 1, 2]
