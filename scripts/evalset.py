@@ -207,7 +207,9 @@ def restore(saved_file: Path, number: int) -> int:
         seen = {fold(str(json.loads(line)["title"])) for line in path.read_text(encoding="utf-8").splitlines()}
         added = []
         for e in entries:
-            if fold(str(e["title"])) in seen or (folder == "labeled" and e["ai"] is not True):
+            # (a one-letter headline, "V" for the TV series, teaches a model nothing and is no training title)
+            if fold(str(e["title"])) in seen or (folder == "labeled" and e["ai"] is not True) \
+                    or len(str(e["title"]).strip()) < 2:
                 continue
             seen.add(fold(str(e["title"])))
             record: dict[str, object] = {"title": e["title"], "summary": e["summary"]}
