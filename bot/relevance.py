@@ -98,10 +98,10 @@ def relevance_text(title: str, summary: str) -> str:
 
 # Listings are not news about AI, whoever posts them and whatever they are named after: job ads and hiring threads
 # ("Tasklet (YC P26) Is Hiring ...", "Terra API (YC W21) Hiring: ...", "Linum (YC W23) is a hiring ...", "Legion
-# Health (YC S21, AI-Driven Psychiatry) Hiring ...", "Ask HN: Who is hiring? (May 2026)") and meetups or hackathons
-# named after an AI product.
+# Health (YC S21, AI-Driven Psychiatry) Hiring ...", "Lantern (YC W24) – Hiring Engineers ...", "Ask HN: Who is
+# hiring? (May 2026)") and meetups or hackathons named after an AI product.
 # In lower case, as a caseless pattern must be written ("(YC W26)", "Ask HN" in any case).
-_LISTING = Caseless(r"\((?:yc )?[a-z]\d{2}\b[^()]{0,60}\) (?:(?:is|are) (?:a |now )?)?hiring\b|"
+_LISTING = Caseless(r"\((?:yc )?[a-z]\d{2}\b[^()]{0,60}\) (?:[-\u2013\u2014] )?(?:(?:is|are) (?:a |now )?)?hiring\b|"
                     r"^ask hn: (?:who is hiring|who wants to be hired|freelancer\? seeking freelancer)|"
                     r"\b(?:meetups?|meet-ups?|hackathons?|user groups?|"
                     r"happy hours?)\b")

@@ -73,6 +73,7 @@ RARE_SHARED_UNCOMMON = 2  # ... or this many that news at large rarely uses (not
 # Two headlines within RARE_WINDOW naming one organization (and none of their own) whose meanings are this close (the
 # cosine of their word-vector means) are one event: on the labeled days, every such pair of AI headlines is.
 SAME_MEANING = 0.75
+SIMILAR_MEANING = 0.6  # ... or this close, with two words few of the day's headlines hold in common
 _ARXIV = re.compile(r"arxiv\.org/", re.IGNORECASE)
 _SOURCE_CATEGORY = re.compile(r"\b(cs|stat|eess)[.-]([a-z]{2})\b", re.IGNORECASE)
 _OUTAGE_WORDS = frozenset({"down", "outage", "outages", "seems", "appears", "errors", "elevated", "degraded",
@@ -283,6 +284,17 @@ def _coined_names(title: str) -> frozenset[str]:
     return frozenset(found - _COMMON_ACRONYMS)
 
 
+_CAMEL = re.compile(r"\b[A-Z][a-z]+[A-Z]\w*\b")
+
+
+def _camel_names(item: ClassifiedItem) -> frozenset[str]:
+    """A headline's CamelCase names ("OpenAssistant", "LangChain"), stemmed as headline words are, less the names of
+    the organizations and models it names ("OpenAI", "ChatGPT"), which the rules on those compare."""
+    known = {word_stem(w.lower()) for name in (*item.entities.organizations, *item.entities.models)
+             for w in name.split()}
+    return frozenset(word_stem(w.lower()) for w in _CAMEL.findall(HN_PREFIX.sub("", item.title))) - known
+
+
 _COMPOUND = re.compile(r"(?<![\w.-])[A-Za-z]+(?:-[A-Za-z]+)+(?![\w-])")
 _NAMED_PART = re.compile(r"[A-Z]{2}|[a-z][A-Z]")
 
@@ -486,6 +498,7 @@ def _merge(groups: list[list[ClassifiedItem]], common: frozenset[str], families:
     model_names = [_model_names(g[0], families) for g in top]
     coined = [_coined_names(g[0].title) for g in top]
     named_things = [_named_things(g[0].title) for g in top]
+    camel = [_camel_names(g[0]) for g in top]
     versioned = [_versioned_names(g[0]) for g in top]
     rare_window = RARE_WINDOW.total_seconds()
     meanings = _Meanings([g[0].title for g in top])
@@ -587,6 +600,10 @@ def _merge(groups: list[list[ClassifiedItem]], common: frozenset[str], families:
             # "OpenAI Announces New SWE-Lancer Benchmark"), unless each headline names an organization of its own.
             or (bool(both_rare & named_things[i] & named_things[j] - organizations[i] - organizations[j])
                 and not apart)
+            # So is a CamelCase name that is neither an organization's nor a model's, nor one headlines at large often
+            # use ("ChatGPT", "GitHub") ("OpenAssistant Released The best open-source Chat AI" / "OpenAssistant
+            # Conversations – Democratizing Large Language Model Alignment").
+            or (bool(both_rare & camel[i] & camel[j] - common) and not apart)
             # Two words that few of the day's headlines hold and that headlines at large seldom use ("AI Is Wrecking
             # Young Americans' Job Prospects" / "AI Is Crushing Young Workers' Employment Prospects, Stanford Study
             # Finds"), unless each names an organization of its own.
@@ -620,7 +637,9 @@ def _merge(groups: list[list[ClassifiedItem]], common: frozenset[str], families:
         # nearly the same, naming that organization and none of their own (compared only when nothing else joins
         # them).
         if joined or (within_day and bool(organizations[i] & organizations[j]) and not apart
-                      and meanings.cosine(i, j) >= SAME_MEANING):
+                      and meanings.cosine(i, j) >= SAME_MEANING) \
+                or (within_day and organizations[i] == organizations[j] and len(rare_shared) >= 2
+                    and meanings.cosine(i, j) >= SIMILAR_MEANING):
             parent[find(j)] = find(i)
     merged: dict[int, list[ClassifiedItem]] = defaultdict(list)
     for index, group in enumerate(top):

@@ -54,7 +54,8 @@ EVENT_PATTERNS: tuple[tuple[str, re.Pattern[str]], ...] = tuple(
                    r"(?:is|are|seems?|appears? to be|went|goes) down)\b(?!\s*(?:\d|by\b|to\b|from\b|\w+ percent))"),
         ("hire", r"\b(?:hires|hired|(?:joins|to join|appoints|appointed|names|named)\b.{0,60}\b(?:as )?"
                  r"(?:its |the |our |a )?(?:first |new )?(?:chief|CEO|CTO|CFO|COO|head|president|vice president|VP|"
-                 r"director|general manager|chair\w*)|steps down|resigns|"
+                 r"director|general manager|chair\w*)|steps down|stepped down|"
+                 r"resign(?:s|ed)(?! (?:myself|himself|herself|themselves|ourselves|yourself|itself|to)\b)|"
                  # someone of a company leaving it ("AI Researcher Who Helped Write Landmark Paper Is Leaving Google")
                  r"(?:researcher|scientist|engineer|executive|chief|CEO|CTO|CFO|COO|co-?founder|founder|head|president)s?"
                  r"\b.{0,60}\b(?:is leaving|are leaving|leaves|to leave|quits|departs|exits)\b"

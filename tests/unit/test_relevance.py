@@ -71,6 +71,7 @@ def test_general_news_is_not(model: RelevanceModel, title: str, summary: str) ->
     "Ask HN: Who is hiring? (May 2026)",
     "Terra API (YC W21) Hiring: Applied AI Strategist",
     "Mindful Care (YC S24, AI-Driven Therapy) Hiring Founding Back End Engineer",
+    "Lantern (YC W24) – Hiring Engineers to Build PostgreSQL Vector Database for AI",
     "Claude Code meetup Berlin: agents, MCP servers and pizza",
     "OpenAI Codex hackathon in San Francisco this weekend",
 ])

@@ -31,6 +31,7 @@ MAKERS = {"Qwen": "Alibaba", "DeepSeek": "DeepSeek", "Claude": "Anthropic"}
     ("Cognizant and Anthropic expand their partnership", "", "partnership"),
     ("Researcher who co-wrote a landmark paper is leaving the lab", "", "hire"),
     ("Chief scientist quits the startup", "", "hire"),
+    ("Three senior researchers have resigned from OpenAI", "", "hire"),
 ])
 def test_events_reported_as_done(title: str, summary: str, kind: str) -> None:
     assert [e.kind for e in events_in(title, summary)][:1] == [kind]
@@ -50,7 +51,8 @@ def test_proposals_rumours_and_leaks_of_words_are_no_events(title: str) -> None:
     assert not set(kinds) & {"acquisition", "funding", "law", "security", "restriction"}, kinds
 
 
-@pytest.mark.parametrize("title", ["Engineer leaves a note in the kernel source", "Leaves of a tree, by researchers"])
+@pytest.mark.parametrize("title", ["Engineer leaves a note in the kernel source", "Leaves of a tree, by researchers",
+                                   "I resigned myself to using a chatbot"])
 def test_leaving_a_thing_behind_is_no_departure(title: str) -> None:
     assert "hire" not in [e.kind for e in events_in(title, "")]
 
