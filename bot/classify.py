@@ -614,7 +614,8 @@ _STUDY = Caseless(r"\b(?:study|studies|researchers|scientists|paper)\s+(?:finds?
 _SURVEY_FINDING = Caseless(r"\b(?:finds?|found|shows?) (?:an? |the |new )?(?:survey|poll)\b|"
                            r"\b(?:survey|poll)\s+(?:finds?|found|shows?|suggests?|reveals?)\b")
 
-# Models set side by side ("Compare how GPT-2, 3, 3.5 and 4 answer the same questions", "GPT-4 vs. Claude on ...") or
+# Models or named assistants set side by side ("Compare how GPT-2, 3, 3.5 and 4 answer the same questions", "GPT-4 vs.
+# Claude on ...", "Apple-1 ELIZA chatbot vs. ChatGPT") or
 # a model played against ("I played chess against ChatGPT-4 and lost"): a models story, as a benchmark is, or a
 # practitioner's (tools).
 _COMPARISON = Caseless(r"^(?:compar\w+|side[- ]by[- ]side)\b|\b(?:vs\.?|versus)\b|"
@@ -732,7 +733,7 @@ def _story_kind(title: str, summary: str, headline_models: Sequence[str], events
         return "research", frozenset({"research", "models", "robotics", "safety"})
     if _BENCHMARK.search(BENCHMARK_IDIOMS.sub(" ", title)) and not _SERVING.found(title):
         return "models", frozenset({"models", "research", "safety", "infrastructure"})
-    if (headline_models and _COMPARISON.found(title)) or _COMPARING_MODELS.found(title):
+    if ((headline_models or _ASSISTANT.found(title)) and _COMPARISON.found(title)) or _COMPARING_MODELS.found(title):
         return "models", frozenset({"models", "tools"})
     if _GOVERNMENT.search(title):
         deal = _DEAL.found(title) and not _LEGISLATORS.search(title)

@@ -47,7 +47,7 @@ EVENT_PATTERNS: tuple[tuple[str, re.Pattern[str]], ...] = tuple(
                   r"claims?|charges|dispute|allegations)))\b"),
         ("restriction", r"\b(?:bans|banned|export controls?|sanctions|fined|fines|blocks|blocked)\b"),
         ("security", r"\b(?:data breach|breach(?:ed)?|hacked|compromised|intrusion|ransomware|malware|exploited|"
-                     r"zero-day|CVE-\d{4}-\d+|vulnerabilit(?:y|ies)|stolen (?:data|credentials|keys)|"
+                     r"zero-day|CVE-\d{4}-\d+|vulnerabilit(?:y|ies)|botnets?|stolen (?:data|credentials|keys)|"
                      r"exposed (?:data|records|keys|credentials|secrets)|jailbreak(?:s|ing)?|prompt injection|"
                      r"(?:tricked|fooled|manipulated|duped) into|scams?|fraud|impersonat\w+)\b"),
         ("outage", r"\b(?:outage|elevated errors?|degraded performance|service disruption|"

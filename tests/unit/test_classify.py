@@ -291,6 +291,7 @@ def test_multi_label_ranks_topics(taxonomy: Taxonomy) -> None:
     ("Comparing 60 LLMs with a set of 20 prompts", ("research",), "models"),
     ("Comparing inference engines for LLMs", ("tools",), None),
     ("Comparing how chatbots answer the same questions", ("research",), None),
+    ("Apple-1 ELIZA chatbot vs. ChatGPT", ("products",), "models"),
     # Implementing something is a practitioner's write-up.
     ("Implementing a question-answering system for PDF documents using ChatGPT and Redis", ("products",), "tools"),
     # Demand for an army's AI is the business of its maker; the army's dealings otherwise its policy.

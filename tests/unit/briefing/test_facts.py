@@ -32,6 +32,7 @@ MAKERS = {"Qwen": "Alibaba", "DeepSeek": "DeepSeek", "Claude": "Anthropic"}
     ("Researcher who co-wrote a landmark paper is leaving the lab", "", "hire"),
     ("Chief scientist quits the startup", "", "hire"),
     ("Three senior researchers have resigned from OpenAI", "", "hire"),
+    ("Crypto Botnet on X is Powered by ChatGPT", "", "security"),
 ])
 def test_events_reported_as_done(title: str, summary: str, kind: str) -> None:
     assert [e.kind for e in events_in(title, summary)][:1] == [kind]
