@@ -210,12 +210,24 @@ _COMPARED = re.compile(r"\b(?:beats?|beating|outperform\w*|outdoes|surpass\w*|ri
                        r"tops|topping)\s+(?:\S+\s+){0,2}$", re.IGNORECASE)
 
 
+# What joins the names of a list ("Llama 2 and Mistral 7B", "GPT-4o, Claude 3 Opus or Gemini").
+_LISTED = re.compile(r"^\s*(?:,\s*(?:and\s+|or\s+)?|and\s+|or\s+|&\s+)$", re.IGNORECASE)
+
+
 def compared_models(title: str, models: Iterable[str]) -> frozenset[str]:
-    """The models a headline names only as what something else is compared with ("... that beats GPT-4o")."""
+    """The models a headline names only as what something else is compared with ("... that beats GPT-4o"), the rest of
+    a list of them too ("... That Outperforms Llama 2 and Mistral 7B")."""
     lowered = title.lower()
-    found = set()
-    for model in models:
-        at = lowered.find(model.lower())
-        if at > 0 and _COMPARED.search(title[:at]):
-            found.add(model)
+    places = {model: lowered.find(model.lower()) for model in models}
+    found = {model for model, at in places.items() if at > 0 and _COMPARED.search(title[:at])}
+    listed = True
+    while listed:
+        listed = False
+        for model, at in places.items():
+            if model in found or at <= 0:
+                continue
+            if any(0 <= places[other] < at and _LISTED.match(title[places[other] + len(other):at])
+                   for other in found):
+                found.add(model)
+                listed = True
     return frozenset(found)

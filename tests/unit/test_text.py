@@ -107,3 +107,10 @@ def test_a_model_named_only_as_a_rival_is_compared() -> None:
     assert compared_models("GPT-4o vs. Claude 3 Opus: a week of coding", ["GPT-4o", "Claude 3 Opus"]) == {
         "Claude 3 Opus"}
     assert compared_models("Hot take on OpenAI's new GPT-4o", ["GPT-4o"]) == frozenset()
+    # the rest of a list of rivals is compared with too, not what follows the list
+    assert compared_models("Microsoft Releases Phi-2, a Small LLM That Outperforms Llama 2 and Mistral 7B",
+                           ["Phi-2", "Llama 2", "Mistral 7B"]) == {"Llama 2", "Mistral 7B"}
+    assert compared_models("Beats GPT-4o, Claude 3 Opus or Gemini 1.5", ["GPT-4o", "Claude 3 Opus", "Gemini 1.5"]) == {
+        "GPT-4o", "Claude 3 Opus", "Gemini 1.5"}
+    assert compared_models("Qwen3 beats Llama 4 on math and DeepSeek V3 ships",
+                           ["Qwen3", "Llama 4", "DeepSeek V3"]) == {"Llama 4"}
