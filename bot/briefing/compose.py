@@ -589,7 +589,7 @@ def _merge(groups: list[list[ClassifiedItem]], common: frozenset[str], families:
         # A model's name of several words counts as one ("Getty Images Is Suing Stable Diffusion ..." / "Paper: Stable
         # Diffusion 'Memorizes' Some Images ..." share one name and one word).
         rare_shared = _names_once(both_rare, [*(n for n in model_names[i] if n in model_names[j]),
-                                                      *compounds[i], *compounds[j]])
+                                              *compounds[i], *compounds[j]])
         unusual = within_day and (
             (len(rare_shared) >= RARE_SHARED
              and not apart)
@@ -634,12 +634,15 @@ def _merge(groups: list[list[ClassifiedItem]], common: frozenset[str], families:
                   or same_buyer or its_launch or same_version or same_rules)
         # Two outlets' words for one organization's news within a day ("Microsoft In Talks To Invest $10 Billion In
         # ChatGPT Owner" / "Microsoft in talks to acquire a 49% stake in ChatGPT owner OpenAI"): headlines that mean
-        # nearly the same, naming that organization and none of their own (compared only when nothing else joins
-        # them).
-        if joined or (within_day and bool(organizations[i] & organizations[j]) and not apart
-                      and meanings.cosine(i, j) >= SAME_MEANING) \
-                or (within_day and organizations[i] == organizations[j] and len(rare_shared) >= 2
-                    and meanings.cosine(i, j) >= SIMILAR_MEANING):
+        # nearly the same, naming that organization and none of their own; or, naming the same organizations or none,
+        # that mean much the same and share two words few of the day's headlines hold ("AI-Generated Art Lacks
+        # Copyright Protection, D.C. Court Says" / "AI-Generated Works Aren't Protected By Copyrights, Federal Judge
+        # Rules"). Compared only when nothing else joins them: the word vectors load only then.
+        close_meaning = within_day and not joined and (
+            (bool(organizations[i] & organizations[j]) and not apart and meanings.cosine(i, j) >= SAME_MEANING)
+            or (organizations[i] == organizations[j] and len(rare_shared) >= 2
+                and meanings.cosine(i, j) >= SIMILAR_MEANING))
+        if joined or close_meaning:
             parent[find(j)] = find(i)
     merged: dict[int, list[ClassifiedItem]] = defaultdict(list)
     for index, group in enumerate(top):
