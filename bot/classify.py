@@ -615,9 +615,8 @@ _SURVEY_FINDING = Caseless(r"\b(?:finds?|found|shows?) (?:an? |the |new )?(?:sur
                            r"\b(?:survey|poll)\s+(?:finds?|found|shows?|suggests?|reveals?)\b")
 
 # Models or named assistants set side by side ("Compare how GPT-2, 3, 3.5 and 4 answer the same questions", "GPT-4 vs.
-# Claude on ...", "Apple-1 ELIZA chatbot vs. ChatGPT") or
-# a model played against ("I played chess against ChatGPT-4 and lost"): a models story, as a benchmark is, or a
-# practitioner's (tools).
+# Claude on ...", "Apple-1 ELIZA chatbot vs. ChatGPT") or a model played against ("I played chess against ChatGPT-4 and
+# lost"): a models story, as a benchmark is, or a practitioner's (tools).
 _COMPARISON = Caseless(r"^(?:compar\w+|side[- ]by[- ]side)\b|\b(?:vs\.?|versus)\b|"
                        r"\bplay(?:s|ed|ing)? (?:\w+ ){0,2}?against\b")
 # A number of models set side by side, none named ("Comparing 60 LLMs with a set of 20 prompts"): a models story too,
@@ -791,19 +790,21 @@ def _story_kind(title: str, summary: str, headline_models: Sequence[str], events
 def editorial_topic(title: str, url: str, models: Sequence[str], events: Sequence[str],
                     slugs: Sequence[str], summary: str = "", labs: Sequence[str] = (),
                     ranked: Sequence[str] = ()) -> str | None:
-    """The section the taxonomy's editorial conventions give an item regardless of its wording, or None: a status page
-    or an outage is a product story, a security incident a safety one, a law, ruling or ban regulation, a raise,
-    acquisition, hire or partnership business, a paper on arXiv or one a lab releases research, a headline that is a
-    model's name or reports its release (or a model made available) or a lab's launch post on a language model a models
-    story, a consumer app shown on Hacker News a products one, a code repository (not one whose headline is a model's
-    launch tagline), any other Show HN, a practitioner's write-up or serving engineering a tools one, a company's
-    position on policy a regulation one, a change to a service's plans, prices or limits a products one, a first-person
-    piece on AI and work a business one, an AI's error or harm that the learned ranking files under business, products,
-    models or tools a safety one. A benchmark, a government's or an army's dealings, AI-made content, money a company
-    loses, ads, a launch tagline, a chatbot's feature, a study's finding, an essay on AI ethics, people replaced by AI,
-    how well a named assistant does something, an AI measured against people and any other essay go where their kind
-    belongs unless `ranked` (the learned ranking) already leads with a section that kind allows. Only for the default
-    slugs that the taxonomy has."""
+    """The section the taxonomy's editorial conventions give an item regardless of its wording, or None: a status
+    page or an outage is a product story, a security incident a safety one, a law, ruling or ban regulation, a
+    raise, acquisition, hire or partnership business, a paper on arXiv or one a lab releases research, a headline
+    that is a model's name or reports its release (or a model made available) or a lab's launch post on a language
+    model a models story, a consumer app shown on Hacker News a products one, a robot's own repository or Show HN a
+    robotics one, a code repository (not one whose headline is a model's launch tagline), any other Show HN, a
+    practitioner's write-up or serving engineering a tools one, a company's position on policy a regulation one, a
+    change to a service's plans, prices or limits a products one, a first-person piece on AI and work a business
+    one, an AI's error or harm that the learned ranking files under business, products, models or tools a safety
+    one. A benchmark, a government's or an army's dealings, AI-made content, money a company loses, ads, a launch
+    tagline, a chatbot's feature, a study's finding, an essay on AI ethics, people replaced by AI, how well a named
+    assistant does something, models or assistants compared, an assistant sitting an exam, an AI measured against
+    people and any other essay go where their kind belongs unless
+    `ranked` (the learned ranking) already leads with a section that kind allows. Only for the default slugs that
+    the taxonomy has."""
     def have(slug: str) -> str | None:
         return slug if slug in slugs else None
 
