@@ -10,9 +10,6 @@ A judge set is labeled by hand in parts (one JSONL file per day, the format of `
     python scripts/evalset.py restore SAVED N           # put them back and add the set to the training data
     ai-news train
 
-    python scripts/evalset.py agreement RELABEL...      # how often other editors, sectioning a set's AI events
-                                                        # blind, chose its labeled sections (agreement/)
-
 None of the project's classifying code runs here: the set must reach the judge unseen.
 """
 
@@ -39,7 +36,7 @@ ESCAPE = re.compile(r"\\[\\`*_{}\[\]()#+\-.!\"']")
 
 
 def set_files() -> list[Path]:
-    files = sorted(EVAL.glob("*/realdays-*.jsonl"))
+    files = sorted(EVAL.glob("*/*.jsonl"))
     return [*files, DEV] if DEV.exists() else files
 
 
@@ -228,44 +225,6 @@ def restore(saved_file: Path, number: int) -> int:
     return 0
 
 
-def agreement(files: list[Path]) -> int:
-    """Each relabeling's sections against the set's labels, and against each other: the same section, and the
-    section the briefing's measure would accept (the labeled section or one of its `also`)."""
-    labels: dict[tuple[str, str], dict[str, object]] = {}
-    for path in set_files():
-        for e in read_jsonl(path):
-            labels[(path.parent.name, str(e["event"]))] = e
-    relabels: dict[str, dict[tuple[str, str], dict[str, object]]] = {}
-    for path in files:
-        rows = {(str(r["set"]), str(r["event"])): r for r in read_jsonl(path)}
-        unknown = [key for key in rows if key not in labels or labels[key]["ai"] is not True]
-        if unknown:
-            print(f"{path}: {len(unknown)} events that are not AI events of a set, e.g. {unknown[0]}", file=sys.stderr)
-            return 1
-        relabels[path.stem] = rows
-
-    def accepts(section: object, reference: dict[str, object]) -> bool:
-        also = reference["also"]
-        assert isinstance(also, list)
-        return section == reference["topic"] or section in also
-
-    def compare(name: str, mine: dict[tuple[str, str], dict[str, object]],
-                theirs: dict[tuple[str, str], dict[str, object]]) -> None:
-        keys = [key for key in mine if key in theirs]
-        same = sum(mine[key]["topic"] == theirs[key]["topic"] for key in keys)
-        accepted = sum(accepts(mine[key]["topic"], theirs[key]) for key in keys)
-        print(f"{name}: {len(keys)} events, the same section {same / len(keys):.1%}, "
-              f"a section the other accepts {accepted / len(keys):.1%}")
-
-    for name, rows in relabels.items():
-        compare(f"{name} against the labels", rows, labels)
-    names = sorted(relabels)
-    for i, first in enumerate(names):
-        for second in names[i + 1:]:
-            compare(f"{first} against {second}", relabels[first], relabels[second])
-    return 0
-
-
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     sub = parser.add_subparsers(dest="command", required=True)
@@ -282,7 +241,6 @@ def main(argv: list[str] | None = None) -> int:
     p = sub.add_parser("restore")
     p.add_argument("saved", type=Path)
     p.add_argument("number", type=int)
-    sub.add_parser("agreement").add_argument("relabels", type=Path, nargs="+")
     args = parser.parse_args(argv)
     if args.command == "slugs":
         args.out.write_text("".join(s + "\n" for s in sorted(used_slugs())), encoding="utf-8")
@@ -293,8 +251,6 @@ def main(argv: list[str] | None = None) -> int:
         return overlap(args.number, args.near)
     if args.command == "takeout":
         return takeout(args.titles, args.saved)
-    if args.command == "agreement":
-        return agreement(args.relabels)
     return restore(args.saved, args.number)
 
 
