@@ -29,6 +29,7 @@ from bot.ids import stable_id as stable_id
 SCHEMA_VERSION = 1
 
 CHANNEL_PATTERN = r"^(slack|discord|console):[A-Za-z0-9._:-]+$"
+SUMMARY_MAX = 20_000  # characters of an item's summary
 
 
 def _aware(value: datetime) -> datetime:
@@ -100,12 +101,14 @@ class Item(Message):
     source: str = Field(min_length=1, description="source id")
     source_name: str = ""
     published: AwareDatetime
-    summary: str = Field(default="", max_length=20_000)
+    summary: str = Field(default="", max_length=SUMMARY_MAX)
     authors: tuple[str, ...] = ()
     language: str | None = None
     categories: tuple[str, ...] = ()
     points: int | None = Field(default=None, ge=0, description="votes at the source (Hacker News points)")
     backfill: bool = Field(default=False, description="archived from a first poll; never alerts")
+    described: bool = Field(default=False, description="the summary starts with the linked page's own description "
+                                                       "(the feed gave no text of its own)")
 
     @computed_field  # type: ignore[prop-decorator]
     @property

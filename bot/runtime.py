@@ -36,6 +36,7 @@ from workers.alerter import Alerter
 from workers.composer import Composer
 from workers.indexer import Indexer
 from workers.ingest.fetch import Fetcher
+from workers.ingest.pages import PageDescriber
 from workers.ingest.worker import Ingestor
 from workers.scheduler import Scheduler
 
@@ -122,14 +123,23 @@ def make_fetcher(settings: Settings) -> Fetcher:
                    max_redirects=settings.ingest_max_redirects, per_host=settings.ingest_per_host)
 
 
-def make_ingestor(services: Services, fetcher: Fetcher, sources: SourcesConfig | None = None) -> Ingestor:
+def make_describer(settings: Settings) -> PageDescriber | None:
+    if not settings.page_descriptions:
+        return None
+    return PageDescriber(timeout=settings.page_timeout, budget=settings.page_budget, max_bytes=settings.page_max_bytes,
+                         max_redirects=settings.ingest_max_redirects, per_host=settings.ingest_per_host,
+                         allow_private=settings.page_private_addresses)
+
+
+def make_ingestor(services: Services, fetcher: Fetcher, sources: SourcesConfig | None = None,
+                  describer: PageDescriber | None = None) -> Ingestor:
     settings = services.settings
     return Ingestor(
         services.bus, services.store, fetcher, build_enricher(settings, services.taxonomy),
         RedisStoryIndex(services.redis, settings.redis_key_prefix),
         sources if sources is not None else load_sources_config(settings, services.taxonomy),
         window=timedelta(hours=settings.briefing_window_hours),
-        disable_after=timedelta(hours=settings.source_disable_after_hours),
+        disable_after=timedelta(hours=settings.source_disable_after_hours), describer=describer,
     )
 
 
@@ -139,7 +149,8 @@ def load_sources_config(settings: Settings, taxonomy: Taxonomy) -> SourcesConfig
 
 def _ingest(services: Services) -> RoleRunner:
     fetcher = make_fetcher(services.settings)
-    ingestor = make_ingestor(services, fetcher)
+    describer = make_describer(services.settings)
+    ingestor = make_ingestor(services, fetcher, describer=describer)
     consumer = ingestor.consumer()
 
     async def run(stop: asyncio.Event) -> None:
@@ -150,6 +161,8 @@ def _ingest(services: Services) -> RoleRunner:
             stop.set()
             await summaries
             await fetcher.close()
+            if describer is not None:
+                await describer.close()
 
     return run
 

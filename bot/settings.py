@@ -60,6 +60,12 @@ class Settings(BaseSettings):
     ingest_max_bytes: int = Field(default=10_000_000, ge=1024)
     ingest_max_redirects: int = Field(default=5, ge=0, le=30)
     ingest_per_host: int = Field(default=2, ge=1, le=50)
+    page_descriptions: bool = Field(default=True, description="read the linked page's description for new items "
+                                                              "whose feed gives no text")
+    page_timeout: float = Field(default=6.0, gt=0, le=120, description="seconds for one linked page")
+    page_budget: float = Field(default=20.0, gt=0, le=600, description="seconds for all linked pages of one poll")
+    page_max_bytes: int = Field(default=262_144, ge=4096, le=10_000_000, description="bytes of a page's head read")
+    page_private_addresses: bool = Field(default=False, description="allow linked pages on private addresses")
     briefing_window_hours: float = Field(default=24.0, gt=0, description="older items of a first poll are backfill")
     source_disable_after_hours: float = Field(default=48.0, gt=0)
     scheduler_tick_seconds: float = Field(default=5.0, gt=0)

@@ -69,6 +69,7 @@ def settings(kafka_bootstrap: str, redis_url: str, prefix: str) -> Settings:
         kafka_partitions=2,
         consumer_retry_backoff=0.05,
         kafka_session_timeout_ms=2000,
+        page_descriptions=False,  # the fixture feeds link to real sites: tests read only pages they serve
         ainews_config_dir=CONFIG,
         ainews_embedded="never",
     )

@@ -25,6 +25,7 @@ class FeedServer:
     base: str
     # path -> document; change it to make the "site" publish something new
     documents: dict[str, bytes] = field(default_factory=dict)
+    types: dict[str, str] = field(default_factory=dict)  # path -> Content-Type, when not a feed's
     hits: dict[str, int] = field(default_factory=dict)
     conditional_hits: int = 0
     user_agents: list[str] = field(default_factory=list)
@@ -60,7 +61,8 @@ async def feed_server(delay: float = 5.0) -> AsyncIterator[FeedServer]:
         try:
             if request.query.get("slow"):
                 await asyncio.sleep(float(request.query["slow"]))
-            headers = {"ETag": etag, "Last-Modified": last_modified, "Content-Type": "application/xml"}
+            headers = {"ETag": etag, "Last-Modified": last_modified,
+                       "Content-Type": server.types.get(path, "application/xml")}
             if "gzip" in request.headers.get("Accept-Encoding", "") and request.query.get("gzip"):
                 return web.Response(body=gzip.compress(body), headers={**headers, "Content-Encoding": "gzip"})
             return web.Response(body=body, headers=headers)

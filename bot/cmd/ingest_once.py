@@ -10,7 +10,7 @@ from pathlib import Path
 from urllib.parse import urlsplit
 
 from bot.models import ClassifiedItem, FetchJob
-from bot.runtime import load_sources_config, make_fetcher, make_ingestor, open_services, wait_archived
+from bot.runtime import load_sources_config, make_describer, make_fetcher, make_ingestor, open_services, wait_archived
 from bot.settings import Settings
 from bot.sources import Source, SourcesConfig
 from workers.indexer import Indexer
@@ -58,7 +58,8 @@ async def ingest_once(settings: Settings, args: Sequence[str], index_timeout: fl
             except ValueError as exc:
                 errors.append(str(exc))
         fetcher = make_fetcher(settings)
-        ingestor = make_ingestor(services, fetcher, config)
+        describer = make_describer(settings)  # linked pages of fetched sources, never of local documents
+        ingestor = make_ingestor(services, fetcher, config, describer)
         indexer = Indexer(services.bus, services.store).consumer()
         stop = asyncio.Event()
         task = asyncio.create_task(indexer.run(stop), name="indexer")
@@ -81,4 +82,6 @@ async def ingest_once(settings: Settings, args: Sequence[str], index_timeout: fl
             stop.set()
             await asyncio.gather(task, return_exceptions=True)
             await fetcher.close()
+            if describer is not None:
+                await describer.close()
         return OnceResult(items, errors)

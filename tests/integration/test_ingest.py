@@ -14,12 +14,16 @@ from aiokafka import AIOKafkaConsumer
 from bot.bus import Bus
 from bot.enrich import Enricher
 from bot.models import FetchJob, HealthEvent
+from bot.offline import build_enricher
+from bot.settings import Settings
 from bot.sources import Source, SourcesConfig
 from bot.store import Store
-from bot.stories import RedisStoryIndex
+from bot.stories import MemoryStoryIndex, RedisStoryIndex
+from bot.taxonomy import Taxonomy
 from tests.feedserver import FeedServer, feed_server, fixture
 from workers.indexer import Indexer
 from workers.ingest.fetch import Fetcher
+from workers.ingest.pages import PageDescriber
 from workers.ingest.parse import parse_feed
 from workers.ingest.worker import Ingestor
 
@@ -278,3 +282,62 @@ async def test_encodings_and_formats_of_real_feeds(
     outcome = await _ingestor(bus, store, fetcher, enricher, [source], clock).ingest(_job(source, clock))
     assert outcome.error is None and outcome.new_items
     assert all("\ufffd" not in i.title for i in outcome.new_items)
+
+
+def _link_feed(server: FeedServer, entries: list[tuple[str, str, str]]) -> bytes:
+    """An aggregator's feed: headlines and links, a score for text (what Hacker News mirrors give)."""
+    body = "".join(
+        f"<entry><title>{title}</title><id>{path}</id><link href=\"{server.url(path)}\"/>"
+        f"<updated>2026-04-30T20:00:00+00:00</updated><summary>{summary}</summary></entry>"
+        for title, path, summary in entries)
+    return (f'<?xml version="1.0" encoding="utf-8"?><feed xmlns="http://www.w3.org/2005/Atom"><title>Links</title>'
+            f"<id>links</id><updated>2026-04-30T20:00:00+00:00</updated>{body}</feed>").encode()
+
+
+def _page(description: str) -> bytes:
+    return (f'<!doctype html><html><head><meta property="og:description" content="{description}"></head>'
+            f"<body>…</body></html>").encode()
+
+
+async def test_items_without_text_are_classified_with_their_pages_descriptions(
+    bus: Bus, store: Store, fetcher: Fetcher, settings: Settings, taxonomy: Taxonomy, server: FeedServer
+) -> None:
+    clock = Clock(datetime(2026, 5, 1, tzinfo=UTC))
+    kestrel = ("Kestrel is an open-weight reasoning model with 32B parameters that beats larger models on math "
+               "benchmarks.")
+    own = "A new open-source compiler for GPUs that turns PyTorch programs into fused kernels, written in Rust."
+    server.documents.update({
+        "/links.xml": _link_feed(server, [("Kestrel", "/kestrel", "Score: 310 Comments: 120"),
+                                          ("What happened at the board meeting", "/gone", "Score: 90"),
+                                          ("Fuse", "/fuse", own)]),
+        "/kestrel": _page(kestrel), "/fuse": _page("Fuse, a compiler."),
+    })
+    server.types.update({"/kestrel": "text/html", "/fuse": "text/html"})
+    source = _source(server, "links", "/links.xml")
+    enricher = build_enricher(settings, taxonomy)  # the shipped classifier and about-AI model
+    describer = PageDescriber(allow_private=True)  # the pages are on this machine
+    try:
+        ingestor = Ingestor(bus, store, fetcher, enricher, RedisStoryIndex(store.redis, store.keys.prefix),
+                            SourcesConfig(sources=(source,)), clock=clock, describer=describer)
+        outcome = await ingestor.ingest(_job(source, clock))
+        bare = await enricher.classify_items(
+            [i.model_copy(update={"summary": "", "described": False}) for i in outcome.new_items],
+            MemoryStoryIndex(), now=clock)
+    finally:
+        await describer.close()
+    by_title = {i.title: i for i in outcome.new_items}
+    assert set(by_title) == {"Kestrel", "What happened at the board meeting", "Fuse"}
+    described = by_title["Kestrel"]
+    assert described.described and described.summary.startswith(kestrel)
+    assert described.about_ai and described.primary_topic == "models"
+    assert not next(i for i in bare if i.title == "Kestrel").about_ai  # the headline alone says nothing
+    gone = by_title["What happened at the board meeting"]
+    assert not gone.described and gone.summary == "Score: 90"  # a page that fails leaves the item as it was
+    assert not by_title["Fuse"].described and "/fuse" not in server.hits  # it has text of its own
+
+    # A local document is read as it is: no page behind its links is fetched.
+    hits = dict(server.hits)
+    local = _source(server, "local", "/none.xml")
+    done = await ingestor.ingest_document(local, _link_feed(server, [("Kestrel II", "/kestrel?2", "Score: 5")]),
+                                          "feed")
+    assert [i.described for i in done.new_items] == [False] and server.hits == hits

@@ -42,7 +42,7 @@ def _same(a: str, b: str) -> bool:
     try:
         return float(a) == float(b)
     except ValueError:
-        return a == b
+        return a == b or (b in ("True", "False") and a.lower() == b.lower())  # a switch: `true` is True
 
 
 def test_every_setting_is_in_the_readme() -> None:

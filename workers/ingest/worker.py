@@ -1,7 +1,7 @@
 """The ingest role (consumer group "ingest"): FetchJob in, new ClassifiedItems out.
 
-fetch (conditional GET) -> parse off the event loop -> normalize -> dedupe (30 days, Redis) -> enrich (topics,
-entities, importance, story) ->
+fetch (conditional GET) -> parse off the event loop -> normalize -> dedupe (30 days, Redis) -> for new items with
+no text of their own, the linked page's description (`pages.py`) -> enrich (topics, entities, importance, story) ->
 publish to `ainews.items.<primary topic>`; then mark the items seen and record the source's health. The job is
 committed only after all of that, so a crash repeats the poll, never skips it. A broken source is recorded in
 its health (and, when it stays broken, disabled with a health event); it never stops the other sources.
@@ -33,6 +33,7 @@ from bot.store import SourceState, Store
 from bot.stories import StoryIndex
 from workers.ingest.fetch import Fetcher, FetchError
 from workers.ingest.formats import parse_document
+from workers.ingest.pages import PageDescriber
 from workers.ingest.parse import FeedError, ParsedFeed
 
 log = logging.getLogger(__name__)
@@ -86,6 +87,7 @@ class _Fetched:
     parsed: ParsedFeed
     etag: str | None
     last_modified: str | None
+    describe: bool = True  # read linked pages for items without text (not for a local document)
 
 
 @dataclass
@@ -110,6 +112,7 @@ class Ingestor:
         clock: Callable[[], datetime] = utcnow,
         window: timedelta = timedelta(hours=24),
         disable_after: timedelta = timedelta(hours=48),
+        describer: PageDescriber | None = None,
     ) -> None:
         self.bus = bus
         self.store = store
@@ -121,6 +124,7 @@ class Ingestor:
         self.clock = clock
         self.window = window
         self.disable_after = disable_after
+        self.describer = describer
 
     def consumer(self) -> Consumer:
         return self.bus.consumer(self.bus.topics.group(GROUP), [self.bus.topics.fetch], self.handle,
@@ -200,7 +204,7 @@ class Ingestor:
             await self._failed(source, state, str(exc))
             return IngestOutcome(source.id, error=str(exc))
         outcomes: list[IngestOutcome | None] = [None]
-        await self._emit_many([(0, _Fetched(source, state, parsed, None, None))], outcomes)
+        await self._emit_many([(0, _Fetched(source, state, parsed, None, None, describe=False))], outcomes)
         assert outcomes[0] is not None
         return outcomes[0]
 
@@ -241,6 +245,8 @@ class Ingestor:
             cutoff = now - self.window
             fresh = [item.model_copy(update={"backfill": True}) if item.published < cutoff else item
                      for item in fresh]
+        if self.describer is not None and fetched.describe:
+            fresh = await self.describer.describe_items(fresh, source.id)
         classified = await self.enricher.classify_items(
             fresh, self.stories, now=self.clock, source_weights={source.id: source.weight},
             topic_hints={source.id: source.topics}, ai_only=[source.id] if source.ai_only else [],

@@ -403,6 +403,7 @@ def role_env(settings: Settings, redis_url: str, config: Path) -> dict[str, str]
         "AINEWS_EMBEDDED": "never",
         "AINEWS_CONFIG_DIR": str(config),
         "SCHEDULER_TICK_SECONDS": "1",
+        "PAGE_DESCRIPTIONS": "false",  # the generated links lead nowhere: the pipeline is measured, not other sites
         "LOG_LEVEL": "INFO",
     })
     return env
