@@ -119,6 +119,8 @@ def page_description(markup: str, title: str = "") -> str | None:
             continue
         if title and _folded(description) == _folded(title):
             continue
+        if description[-1].isalnum() or description[-1] in ")\"'":  # whole, as publishers write them: a sentence
+            description += "."
         return description
     return None
 

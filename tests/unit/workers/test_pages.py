@@ -9,6 +9,7 @@ from urllib.parse import urlsplit
 
 import pytest
 
+from bot.briefing.summary import Passage, summary_sentences
 from bot.models import Item
 from tests.feedserver import feed_server
 from workers.ingest.pages import (
@@ -44,6 +45,11 @@ def test_the_best_description_is_taken_and_cleaned() -> None:
             b'<meta property="og:description" content="Fine-tuning &amp; serving <b>LLMs</b> on one GPU, from '
             b'data to deployment."></head><body></body></html>').decode()
     assert page_description(both) == "Fine-tuning & serving LLMs on one GPU, from data to deployment."
+    # whole as written, so a sentence the briefing may quote; one cut off by its site stays as it is (never quoted)
+    assert page_description(page("Fine-tuning and serving LLMs on one GPU, from data to deployment").decode()) == (
+        "Fine-tuning and serving LLMs on one GPU, from data to deployment.")
+    assert page_description(page("Fine-tuning and serving LLMs on one GPU, from data to...").decode()) == (
+        "Fine-tuning and serving LLMs on one GPU, from data to...")
     assert page_description(page(key="twitter:description", attribute="name").decode()) == LORA
     assert page_description(page(key="description", attribute="name").decode()) == LORA
     assert page_description(page(key="DESCRIPTION", attribute="NAME").decode()) == LORA
@@ -205,6 +211,7 @@ async def test_items_without_text_get_their_pages_descriptions(caplog: pytest.Lo
         assert [i.url for i in out] == [i.url for i in items]
         lora, latin, one, two, gone, slow, own, backfill = out
         assert lora.described and lora.summary.startswith(LORA) and lora.summary.endswith("By: someone")
+        assert summary_sentences([Passage(lora.title, lora.summary)]) == [LORA]  # what the briefing's story says
         assert latin.described and latin.summary.startswith("Ein Modell für Übersetzungen zwischen zwölf")
         assert one.described and not two.described  # the same text for two pages of a host is its tagline
         assert not gone.described and gone.summary == items[4].summary
