@@ -78,6 +78,15 @@ async def feed_server(delay: float = 5.0) -> AsyncIterator[FeedServer]:
     async def moved(request: web.Request) -> web.Response:
         raise web.HTTPMovedPermanently(request.query.get("to", "/"))
 
+    async def gate(request: web.Request) -> web.StreamResponse:
+        """A consent wall: without its cookie, a redirect back to the page that sets it."""
+        server.hits["/gate"] = server.hits.get("/gate", 0) + 1
+        if request.cookies.get("consent") != "yes":
+            response = web.HTTPFound(request.path_qs)
+            response.set_cookie("consent", "yes")
+            raise response
+        return await document(request.clone(rel_url="/" + request.match_info["tail"]))
+
     async def endless(request: web.Request) -> web.StreamResponse:
         response = web.StreamResponse(headers={"Content-Type": "application/rss+xml"})
         await response.prepare(request)
@@ -97,6 +106,7 @@ async def feed_server(delay: float = 5.0) -> AsyncIterator[FeedServer]:
     app.router.add_get("/moved", moved)
     app.router.add_get("/endless", endless)
     app.router.add_get("/hang", hang)
+    app.router.add_get("/gate/{tail:.*}", gate)
     app.router.add_get("/{tail:.*}", document)
     runner = web.AppRunner(app, access_log=None)
     await runner.setup()

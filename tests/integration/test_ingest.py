@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import logging
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -341,3 +342,28 @@ async def test_items_without_text_are_classified_with_their_pages_descriptions(
     done = await ingestor.ingest_document(local, _link_feed(server, [("Kestrel II", "/kestrel?2", "Score: 5")]),
                                           "feed")
     assert [i.described for i in done.new_items] == [False] and server.hits == hits
+
+
+async def test_sources_polled_together_read_their_linked_pages_together(
+    bus: Bus, store: Store, fetcher: Fetcher, enricher: Enricher, server: FeedServer, caplog: pytest.LogCaptureFixture
+) -> None:
+    clock = Clock(datetime(2026, 5, 1, tzinfo=UTC))
+    text = "Kestrel is an open-weight reasoning model with 32B parameters that beats larger models on math benchmarks."
+    server.documents.update({
+        "/a.xml": _link_feed(server, [("Kestrel", "/kestrel", "Score: 310")]),
+        "/b.xml": _link_feed(server, [("Kestrel, again", "/kestrel-b", "5 points"), ("Gone", "/none", "")]),
+        "/kestrel": _page(text), "/kestrel-b": _page(text.replace("32B", "33B")),
+    })
+    server.types.update({"/kestrel": "text/html", "/kestrel-b": "text/html"})
+    a, b = _source(server, "a", "/a.xml"), _source(server, "b", "/b.xml")
+    describer = PageDescriber(allow_private=True)
+    try:
+        ingestor = Ingestor(bus, store, fetcher, enricher, RedisStoryIndex(store.redis, store.keys.prefix),
+                            SourcesConfig(sources=(a, b)), clock=clock, describer=describer)
+        with caplog.at_level(logging.INFO, logger="workers.ingest.pages"):
+            outcomes = await ingestor.ingest_many([(_job(a, clock), a), (_job(b, clock), b)])
+    finally:
+        await describer.close()
+    assert [[i.described for i in o.new_items] for o in outcomes] == [[True], [True, False]]
+    lines = [r.getMessage() for r in caplog.records if "linked pages" in r.getMessage()]
+    assert len(lines) == 1 and lines[0].startswith("sources a, b: 2 of 3 linked pages described")

@@ -155,8 +155,8 @@ class DescribeRound:
     failures: Counter[str] | None = None
     seconds: float = 0.0
 
-    def line(self, source_id: str) -> str:
-        text = f"source {source_id}: {self.described} of {self.asked} linked pages described ({self.seconds:.1f}s)"
+    def line(self, label: str) -> str:
+        text = f"{label}: {self.described} of {self.asked} linked pages described ({self.seconds:.1f}s)"
         if self.failures:
             text += "; not described: " + ", ".join(f"{reason} ({n})" for reason, n in self.failures.most_common())
         return text
@@ -195,7 +195,7 @@ class PageDescriber:
             connector = aiohttp.TCPConnector(limit=self.at_once, limit_per_host=self.per_host,
                                              resolver=None if self.allow_private else PublicResolver())
             self._session = aiohttp.ClientSession(
-                connector=connector,
+                connector=connector, cookie_jar=aiohttp.DummyCookieJar(),  # nothing kept from one page to the next
                 timeout=aiohttp.ClientTimeout(total=self.timeout, connect=min(5.0, self.timeout)),
                 headers={"User-Agent": self.user_agent, "Accept": ACCEPT, "Accept-Language": "en;q=1, *;q=0.5",
                          "Accept-Encoding": "gzip, deflate"},
@@ -224,14 +224,19 @@ class PageDescriber:
         return host
 
     async def head(self, url: str) -> tuple[str, bytes, str | None]:
-        """The start of the page at `url` (up to its `<body` or `max_bytes`), its final URL and charset."""
+        """The start of the page at `url` (up to its `<body` or `max_bytes`), its final URL and charset.
+
+        Cookies a site sets while redirecting (a consent or session cookie, then back to the page) go back to the
+        same host during this one read only."""
+        cookies: dict[str, dict[str, str]] = {}
         for _ in range(self.max_redirects + 1):
-            self._check(url)
-            async with self._client().get(url, allow_redirects=False) as response:
+            host = self._check(url)
+            async with self._client().get(url, allow_redirects=False, cookies=cookies.get(host)) as response:
                 if response.status in (301, 302, 303, 307, 308):
                     location = response.headers.get("Location")
                     if not location:
                         raise PageError(f"HTTP {response.status} without a Location")
+                    cookies.setdefault(host, {}).update((k, m.value) for k, m in response.cookies.items())
                     url = urljoin(url, location)
                     continue
                 if response.status != 200:
@@ -274,7 +279,7 @@ class PageDescriber:
             self._last.popitem(last=False)
         return description
 
-    async def describe_items(self, items: Sequence[Item], source_id: str = "") -> list[Item]:
+    async def describe_items(self, items: Sequence[Item], label: str = "") -> list[Item]:
         """The items, each new one without text of its own given its page's description (`described`); backfill
         and items with text are left as they are. At most `budget` seconds for all of them: what is not read by
         then stays as it was."""
@@ -298,7 +303,7 @@ class PageDescriber:
                 found[url] = description
         round_.described = len(found)
         round_.seconds = time.monotonic() - started
-        log.info("%s", round_.line(source_id or "?"))
+        log.info("%s", round_.line(label or "linked pages"))
         asked = {item.id for item in wanted}
         return [_described(item, found[item.url]) if item.id in asked and item.url in found else item
                 for item in items]

@@ -27,7 +27,7 @@ from aiokafka import ConsumerRecord
 
 from bot.bus import Bus, Consumer
 from bot.enrich import Enricher
-from bot.models import ClassifiedItem, FetchJob, HealthEvent, HealthStatus, SourceKind
+from bot.models import ClassifiedItem, FetchJob, HealthEvent, HealthStatus, Item, SourceKind
 from bot.sources import Source, SourcesConfig, failure_reason
 from bot.store import SourceState, Store
 from bot.stories import StoryIndex
@@ -221,10 +221,11 @@ class Ingestor:
             return
         unseen = set(await self.store.unseen(
             list(dict.fromkeys(item.id for _, fetched in polls for item in fetched.parsed.items))))
+        described = await self._describe([fetched for _, fetched in polls], unseen)
         emitted: list[list[ClassifiedItem]] = []
         try:
             for _, fetched in polls:
-                emitted.append(await self._publish_new(fetched, unseen))
+                emitted.append(await self._publish_new(fetched, unseen, described))
                 unseen.difference_update(item.id for item in emitted[-1])
         finally:  # what went out is marked even when a later source fails (the batch is then handled job by job)
             await self.store.mark_seen(item.id for classified in emitted for item in classified)
@@ -236,17 +237,31 @@ class Ingestor:
                      f" ({backfill} backfill)" if backfill else "")
             outcomes[index] = IngestOutcome(source.id, new_items=classified, skipped=parsed.skipped)
 
-    async def _publish_new(self, fetched: _Fetched, unseen: set[str]) -> list[ClassifiedItem]:
-        """Enrich and publish a polled source's entries that are in `unseen`; the published ones."""
-        source = fetched.source
-        now = self.clock()
+    def _fresh(self, fetched: _Fetched, unseen: set[str]) -> list[Item]:
+        """A polled source's entries that are in `unseen`; on its first poll, the older ones marked backfill."""
         fresh = [item for item in fetched.parsed.items if item.id in unseen]
         if fetched.state.polls == 0 and fetched.state.last_success is None:  # a first poll
-            cutoff = now - self.window
+            cutoff = self.clock() - self.window
             fresh = [item.model_copy(update={"backfill": True}) if item.published < cutoff else item
                      for item in fresh]
-        if self.describer is not None and fetched.describe:
-            fresh = await self.describer.describe_items(fresh, source.id)
+        return fresh
+
+    async def _describe(self, polls: Sequence[_Fetched], unseen: set[str]) -> dict[str, Item]:
+        """The new items of the polls described by their linked pages (by id), all pages of the batch at once."""
+        wanted = [(fetched.source.id, self._fresh(fetched, unseen)) for fetched in polls if fetched.describe]
+        if self.describer is None or not wanted:
+            return {}
+        ids = list(dict.fromkeys(source_id for source_id, _ in wanted))
+        label = ("source " if len(ids) == 1 else "sources ") + ", ".join(ids)
+        items = await self.describer.describe_items([item for _, fresh in wanted for item in fresh], label)
+        return {item.id: item for item in items if item.described}
+
+    async def _publish_new(self, fetched: _Fetched, unseen: set[str],
+                           described: dict[str, Item] | None = None) -> list[ClassifiedItem]:
+        """Enrich and publish a polled source's entries that are in `unseen` (as `described`, where they are there);
+        the published ones."""
+        source = fetched.source
+        fresh = [(described or {}).get(item.id, item) for item in self._fresh(fetched, unseen)]
         classified = await self.enricher.classify_items(
             fresh, self.stories, now=self.clock, source_weights={source.id: source.weight},
             topic_hints={source.id: source.topics}, ai_only=[source.id] if source.ai_only else [],

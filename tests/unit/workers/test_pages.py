@@ -143,6 +143,19 @@ async def test_every_redirect_is_checked_before_it_is_followed() -> None:
             await watched.close()
 
 
+async def test_a_cookie_set_while_redirecting_goes_back_to_its_host_for_that_page_only() -> None:
+    async with feed_server() as server:
+        server.documents["/lora.html"] = page()
+        server.types["/lora.html"] = "text/html"
+        describer = PageDescriber(allow_private=True)
+        try:
+            assert await describer.describe(server.url("/gate/lora.html")) == LORA
+            assert await describer.describe(server.url("/gate/lora.html")) == LORA
+        finally:
+            await describer.close()
+        assert server.hits["/gate"] == 4  # each read met the wall again: nothing was kept between pages
+
+
 @pytest.mark.parametrize(("path", "kind", "message"), [
     ("/status/404", None, "HTTP 404 Not Found"),
     ("/status/403", None, "HTTP 403 Forbidden"),
@@ -205,7 +218,7 @@ async def test_items_without_text_get_their_pages_descriptions(caplog: pytest.Lo
         describer = PageDescriber(budget=1.0, allow_private=True)
         try:
             with caplog.at_level(logging.INFO, logger="workers.ingest.pages"):
-                out = await describer.describe_items(items, "hn")
+                out = await describer.describe_items(items, "source hn")
         finally:
             await describer.close()
         assert [i.url for i in out] == [i.url for i in items]
