@@ -10,8 +10,9 @@ Reading a page is bounded the way fetching a feed is, and more tightly: http(s) 
 the page (it stops at `<body` or at `max_bytes`), a time limit per page and one for all the pages of a poll, a few
 pages at once and per host, a User-Agent that names the bot. Links come from feeds, so any host may be named: a
 private, loopback, link-local or otherwise non-public address is refused, checked on every redirect and on every
-DNS answer, unless `allow_private` is set. A description that is a site's tagline (the same text for two pages of
-a host), a notice or boilerplate is not used. A page that fails leaves its item as the feed gave it.
+DNS answer, unless `allow_private` is set. A description that is a site's tagline (the home page's, or the same
+text for two pages of a host), a notice or boilerplate is not used. A page that fails leaves its item as the feed
+gave it.
 """
 
 from __future__ import annotations
@@ -189,6 +190,7 @@ class PageDescriber:
         # host -> (url, description) of the last page described there; the same text for another page is a tagline
         self._last: OrderedDict[str, tuple[str, str]] = OrderedDict()
         self._taglines: set[tuple[str, str]] = set()
+        self._homes: OrderedDict[str, str | None] = OrderedDict()  # scheme://host -> its home page's description
 
     def _client(self) -> aiohttp.ClientSession:
         if self._session is None or self._session.closed:
@@ -252,8 +254,8 @@ class PageDescriber:
                 return str(response.url), bytes(data[: self.max_bytes]), response.charset
         raise PageError(f"more than {self.max_redirects} redirects")
 
-    async def describe(self, url: str, title: str = "") -> str | None:
-        """The page's description of itself, or None; PageError says why a page could not be read."""
+    async def _read(self, url: str, title: str = "") -> tuple[str, str | None]:
+        """The final URL of the page at `url` and its description; PageError says why it could not be read."""
         try:
             final, data, charset = await self.head(url)
         except TimeoutError:
@@ -262,15 +264,41 @@ class PageDescriber:
             raise PageError(_client_error(exc)) from None
         except (OSError, ValueError) as exc:
             raise PageError(f"{type(exc).__name__}: {exc}") from None
-        description = await asyncio.to_thread(page_description, data.decode(_charset(charset, data), "replace"),
-                                              title)
+        markup = data.decode(_charset(charset, data), "replace")
+        return final, await asyncio.to_thread(page_description, markup, title)
+
+    async def _home(self, site: str) -> str | None:
+        """The description of a site's home page (`scheme://host`), read once a process; None when it has none or
+        cannot be read."""
+        if site in self._homes:
+            self._homes.move_to_end(site)
+            return self._homes[site]
+        try:
+            _, home = await self._read(site + "/")
+        except PageError:
+            home = None
+        self._homes[site] = home
+        while len(self._homes) > 4096:
+            self._homes.popitem(last=False)
+        return home
+
+    async def describe(self, url: str, title: str = "") -> str | None:
+        """The page's description of itself, or None when it gives none of its own: missing, boilerplate, or its
+        site's (the home page's description, or the same text for two of the site's pages). PageError says why a
+        page could not be read."""
+        final, description = await self._read(url, title)
         if description is None:
             return None
-        host = (urlsplit(final).hostname or "").lower()
+        parts = urlsplit(final)
+        host = (parts.hostname or "").lower()
+        if not parts.path.strip("/"):  # a link to a site itself ("Show HN: ..."): the site's description is its own
+            return description
         if (host, description) in self._taglines:
             return None
-        last = self._last.get(host)
-        if last is not None and last[1] == description and last[0] != final:
+        home = await self._home(f"{parts.scheme}://{parts.netloc}")
+        last = self._last.get(host)  # read after the last await: the check and the record below are one step
+        if (last is not None and last[1] == description and last[0] != final) or (
+                home is not None and _folded(home) == _folded(description)):
             self._taglines.add((host, description))
             return None
         self._last[host] = (final, description)

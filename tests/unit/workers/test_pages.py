@@ -143,6 +143,23 @@ async def test_every_redirect_is_checked_before_it_is_followed() -> None:
             await watched.close()
 
 
+async def test_a_description_that_is_the_sites_own_is_not_the_pages() -> None:
+    tagline = "Thoughtful writing about technology and the people who make it, since 2011."
+    async with feed_server() as server:
+        server.documents.update({"/": page(tagline), "/2026/tagline.html": page(tagline + " "),
+                                 "/2026/lora.html": page(), "/about-us": page(tagline)})
+        for path in server.documents:
+            server.types[path] = "text/html"
+        describer = PageDescriber(allow_private=True)
+        try:
+            assert await describer.describe(server.url("/2026/tagline.html")) is None  # the first page of the site
+            assert await describer.describe(server.url("/2026/lora.html")) == LORA
+            assert await describer.describe(server.url("/")) == tagline  # a link to the site itself: its description
+        finally:
+            await describer.close()
+        assert server.hits["/"] == 2  # once as the home page of the site's pages (then remembered), once linked
+
+
 async def test_a_cookie_set_while_redirecting_goes_back_to_its_host_for_that_page_only() -> None:
     async with feed_server() as server:
         server.documents["/lora.html"] = page()
