@@ -51,7 +51,8 @@ _BODY = re.compile(rb"<body[\s>]", re.IGNORECASE)
 _META_CHARSET = re.compile(rb"<meta[^>]+charset=[\"']?([A-Za-z0-9_.:-]+)", re.IGNORECASE)
 # Notices served instead of the page (a bot check, a consent wall, a login).
 _NOTICE = re.compile(r"\b(?:are you a robot|verify you are (?:a )?human|access denied|enable (?:javascript|cookies)|"
-                     r"your browser|log in to|sign in to|subscribe to (?:read|continue))\b", re.IGNORECASE)
+                     r"your browser (?:is|does)|(?:update|upgrade) your browser|log in to|sign in to|"
+                     r"subscribe to (?:read|continue))\b", re.IGNORECASE)
 
 
 class PageError(Exception):

@@ -221,11 +221,12 @@ class Ingestor:
             return
         unseen = set(await self.store.unseen(
             list(dict.fromkeys(item.id for _, fetched in polls for item in fetched.parsed.items))))
-        described = await self._describe([fetched for _, fetched in polls], unseen)
+        fresh = await self._describe([fetched for _, fetched in polls],
+                                     [self._fresh(fetched, unseen) for _, fetched in polls])
         emitted: list[list[ClassifiedItem]] = []
         try:
-            for _, fetched in polls:
-                emitted.append(await self._publish_new(fetched, unseen, described))
+            for (_, fetched), items in zip(polls, fresh, strict=True):
+                emitted.append(await self._publish_new(fetched, [item for item in items if item.id in unseen]))
                 unseen.difference_update(item.id for item in emitted[-1])
         finally:  # what went out is marked even when a later source fails (the batch is then handled job by job)
             await self.store.mark_seen(item.id for classified in emitted for item in classified)
@@ -246,22 +247,21 @@ class Ingestor:
                      for item in fresh]
         return fresh
 
-    async def _describe(self, polls: Sequence[_Fetched], unseen: set[str]) -> dict[str, Item]:
-        """The new items of the polls described by their linked pages (by id), all pages of the batch at once."""
-        wanted = [(fetched.source.id, self._fresh(fetched, unseen)) for fetched in polls if fetched.describe]
+    async def _describe(self, polls: Sequence[_Fetched], fresh: list[list[Item]]) -> list[list[Item]]:
+        """Each poll's new items, those of polls that read linked pages described by them, all pages at once."""
+        wanted = [index for index, fetched in enumerate(polls) if fetched.describe and fresh[index]]  # in order
         if self.describer is None or not wanted:
-            return {}
-        ids = list(dict.fromkeys(source_id for source_id, _ in wanted))
+            return fresh
+        ids = list(dict.fromkeys(polls[index].source.id for index in wanted))
         label = ("source " if len(ids) == 1 else "sources ") + ", ".join(ids)
-        items = await self.describer.describe_items([item for _, fresh in wanted for item in fresh], label)
-        return {item.id: item for item in items if item.described}
+        described = {item.id: item for item in await self.describer.describe_items(
+            [item for index in wanted for item in fresh[index]], label) if item.described}
+        return [[described.get(item.id, item) for item in items] if index in wanted else items
+                for index, items in enumerate(fresh)]
 
-    async def _publish_new(self, fetched: _Fetched, unseen: set[str],
-                           described: dict[str, Item] | None = None) -> list[ClassifiedItem]:
-        """Enrich and publish a polled source's entries that are in `unseen` (as `described`, where they are there);
-        the published ones."""
+    async def _publish_new(self, fetched: _Fetched, fresh: list[Item]) -> list[ClassifiedItem]:
+        """Enrich and publish a polled source's new entries; the published ones."""
         source = fetched.source
-        fresh = [(described or {}).get(item.id, item) for item in self._fresh(fetched, unseen)]
         classified = await self.enricher.classify_items(
             fresh, self.stories, now=self.clock, source_weights={source.id: source.weight},
             topic_hints={source.id: source.topics}, ai_only=[source.id] if source.ai_only else [],

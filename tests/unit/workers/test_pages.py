@@ -63,6 +63,9 @@ def test_boilerplate_notices_and_the_headline_again_are_not_descriptions() -> No
     assert page_description(page("Contribute to someone/tinytune development by creating an account on "
                                  "GitHub.").decode()) is None
     assert page_description(page("Just a moment...").decode()) is None
+    assert page_description(page("Your browser is not supported. Please upgrade to a modern browser.").decode()) is None
+    assert page_description(page("Run language models in your browser with WebGPU, no server needed.").decode()) == (
+        "Run language models in your browser with WebGPU, no server needed.")
     assert page_description(page("Please enable JavaScript and cookies to continue to this site.").decode()) is None
     assert page_description(page("Tinytune: fine-tune language models on one GPU").decode(),
                             "Tinytune: Fine-tune language models on one GPU") is None
