@@ -18,6 +18,7 @@ gave it.
 from __future__ import annotations
 
 import asyncio
+import codecs
 import ipaddress
 import logging
 import re
@@ -25,7 +26,7 @@ import socket
 import time
 from collections import Counter, OrderedDict
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from html.parser import HTMLParser
 from urllib.parse import urljoin, urlsplit
 
@@ -141,8 +142,7 @@ def _charset(content_type_charset: str | None, head: bytes) -> str:
     for name in (content_type_charset, found.group(1).decode("ascii") if found else None):
         if name:
             try:
-                "".encode(name)
-                return name
+                return codecs.lookup(name).name
             except LookupError:
                 continue
     return "utf-8"
@@ -154,7 +154,7 @@ class DescribeRound:
 
     asked: int = 0
     described: int = 0
-    failures: Counter[str] | None = None
+    failures: Counter[str] = field(default_factory=Counter)
     seconds: float = 0.0
 
     def line(self, label: str) -> str:
@@ -316,7 +316,7 @@ class PageDescriber:
         if not wanted:
             return list(items)
         started = time.monotonic()
-        round_ = DescribeRound(asked=len({item.url for item in wanted}), failures=Counter())
+        round_ = DescribeRound(asked=len({item.url for item in wanted}))
         tasks = {url: asyncio.create_task(self._one(url, title, round_))
                  for url, title in dict((item.url, item.title) for item in wanted).items()}
         done, late = await asyncio.wait(tasks.values(), timeout=self.budget)
@@ -324,7 +324,6 @@ class PageDescriber:
             task.cancel()
         if late:
             await asyncio.gather(*late, return_exceptions=True)
-            assert round_.failures is not None
             round_.failures[f"over the {self.budget:g}s budget of a poll"] += len(late)
         found: dict[str, str] = {}
         for url, task in tasks.items():
@@ -341,7 +340,6 @@ class PageDescriber:
         try:
             return await self.describe(url, title)
         except PageError as exc:
-            assert round_.failures is not None
             round_.failures[str(exc)] += 1
             log.debug("page %s not described: %s", url, exc)
             return None
